@@ -1,0 +1,85 @@
+/*  ovh_config.h - configuration of ovhook-bridge.
+
+    OpenVidu's four webhook properties, with OpenVidu's defaults, rules and
+    error texts, and the bridge's own settings. Sources, highest first:
+    command-line flags, the environment, the --env-file file. Every error is
+    collected; the caller prints them all, one per line, and exits 2.        */
+
+#ifndef OVH_CONFIG_H_INCLUDED
+#define OVH_CONFIG_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <czmq.h>
+#include "ovhook.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+//  What the command line asks for
+typedef enum {
+    OVH_CONFIG_RUN,             //  run the bridge
+    OVH_CONFIG_CHECK,           //  --check-config: print and exit
+    OVH_CONFIG_HELP,            //  --help
+    OVH_CONFIG_VERSION          //  --version
+} ovh_config_action_t;
+
+typedef struct {
+    //  OpenVidu's properties
+    bool webhook;                       //  OPENVIDU_WEBHOOK (false)
+    char *endpoint;                     //  OPENVIDU_WEBHOOK_ENDPOINT ("")
+    zlist_t *headers;                   //  OPENVIDU_WEBHOOK_HEADERS, "Name: value" strings
+    bool events [OVH_CATALOG_SIZE];     //  OPENVIDU_WEBHOOK_EVENTS, by catalog index
+    //  The bridge's own
+    char *bus;                          //  OVHOOK_BUS ("@tcp://127.0.0.1:5560")
+    int workers;                        //  OVHOOK_WORKERS: parallel requests
+    size_t queue_events;                //  OVHOOK_QUEUE_EVENTS
+    size_t queue_bytes;                 //  OVHOOK_QUEUE_BYTES
+    int connect_timeout_ms;             //  OVHOOK_CONNECT_TIMEOUT (10 s)
+    int request_timeout_ms;             //  OVHOOK_REQUEST_TIMEOUT (10 s)
+    char *ca_file;                      //  OVHOOK_CA_FILE (NULL: system CAs)
+    bool insecure;                      //  OVHOOK_INSECURE (false)
+    bool accept_2xx;                    //  OVHOOK_ACCEPT_2XX (false: only 200)
+    int drain_timeout_ms;               //  OVHOOK_DRAIN_TIMEOUT
+    size_t max_frame;                   //  OVHOOK_MAX_FRAME (1 MiB)
+    int stats_interval_ms;              //  OVHOOK_STATS_INTERVAL (60 s)
+    bool verbose;                       //  OVHOOK_VERBOSE: log every delivery
+    char *env_file;                     //  --env-file PATH
+} ovh_config_t;
+
+//  Defaults, as OpenVidu and this document say.
+ovh_config_t *
+    ovh_config_new (void);
+void
+    ovh_config_destroy (ovh_config_t **self_p);
+
+//  Read the file named by --env-file (if any), then 'envp' (NULL-terminated
+//  KEY=VALUE array, e.g. environ), then the flags in argv. Returns 0 when
+//  the configuration is valid, -1 when not: ovh_config_errors () lists every
+//  problem, one line each. 'action' receives what the command line asks for
+//  (also on error, so that --help always works).
+int
+    ovh_config_load (ovh_config_t *self, int argc, char *argv [], char **envp,
+                     ovh_config_action_t *action);
+
+//  Every error found by the last load, in the order found.
+zlist_t *
+    ovh_config_errors (ovh_config_t *self);
+
+//  Number of enabled event types.
+size_t
+    ovh_config_event_count (ovh_config_t *self);
+
+//  Print the effective configuration, header values masked, to 'file'.
+void
+    ovh_config_print (ovh_config_t *self, FILE *file);
+
+//  Print --help to 'file'.
+void
+    ovh_config_usage (FILE *file);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,66 @@
+/*  ovh_publisher.h - publish events on the bus, as session components do.
+
+    One publisher belongs to one thread. It numbers its messages (envelope
+    src + seq) and deals with ZeroMQ's slow joiner: the socket is an XPUB, so
+    it sees subscriptions arrive; a send made before any subscriber matching
+    the topic has joined waits for one, up to the join timeout counted from
+    ovh_publisher_new (after that, sends never wait). On destroy it lingers
+    so that queued events are still delivered by a process that publishes
+    and exits at once.                                                       */
+
+#ifndef OVH_PUBLISHER_H_INCLUDED
+#define OVH_PUBLISHER_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "ovh_body.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define OVH_PUBLISHER_JOIN_TIMEOUT  2000    //  msecs
+#define OVH_PUBLISHER_LINGER        5000    //  msecs
+
+typedef struct _ovh_publisher_t ovh_publisher_t;
+
+//  Create a publisher on 'endpoints' (CZMQ syntax, '>' connects, '@' binds,
+//  comma-separated); NULL means ">" OVH_BUS_ENDPOINT. Returns NULL if an
+//  endpoint is invalid (logged with zsys_error).
+ovh_publisher_t *
+    ovh_publisher_new (const char *endpoints);
+void
+    ovh_publisher_destroy (ovh_publisher_t **self_p);
+
+void ovh_publisher_set_join_timeout (ovh_publisher_t *self, int msecs);
+void ovh_publisher_set_linger (ovh_publisher_t *self, int msecs);
+//  Send frame 3 (default true)
+void ovh_publisher_set_envelope (ovh_publisher_t *self, bool envelope);
+//  Replace the generated src ("<host>/<pid>/<random>"); for tests
+void ovh_publisher_set_src (ovh_publisher_t *self, const char *src);
+
+//  Publish a finished body. Returns 0, or -1 if the body is unfinished or the
+//  send failed.
+int
+    ovh_publisher_send (ovh_publisher_t *self, const char *topic, ovh_body_t *body);
+//  Publish raw msgpack body bytes (not validated).
+int
+    ovh_publisher_send_raw (ovh_publisher_t *self, const char *topic,
+                            const void *body, size_t size);
+
+//  Wait up to 'msecs' until at least one subscription has arrived. Returns
+//  true if one has (at any time since creation).
+bool
+    ovh_publisher_wait_subscriber (ovh_publisher_t *self, int msecs);
+
+const char *
+    ovh_publisher_src (ovh_publisher_t *self);
+//  Seq of the last message sent (0 before the first)
+uint64_t
+    ovh_publisher_seq (ovh_publisher_t *self);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
