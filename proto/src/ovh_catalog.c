@@ -139,3 +139,104 @@ ovh_catalog_prop (const ovh_event_type_t *type, const char *name, size_t size)
     }
     return NULL;
 }
+
+
+//  --------------------------------------------------------------------------
+//  Check of a body against the documented properties of its type
+
+#include <stdarg.h>
+#include "ovh_msgpack.h"
+#include "ovhook.h"
+
+//  Does a value of this kind fit a property of this JSON type?
+static bool
+s_fits (ovh_jtype_t type, const ovh_mp_token_t *token)
+{
+    switch (token->kind) {
+        case OVH_MP_NIL:   return true;     //  null is accepted anywhere
+        case OVH_MP_BOOL:  return type == OVH_JT_BOOLEAN;
+        case OVH_MP_UINT:
+        case OVH_MP_INT:   return type == OVH_JT_INTEGER || type == OVH_JT_NUMBER;
+        case OVH_MP_FLOAT: return type == OVH_JT_NUMBER;
+        case OVH_MP_STR:   return type == OVH_JT_STRING;
+        case OVH_MP_ARRAY: return type == OVH_JT_ARRAY;
+        case OVH_MP_MAP:   return type == OVH_JT_OBJECT;
+        default:           return false;
+    }
+}
+
+//  JSON name of a value's kind, for warnings
+static const char *
+s_json_kind (const ovh_mp_token_t *token)
+{
+    switch (token->kind) {
+        case OVH_MP_NIL:   return "null";
+        case OVH_MP_BOOL:  return "boolean";
+        case OVH_MP_UINT:
+        case OVH_MP_INT:   return "integer";
+        case OVH_MP_FLOAT: return "number";
+        case OVH_MP_STR:   return "string";
+        case OVH_MP_ARRAY: return "array";
+        case OVH_MP_MAP:   return "object";
+        case OVH_MP_BIN:   return "bin";
+        case OVH_MP_EXT:   return "ext";
+        default:           return "invalid";
+    }
+}
+
+static void
+s_warn (zlist_t *warnings, const char *format, ...)
+{
+    if (!warnings)
+        return;
+    va_list args;
+    va_start (args, format);
+    char *text = zsys_vprintf (format, args);
+    va_end (args);
+    if (text) {
+        //  The contract is an autofree list of strings: it keeps a copy
+        zlist_autofree (warnings);
+        zlist_append (warnings, text);
+        zstr_free (&text);
+    }
+}
+
+int
+ovh_catalog_check (const ovh_event_type_t *type, const void *body, size_t size,
+                   zlist_t *warnings)
+{
+    assert (type);
+    const uint8_t *p = (const uint8_t *) body;
+    const uint8_t *end = p + size;
+    ovh_mp_token_t map;
+    if (!body || ovh_mp_next (&p, end, &map) != OVH_OK || map.kind != OVH_MP_MAP)
+        return -1;
+
+    int count = 0;
+    for (uint32_t index = 0; index < map.size; index++) {
+        ovh_mp_token_t key, value;
+        if (ovh_mp_next (&p, end, &key) != OVH_OK || key.kind != OVH_MP_STR)
+            return -1;
+        const uint8_t *value_at = p;
+        if (ovh_mp_next (&p, end, &value) != OVH_OK)
+            return -1;
+        int name_size = key.size > 64? 64: (int) key.size;
+        const ovh_prop_t *prop = ovh_catalog_prop (type, (const char *) key.data, key.size);
+        if (!prop) {
+            s_warn (warnings, "unknown property '%.*s%s'", name_size,
+                    (const char *) key.data, key.size > 64? "...": "");
+            count++;
+        }
+        else
+        if (!s_fits (prop->type, &value)) {
+            s_warn (warnings, "property '%s' is %s, expected %s", prop->name,
+                    s_json_kind (&value), ovh_jtype_name (prop->type));
+            count++;
+        }
+        //  Skip the whole value, containers included
+        p = value_at;
+        if (ovh_mp_skip (&p, end, OVH_MAX_DEPTH - 1) != OVH_OK)
+            return -1;
+    }
+    return count;
+}

@@ -1,0 +1,208 @@
+/*  ovh_intake.c - the bridge's side of the bus.                            */
+
+#include "ovh_intake.h"
+#include "ovh_ratelog.h"
+#include "ovh_seqtrack.h"
+
+#define MAX_FRAMES      3
+#define MAX_SOURCES     65536
+
+struct _ovh_intake_t {
+    ovh_config_t *config;
+    zsock_t *sub;
+    ovh_translator_t *translator;
+    ovh_ratelog_t *ratelog;
+    ovh_seqtrack_t *seqtrack;
+    zmq_msg_t frames [MAX_FRAMES];
+    uint64_t received;
+    uint64_t dropped;
+    uint64_t dropped_for [OVH_DROP_REASONS];
+};
+
+const char *
+ovh_intake_reason_name (int reason)
+{
+    if (reason == OVH_DROP_DISABLED)
+        return "disabled-topic";
+    if (reason == OVH_DROP_MEMORY)
+        return "out-of-memory";
+    return ovh_code_name ((ovh_code_t) reason);
+}
+
+ovh_intake_t *
+ovh_intake_new (ovh_config_t *config)
+{
+    assert (config);
+    ovh_intake_t *self = (ovh_intake_t *) zmalloc (sizeof (ovh_intake_t));
+    if (!self)
+        return NULL;
+    self->config = config;
+    for (int index = 0; index < MAX_FRAMES; index++)
+        zmq_msg_init (&self->frames [index]);
+    self->translator = ovh_translator_new ();
+    self->ratelog = ovh_ratelog_new (OVH_DROP_REASONS, 1000);
+    self->seqtrack = ovh_seqtrack_new (MAX_SOURCES);
+    self->sub = zsock_new (ZMQ_SUB);
+    if (!self->translator || !self->ratelog || !self->seqtrack || !self->sub) {
+        ovh_intake_destroy (&self);
+        return NULL;
+    }
+    ovh_translator_set_max_frame (self->translator, config->max_frame);
+    //  Frames somewhat over the limit are read, counted and logged; far
+    //  larger ones ZeroMQ refuses before they take memory (it drops the
+    //  sender's connection, which then reconnects)
+    size_t hard_limit = config->max_frame * 4 + 65536;
+    zsock_set_maxmsgsize (self->sub, hard_limit > INT_MAX ? INT_MAX : (int) hard_limit);
+    zsock_set_rcvhwm (self->sub, 100000);
+    //  A connecting bridge notices a vanished proxy and reconnects
+    zsock_set_reconnect_ivl (self->sub, 100);
+    zsock_set_reconnect_ivl_max (self->sub, 5000);
+    zsock_set_heartbeat_ivl (self->sub, 2000);
+    zsock_set_heartbeat_timeout (self->sub, 6000);
+    //  Exactly the enabled types, nothing else: filtering stays at the
+    //  publishers (or the proxy), and the exact check below drops the
+    //  types that merely share a prefix
+    for (size_t index = 0; index < ovh_catalog_size (); index++)
+        if (config->events [index])
+            zsock_set_subscribe (self->sub, ovh_catalog_at (index)->name);
+    if (zsock_attach (self->sub, config->bus, false) != 0) {
+        zsys_error ("cannot open the bus at '%s': %s", config->bus, zmq_strerror (zmq_errno ()));
+        ovh_intake_destroy (&self);
+        return NULL;
+    }
+    return self;
+}
+
+void
+ovh_intake_destroy (ovh_intake_t **self_p)
+{
+    assert (self_p);
+    ovh_intake_t *self = *self_p;
+    if (!self)
+        return;
+    for (int index = 0; index < MAX_FRAMES; index++)
+        zmq_msg_close (&self->frames [index]);
+    zsock_destroy (&self->sub);
+    ovh_seqtrack_destroy (&self->seqtrack);
+    ovh_ratelog_destroy (&self->ratelog);
+    ovh_translator_destroy (&self->translator);
+    free (self);
+    *self_p = NULL;
+}
+
+zsock_t *
+ovh_intake_socket (ovh_intake_t *self)
+{
+    return self->sub;
+}
+
+//  Receive all frames of one message; frames beyond MAX_FRAMES are read and
+//  discarded. Returns the frame count, or -1 when nothing was waiting.
+static int
+s_receive (ovh_intake_t *self)
+{
+    void *socket = zsock_resolve (self->sub);
+    int count = 0;
+    while (true) {
+        zmq_msg_t *frame = &self->frames [count < MAX_FRAMES ? count : MAX_FRAMES - 1];
+        if (zmq_msg_recv (frame, socket, count ? 0 : ZMQ_DONTWAIT) == -1)
+            return count ? count : -1;
+        count++;
+        if (!zmq_msg_more (frame))
+            return count;
+    }
+}
+
+static int
+s_drop (ovh_intake_t *self, int reason, const char *detail)
+{
+    self->dropped++;
+    self->dropped_for [reason]++;
+    ovh_ratelog_warn (self->ratelog, reason, "dropped message: %s", detail);
+    return 0;
+}
+
+static void
+s_check_seq (ovh_intake_t *self, const ovh_event_t *event)
+{
+    uint64_t last;
+    switch (ovh_seqtrack_record (self->seqtrack, event->src, event->src_size,
+                                 event->seq, &last)) {
+        case OVH_SEQ_GAP:
+            zsys_warning ("lost %" PRIu64 " message(s) on the bus from src %.*s (seq %"
+                          PRIu64 " → %" PRIu64 ")", event->seq - last - 1,
+                          (int) (event->src_size > 200 ? 200 : event->src_size),
+                          event->src, last, event->seq);
+            break;
+        case OVH_SEQ_RESTART:
+            zsys_info ("publisher %.*s restarted (seq 1 after %" PRIu64 ")",
+                       (int) (event->src_size > 200 ? 200 : event->src_size),
+                       event->src, last);
+            break;
+        case OVH_SEQ_BACKWARDS:
+            zsys_warning ("src %.*s went back from seq %" PRIu64 " to %" PRIu64
+                          " (two publishers with one src?)",
+                          (int) (event->src_size > 200 ? 200 : event->src_size),
+                          event->src, last, event->seq);
+            break;
+        default:
+            break;
+    }
+}
+
+int
+ovh_intake_read (ovh_intake_t *self, ovh_item_t **item_p)
+{
+    assert (self);
+    int count = s_receive (self);
+    if (count == -1)
+        return -1;
+    self->received++;
+
+    ovh_frame_t frames [MAX_FRAMES];
+    for (int index = 0; index < count && index < MAX_FRAMES; index++) {
+        frames [index].data = zmq_msg_data (&self->frames [index]);
+        frames [index].size = zmq_msg_size (&self->frames [index]);
+    }
+    ovh_event_t event;
+    if (ovh_translator_translate (self->translator, frames, (size_t) count, &event)) {
+        const ovh_error_t *error = ovh_translator_error (self->translator);
+        return s_drop (self, error->code, error->text);
+    }
+    if (!self->config->events [event.type->index]) {
+        char detail [128];
+        snprintf (detail, sizeof detail, "disabled-topic: %s is not enabled", event.type->name);
+        return s_drop (self, OVH_DROP_DISABLED, detail);
+    }
+    if (event.has_envelope)
+        s_check_seq (self, &event);
+    *item_p = ovh_item_new (&event);
+    if (!*item_p)
+        return s_drop (self, OVH_DROP_MEMORY, "out-of-memory: event not queued");
+    return 1;
+}
+
+uint64_t
+ovh_intake_received (ovh_intake_t *self)
+{
+    return self->received;
+}
+
+uint64_t
+ovh_intake_dropped (ovh_intake_t *self)
+{
+    return self->dropped;
+}
+
+uint64_t
+ovh_intake_dropped_for (ovh_intake_t *self, int reason)
+{
+    assert (reason >= 0 && reason < OVH_DROP_REASONS);
+    return self->dropped_for [reason];
+}
+
+uint64_t
+ovh_intake_lost (ovh_intake_t *self)
+{
+    return ovh_seqtrack_lost (self->seqtrack);
+}

@@ -1,0 +1,49 @@
+/*  ovh_intake.h - the bridge's side of the bus: a SUB socket subscribed to
+    exactly the enabled event types, and everything that happens to a message
+    before it is queued: the exact topic check, validation and translation,
+    counting and logging what is dropped, and counting what the bus lost.   */
+
+#ifndef OVH_INTAKE_H_INCLUDED
+#define OVH_INTAKE_H_INCLUDED
+
+#include <stdint.h>
+#include <czmq.h>
+#include "ovh_config.h"
+#include "ovh_item.h"
+
+//  Reasons to drop a message: the protocol's codes, and one of ours
+#define OVH_DROP_DISABLED   OVH_E_COUNT     //  a valid type that is not enabled
+#define OVH_DROP_MEMORY     (OVH_E_COUNT + 1)
+#define OVH_DROP_REASONS    (OVH_E_COUNT + 2)
+
+typedef struct _ovh_intake_t ovh_intake_t;
+
+//  Create the SUB socket on config->bus and subscribe. Returns NULL (logged)
+//  if an endpoint cannot be bound or connected.
+ovh_intake_t *
+    ovh_intake_new (ovh_config_t *config);
+void
+    ovh_intake_destroy (ovh_intake_t **self_p);
+
+//  The socket to poll for input
+zsock_t *
+    ovh_intake_socket (ovh_intake_t *self);
+
+//  Read one message without waiting. Returns 1 with a new item in *item_p,
+//  0 when the message was dropped (counted and logged), -1 when there was
+//  nothing to read.
+int
+    ovh_intake_read (ovh_intake_t *self, ovh_item_t **item_p);
+
+//  Messages read from the bus, and dropped (in all, and for one reason)
+uint64_t ovh_intake_received (ovh_intake_t *self);
+uint64_t ovh_intake_dropped (ovh_intake_t *self);
+uint64_t ovh_intake_dropped_for (ovh_intake_t *self, int reason);
+//  Messages the bus lost, seen from envelope seq gaps
+uint64_t ovh_intake_lost (ovh_intake_t *self);
+
+//  Name of a drop reason ("utf8", "disabled-topic", ...)
+const char *
+    ovh_intake_reason_name (int reason);
+
+#endif

@@ -1,0 +1,359 @@
+/*  ovh_sender.c - POSTs events over a pool of keep-alive connections with
+    libcurl's multi interface, driven by the dispatcher's zmq_poll loop.    */
+
+#include <curl/curl.h>
+#include "ovh_sender.h"
+
+typedef struct {
+    CURL *easy;
+    ovh_item_t *item;               //  NULL when the transfer is free
+    int64_t started;                //  zclock_usecs at start
+    char error [CURL_ERROR_SIZE];
+} transfer_t;
+
+typedef struct {
+    curl_socket_t fd;
+    short events;                   //  ZMQ_POLLIN / ZMQ_POLLOUT
+} watch_t;
+
+struct _ovh_sender_t {
+    CURLM *multi;
+    struct curl_slist *headers;
+    transfer_t *transfers;
+    size_t transfer_count;
+    size_t busy;
+    watch_t *watches;               //  sockets curl wants watched
+    size_t watch_count;
+    size_t watch_max;
+    int64_t timer_due;              //  zclock_mono ms, -1 when none
+    ovh_sender_done_fn *done;
+    void *done_arg;
+    bool accept_2xx;
+    char *endpoint_shown;
+};
+
+static size_t
+s_discard (char *data, size_t size, size_t nmemb, void *arg)
+{
+    (void) data; (void) arg;
+    //  The body of the reply means nothing to us; curl's total timeout
+    //  bounds how long an endpoint can keep talking
+    return size * nmemb;
+}
+
+//  curl tells which sockets to watch for what
+static int
+s_socket_cb (CURL *easy, curl_socket_t fd, int what, void *arg, void *socketp)
+{
+    (void) easy; (void) socketp;
+    ovh_sender_t *self = (ovh_sender_t *) arg;
+    size_t index;
+    for (index = 0; index < self->watch_count; index++)
+        if (self->watches [index].fd == fd)
+            break;
+    if (what == CURL_POLL_REMOVE) {
+        if (index < self->watch_count)
+            self->watches [index] = self->watches [--self->watch_count];
+        return 0;
+    }
+    if (index == self->watch_count) {
+        if (self->watch_count == self->watch_max) {
+            size_t max = self->watch_max * 2;
+            watch_t *watches = (watch_t *) realloc (self->watches, max * sizeof (watch_t));
+            if (!watches)
+                return -1;      //  curl fails the transfer
+            self->watches = watches;
+            self->watch_max = max;
+        }
+        self->watches [self->watch_count++].fd = fd;
+    }
+    self->watches [index].events = (what & CURL_POLL_IN ? ZMQ_POLLIN : 0)
+                                 | (what & CURL_POLL_OUT ? ZMQ_POLLOUT : 0);
+    return 0;
+}
+
+static int
+s_timer_cb (CURLM *multi, long timeout_ms, void *arg)
+{
+    (void) multi;
+    ovh_sender_t *self = (ovh_sender_t *) arg;
+    self->timer_due = timeout_ms < 0 ? -1 : zclock_mono () + timeout_ms;
+    return 0;
+}
+
+//  The endpoint as logs may show it: user and password replaced by ****
+static char *
+s_endpoint_shown (const char *endpoint)
+{
+    char *shown = NULL;
+    CURLU *url = curl_url ();
+    char *user = NULL;
+    if (url && curl_url_set (url, CURLUPART_URL, endpoint, 0) == CURLUE_OK
+    &&  curl_url_get (url, CURLUPART_USER, &user, 0) == CURLUE_OK) {
+        curl_url_set (url, CURLUPART_USER, "****", 0);
+        curl_url_set (url, CURLUPART_PASSWORD, NULL, 0);
+        char *masked = NULL;
+        if (curl_url_get (url, CURLUPART_URL, &masked, 0) == CURLUE_OK) {
+            shown = strdup (masked);
+            curl_free (masked);
+        }
+    }
+    curl_free (user);
+    curl_url_cleanup (url);
+    return shown ? shown : strdup (endpoint);
+}
+
+static bool
+s_has_header (zlist_t *headers, const char *name)
+{
+    size_t size = strlen (name);
+    for (const char *header = (const char *) zlist_first (headers); header;
+         header = (const char *) zlist_next (headers))
+        if (strncasecmp (header, name, size) == 0 && header [size] == ':')
+            return true;
+    return false;
+}
+
+static int
+s_build_headers (ovh_sender_t *self, ovh_config_t *config)
+{
+    struct curl_slist *list = NULL;
+    if (!s_has_header (config->headers, "Content-Type"))
+        list = curl_slist_append (list, "Content-Type: application/json");
+    //  A blank Expect stops curl from waiting for 100-continue on big bodies
+    if (list)
+        list = curl_slist_append (list, "Expect:");
+    for (const char *header = (const char *) zlist_first (config->headers);
+         header && list; header = (const char *) zlist_next (config->headers))
+        list = curl_slist_append (list, header);
+    if (!list)
+        return -1;
+    self->headers = list;
+    return 0;
+}
+
+static int
+s_setup_transfer (ovh_sender_t *self, transfer_t *transfer, ovh_config_t *config)
+{
+    CURL *easy = curl_easy_init ();
+    if (!easy)
+        return -1;
+    transfer->easy = easy;
+    int rc = 0;
+    rc |= curl_easy_setopt (easy, CURLOPT_URL, config->endpoint);
+    rc |= curl_easy_setopt (easy, CURLOPT_POST, 1L);
+    rc |= curl_easy_setopt (easy, CURLOPT_HTTPHEADER, self->headers);
+    rc |= curl_easy_setopt (easy, CURLOPT_USERAGENT, "ovhook/" OVHOOK_VERSION);
+    rc |= curl_easy_setopt (easy, CURLOPT_NOSIGNAL, 1L);
+    rc |= curl_easy_setopt (easy, CURLOPT_TCP_NODELAY, 1L);
+    rc |= curl_easy_setopt (easy, CURLOPT_TCP_KEEPALIVE, 1L);
+    rc |= curl_easy_setopt (easy, CURLOPT_CONNECTTIMEOUT_MS, (long) config->connect_timeout_ms);
+    rc |= curl_easy_setopt (easy, CURLOPT_TIMEOUT_MS, (long) config->request_timeout_ms);
+    rc |= curl_easy_setopt (easy, CURLOPT_WRITEFUNCTION, s_discard);
+    rc |= curl_easy_setopt (easy, CURLOPT_ERRORBUFFER, transfer->error);
+    rc |= curl_easy_setopt (easy, CURLOPT_PRIVATE, transfer);
+    rc |= curl_easy_setopt (easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    //  Redirects are not followed, as OpenVidu: a 3xx is not a 200
+    rc |= curl_easy_setopt (easy, CURLOPT_FOLLOWLOCATION, 0L);
+    if (config->ca_file)
+        rc |= curl_easy_setopt (easy, CURLOPT_CAINFO, config->ca_file);
+    if (config->insecure) {
+        rc |= curl_easy_setopt (easy, CURLOPT_SSL_VERIFYPEER, 0L);
+        rc |= curl_easy_setopt (easy, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    return rc == CURLE_OK ? 0 : -1;
+}
+
+ovh_sender_t *
+ovh_sender_new (ovh_config_t *config, ovh_sender_done_fn *done, void *arg)
+{
+    assert (config);
+    assert (done);
+    ovh_sender_t *self = (ovh_sender_t *) zmalloc (sizeof (ovh_sender_t));
+    if (!self)
+        return NULL;
+    self->done = done;
+    self->done_arg = arg;
+    self->accept_2xx = config->accept_2xx;
+    self->timer_due = -1;
+    self->endpoint_shown = s_endpoint_shown (config->endpoint);
+    self->transfer_count = (size_t) config->workers;
+    self->transfers = (transfer_t *) calloc (self->transfer_count, sizeof (transfer_t));
+    self->watch_max = self->transfer_count + 8;
+    self->watches = (watch_t *) calloc (self->watch_max, sizeof (watch_t));
+    self->multi = curl_multi_init ();
+    if (!self->endpoint_shown || !self->transfers || !self->watches || !self->multi
+    ||  s_build_headers (self, config)) {
+        zsys_error ("cannot set up HTTP delivery: out of memory");
+        ovh_sender_destroy (&self);
+        return NULL;
+    }
+    curl_multi_setopt (self->multi, CURLMOPT_SOCKETFUNCTION, s_socket_cb);
+    curl_multi_setopt (self->multi, CURLMOPT_SOCKETDATA, self);
+    curl_multi_setopt (self->multi, CURLMOPT_TIMERFUNCTION, s_timer_cb);
+    curl_multi_setopt (self->multi, CURLMOPT_TIMERDATA, self);
+    //  One connection per transfer, kept alive between events
+    curl_multi_setopt (self->multi, CURLMOPT_MAXCONNECTS, (long) self->transfer_count);
+    curl_multi_setopt (self->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long) self->transfer_count);
+    for (size_t index = 0; index < self->transfer_count; index++)
+        if (s_setup_transfer (self, &self->transfers [index], config)) {
+            zsys_error ("cannot set up HTTP delivery to %s (libcurl refused an option)",
+                        self->endpoint_shown);
+            ovh_sender_destroy (&self);
+            return NULL;
+        }
+    return self;
+}
+
+void
+ovh_sender_destroy (ovh_sender_t **self_p)
+{
+    assert (self_p);
+    ovh_sender_t *self = *self_p;
+    if (!self)
+        return;
+    for (size_t index = 0; self->transfers && index < self->transfer_count; index++) {
+        transfer_t *transfer = &self->transfers [index];
+        if (transfer->easy) {
+            if (transfer->item && self->multi)
+                curl_multi_remove_handle (self->multi, transfer->easy);
+            curl_easy_cleanup (transfer->easy);
+        }
+    }
+    if (self->multi)
+        curl_multi_cleanup (self->multi);
+    curl_slist_free_all (self->headers);
+    free (self->transfers);
+    free (self->watches);
+    free (self->endpoint_shown);
+    free (self);
+    *self_p = NULL;
+}
+
+size_t
+ovh_sender_free (ovh_sender_t *self)
+{
+    return self->transfer_count - self->busy;
+}
+
+size_t
+ovh_sender_busy (ovh_sender_t *self)
+{
+    return self->busy;
+}
+
+int
+ovh_sender_start (ovh_sender_t *self, ovh_item_t *item)
+{
+    assert (self);
+    assert (item);
+    transfer_t *transfer = NULL;
+    for (size_t index = 0; index < self->transfer_count; index++)
+        if (!self->transfers [index].item) {
+            transfer = &self->transfers [index];
+            break;
+        }
+    if (!transfer)
+        return -1;
+    curl_easy_setopt (transfer->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) item->json_size);
+    curl_easy_setopt (transfer->easy, CURLOPT_POSTFIELDS, item->json);
+    transfer->error [0] = 0;
+    transfer->started = zclock_usecs ();
+    if (curl_multi_add_handle (self->multi, transfer->easy) != CURLM_OK)
+        return -1;
+    transfer->item = item;
+    self->busy++;
+    return 0;
+}
+
+int
+ovh_sender_pollitems (ovh_sender_t *self, zmq_pollitem_t *items, int max)
+{
+    int count = 0;
+    for (size_t index = 0; index < self->watch_count && count < max; index++) {
+        items [count].socket = NULL;
+        items [count].fd = self->watches [index].fd;
+        items [count].events = self->watches [index].events;
+        items [count].revents = 0;
+        count++;
+    }
+    return count;
+}
+
+long
+ovh_sender_timeout (ovh_sender_t *self)
+{
+    if (self->timer_due < 0)
+        return -1;
+    int64_t left = self->timer_due - zclock_mono ();
+    return left > 0 ? (long) left : 0;
+}
+
+static void
+s_finish (ovh_sender_t *self, transfer_t *transfer, CURLcode code)
+{
+    ovh_result_t result = { .curl_code = (int) code };
+    curl_easy_getinfo (transfer->easy, CURLINFO_RESPONSE_CODE, &result.status);
+    result.usecs = zclock_usecs () - transfer->started;
+    if (code == CURLE_OK)
+        result.ok = result.status == 200
+                 || (self->accept_2xx && result.status >= 200 && result.status < 300);
+    else
+        result.error = transfer->error [0] ? transfer->error : curl_easy_strerror (code);
+    curl_multi_remove_handle (self->multi, transfer->easy);
+    ovh_item_t *item = transfer->item;
+    transfer->item = NULL;
+    self->busy--;
+    self->done (self->done_arg, item, &result);
+}
+
+static void
+s_collect (ovh_sender_t *self)
+{
+    CURLMsg *message;
+    int left;
+    while ((message = curl_multi_info_read (self->multi, &left))) {
+        if (message->msg != CURLMSG_DONE)
+            continue;
+        transfer_t *transfer;
+        curl_easy_getinfo (message->easy_handle, CURLINFO_PRIVATE, (char **) &transfer);
+        s_finish (self, transfer, message->data.result);
+    }
+}
+
+void
+ovh_sender_act (ovh_sender_t *self, zmq_pollitem_t *items, int count)
+{
+    int running;
+    for (int index = 0; index < count; index++) {
+        if (!items [index].revents)
+            continue;
+        int mask = (items [index].revents & ZMQ_POLLIN ? CURL_CSELECT_IN : 0)
+                 | (items [index].revents & ZMQ_POLLOUT ? CURL_CSELECT_OUT : 0)
+                 | (items [index].revents & ZMQ_POLLERR ? CURL_CSELECT_ERR : 0);
+        curl_multi_socket_action (self->multi, items [index].fd, mask, &running);
+    }
+    if (self->timer_due >= 0 && zclock_mono () >= self->timer_due) {
+        self->timer_due = -1;
+        curl_multi_socket_action (self->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    }
+    s_collect (self);
+}
+
+void
+ovh_sender_abort (ovh_sender_t *self)
+{
+    for (size_t index = 0; index < self->transfer_count; index++) {
+        transfer_t *transfer = &self->transfers [index];
+        if (transfer->item) {
+            snprintf (transfer->error, sizeof transfer->error, "aborted at shutdown");
+            s_finish (self, transfer, CURLE_ABORTED_BY_CALLBACK);
+        }
+    }
+}
+
+const char *
+ovh_sender_endpoint (ovh_sender_t *self)
+{
+    return self->endpoint_shown;
+}

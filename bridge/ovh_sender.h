@@ -1,0 +1,70 @@
+/*  ovh_sender.h - POSTs events to the endpoint over a pool of keep-alive
+    connections, with libcurl's multi interface.
+
+    'workers' transfers run at once, each on an easy handle of its own that
+    keeps its connection alive between events. The sender does not own an
+    event loop: the dispatcher polls the sockets the sender names (with its
+    own ZeroMQ sockets in the same zmq_poll), then lets the sender act.     */
+
+#ifndef OVH_SENDER_H_INCLUDED
+#define OVH_SENDER_H_INCLUDED
+
+#include <stdbool.h>
+#include <czmq.h>
+#include "ovh_config.h"
+#include "ovh_item.h"
+
+typedef struct {
+    bool ok;                    //  delivered
+    long status;                //  HTTP status, 0 when none was received
+    int curl_code;              //  CURLcode of the transfer
+    const char *error;          //  curl's error text when curl_code != 0
+    int64_t usecs;              //  time the attempt took
+} ovh_result_t;
+
+//  Called for every finished transfer, from ovh_sender_act
+typedef void (ovh_sender_done_fn) (void *arg, ovh_item_t *item,
+                                   const ovh_result_t *result);
+
+typedef struct _ovh_sender_t ovh_sender_t;
+
+//  Returns NULL (logged) if libcurl cannot be set up with this config
+ovh_sender_t *
+    ovh_sender_new (ovh_config_t *config, ovh_sender_done_fn *done, void *arg);
+void
+    ovh_sender_destroy (ovh_sender_t **self_p);
+
+//  Number of transfers that could start now
+size_t
+    ovh_sender_free (ovh_sender_t *self);
+//  Number of transfers running
+size_t
+    ovh_sender_busy (ovh_sender_t *self);
+
+//  Start POSTing an item; the item must stay alive until its done call.
+//  Returns -1 if no transfer is free or curl refuses.
+int
+    ovh_sender_start (ovh_sender_t *self, ovh_item_t *item);
+
+//  Append the sockets to poll to 'items' (room for 'max'); returns how many
+int
+    ovh_sender_pollitems (ovh_sender_t *self, zmq_pollitem_t *items, int max);
+//  Milliseconds until the sender must act even without socket activity,
+//  -1 for no limit
+long
+    ovh_sender_timeout (ovh_sender_t *self);
+//  After zmq_poll: act on the ready sockets and due timers, and report
+//  finished transfers through the done callback
+void
+    ovh_sender_act (ovh_sender_t *self, zmq_pollitem_t *items, int count);
+
+//  Stop every running transfer; each item is reported as not delivered
+//  with curl_code CURLE_ABORTED_BY_CALLBACK
+void
+    ovh_sender_abort (ovh_sender_t *self);
+
+//  The endpoint for logs: userinfo masked
+const char *
+    ovh_sender_endpoint (ovh_sender_t *self);
+
+#endif

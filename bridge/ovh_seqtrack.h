@@ -1,0 +1,37 @@
+/*  ovh_seqtrack.h - counts what the bus lost, from the envelope's seq per
+    publishing instance (src). A seq that starts again at 1 is a publisher
+    that restarted, not a gap.                                               */
+
+#ifndef OVH_SEQTRACK_H_INCLUDED
+#define OVH_SEQTRACK_H_INCLUDED
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+    OVH_SEQ_FIRST,              //  first message seen from this src
+    OVH_SEQ_NEXT,               //  the expected one
+    OVH_SEQ_GAP,                //  messages were lost: see 'lost'
+    OVH_SEQ_RESTART,            //  seq 1 again: the publisher restarted
+    OVH_SEQ_BACKWARDS           //  seq not above the last one (and not 1)
+} ovh_seq_t;
+
+typedef struct _ovh_seqtrack_t ovh_seqtrack_t;
+
+//  Remembers at most 'max_sources' sources; beyond, it forgets them all
+//  (the next message of each counts as a first one)
+ovh_seqtrack_t *
+    ovh_seqtrack_new (size_t max_sources);
+void
+    ovh_seqtrack_destroy (ovh_seqtrack_t **self_p);
+
+//  Record 'seq' from 'src'; 'last' gets the previous seq of src (0 if none)
+ovh_seq_t
+    ovh_seqtrack_record (ovh_seqtrack_t *self, const char *src, size_t src_size,
+                         uint64_t seq, uint64_t *last);
+
+//  Messages lost in all, since creation
+uint64_t
+    ovh_seqtrack_lost (ovh_seqtrack_t *self);
+
+#endif

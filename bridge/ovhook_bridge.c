@@ -1,0 +1,231 @@
+/*  ovhook_bridge.c - ovhook-bridge: subscribe to the enabled event types on
+    the bus, translate each event into OpenVidu's webhook JSON, and POST it
+    with a pool of workers, in order per session.
+
+    The main thread reads the bus (ovh_intake) and hands accepted events to
+    the delivery actor (ovh_dispatcher). When the actor's queue is full, the
+    main thread stops reading the bus until there is room.                  */
+
+#include <signal.h>
+#include <curl/curl.h>
+#include "ovh_config.h"
+#include "ovh_dispatcher.h"
+#include "ovh_intake.h"
+
+//  Messages read from the bus in one go before looking at anything else
+#define READ_BATCH      1024
+
+typedef struct {
+    ovh_config_t *config;
+    ovh_intake_t *intake;
+    ovh_dispatcher_t *dispatcher;
+    ovh_item_t *pending;            //  read from the bus, waiting for room
+    int64_t paused_at;              //  when bus reads paused, 0 if not paused
+    int64_t next_stats;
+    uint64_t stats_seen;            //  activity at the last stats line
+} bridge_t;
+
+//  What dropped messages were dropped for: "utf8=2, size-claim=1"
+static void
+s_drop_reasons (bridge_t *self, char *text, size_t size)
+{
+    size_t used = 0;
+    text [0] = 0;
+    for (int reason = 0; reason < OVH_DROP_REASONS && used < size; reason++) {
+        uint64_t count = ovh_intake_dropped_for (self->intake, reason);
+        if (count)
+            used += snprintf (text + used, size - used, "%s%s=%" PRIu64,
+                              used ? ", " : "", ovh_intake_reason_name (reason), count);
+    }
+}
+
+static void
+s_log_stats (bridge_t *self, const char *prefix, const ovh_dispatch_stats_t *stats)
+{
+    char reasons [512];
+    s_drop_reasons (self, reasons, sizeof reasons);
+    uint64_t dropped = ovh_intake_dropped (self->intake);
+    zsys_info ("%s: received %" PRIu64 ", delivered %" PRIu64 ", failed %" PRIu64
+               ", dropped %" PRIu64 "%s%s%s, lost on bus %" PRIu64 ", %s %" PRIu64,
+               prefix, ovh_intake_received (self->intake), stats->delivered,
+               stats->failed, dropped, dropped ? " (" : "", reasons, dropped ? ")" : "",
+               ovh_intake_lost (self->intake),
+               streq (prefix, "stopped") ? "undelivered" : "queued",
+               streq (prefix, "stopped") ? stats->undelivered + stats->queued : stats->queued);
+}
+
+static void
+s_periodic_stats (bridge_t *self)
+{
+    int64_t now = zclock_mono ();
+    if (now < self->next_stats)
+        return;
+    self->next_stats = now + self->config->stats_interval_ms;
+    ovh_dispatch_stats_t stats;
+    ovh_dispatcher_stats (self->dispatcher, &stats);
+    uint64_t seen = ovh_intake_received (self->intake) + stats.delivered + stats.failed;
+    if (seen == self->stats_seen)
+        return;                 //  no traffic, no line
+    self->stats_seen = seen;
+    s_log_stats (self, "stats", &stats);
+}
+
+//  Hand the pending item over; false while the queue is full
+static bool
+s_post_pending (bridge_t *self)
+{
+    if (ovh_dispatcher_post (self->dispatcher, self->pending) == 0) {
+        self->pending = NULL;
+        if (self->paused_at) {
+            zsys_info ("queue has room again: resuming bus reads after %.1f s",
+                       (zclock_mono () - self->paused_at) / 1000.0);
+            self->paused_at = 0;
+        }
+        return true;
+    }
+    if (!self->paused_at) {
+        self->paused_at = zclock_mono ();
+        zsys_warning ("queue full (%zu events or %zu bytes): pausing bus reads; the bus "
+                      "buffers, then drops, what comes meanwhile (seq gaps will show it)",
+                      self->config->queue_events, self->config->queue_bytes);
+    }
+    return false;
+}
+
+static void
+s_run (bridge_t *self)
+{
+    zmq_pollitem_t bus = { zsock_resolve (ovh_intake_socket (self->intake)), 0, ZMQ_POLLIN, 0 };
+    self->next_stats = zclock_mono () + self->config->stats_interval_ms;
+    while (!zsys_interrupted) {
+        long timeout = (long) (self->next_stats - zclock_mono ());
+        if (timeout > 1000 || timeout < 0)
+            timeout = timeout < 0 ? 0 : 1000;
+        if (self->pending) {
+            if (ovh_dispatcher_wait_room (self->dispatcher, (int) timeout))
+                s_post_pending (self);
+        }
+        else
+        if (zmq_poll (&bus, 1, timeout) > 0) {
+            for (int count = 0; count < READ_BATCH && !zsys_interrupted; count++) {
+                ovh_item_t *item = NULL;
+                int rc = ovh_intake_read (self->intake, &item);
+                if (rc == -1)
+                    break;
+                if (rc == 1) {
+                    self->pending = item;
+                    if (!s_post_pending (self))
+                        break;
+                }
+            }
+        }
+        s_periodic_stats (self);
+    }
+}
+
+static int
+s_check_config (ovh_config_t *config, int argc, char *argv [], ovh_config_action_t *action)
+{
+    extern char **environ;
+    int rc = ovh_config_load (config, argc, argv, environ, action);
+    if (*action == OVH_CONFIG_HELP) {
+        ovh_config_usage (stdout);
+        return 0;
+    }
+    if (*action == OVH_CONFIG_VERSION) {
+        printf ("ovhook-bridge %s (libovhook %s, protocol %d)\n", OVHOOK_VERSION_STRING,
+                OVHOOK_VERSION, OVH_PROTOCOL_VERSION);
+        return 0;
+    }
+    if (rc) {
+        for (const char *line = (const char *) zlist_first (ovh_config_errors (config));
+             line; line = (const char *) zlist_next (ovh_config_errors (config)))
+            fprintf (stderr, "ovhook-bridge: %s\n", line);
+        return 2;
+    }
+    if (*action == OVH_CONFIG_CHECK) {
+        ovh_config_print (config, stdout);
+        return 0;
+    }
+    return -1;                  //  go on and run
+}
+
+static void
+s_count_event_types (ovh_config_t *config, char *text, size_t size)
+{
+    size_t count = ovh_config_event_count (config);
+    snprintf (text, size, "%zu event type%s", count, count == 1 ? "" : "s");
+}
+
+int
+main (int argc, char *argv [])
+{
+    ovh_config_t *config = ovh_config_new ();
+    if (!config) {
+        fprintf (stderr, "ovhook-bridge: out of memory\n");
+        return 1;
+    }
+    ovh_config_action_t action = OVH_CONFIG_RUN;
+    int rc = s_check_config (config, argc, argv, &action);
+    if (rc >= 0) {
+        ovh_config_destroy (&config);
+        return rc;
+    }
+    zsys_set_logident ("ovhook-bridge");
+    if (!config->webhook) {
+        zsys_info ("webhook is disabled (OPENVIDU_WEBHOOK=false): nothing to do");
+        ovh_config_destroy (&config);
+        return 0;
+    }
+    if (ovh_config_event_count (config) == 0)
+        zsys_warning ("OPENVIDU_WEBHOOK_EVENTS is empty: no event will be sent");
+    if (config->insecure)
+        zsys_warning ("TLS certificates are NOT verified (--insecure): anyone on the path "
+                      "can read and forge what the endpoint gets");
+
+    //  Signals go to this thread only: block them in every thread started
+    //  from here on (ZeroMQ's, the dispatcher's, curl's), then unblock here
+    sigset_t signals;
+    sigemptyset (&signals);
+    sigaddset (&signals, SIGINT);
+    sigaddset (&signals, SIGTERM);
+    pthread_sigmask (SIG_BLOCK, &signals, NULL);
+    signal (SIGPIPE, SIG_IGN);
+    curl_global_init (CURL_GLOBAL_DEFAULT);
+    zsys_init ();
+    zsys_set_linger (0);
+
+    bridge_t bridge = { .config = config };
+    bridge.dispatcher = ovh_dispatcher_new (config);
+    bridge.intake = bridge.dispatcher ? ovh_intake_new (config) : NULL;
+    pthread_sigmask (SIG_UNBLOCK, &signals, NULL);
+    rc = 1;
+    if (bridge.intake) {
+        char types [32];
+        s_count_event_types (config, types, sizeof types);
+        zsys_info ("ovhook-bridge %s ready: bus %s, %s, endpoint %s, %d workers",
+                   OVHOOK_VERSION_STRING, config->bus, types,
+                   ovh_dispatcher_endpoint (bridge.dispatcher), config->workers);
+        s_run (&bridge);
+
+        //  Stop reading, then deliver what was accepted, up to the deadline
+        zsys_info ("stopping: delivering what is queued (up to %d ms)",
+                   config->drain_timeout_ms);
+        ovh_dispatch_stats_t stats;
+        if (bridge.pending && ovh_dispatcher_post (bridge.dispatcher, bridge.pending) == 0)
+            bridge.pending = NULL;
+        ovh_dispatcher_drain (bridge.dispatcher, config->drain_timeout_ms, &stats);
+        if (bridge.pending) {
+            stats.undelivered++;
+            ovh_item_destroy (&bridge.pending);
+        }
+        s_log_stats (&bridge, "stopped", &stats);
+        rc = 0;
+    }
+    ovh_intake_destroy (&bridge.intake);
+    ovh_dispatcher_destroy (&bridge.dispatcher);
+    ovh_config_destroy (&config);
+    zsys_shutdown ();
+    curl_global_cleanup ();
+    return rc;
+}

@@ -1,0 +1,342 @@
+/*  ovh_publisher.c - publish events on the bus.
+
+    The socket is an XPUB rather than a PUB for one reason: ZeroMQ's slow
+    joiner. A PUB drops whatever it sends before the subscriber's
+    subscription has reached it, and a component that starts, publishes
+    "sessionCreated" and goes on would lose that first event. An XPUB hands
+    us the subscriptions as messages ("\x01prefix" subscribe, "\x00prefix"
+    unsubscribe), so before each send we know whether anyone downstream
+    wants the topic, and can wait for a subscription during the join window
+    (creation + join timeout). After the window a send never waits: a bus
+    with no receiver must not slow its publishers down.
+
+    The XPUB is not verbose, so it reports only the first subscription and
+    the last unsubscription of each prefix over all subscribers; a plain
+    set of prefixes is therefore an exact picture.
+
+    Delivery at exit: CZMQ gives sockets a linger of 0 by default, which
+    throws queued messages away when the socket closes. We set a linger
+    (OVH_PUBLISHER_LINGER) instead. zmq_close then returns at once but the
+    I/O thread keeps sending what is queued, and zmq_ctx_term, which CZMQ's
+    atexit handler (zsys_shutdown) calls when the process exits, blocks
+    until the queue is flushed or the linger runs out. So a process that
+    publishes N events and exits straight away still delivers all N
+    (tests/unit/test_publisher.c checks it across fork).                    */
+
+#include <assert.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <czmq.h>
+#include <msgpack.h>
+#include "ovhook.h"
+
+//  Queue room for bursts: CZMQ's default (1000) would drop events when a
+//  component publishes many at once while the bridge is busy
+#define SNDHWM              100000
+//  Notice a vanished peer and reconnect quickly, backing off to 5 s
+#define RECONNECT_IVL       100
+#define RECONNECT_IVL_MAX   5000
+#define HEARTBEAT_IVL       2000
+#define HEARTBEAT_TIMEOUT   6000
+
+struct _ovh_publisher_t {
+    zsock_t *socket;
+    void *handle;                   //  the libzmq socket, for zmq_send
+    int64_t join_deadline;          //  zclock_mono () until which sends wait
+    int join_timeout;
+    int64_t created;
+    bool envelope;
+    char *src;
+    uint64_t seq;
+    zlistx_t *prefixes;             //  subscribed prefixes, as zchunk_t
+    bool subscribed_ever;           //  some subscription has arrived
+    msgpack_sbuffer envelope_buffer;
+    msgpack_packer envelope_packer;
+};
+
+static void
+s_chunk_destroy (void **item)
+{
+    zchunk_destroy ((zchunk_t **) item);
+}
+
+//  "<hostname>/<pid>/<16 hex digits>": unique per instance, so that a
+//  receiver can tell two publishers in one process (or a restart) apart
+static char *
+s_generate_src (void)
+{
+    char host [256] = "";
+    if (gethostname (host, sizeof host - 1) != 0)
+        strcpy (host, "unknown");
+    host [sizeof host - 1] = 0;
+
+    uint8_t random [8];
+    bool have_random = false;
+    int fd = open ("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        have_random = read (fd, random, sizeof random) == (ssize_t) sizeof random;
+        close (fd);
+    }
+    if (!have_random) {
+        zuuid_t *uuid = zuuid_new ();
+        if (!uuid)
+            return NULL;
+        memcpy (random, zuuid_data (uuid), sizeof random);
+        zuuid_destroy (&uuid);
+    }
+    char hex [sizeof random * 2 + 1];
+    for (size_t index = 0; index < sizeof random; index++)
+        snprintf (hex + 2 * index, 3, "%02x", random [index]);
+    return zsys_sprintf ("%s/%d/%s", host, (int) getpid (), hex);
+}
+
+ovh_publisher_t *
+ovh_publisher_new (const char *endpoints)
+{
+    ovh_publisher_t *self = (ovh_publisher_t *) zmalloc (sizeof (ovh_publisher_t));
+    if (!self)
+        return NULL;
+    self->envelope = true;
+    self->join_timeout = OVH_PUBLISHER_JOIN_TIMEOUT;
+    self->created = zclock_mono ();
+    self->join_deadline = self->created + self->join_timeout;
+    msgpack_sbuffer_init (&self->envelope_buffer);
+    msgpack_packer_init (&self->envelope_packer, &self->envelope_buffer,
+                         msgpack_sbuffer_write);
+    self->src = s_generate_src ();
+    self->prefixes = zlistx_new ();
+    self->socket = zsock_new (ZMQ_XPUB);
+    if (!self->src || !self->prefixes || !self->socket) {
+        ovh_publisher_destroy (&self);
+        return NULL;
+    }
+    zlistx_set_destructor (self->prefixes, s_chunk_destroy);
+    self->handle = zsock_resolve (self->socket);
+
+    //  Options that shape connections must be set before connecting
+    zsock_set_sndhwm (self->socket, SNDHWM);
+    zsock_set_linger (self->socket, OVH_PUBLISHER_LINGER);
+    zsock_set_reconnect_ivl (self->socket, RECONNECT_IVL);
+    zsock_set_reconnect_ivl_max (self->socket, RECONNECT_IVL_MAX);
+    zsock_set_heartbeat_ivl (self->socket, HEARTBEAT_IVL);
+    zsock_set_heartbeat_timeout (self->socket, HEARTBEAT_TIMEOUT);
+    zsock_set_tcp_keepalive (self->socket, 1);
+
+    if (!endpoints)
+        endpoints = ">" OVH_BUS_ENDPOINT;
+    //  Unprefixed endpoints bind, as for any CZMQ publishing socket. An
+    //  empty list would make a publisher that silently reaches nobody.
+    if (*endpoints == 0 || zsock_attach (self->socket, endpoints, true) != 0) {
+        zsys_error ("ovh_publisher: invalid bus endpoint '%s'", endpoints);
+        ovh_publisher_destroy (&self);
+        return NULL;
+    }
+    return self;
+}
+
+void
+ovh_publisher_destroy (ovh_publisher_t **self_p)
+{
+    assert (self_p);
+    ovh_publisher_t *self = *self_p;
+    if (self) {
+        //  Closing keeps the linger: queued events still go out (see top)
+        zsock_destroy (&self->socket);
+        zlistx_destroy (&self->prefixes);
+        msgpack_sbuffer_destroy (&self->envelope_buffer);
+        zstr_free (&self->src);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+void
+ovh_publisher_set_join_timeout (ovh_publisher_t *self, int msecs)
+{
+    assert (self);
+    self->join_timeout = msecs < 0? 0: msecs;
+    self->join_deadline = self->created + self->join_timeout;
+}
+
+void
+ovh_publisher_set_linger (ovh_publisher_t *self, int msecs)
+{
+    assert (self);
+    zsock_set_linger (self->socket, msecs);
+}
+
+void
+ovh_publisher_set_envelope (ovh_publisher_t *self, bool envelope)
+{
+    assert (self);
+    self->envelope = envelope;
+}
+
+void
+ovh_publisher_set_src (ovh_publisher_t *self, const char *src)
+{
+    assert (self);
+    assert (src);
+    char *copy = strdup (src);
+    if (copy) {
+        zstr_free (&self->src);
+        self->src = copy;
+    }
+}
+
+//  Apply one subscription message to our set of prefixes
+static void
+s_subscription (ovh_publisher_t *self, const byte *data, size_t size)
+{
+    if (size < 1 || (data [0] != 0 && data [0] != 1))
+        return;                     //  not a subscription message
+    const byte *prefix = data + 1;
+    size_t prefix_size = size - 1;
+    zchunk_t *chunk = (zchunk_t *) zlistx_first (self->prefixes);
+    while (chunk && !(zchunk_size (chunk) == prefix_size
+                  &&  memcmp (zchunk_data (chunk), prefix, prefix_size) == 0))
+        chunk = (zchunk_t *) zlistx_next (self->prefixes);
+    if (data [0] == 1) {
+        self->subscribed_ever = true;
+        if (!chunk)
+            zlistx_add_end (self->prefixes, zchunk_new (prefix, prefix_size));
+    }
+    else
+    if (chunk)
+        zlistx_delete (self->prefixes, zlistx_cursor (self->prefixes));
+}
+
+//  Read subscription messages, waiting up to 'msecs' for the first (0 =
+//  only what is pending). Returns the number read, or -1 if the socket
+//  cannot be read at all (context terminated): then nobody should wait.
+static int
+s_read_subscriptions (ovh_publisher_t *self, int msecs)
+{
+    int count = 0;
+    while (true) {
+        zmq_pollitem_t item = { self->handle, 0, ZMQ_POLLIN, 0 };
+        int rc = zmq_poll (&item, 1, count == 0? msecs: 0);
+        if (rc == -1 && zmq_errno () != EINTR)
+            return -1;
+        if (rc <= 0)
+            break;                  //  nothing pending, or a signal
+        zmq_msg_t msg;
+        zmq_msg_init (&msg);
+        if (zmq_msg_recv (&msg, self->handle, ZMQ_DONTWAIT) == -1) {
+            zmq_msg_close (&msg);
+            break;
+        }
+        s_subscription (self, (const byte *) zmq_msg_data (&msg), zmq_msg_size (&msg));
+        zmq_msg_close (&msg);
+        count++;
+    }
+    return count;
+}
+
+static bool
+s_topic_wanted (ovh_publisher_t *self, const char *topic, size_t topic_size)
+{
+    zchunk_t *chunk = (zchunk_t *) zlistx_first (self->prefixes);
+    for (; chunk; chunk = (zchunk_t *) zlistx_next (self->prefixes))
+        if (zchunk_size (chunk) <= topic_size
+        &&  memcmp (zchunk_data (chunk), topic, zchunk_size (chunk)) == 0)
+            return true;
+    return false;
+}
+
+//  Send one frame, retrying if a signal interrupts the call
+static int
+s_send_frame (void *handle, const void *data, size_t size, int flags)
+{
+    while (zmq_send (handle, data, size, flags) == -1) {
+        if (zmq_errno () != EINTR)
+            return -1;
+    }
+    return 0;
+}
+
+int
+ovh_publisher_send_raw (ovh_publisher_t *self, const char *topic,
+                        const void *body, size_t size)
+{
+    assert (self);
+    assert (topic);
+    assert (body || size == 0);
+    size_t topic_size = strlen (topic);
+
+    int rc = s_read_subscriptions (self, 0);
+    //  Join window: wait for a subscriber that wants this topic
+    while (rc != -1 && !s_topic_wanted (self, topic, topic_size)) {
+        int64_t left = self->join_deadline - zclock_mono ();
+        if (left <= 0)
+            break;
+        rc = s_read_subscriptions (self, (int) left);
+    }
+    uint64_t seq = self->seq + 1;
+    if (self->envelope) {
+        msgpack_sbuffer_clear (&self->envelope_buffer);
+        msgpack_packer *packer = &self->envelope_packer;
+        if (msgpack_pack_map (packer, 2)
+        ||  msgpack_pack_str_with_body (packer, "src", 3)
+        ||  msgpack_pack_str_with_body (packer, self->src, strlen (self->src))
+        ||  msgpack_pack_str_with_body (packer, "seq", 3)
+        ||  msgpack_pack_uint64 (packer, seq)) {
+            zsys_error ("ovh_publisher: out of memory");
+            return -1;
+        }
+    }
+    //  zmq_send copies each frame once into its message (small ones inline);
+    //  a PUB-type send never blocks, so the three parts go out together or,
+    //  at the high-water mark, are dropped together
+    if (s_send_frame (self->handle, topic, topic_size, ZMQ_SNDMORE)
+    ||  s_send_frame (self->handle, body, size, self->envelope? ZMQ_SNDMORE: 0)
+    || (self->envelope
+    &&  s_send_frame (self->handle, self->envelope_buffer.data,
+                      self->envelope_buffer.size, 0))) {
+        zsys_error ("ovh_publisher: cannot send '%s': %s", topic, zmq_strerror (zmq_errno ()));
+        return -1;
+    }
+    self->seq = seq;
+    return 0;
+}
+
+int
+ovh_publisher_send (ovh_publisher_t *self, const char *topic, ovh_body_t *body)
+{
+    assert (self);
+    assert (body);
+    size_t size;
+    const void *data = ovh_body_data (body, &size);
+    if (!data)
+        return -1;
+    return ovh_publisher_send_raw (self, topic, data, size);
+}
+
+bool
+ovh_publisher_wait_subscriber (ovh_publisher_t *self, int msecs)
+{
+    assert (self);
+    int64_t deadline = zclock_mono () + (msecs < 0? 0: msecs);
+    int rc = s_read_subscriptions (self, 0);
+    while (rc != -1 && !self->subscribed_ever) {
+        int64_t left = deadline - zclock_mono ();
+        if (left <= 0)
+            break;
+        rc = s_read_subscriptions (self, (int) left);
+    }
+    return self->subscribed_ever;
+}
+
+const char *
+ovh_publisher_src (ovh_publisher_t *self)
+{
+    assert (self);
+    return self->src;
+}
+
+uint64_t
+ovh_publisher_seq (ovh_publisher_t *self)
+{
+    assert (self);
+    return self->seq;
+}

@@ -1,0 +1,89 @@
+#!/bin/sh
+# The whole ovhook test suite, as CI runs it:
+#   1. install what is missing (Debian 12 packages)
+#   2. build with -Werror, run every test (ctest: unit + end-to-end)
+#   3. run the C unit tests under valgrind (leaks and memory errors)
+#   4. build with ASan+UBSan, run every test again
+#   5. fuzz decode + translate for OVHOOK_FUZZ_SECONDS (60) seconds
+# Usage: sh tests/run.sh [--quick]   (--quick: step 2 only)
+set -eu
+cd "$(dirname "$0")/.."
+root=$(pwd)
+jobs=$(nproc 2>/dev/null || echo 2)
+quick=no
+[ "${1:-}" = "--quick" ] && quick=yes
+passed=0
+failed=0
+
+sh tools/install-deps.sh
+
+stage() { printf '\n=== %s ===\n' "$*"; }
+
+# Runs ctest in a build folder; adds its counts to the totals
+run_ctest() {
+    dir=$1; shift
+    log=$dir/ctest.log
+    if ctest --test-dir "$dir" -j"$jobs" --output-on-failure "$@" > "$log" 2>&1; then :; fi
+    cat "$log"
+    total=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\2/p' "$log" | tail -n 1)
+    bad=$(sed -n 's/.*tests passed, \([0-9]*\) tests failed out of \([0-9]*\).*/\1/p' "$log" | tail -n 1)
+    if [ -z "$total" ]; then
+        echo "run.sh: ctest in $dir did not finish" >&2
+        failed=$((failed + 1))
+        return
+    fi
+    passed=$((passed + total - bad))
+    failed=$((failed + bad))
+}
+
+stage "build (-Werror)"
+cmake -S . -B build -DOVHOOK_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null
+cmake --build build -j"$jobs"
+stage "tests"
+run_ctest build
+
+if [ "$quick" = no ]; then
+    stage "unit tests under valgrind"
+    for test in build/tests/test_*; do
+        [ -x "$test" ] || continue
+        name=$(basename "$test")
+        if OVHOOK_REFERENCE_DIR="$root/../shared/reference" OVHOOK_BIN="$root/build/bin" \
+           valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+                    "$test" > "build/$name.valgrind.log" 2>&1; then
+            echo "valgrind $name: clean"
+            passed=$((passed + 1))
+        else
+            echo "valgrind $name: FAILED"; cat "build/$name.valgrind.log"
+            failed=$((failed + 1))
+        fi
+    done
+
+    stage "build with ASan + UBSan"
+    cmake -S . -B build-asan -DOVHOOK_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug > /dev/null
+    cmake --build build-asan -j"$jobs"
+    stage "tests under ASan + UBSan"
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        run_ctest build-asan
+
+    stage "fuzz decode + translate (${OVHOOK_FUZZ_SECONDS:-60} s)"
+    CC=clang cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DOVHOOK_FUZZ=ON \
+        -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null
+    cmake --build build-fuzz -j"$jobs" --target fuzz_translate
+    work=$(mktemp -d)
+    cp tests/fuzz/corpus/* "$work/"
+    if build-fuzz/bin/fuzz_translate -max_total_time="${OVHOOK_FUZZ_SECONDS:-60}" \
+           -max_len=4096 -artifact_prefix=build-fuzz/ "$work" > build-fuzz/fuzz.log 2>&1; then
+        tail -n 3 build-fuzz/fuzz.log
+        echo "fuzz: no finding"
+        passed=$((passed + 1))
+    else
+        tail -n 60 build-fuzz/fuzz.log
+        echo "fuzz: FINDING (see build-fuzz/crash-*)"
+        failed=$((failed + 1))
+    fi
+    rm -rf "$work"
+fi
+
+printf '\n'
+echo "suite: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

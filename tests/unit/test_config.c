@@ -1,0 +1,634 @@
+/*  test_config.c - the bridge's configuration: OpenVidu's four properties
+    with OpenVidu's error texts, the bridge's own settings, flags, the
+    environment and the --env-file reader, their precedence, --check-config
+    output with secrets masked, --help and --version.
+
+    Cases are tables of {argv, environment, env-file text} with either the
+    exact error lines expected, in order, or lines expected in the printed
+    configuration. In expected strings, @FILE@ stands for the env file's path,
+    @CA@ for a readable temporary file, @PORT@ for libcurl's text for a bad
+    port number.                                                             */
+
+#include <curl/curl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "ovh_test.h"
+#include "ovh_config.h"
+#include "ovh_dotenv.h"
+
+static char s_file_path [256];      //  env file written for a case
+static char s_ca_path [256];        //  a readable file for OVHOOK_CA_FILE
+
+//  'text' with the @...@ tokens replaced; caller frees
+static char *
+s_expand (const char *text)
+{
+    char *result = strdup (text);
+    const char *tokens [][2] = {
+        { "@FILE@", s_file_path }, { "@CA@", s_ca_path },
+        { "@PORT@", curl_url_strerror (CURLUE_BAD_PORT_NUMBER) }
+    };
+    for (size_t index = 0; index < sizeof tokens / sizeof tokens [0]; index++) {
+        char *at;
+        while ((at = strstr (result, tokens [index][0]))) {
+            char *next = zsys_sprintf ("%.*s%s%s", (int) (at - result), result,
+                                       tokens [index][1], at + strlen (tokens [index][0]));
+            free (result);
+            result = next;
+        }
+    }
+    return result;
+}
+
+//  Load a configuration from args (after argv [0]), env and env-file text
+static ovh_config_t *
+s_load (const char *const *args, const char *const *env, const char *file,
+        ovh_config_action_t *action, int *rc)
+{
+    char *argv [32], *envp [32];
+    char *owned [64];
+    int argc = 0, envc = 0, owned_count = 0;
+    argv [argc++] = "ovhook-bridge";
+    if (file) {
+        FILE *handle = fopen (s_file_path, "w");
+        assert (handle);
+        fputs (file, handle);
+        fclose (handle);
+        argv [argc++] = "--env-file";
+        argv [argc++] = s_file_path;
+    }
+    for (; args && *args; args++)
+        argv [argc++] = owned [owned_count++] = s_expand (*args);
+    for (; env && *env; env++)
+        envp [envc++] = owned [owned_count++] = s_expand (*env);
+    argv [argc] = NULL;
+    envp [envc] = NULL;
+    ovh_config_t *config = ovh_config_new ();
+    assert (config);
+    ovh_config_action_t ignored;
+    *rc = ovh_config_load (config, argc, argv, envp, action? action: &ignored);
+    while (owned_count)
+        free (owned [--owned_count]);
+    return config;
+}
+
+//  What ovh_config_print writes; caller frees
+static char *
+s_print (ovh_config_t *config)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *stream = open_memstream (&text, &size);
+    assert (stream);
+    ovh_config_print (config, stream);
+    fclose (stream);
+    return text;
+}
+
+typedef struct {
+    const char *args [8];
+    const char *env [8];
+    const char *file;
+    const char *errors [6];
+} s_error_case_t;
+
+#define HDR "Property OPENVIDU_WEBHOOK_HEADERS="
+#define EVT "Property OPENVIDU_WEBHOOK_EVENTS="
+#define URL "Property OPENVIDU_WEBHOOK_ENDPOINT="
+#define JSON_MSG ". Is not a valid strings array in JSON format. "
+#define SYNTAX "' syntax is not correct. "
+#define NOT_URL ". Is not a valid URL. "
+#define ON "OPENVIDU_WEBHOOK=true"
+#define DURATION_MSG " (milliseconds, or a number with suffix ms, s or m)"
+#define SIZE_MSG " (bytes, or a number with suffix K, M or G)"
+
+static const s_error_case_t s_error_cases [] = {
+    //  OPENVIDU_WEBHOOK
+    { {0}, { "OPENVIDU_WEBHOOK=yes" }, NULL,
+      { "Property OPENVIDU_WEBHOOK=yes. Is not a boolean (true or false)" } },
+    { {0}, { "OPENVIDU_WEBHOOK=" }, NULL,
+      { "Property OPENVIDU_WEBHOOK is not set. Cannot be empty" } },
+    { { "--webhook=1" }, {0}, NULL,
+      { "Property OPENVIDU_WEBHOOK=1. Is not a boolean (true or false)" } },
+    //  OPENVIDU_WEBHOOK_ENDPOINT
+    { {0}, { ON }, NULL,
+      { "Property OPENVIDU_WEBHOOK_ENDPOINT is not set. "
+        "With OPENVIDU_WEBHOOK=true, this property cannot be empty" } },
+    { {0}, { ON, "OPENVIDU_WEBHOOK_ENDPOINT=  " }, NULL,
+      { URL "  . With OPENVIDU_WEBHOOK=true, this property cannot be empty" } },
+    { {0}, { "OPENVIDU_WEBHOOK_ENDPOINT=example.com/hook" }, NULL,
+      { URL "example.com/hook" NOT_URL "Missing scheme: it must start with http:// or https://" } },
+    { {0}, { "OPENVIDU_WEBHOOK_ENDPOINT=localhost:8080/hook" }, NULL,
+      { URL "localhost:8080/hook" NOT_URL "Missing scheme: it must start with http:// or https://" } },
+    { {0}, { "OPENVIDU_WEBHOOK_ENDPOINT=ftp://example.com/x" }, NULL,
+      { URL "ftp://example.com/x" NOT_URL "Unsupported scheme 'ftp': only http and https are accepted" } },
+    { {0}, { "OPENVIDU_WEBHOOK_ENDPOINT=http://" }, NULL,
+      { URL "http://" NOT_URL "Missing host" } },
+    { {0}, { "OPENVIDU_WEBHOOK_ENDPOINT=https:///hook" }, NULL,
+      { URL "https:///hook" NOT_URL "Missing host" } },
+    //  Wrong while the webhook is on: the URL error only, no "cannot be empty"
+    { {0}, { ON, "OPENVIDU_WEBHOOK_ENDPOINT=http://host:99999/" }, NULL,
+      { URL "http://host:99999/" NOT_URL "Bad format: @PORT@" } },
+    //  OPENVIDU_WEBHOOK_HEADERS
+    { {0}, { "OPENVIDU_WEBHOOK_HEADERS=not json" }, NULL,
+      { HDR "not json" JSON_MSG "invalid token near 'not'" } },
+    { {0}, { "OPENVIDU_WEBHOOK_HEADERS=[\"a\"," }, NULL,
+      { HDR "[\"a\"," JSON_MSG "']' expected near end of file" } },
+    { {0}, { "OPENVIDU_WEBHOOK_HEADERS={\"a\":\"b\"}" }, NULL,
+      { HDR "{\"a\":\"b\"}" JSON_MSG "It is not an array" } },
+    { {0}, { "OPENVIDU_WEBHOOK_HEADERS=[\"A: b\",2]" }, NULL,
+      { HDR "[\"A: b\",2]" JSON_MSG "Item 1 is not a string" } },
+    { {0}, { "OPENVIDU_WEBHOOK_HEADERS=[\"Authorization:Basic x\"]" }, NULL,
+      { HDR "[\"Authorization:Basic x\"]. HTTP header 'Authorization:Basic x" SYNTAX
+        "Must be 'HEADER_NAME: HEADER_VALUE'. For example: 'Authorization: Basic YWxhZGRpbjpvcGVuc2VzYW1l'" } },
+    { {0}, { "OPENVIDU_WEBHOOK_HEADERS=[\": v\",\"X-A: \"]" }, NULL,
+      { HDR "[\": v\",\"X-A: \"]. HTTP header ': v" SYNTAX "Header name cannot be empty",
+        HDR "[\": v\",\"X-A: \"]. HTTP header 'X-A: " SYNTAX "Header value cannot be empty" } },
+    { {0}, { "OPENVIDU_WEBHOOK_HEADERS=[\": \"]" }, NULL,
+      { HDR "[\": \"]. HTTP header ': " SYNTAX "Header name cannot be empty",
+        HDR "[\": \"]. HTTP header ': " SYNTAX "Header value cannot be empty" } },
+    { {0}, { "OPENVIDU_WEBHOOK_HEADERS=[\"X-A: 1\\r\\nX-Evil: 2\"]" }, NULL,
+      { HDR "[\"X-A: 1\\r\\nX-Evil: 2\"]. HTTP header 'X-A: 1\\r\\nX-Evil: 2" SYNTAX
+        "Header cannot contain line breaks (CR or LF)" } },
+    //  OPENVIDU_WEBHOOK_EVENTS
+    { {0}, { "OPENVIDU_WEBHOOK_EVENTS=[\"sessionCreated\",\"recordingStarted\",\"SessionDestroyed\"]" }, NULL,
+      { EVT "[\"sessionCreated\",\"recordingStarted\",\"SessionDestroyed\"]. Event 'recordingStarted' does not exist",
+        EVT "[\"sessionCreated\",\"recordingStarted\",\"SessionDestroyed\"]. Event 'SessionDestroyed' does not exist" } },
+    { {0}, { "OPENVIDU_WEBHOOK_EVENTS=[" }, NULL,
+      { EVT "[" JSON_MSG "']' expected near end of file" } },
+    { {0}, { "OPENVIDU_WEBHOOK_EVENTS=\"sessionCreated\"" }, NULL,
+      { EVT "\"sessionCreated\"" JSON_MSG "It is not an array" } },
+    { {0}, { "OPENVIDU_WEBHOOK_EVENTS=" }, NULL,
+      { "Property OPENVIDU_WEBHOOK_EVENTS is not set. Cannot be empty. Write [] to send "
+        "no events, or leave it unset to send the default ones" } },
+    //  All four are checked, webhook off or not, in OpenVidu's order
+    { {0}, { "OPENVIDU_WEBHOOK=on", "OPENVIDU_WEBHOOK_ENDPOINT=x", "OPENVIDU_WEBHOOK_HEADERS=[\"x\"]",
+             "OPENVIDU_WEBHOOK_EVENTS=[\"x\"]" }, NULL,
+      { "Property OPENVIDU_WEBHOOK=on. Is not a boolean (true or false)",
+        URL "x" NOT_URL "Missing scheme: it must start with http:// or https://",
+        HDR "[\"x\"]. HTTP header 'x" SYNTAX "Must be 'HEADER_NAME: HEADER_VALUE'. "
+        "For example: 'Authorization: Basic YWxhZGRpbjpvcGVuc2VzYW1l'",
+        EVT "[\"x\"]. Event 'x' does not exist" } },
+    { {0}, { ON, "OPENVIDU_WEBHOOK_EVENTS=[\"x\"]" }, NULL,
+      { EVT "[\"x\"]. Event 'x' does not exist",
+        "Property OPENVIDU_WEBHOOK_ENDPOINT is not set. "
+        "With OPENVIDU_WEBHOOK=true, this property cannot be empty" } },
+    //  The bridge's own settings
+    { {0}, { "OVHOOK_WORKERS=abc" }, NULL,
+      { "Property OVHOOK_WORKERS=abc. Is not an integer between 1 and 1024" } },
+    { { "--workers", "0" }, {0}, NULL,
+      { "Property OVHOOK_WORKERS=0. Is not an integer between 1 and 1024" } },
+    { { "--workers=1025" }, {0}, NULL,
+      { "Property OVHOOK_WORKERS=1025. Is not an integer between 1 and 1024" } },
+    { { "--workers= 5" }, { "OVHOOK_QUEUE_EVENTS=" }, NULL,
+      { "Property OVHOOK_WORKERS= 5. Is not an integer between 1 and 1024",
+        "Property OVHOOK_QUEUE_EVENTS is not set. Is not an integer between 1 and 16777216" } },
+    { {0}, { "OVHOOK_WORKERS=-1", "OVHOOK_QUEUE_EVENTS=99999999999999999999999" }, NULL,
+      { "Property OVHOOK_WORKERS=-1. Is not an integer between 1 and 1024",
+        "Property OVHOOK_QUEUE_EVENTS=99999999999999999999999. Is not an integer between 1 and 16777216" } },
+    { {0}, { "OVHOOK_QUEUE_BYTES=10X", "OVHOOK_MAX_FRAME=63" }, NULL,
+      { "Property OVHOOK_QUEUE_BYTES=10X. Is not a size between 64 and 64G" SIZE_MSG,
+        "Property OVHOOK_MAX_FRAME=63. Is not a size between 64 and 256M" SIZE_MSG } },
+    { {0}, { "OVHOOK_QUEUE_BYTES=65G", "OVHOOK_MAX_FRAME=257M" }, NULL,
+      { "Property OVHOOK_QUEUE_BYTES=65G. Is not a size between 64 and 64G" SIZE_MSG,
+        "Property OVHOOK_MAX_FRAME=257M. Is not a size between 64 and 256M" SIZE_MSG } },
+    { { "--max-frame", "1KB" }, {0}, NULL,
+      { "Property OVHOOK_MAX_FRAME=1KB. Is not a size between 64 and 256M" SIZE_MSG } },
+    { { "--queue-bytes=1K" }, { "OVHOOK_MAX_FRAME=2K" }, NULL,
+      { "Property OVHOOK_QUEUE_BYTES=1K. Must not be less than OVHOOK_MAX_FRAME (2K)" } },
+    { {0}, { "OVHOOK_CONNECT_TIMEOUT=0", "OVHOOK_REQUEST_TIMEOUT=1.5s",
+             "OVHOOK_DRAIN_TIMEOUT=61m", "OVHOOK_STATS_INTERVAL=1h" }, NULL,
+      { "Property OVHOOK_CONNECT_TIMEOUT=0. Is not a duration between 1ms and 60m" DURATION_MSG,
+        "Property OVHOOK_REQUEST_TIMEOUT=1.5s. Is not a duration between 1ms and 60m" DURATION_MSG,
+        "Property OVHOOK_DRAIN_TIMEOUT=61m. Is not a duration between 0 and 60m" DURATION_MSG,
+        "Property OVHOOK_STATS_INTERVAL=1h. Is not a duration between 1ms and 60m" DURATION_MSG } },
+    { {0}, { "OVHOOK_CA_FILE=/nonexistent/ca.pem" }, NULL,
+      { "Property OVHOOK_CA_FILE=/nonexistent/ca.pem. Is not a readable file: No such file or directory" } },
+    { { "--ca-file", "/" }, {0}, NULL,
+      { "Property OVHOOK_CA_FILE=/. Is not a readable file: Not a regular file" } },
+    { { "--insecure=yes", "--accept-2xx=", "--verbose=2" }, {0}, NULL,
+      { "Property OVHOOK_INSECURE=yes. Is not a boolean (true or false)",
+        "Property OVHOOK_ACCEPT_2XX is not set. Cannot be empty",
+        "Property OVHOOK_VERBOSE=2. Is not a boolean (true or false)" } },
+    { {0}, { "OVHOOK_BUS=" }, NULL, { "Property OVHOOK_BUS is not set. Cannot be empty" } },
+    { {0}, { "OVHOOK_BUS=udp://1.2.3.4:5" }, NULL,
+      { "Property OVHOOK_BUS=udp://1.2.3.4:5. Endpoint 'udp://1.2.3.4:5' is not valid: expected "
+        "tcp://, ipc://, inproc://, pgm:// or epgm://, after an optional @ (bind) or > (connect)" } },
+    { { "--bus", "@tcp://127.0.0.1" }, {0}, NULL,
+      { "Property OVHOOK_BUS=@tcp://127.0.0.1. Endpoint '@tcp://127.0.0.1' is not valid: "
+        "expected tcp://HOST:PORT, PORT between 1 and 65535 or *" } },
+    { { "--bus", ">ipc://x,,inproc://y" }, {0}, NULL,
+      { "Property OVHOOK_BUS=>ipc://x,,inproc://y. Endpoint '' is not valid: it is empty" } },
+    { { "--bus", ">inproc://" }, {0}, NULL,
+      { "Property OVHOOK_BUS=>inproc://. Endpoint '>inproc://' is not valid: the address is missing" } },
+    //  Command line
+    { { "--foo", "--bar=1", "-x", "stray", "--", "--workers" }, {0}, NULL,
+      { "Unknown option '--foo'", "Unknown option '--bar'", "Unknown option '-x'",
+        "Unexpected argument 'stray'", "Unexpected argument '--workers'" } },
+    { { "--check-config=yes", "--endpoint" }, {0}, NULL,
+      { "Option '--check-config' takes no value", "Option '--endpoint' needs a value" } },
+    //  Env file problems, after the command line's, before the properties'
+    { { "--env-file", "/nonexistent/ovhook.env", "--nope" }, { "OVHOOK_WORKERS=x" }, NULL,
+      { "Unknown option '--nope'",
+        "Cannot read env file '/nonexistent/ovhook.env': No such file or directory",
+        "Property OVHOOK_WORKERS=x. Is not an integer between 1 and 1024" } },
+    { { "--env-file", "/" }, {0}, NULL,
+      { "Cannot read env file '/': Is a directory" } },
+    { {0}, {0}, "OVHOOK_WORKERS=2\njust words\nMY-KEY=1\nA='open\nB=\"open\nC='x' y\n= 3\n",
+      { "@FILE@:2: expected KEY=VALUE", "@FILE@:3: invalid key: letters, digits and '_' only",
+        "@FILE@:4: unterminated single-quoted value", "@FILE@:5: unterminated double-quoted value",
+        "@FILE@:6: unexpected text after the closing quote", "@FILE@:7: expected KEY=VALUE" } },
+    //  Only the value in effect is checked: the flag hides the bad ones
+    { { "--workers", "7" }, { "OVHOOK_WORKERS=bad" }, "OVHOOK_WORKERS=worse\nOVHOOK_BUS=nope\n",
+      { "Property OVHOOK_BUS=nope. Endpoint 'nope' is not valid: expected tcp://, ipc://, "
+        "inproc://, pgm:// or epgm://, after an optional @ (bind) or > (connect)" } },
+};
+
+static void
+s_test_errors (void)
+{
+    size_t count = sizeof s_error_cases / sizeof s_error_cases [0];
+    for (size_t index = 0; index < count; index++) {
+        const s_error_case_t *test = &s_error_cases [index];
+        int rc;
+        ovh_config_action_t action;
+        ovh_config_t *config = s_load (test->args, test->env, test->file, &action, &rc);
+        zlist_t *errors = ovh_config_errors (config);
+        size_t expected = 0;
+        while (expected < 6 && test->errors [expected])
+            expected++;
+        CHECK_MSG (rc == -1, "case %zu: rc %d", index, rc);
+        CHECK_MSG (zlist_size (errors) == expected, "case %zu: %zu errors, expected %zu",
+                   index, zlist_size (errors), expected);
+        const char *error = (const char *) zlist_first (errors);
+        for (size_t line = 0; line < expected; line++) {
+            char *want = s_expand (test->errors [line]);
+            CHECK_STR (error, want);
+            if (!error || strcmp (error, want))
+                fprintf (stderr, "  (case %zu, error %zu)\n", index, line);
+            free (want);
+            error = (const char *) zlist_next (errors);
+        }
+        for (; error; error = (const char *) zlist_next (errors))
+            fprintf (stderr, "  case %zu: extra error: %s\n", index, error);
+        ovh_config_destroy (&config);
+        CHECK (config == NULL);
+    }
+}
+
+typedef struct {
+    const char *args [8];
+    const char *env [8];
+    const char *file;
+    const char *lines [5];      //  each must be a whole line of the print
+} s_value_case_t;
+
+static const s_value_case_t s_value_cases [] = {
+    //  Precedence: file < environment < flag
+    { {0}, {0}, "OVHOOK_WORKERS=2\n", { "OVHOOK_WORKERS=2" } },
+    { {0}, { "OVHOOK_WORKERS=3" }, "OVHOOK_WORKERS=2\n", { "OVHOOK_WORKERS=3" } },
+    { { "--workers", "4" }, { "OVHOOK_WORKERS=3" }, "OVHOOK_WORKERS=2\n", { "OVHOOK_WORKERS=4" } },
+    { { "--workers=5" }, {0}, "OVHOOK_WORKERS=2\n", { "OVHOOK_WORKERS=5" } },
+    { { "--webhook=false" }, { ON }, "OPENVIDU_WEBHOOK=true\n", { "OPENVIDU_WEBHOOK=false" } },
+    //  Flag forms, booleans in any letter case
+    { { "--insecure", "--accept-2xx=TRUE", "-v" }, {0}, NULL,
+      { "OVHOOK_INSECURE=true", "OVHOOK_ACCEPT_2XX=true", "OVHOOK_VERBOSE=true" } },
+    { { "--insecure=false", "--verbose", "False" }, { "OVHOOK_INSECURE=true", "OVHOOK_VERBOSE=true" },
+      NULL, { "OVHOOK_INSECURE=false", "OVHOOK_VERBOSE=false" } },
+    { { "--webhook", "--endpoint", "http://h/x" }, {0}, NULL,
+      { "OPENVIDU_WEBHOOK=true", "OPENVIDU_WEBHOOK_ENDPOINT=http://h/x" } },
+    { { "--webhook", "TRUE", "--endpoint=https://h:8443/x?a=b" }, {0}, NULL,
+      { "OPENVIDU_WEBHOOK=true", "OPENVIDU_WEBHOOK_ENDPOINT=https://h:8443/x?a=b" } },
+    { {0}, { "OPENVIDU_WEBHOOK=False", "OPENVIDU_WEBHOOK_ENDPOINT= " }, NULL,
+      { "OPENVIDU_WEBHOOK=false", "OPENVIDU_WEBHOOK_ENDPOINT=" } },
+    //  Sizes and durations
+    { { "--queue-bytes", "2k", "--max-frame=64" }, {0}, NULL,
+      { "OVHOOK_QUEUE_BYTES=2K", "OVHOOK_MAX_FRAME=64" } },
+    { {0}, { "OVHOOK_QUEUE_BYTES=1G", "OVHOOK_MAX_FRAME=1048577", "OVHOOK_QUEUE_EVENTS=16777216" }, NULL,
+      { "OVHOOK_QUEUE_BYTES=1G", "OVHOOK_MAX_FRAME=1048577", "OVHOOK_QUEUE_EVENTS=16777216" } },
+    { {0}, { "OVHOOK_CONNECT_TIMEOUT=250", "OVHOOK_REQUEST_TIMEOUT=1500ms",
+             "OVHOOK_DRAIN_TIMEOUT=0", "OVHOOK_STATS_INTERVAL=60m" }, NULL,
+      { "OVHOOK_CONNECT_TIMEOUT=250ms", "OVHOOK_REQUEST_TIMEOUT=1500ms",
+        "OVHOOK_DRAIN_TIMEOUT=0", "OVHOOK_STATS_INTERVAL=60m" } },
+    { { "--connect-timeout=2S", "--stats-interval", "1m" }, {0}, NULL,
+      { "OVHOOK_CONNECT_TIMEOUT=2s", "OVHOOK_STATS_INTERVAL=60s" } },
+    //  Events and headers
+    { {0}, { "OPENVIDU_WEBHOOK_EVENTS=[]" }, NULL, { "OPENVIDU_WEBHOOK_EVENTS=[]" } },
+    { {0}, { "OPENVIDU_WEBHOOK_EVENTS=[\"\"]", "OPENVIDU_WEBHOOK_HEADERS=[\"\"]" }, NULL,
+      { "OPENVIDU_WEBHOOK_EVENTS=[]", "OPENVIDU_WEBHOOK_HEADERS=[]" } },
+    { { "--events", "[\"HANodeRegistered\", \"sessionCreated\"]" }, {0}, NULL,
+      { "OPENVIDU_WEBHOOK_EVENTS=[\"sessionCreated\",\"HANodeRegistered\"]" } },
+    { {0}, { "OPENVIDU_WEBHOOK_HEADERS=" }, NULL, { "OPENVIDU_WEBHOOK_HEADERS=[]" } },
+    //  Secrets masked
+    { { "--headers", "[\"Authorization: Basic YWxhZGRpbjpvcGVuc2VzYW1l\",\"X-Trace: a: b\"]" }, {0}, NULL,
+      { "OPENVIDU_WEBHOOK_HEADERS=[\"Authorization: ****\",\"X-Trace: ****\"]" } },
+    { {0}, { "OPENVIDU_WEBHOOK_ENDPOINT=https://user:p%40ss@hooks.example.com/in?x=1" }, NULL,
+      { "OPENVIDU_WEBHOOK_ENDPOINT=https://****@hooks.example.com/in?x=1" } },
+    { {0}, { "OPENVIDU_WEBHOOK_ENDPOINT=http://hooks.example.com/a@b" }, NULL,
+      { "OPENVIDU_WEBHOOK_ENDPOINT=http://hooks.example.com/a@b" } },
+    //  Bus endpoints, CA file
+    { { "--bus", ">tcp://[::1]:5560,@ipc:///tmp/ovh.sock,inproc://bus,tcp://*:*" }, {0}, NULL,
+      { "OVHOOK_BUS=>tcp://[::1]:5560,@ipc:///tmp/ovh.sock,inproc://bus,tcp://*:*" } },
+    { {0}, { "OVHOOK_CA_FILE=@CA@" }, NULL, { "OVHOOK_CA_FILE=@CA@" } },
+    //  The .env format, through the config
+    { {0}, {0}, "# ovhook\n\nexport OVHOOK_BUS=>tcp://10.0.0.1:5560   # the proxy\n"
+                "OPENVIDU_WEBHOOK_EVENTS='[\"sessionCreated\"]'\n"
+                "OPENVIDU_WEBHOOK_HEADERS=\"[\\\"X-A: #1\\\"]\"\r\n",
+      { "OVHOOK_BUS=>tcp://10.0.0.1:5560", "OPENVIDU_WEBHOOK_EVENTS=[\"sessionCreated\"]",
+        "OPENVIDU_WEBHOOK_HEADERS=[\"X-A: ****\"]" } },
+};
+
+static void
+s_test_values (void)
+{
+    size_t count = sizeof s_value_cases / sizeof s_value_cases [0];
+    for (size_t index = 0; index < count; index++) {
+        const s_value_case_t *test = &s_value_cases [index];
+        int rc;
+        ovh_config_t *config = s_load (test->args, test->env, test->file, NULL, &rc);
+        CHECK_MSG (rc == 0, "case %zu: rc %d, first error: %s", index, rc,
+                   (char *) zlist_first (ovh_config_errors (config)));
+        char *printed = s_print (config);
+        for (size_t line = 0; line < 5 && test->lines [line]; line++) {
+            char *want = s_expand (test->lines [line]);
+            char *framed = zsys_sprintf ("\n%s\n", want);
+            char *haystack = zsys_sprintf ("\n%s", printed);
+            CHECK_MSG (strstr (haystack, framed), "case %zu: no line '%s' in:\n%s",
+                       index, want, printed);
+            free (want);
+            free (framed);
+            free (haystack);
+        }
+        free (printed);
+        ovh_config_destroy (&config);
+    }
+}
+
+//  With nothing set, the defaults of the spec, printed in full
+static void
+s_test_defaults (void)
+{
+    int rc;
+    ovh_config_action_t action;
+    ovh_config_t *config = s_load (NULL, NULL, NULL, &action, &rc);
+    CHECK (rc == 0);
+    CHECK (action == OVH_CONFIG_RUN);
+    CHECK (zlist_size (ovh_config_errors (config)) == 0);
+    CHECK (!config->webhook);
+    CHECK_STR (config->endpoint, "");
+    CHECK (zlist_size (config->headers) == 0);
+    CHECK (ovh_config_event_count (config) == 15);
+    for (size_t index = 0; index < OVH_CATALOG_SIZE; index++) {
+        const ovh_event_type_t *type = ovh_catalog_at (index);
+        bool ha = strncmp (type->name, "HANode", 6) == 0;
+        CHECK_MSG (config->events [index] == !ha, "event %s", type->name);
+    }
+    CHECK_STR (config->bus, "@tcp://127.0.0.1:5560");
+    CHECK (config->workers == 32);
+    CHECK (config->queue_events == 65536);
+    CHECK (config->queue_bytes == 16 * 1024 * 1024);
+    CHECK (config->connect_timeout_ms == 10000);
+    CHECK (config->request_timeout_ms == 10000);
+    CHECK (config->drain_timeout_ms == 10000);
+    CHECK (config->stats_interval_ms == 60000);
+    CHECK (config->ca_file == NULL);
+    CHECK (!config->insecure && !config->accept_2xx && !config->verbose);
+    CHECK (config->max_frame == 1024 * 1024);
+    CHECK (config->env_file == NULL);
+    char *printed = s_print (config);
+    CHECK_STR (printed,
+        "OPENVIDU_WEBHOOK=false\n"
+        "OPENVIDU_WEBHOOK_ENDPOINT=\n"
+        "OPENVIDU_WEBHOOK_HEADERS=[]\n"
+        "OPENVIDU_WEBHOOK_EVENTS=[\"sessionCreated\",\"sessionDestroyed\",\"participantJoined\","
+        "\"participantLeft\",\"webrtcConnectionCreated\",\"webrtcConnectionDestroyed\","
+        "\"recordingStatusChanged\",\"filterEventDispatched\",\"signalSent\","
+        "\"mediaNodeStatusChanged\",\"autoscaling\",\"nodeCrashed\",\"nodeRecovered\","
+        "\"broadcastStarted\",\"broadcastStopped\"]\n"
+        "OVHOOK_BUS=@tcp://127.0.0.1:5560\n"
+        "OVHOOK_WORKERS=32\n"
+        "OVHOOK_QUEUE_EVENTS=65536\n"
+        "OVHOOK_QUEUE_BYTES=16M\n"
+        "OVHOOK_CONNECT_TIMEOUT=10s\n"
+        "OVHOOK_REQUEST_TIMEOUT=10s\n"
+        "OVHOOK_DRAIN_TIMEOUT=10s\n"
+        "OVHOOK_STATS_INTERVAL=60s\n"
+        "OVHOOK_CA_FILE=\n"
+        "OVHOOK_INSECURE=false\n"
+        "OVHOOK_ACCEPT_2XX=false\n"
+        "OVHOOK_MAX_FRAME=1M\n"
+        "OVHOOK_VERBOSE=false\n");
+    free (printed);
+    ovh_config_destroy (&config);
+}
+
+//  The parsed values themselves, beyond what the print shows
+static void
+s_test_fields (void)
+{
+    const char *args [] = {
+        "--webhook", "--endpoint", "https://u:secret@h/x",
+        "--headers", "[\"Authorization: Basic abc\",\"X-B: c: d\"]",
+        "--events", "[\"nodeCrashed\",\"nodeCrashed\",\"HANodeDeregistered\"]",
+        "--connect-timeout", "1m", "--max-frame", "256M", "--queue-bytes", "64G",
+        "--ca-file", "@CA@", "--check-config", NULL
+    };
+    int rc;
+    ovh_config_action_t action;
+    ovh_config_t *config = s_load (args, NULL, NULL, &action, &rc);
+    CHECK (rc == 0);
+    CHECK (action == OVH_CONFIG_CHECK);
+    CHECK (config->webhook);
+    CHECK_STR (config->endpoint, "https://u:secret@h/x");
+    CHECK (zlist_size (config->headers) == 2);
+    CHECK_STR ((char *) zlist_first (config->headers), "Authorization: Basic abc");
+    CHECK_STR ((char *) zlist_next (config->headers), "X-B: c: d");
+    CHECK (ovh_config_event_count (config) == 2);
+    CHECK (config->events [ovh_catalog_lookup ("nodeCrashed", 11)->index]);
+    CHECK (config->events [ovh_catalog_lookup ("HANodeDeregistered", 18)->index]);
+    CHECK (config->connect_timeout_ms == 60000);
+    CHECK (config->max_frame == 256u * 1024 * 1024);
+    CHECK (config->queue_bytes == (size_t) 64 * 1024 * 1024 * 1024);
+    CHECK_STR (config->ca_file, s_ca_path);
+    //  A second load starts from the defaults again
+    char *argv [] = { "ovhook-bridge", "--workers", "x", NULL };
+    CHECK (ovh_config_load (config, 3, argv, NULL, &action) == -1);
+    CHECK (action == OVH_CONFIG_RUN);
+    CHECK (zlist_size (ovh_config_errors (config)) == 1);
+    CHECK (!config->webhook);
+    CHECK (zlist_size (config->headers) == 0);
+    CHECK (ovh_config_event_count (config) == 15);
+    CHECK (config->ca_file == NULL);
+    CHECK (ovh_config_load (config, 1, argv, NULL, &action) == 0);
+    CHECK (zlist_size (ovh_config_errors (config)) == 0);
+    ovh_config_destroy (&config);
+    ovh_config_destroy (&config);       //  harmless on NULL
+}
+
+static void
+s_test_actions (void)
+{
+    struct {
+        const char *args [4];
+        ovh_config_action_t action;
+        int rc;
+    } cases [] = {
+        { { "--help" }, OVH_CONFIG_HELP, 0 },
+        { { "-h", "--workers=bad", "--nope" }, OVH_CONFIG_HELP, 0 },
+        { { "--version" }, OVH_CONFIG_VERSION, 0 },
+        { { "-V", "--bus=" }, OVH_CONFIG_VERSION, 0 },
+        { { "--version", "--help" }, OVH_CONFIG_HELP, 0 },
+        { { "--check-config" }, OVH_CONFIG_CHECK, 0 },
+        { { "--check-config", "--workers=0" }, OVH_CONFIG_CHECK, -1 },
+        { { "-v" }, OVH_CONFIG_RUN, 0 },
+    };
+    const char *env [] = { "OPENVIDU_WEBHOOK=maybe", NULL };
+    for (size_t index = 0; index < sizeof cases / sizeof cases [0]; index++) {
+        int rc;
+        ovh_config_action_t action = (ovh_config_action_t) -1;
+        //  The broken environment counts unless --help or --version
+        bool quiet = cases [index].action == OVH_CONFIG_HELP
+                  || cases [index].action == OVH_CONFIG_VERSION;
+        ovh_config_t *config = s_load (cases [index].args, quiet? env: NULL, NULL, &action, &rc);
+        CHECK_MSG (action == cases [index].action, "case %zu: action %d", index, (int) action);
+        CHECK_MSG (rc == cases [index].rc, "case %zu: rc %d", index, rc);
+        CHECK_MSG ((zlist_size (ovh_config_errors (config)) == 0) == (cases [index].rc == 0),
+                   "case %zu: %zu errors", index, zlist_size (ovh_config_errors (config)));
+        ovh_config_destroy (&config);
+    }
+}
+
+static void
+s_test_usage (void)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *stream = open_memstream (&text, &size);
+    ovh_config_usage (stream);
+    fclose (stream);
+    const char *needles [] = {
+        "Usage: ovhook-bridge", "highest precedence first: its flag, its\nenvironment variable, "
+        "the file named by --env-file, its default",
+        "--webhook[=BOOL]", "OPENVIDU_WEBHOOK\n", "--endpoint URL", "OPENVIDU_WEBHOOK_ENDPOINT",
+        "--headers JSON", "OPENVIDU_WEBHOOK_HEADERS", "--events JSON", "OPENVIDU_WEBHOOK_EVENTS",
+        "--bus ENDPOINTS", "OVHOOK_BUS", "default: @tcp://127.0.0.1:5560",
+        "--workers N", "OVHOOK_WORKERS", "default: 32", "--queue-events N", "OVHOOK_QUEUE_EVENTS",
+        "default: 65536", "--queue-bytes SIZE", "OVHOOK_QUEUE_BYTES", "default: 16M",
+        "--connect-timeout TIME", "OVHOOK_CONNECT_TIMEOUT", "--request-timeout TIME",
+        "OVHOOK_REQUEST_TIMEOUT", "--drain-timeout TIME", "OVHOOK_DRAIN_TIMEOUT", "default: 10s",
+        "--stats-interval TIME", "OVHOOK_STATS_INTERVAL", "default: 60s", "--ca-file PATH",
+        "OVHOOK_CA_FILE", "--insecure[=BOOL]", "OVHOOK_INSECURE", "--accept-2xx[=BOOL]",
+        "OVHOOK_ACCEPT_2XX", "--max-frame SIZE", "OVHOOK_MAX_FRAME", "default: 1M",
+        "-v, --verbose[=BOOL]", "OVHOOK_VERBOSE", "--env-file PATH", "--check-config",
+        "-h, --help", "-V, --version", "default: false", "HANodeRegistered", NULL
+    };
+    for (const char **needle = needles; *needle; needle++)
+        CHECK_MSG (strstr (text, *needle), "usage lacks '%s'", *needle);
+    //  Readable on a terminal
+    for (char *line = text, *end; *line; line = end + 1) {
+        end = strchr (line, '\n');
+        if (!end)
+            break;
+        CHECK_MSG (end - line <= 80, "usage line over 80 columns: %.*s", (int) (end - line), line);
+    }
+    free (text);
+}
+
+//  The .env reader on its own: {text, key, value} and {text, errors}
+static void
+s_test_dotenv (void)
+{
+    struct {
+        const char *text, *key, *value;
+    } values [] = {
+        { "A=1", "A", "1" },
+        { "A=1\nA=2\n", "A", "2" },
+        { "  A  =  spaced out  \n", "A", "spaced out" },
+        { "export A=x", "A", "x" },
+        { "export=x", "export", "x" },
+        { "A=", "A", "" },
+        { "A=x # comment", "A", "x" },
+        { "A=x#not-a-comment", "A", "x#not-a-comment" },
+        { "A= # only a comment", "A", "" },
+        { "A='lit $HOME \\n # kept'  # c", "A", "lit $HOME \\n # kept" },
+        { "A=\"a\\nb \\\"q\\\" \\\\ \\t # kept\"", "A", "a\nb \"q\" \\ \t # kept" },
+        { "A=\"C:\\path\"", "A", "C:\\path" },
+        { "A=\"\"", "A", "" },
+        { "A=it's \"fine\"", "A", "it's \"fine\"" },
+        { "A=[\"X: y\"]", "A", "[\"X: y\"]" },
+        { "A=1\r\nB=2\r\n", "B", "2" },
+        { "A=no newline at end", "A", "no newline at end" },
+        { "\t# c\n\n_a1=v", "_a1", "v" },
+    };
+    for (size_t index = 0; index < sizeof values / sizeof values [0]; index++) {
+        ovh_dotenv_t *dotenv = ovh_dotenv_new ();
+        int rc = ovh_dotenv_parse (dotenv, values [index].text, strlen (values [index].text), "t");
+        CHECK_MSG (rc == 0, "dotenv case %zu: %s", index,
+                   (char *) zlist_first (ovh_dotenv_errors (dotenv)));
+        CHECK_STR (ovh_dotenv_get (dotenv, values [index].key), values [index].value);
+        ovh_dotenv_destroy (&dotenv);
+        CHECK (dotenv == NULL);
+    }
+    struct {
+        const char *text;
+        size_t size;
+        const char *error;
+    } errors [] = {
+        { "A", 1, "t:1: expected KEY=VALUE" },
+        { "A B=1", 5, "t:1: expected KEY=VALUE" },
+        { "1A=1", 4, "t:1: expected KEY=VALUE" },
+        { "A.B=1", 5, "t:1: invalid key: letters, digits and '_' only" },
+        { "\n\nA=\"x\" y", 9, "t:3: unexpected text after the closing quote" },
+        { "A=\"x\\\"", 6, "t:1: unterminated double-quoted value" },
+        { "A=x\0y\nB=1", 9, "t:1: contains a NUL byte" },
+    };
+    for (size_t index = 0; index < sizeof errors / sizeof errors [0]; index++) {
+        ovh_dotenv_t *dotenv = ovh_dotenv_new ();
+        CHECK (ovh_dotenv_parse (dotenv, errors [index].text, errors [index].size, "t") == -1);
+        CHECK_MSG (zlist_size (ovh_dotenv_errors (dotenv)) == 1, "dotenv error case %zu", index);
+        CHECK_STR ((char *) zlist_first (ovh_dotenv_errors (dotenv)), errors [index].error);
+        ovh_dotenv_destroy (&dotenv);
+    }
+    //  Good lines are kept around a bad one
+    ovh_dotenv_t *dotenv = ovh_dotenv_new ();
+    CHECK (ovh_dotenv_parse (dotenv, "A=1\nbad\nB=2\n", 12, "t") == -1);
+    CHECK (ovh_dotenv_size (dotenv) == 2);
+    CHECK_STR (ovh_dotenv_get (dotenv, "B"), "2");
+    CHECK (ovh_dotenv_get (dotenv, "bad") == NULL);
+    ovh_dotenv_destroy (&dotenv);
+    //  A file that exists but cannot be read (root reads everything)
+    if (geteuid () != 0) {
+        FILE *file = fopen (s_file_path, "w");
+        fclose (file);
+        chmod (s_file_path, 0);
+        dotenv = ovh_dotenv_new ();
+        CHECK (ovh_dotenv_load (dotenv, s_file_path) == -1);
+        char *want = zsys_sprintf ("Cannot read env file '%s': Permission denied", s_file_path);
+        CHECK_STR ((char *) zlist_first (ovh_dotenv_errors (dotenv)), want);
+        free (want);
+        ovh_dotenv_destroy (&dotenv);
+    }
+}
+
+int
+main (void)
+{
+    snprintf (s_file_path, sizeof s_file_path, "/tmp/ovh_test_config_%d.env", (int) getpid ());
+    snprintf (s_ca_path, sizeof s_ca_path, "/tmp/ovh_test_config_%d.pem", (int) getpid ());
+    FILE *ca = fopen (s_ca_path, "w");
+    assert (ca);
+    fputs ("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n", ca);
+    fclose (ca);
+
+    s_test_defaults ();
+    s_test_errors ();
+    s_test_values ();
+    s_test_fields ();
+    s_test_actions ();
+    s_test_usage ();
+    s_test_dotenv ();
+
+    unlink (s_file_path);
+    unlink (s_ca_path);
+    return ovh_test_done ("test_config");
+}

@@ -1,0 +1,401 @@
+/*  test_publisher.c - the publisher on real sockets, in this process and
+    across processes:
+
+    - a forked child publishes 1000 events and exits at once: the parent's
+      SUB gets all 1000 (slow joiner and linger handled). This runs first,
+      before the parent touches ZeroMQ, so the child starts with a clean
+      CZMQ state;
+    - a publisher connected to a bound SUB publishes at once: every message
+      arrives with topic, body and envelope (src, seq 1..N);
+    - a topic nobody subscribed is not waited for after the join window,
+      and a subscribed one is;
+    - no subscriber: ovh_publisher_wait_subscriber gives up after its time;
+    - invalid endpoints give NULL.                                          */
+
+#include <sys/wait.h>
+#include <czmq.h>
+#include <msgpack.h>
+#include "ovhook.h"
+#include "ovh_test.h"
+
+#define FORK_EVENTS     1000
+#define BURST_EVENTS    500
+
+//  Decode an envelope {src, seq}; false if it is not one
+static bool
+s_envelope (zframe_t *frame, char *src, size_t src_max, uint64_t *seq)
+{
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    size_t offset = 0;
+    bool valid = false;
+    *src = 0;
+    *seq = 0;
+    if (msgpack_unpack_next (&unpacked, (const char *) zframe_data (frame),
+                             zframe_size (frame), &offset) == MSGPACK_UNPACK_SUCCESS
+    &&  offset == zframe_size (frame)
+    &&  unpacked.data.type == MSGPACK_OBJECT_MAP
+    &&  unpacked.data.via.map.size == 2) {
+        msgpack_object_kv *kv = unpacked.data.via.map.ptr;
+        valid = kv [0].key.type == MSGPACK_OBJECT_STR
+             && kv [0].key.via.str.size == 3 && memcmp (kv [0].key.via.str.ptr, "src", 3) == 0
+             && kv [0].val.type == MSGPACK_OBJECT_STR
+             && kv [1].key.type == MSGPACK_OBJECT_STR
+             && kv [1].key.via.str.size == 3 && memcmp (kv [1].key.via.str.ptr, "seq", 3) == 0
+             && kv [1].val.type == MSGPACK_OBJECT_POSITIVE_INTEGER;
+        if (valid) {
+            snprintf (src, src_max, "%.*s", (int) kv [0].val.via.str.size,
+                      kv [0].val.via.str.ptr);
+            *seq = kv [1].val.via.u64;
+        }
+    }
+    msgpack_unpacked_destroy (&unpacked);
+    return valid;
+}
+
+//  Body {"sessionId":"ses_test","index":<index>}
+static void
+s_make_body (ovh_body_t *body, int64_t index)
+{
+    ovh_body_reset (body);
+    ovh_body_str (body, "sessionId", "ses_test");
+    ovh_body_int (body, "index", index);
+}
+
+//  Receive one message; checks its shape. Returns false on timeout.
+typedef struct {
+    char topic [64];
+    int64_t index;
+    bool has_envelope;
+    char src [256];
+    uint64_t seq;
+} s_received_t;
+
+static bool
+s_receive (zsock_t *sub, s_received_t *received)
+{
+    zmsg_t *msg = zmsg_recv (sub);
+    if (!msg)
+        return false;
+    memset (received, 0, sizeof *received);
+    CHECK (zmsg_size (msg) == 2 || zmsg_size (msg) == 3);
+    zframe_t *topic = zmsg_first (msg);
+    snprintf (received->topic, sizeof received->topic, "%.*s",
+              (int) zframe_size (topic), (const char *) zframe_data (topic));
+    zframe_t *body = zmsg_next (msg);
+    received->index = -1;
+    //  Body: 82 a9 'sessionId' a8 'ses_test' a5 'index' <int>
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    size_t offset = 0;
+    if (body && msgpack_unpack_next (&unpacked, (const char *) zframe_data (body),
+                                     zframe_size (body), &offset) == MSGPACK_UNPACK_SUCCESS
+    &&  unpacked.data.type == MSGPACK_OBJECT_MAP && unpacked.data.via.map.size == 2
+    &&  unpacked.data.via.map.ptr [1].val.type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+        received->index = (int64_t) unpacked.data.via.map.ptr [1].val.via.u64;
+    msgpack_unpacked_destroy (&unpacked);
+    zframe_t *envelope = zmsg_next (msg);
+    if (envelope) {
+        received->has_envelope = true;
+        CHECK (s_envelope (envelope, received->src, sizeof received->src, &received->seq));
+    }
+    zmsg_destroy (&msg);
+    return true;
+}
+
+//  A SUB bound on an ephemeral port; fills the endpoint to connect to
+static zsock_t *
+s_bound_sub (const char *subscription, char *endpoint, size_t endpoint_max)
+{
+    zsock_t *sub = zsock_new_sub ("@tcp://127.0.0.1:*", subscription);
+    assert (sub);
+    zsock_set_rcvtimeo (sub, 10000);
+    snprintf (endpoint, endpoint_max, ">%s", zsock_endpoint (sub));
+    return sub;
+}
+
+//  ---------------------------------------------------------------------
+//  (2) A child process publishes and exits at once
+
+static int
+s_child (int fd)
+{
+    char endpoint [128] = "";
+    ssize_t size = read (fd, endpoint, sizeof endpoint - 1);
+    close (fd);
+    if (size <= 0)
+        return 3;
+    endpoint [size] = 0;
+    ovh_publisher_t *publisher = ovh_publisher_new (endpoint);
+    if (!publisher)
+        return 4;
+    ovh_publisher_set_src (publisher, "forked-child");
+    ovh_body_t *body = ovh_body_new ();
+    int status = 0;
+    for (int index = 1; index <= FORK_EVENTS; index++) {
+        s_make_body (body, index);
+        if (ovh_publisher_send (publisher, "participantJoined", body))
+            status = 5;
+    }
+    ovh_body_destroy (&body);
+    ovh_publisher_destroy (&publisher);
+    //  exit (), not _exit (): CZMQ's atexit handler terminates the context,
+    //  which is what flushes the queue
+    return status;
+}
+
+static void
+s_test_fork (void)
+{
+    int fds [2];
+    CHECK (pipe (fds) == 0);
+    pid_t pid = fork ();
+    CHECK (pid >= 0);
+    if (pid == 0) {
+        close (fds [1]);
+        exit (s_child (fds [0]));
+    }
+    close (fds [0]);
+    char endpoint [128];
+    zsock_t *sub = s_bound_sub ("", endpoint, sizeof endpoint);
+    ssize_t written = write (fds [1], endpoint, strlen (endpoint));
+    CHECK (written == (ssize_t) strlen (endpoint));
+    close (fds [1]);
+
+    int64_t start = zclock_mono ();
+    int count = 0;
+    bool in_order = true;
+    s_received_t received;
+    while (count < FORK_EVENTS && s_receive (sub, &received)) {
+        count++;
+        if (received.seq != (uint64_t) count || received.index != count
+        ||  !streq (received.src, "forked-child") || !streq (received.topic, "participantJoined"))
+            in_order = false;
+    }
+    int status = -1;
+    CHECK (waitpid (pid, &status, 0) == pid);
+    int64_t elapsed = zclock_mono () - start;
+    CHECK_MSG (WIFEXITED (status) && WEXITSTATUS (status) == 0, "child status %d", status);
+    CHECK_MSG (count == FORK_EVENTS, "received %d of %d events from the child",
+               count, FORK_EVENTS);
+    CHECK (in_order);
+    //  Nothing more: the child sent exactly FORK_EVENTS
+    zsock_set_rcvtimeo (sub, 200);
+    CHECK (!s_receive (sub, &received));
+    printf ("test_publisher: child published %d events and exited; %d received in %d ms\n",
+            FORK_EVENTS, count, (int) elapsed);
+    zsock_destroy (&sub);
+}
+
+//  ---------------------------------------------------------------------
+//  (1) In-process: publish at once to a bound SUB
+
+static void
+s_test_burst (void)
+{
+    char endpoint [128];
+    zsock_t *sub = s_bound_sub ("", endpoint, sizeof endpoint);
+    ovh_publisher_t *publisher = ovh_publisher_new (endpoint);
+    CHECK (publisher);
+    ovh_publisher_t *other = ovh_publisher_new (endpoint);
+    CHECK (other);
+    if (!publisher || !other)
+        return;
+
+    //  src: "<host>/<pid>/<16 hex digits>", one per instance
+    const char *src = ovh_publisher_src (publisher);
+    char host [256] = "";
+    gethostname (host, sizeof host - 1);
+    char prefix [300];
+    snprintf (prefix, sizeof prefix, "%s/%d/", host, (int) getpid ());
+    CHECK_MSG (strncmp (src, prefix, strlen (prefix)) == 0, "src '%s'", src);
+    CHECK_MSG (strlen (src) == strlen (prefix) + 16
+               && strspn (src + strlen (prefix), "0123456789abcdef") == 16, "src '%s'", src);
+    CHECK (!streq (src, ovh_publisher_src (other)));
+    ovh_publisher_destroy (&other);
+
+    CHECK (ovh_publisher_seq (publisher) == 0);
+    ovh_body_t *body = ovh_body_new ();
+    int64_t start = zclock_mono ();
+    for (int index = 1; index <= BURST_EVENTS; index++) {
+        s_make_body (body, index);
+        CHECK (ovh_publisher_send (publisher, "sessionCreated", body) == 0);
+    }
+    CHECK (ovh_publisher_seq (publisher) == BURST_EVENTS);
+    int count = 0;
+    bool in_order = true;
+    s_received_t received;
+    while (count < BURST_EVENTS && s_receive (sub, &received)) {
+        count++;
+        if (!received.has_envelope || received.seq != (uint64_t) count
+        ||  received.index != count || !streq (received.src, src)
+        ||  !streq (received.topic, "sessionCreated"))
+            in_order = false;
+    }
+    CHECK_MSG (count == BURST_EVENTS, "received %d of %d", count, BURST_EVENTS);
+    CHECK (in_order);
+    printf ("test_publisher: %d events published at once, %d received in %d ms\n",
+            BURST_EVENTS, count, (int) (zclock_mono () - start));
+
+    //  Without envelope: two frames; seq still counts
+    ovh_publisher_set_envelope (publisher, false);
+    s_make_body (body, 7);
+    CHECK (ovh_publisher_send (publisher, "sessionDestroyed", body) == 0);
+    CHECK (s_receive (sub, &received));
+    CHECK (!received.has_envelope && received.index == 7);
+    CHECK_STR (received.topic, "sessionDestroyed");
+
+    //  A chosen src; raw bytes go out as given
+    ovh_publisher_set_envelope (publisher, true);
+    ovh_publisher_set_src (publisher, "tester/1");
+    static const uint8_t raw [] = { 0x82, 0xa9, 's', 'e', 's', 's', 'i', 'o', 'n', 'I', 'd',
+                                    0xa1, 'x', 0xa5, 'i', 'n', 'd', 'e', 'x', 0x09 };
+    CHECK (ovh_publisher_send_raw (publisher, "signalSent", raw, sizeof raw) == 0);
+    CHECK (s_receive (sub, &received));
+    CHECK (received.index == 9 && received.seq == BURST_EVENTS + 2);
+    CHECK_STR (received.src, "tester/1");
+
+    //  An unfinished body is refused and not counted
+    ovh_body_reset (body);
+    ovh_body_begin_map (body, "open");
+    CHECK (ovh_publisher_send (publisher, "sessionCreated", body) == -1);
+    CHECK (ovh_publisher_seq (publisher) == BURST_EVENTS + 2);
+
+    ovh_body_destroy (&body);
+    ovh_publisher_destroy (&publisher);
+    CHECK (publisher == NULL);
+    zsock_destroy (&sub);
+}
+
+//  A publisher that binds (inproc, the same context)
+static void
+s_test_bind (void)
+{
+    ovh_publisher_t *publisher = ovh_publisher_new ("@inproc://ovh-test-publisher");
+    CHECK (publisher);
+    zsock_t *sub = zsock_new_sub (">inproc://ovh-test-publisher", "nodeCrashed");
+    zsock_set_rcvtimeo (sub, 5000);
+    CHECK (ovh_publisher_wait_subscriber (publisher, 5000));
+    ovh_body_t *body = ovh_body_new ();
+    s_make_body (body, 3);
+    CHECK (ovh_publisher_send (publisher, "nodeCrashed", body) == 0);
+    s_received_t received;
+    CHECK (s_receive (sub, &received));
+    CHECK (received.index == 3 && received.seq == 1);
+    ovh_body_destroy (&body);
+    ovh_publisher_destroy (&publisher);
+    zsock_destroy (&sub);
+}
+
+//  ---------------------------------------------------------------------
+//  Join window: a subscribed topic is waited for, others only until the
+//  deadline, and after it nothing waits
+
+static void
+s_test_join_window (void)
+{
+    char endpoint [128];
+    zsock_t *sub = s_bound_sub ("participant", endpoint, sizeof endpoint);
+    ovh_publisher_t *publisher = ovh_publisher_new (endpoint);
+    assert (publisher);
+    ovh_publisher_set_join_timeout (publisher, 600);
+    ovh_body_t *body = ovh_body_new ();
+
+    //  Wanted: sent as soon as the subscription arrives
+    int64_t start = zclock_mono ();
+    s_make_body (body, 1);
+    CHECK (ovh_publisher_send (publisher, "participantJoined", body) == 0);
+    int64_t first = zclock_mono () - start;
+    CHECK_MSG (first < 400, "wanted topic waited %d ms", (int) first);
+
+    //  Not wanted by anyone: waits out the window, then is dropped
+    s_make_body (body, 2);
+    CHECK (ovh_publisher_send (publisher, "sessionCreated", body) == 0);
+    int64_t second = zclock_mono () - start;
+    CHECK_MSG (second >= 550 && second < 1500, "unwanted topic waited until %d ms",
+               (int) second);
+
+    //  After the window: no waiting at all
+    int64_t before = zclock_mono ();
+    for (int index = 0; index < 100; index++)
+        CHECK (ovh_publisher_send (publisher, "sessionDestroyed", body) == 0);
+    int64_t third = zclock_mono () - before;
+    CHECK_MSG (third < 100, "100 unwanted sends after the window took %d ms", (int) third);
+
+    s_make_body (body, 3);
+    CHECK (ovh_publisher_send (publisher, "participantLeft", body) == 0);
+    s_received_t received;
+    CHECK (s_receive (sub, &received));
+    CHECK (received.index == 1 && received.seq == 1);
+    CHECK_STR (received.topic, "participantJoined");
+    CHECK (s_receive (sub, &received));
+    CHECK (received.index == 3 && received.seq == 103);
+    CHECK_STR (received.topic, "participantLeft");
+    zsock_set_rcvtimeo (sub, 200);
+    CHECK (!s_receive (sub, &received));
+
+    ovh_body_destroy (&body);
+    ovh_publisher_destroy (&publisher);
+    zsock_destroy (&sub);
+}
+
+//  (3) Nobody listening
+static void
+s_test_no_subscriber (void)
+{
+    //  A port nobody listens on: bind one and close it
+    zsock_t *probe = zsock_new_sub ("@tcp://127.0.0.1:*", NULL);
+    char endpoint [128];
+    snprintf (endpoint, sizeof endpoint, ">%s", zsock_endpoint (probe));
+    zsock_destroy (&probe);
+
+    ovh_publisher_t *publisher = ovh_publisher_new (endpoint);
+    CHECK (publisher);
+    ovh_publisher_set_join_timeout (publisher, 300);
+    int64_t start = zclock_mono ();
+    CHECK (!ovh_publisher_wait_subscriber (publisher, 400));
+    int64_t waited = zclock_mono () - start;
+    CHECK_MSG (waited >= 390 && waited < 1000, "waited %d ms for 400", (int) waited);
+    CHECK (!ovh_publisher_wait_subscriber (publisher, 0));
+
+    //  Past the join window a send returns at once, the event is dropped
+    ovh_body_t *body = ovh_body_new ();
+    s_make_body (body, 1);
+    start = zclock_mono ();
+    CHECK (ovh_publisher_send (publisher, "sessionCreated", body) == 0);
+    CHECK (zclock_mono () - start < 50);
+    CHECK (ovh_publisher_seq (publisher) == 1);
+    ovh_body_destroy (&body);
+    ovh_publisher_destroy (&publisher);
+}
+
+//  (4) Invalid endpoints
+static void
+s_test_invalid (void)
+{
+    static const char *endpoints [] = {
+        ">foo://bar", "@tcp://127.0.0.1", ">tcp://", "nonsense", "",
+        ">tcp://127.0.0.1:5560,@bogus", "@tcp://256.1.1.1:5"
+    };
+    for (size_t index = 0; index < sizeof endpoints / sizeof endpoints [0]; index++) {
+        ovh_publisher_t *publisher = ovh_publisher_new (endpoints [index]);
+        CHECK_MSG (publisher == NULL, "'%s' accepted", endpoints [index]);
+        ovh_publisher_destroy (&publisher);
+    }
+    //  NULL is the default bus endpoint; connecting succeeds with no peer
+    ovh_publisher_t *publisher = ovh_publisher_new (NULL);
+    CHECK (publisher);
+    ovh_publisher_destroy (&publisher);
+}
+
+int
+main (void)
+{
+    s_test_fork ();             //  first: the parent has no ZeroMQ state yet
+    s_test_burst ();
+    s_test_bind ();
+    s_test_join_window ();
+    s_test_no_subscriber ();
+    s_test_invalid ();
+    return ovh_test_done ("test_publisher");
+}
