@@ -126,24 +126,24 @@ static void
 s_check_seq (ovh_intake_t *self, const ovh_event_t *event)
 {
     uint64_t last;
-    switch (ovh_seqtrack_record (self->seqtrack, event->src, event->src_size,
-                                 event->seq, &last)) {
+    switch (ovh_seqtrack_record (self->seqtrack, event->type->name, event->src,
+                                 event->src_size, event->seq, &last)) {
         case OVH_SEQ_GAP:
-            zsys_warning ("lost %" PRIu64 " message(s) on the bus from src %.*s (seq %"
-                          PRIu64 " → %" PRIu64 ")", event->seq - last - 1,
+            zsys_warning ("lost %" PRIu64 " message(s) on the bus: %s from src %.*s (seq %"
+                          PRIu64 " → %" PRIu64 ")", event->seq - last - 1, event->type->name,
                           (int) (event->src_size > 200 ? 200 : event->src_size),
-                          event->src, last, event->seq);
+                          event->src, event->type->name, last, event->seq);
             break;
         case OVH_SEQ_RESTART:
-            zsys_info ("publisher %.*s restarted (seq 1 after %" PRIu64 ")",
+            zsys_info ("publisher %.*s restarted (%s seq 1 after %" PRIu64 ")",
                        (int) (event->src_size > 200 ? 200 : event->src_size),
-                       event->src, last);
+                       event->src, event->type->name, last);
             break;
         case OVH_SEQ_BACKWARDS:
-            zsys_warning ("src %.*s went back from seq %" PRIu64 " to %" PRIu64
+            zsys_warning ("src %.*s went back from %s seq %" PRIu64 " to %" PRIu64
                           " (two publishers with one src?)",
                           (int) (event->src_size > 200 ? 200 : event->src_size),
-                          event->src, last, event->seq);
+                          event->src, event->type->name, last, event->seq);
             break;
         default:
             break;

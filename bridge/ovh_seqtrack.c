@@ -38,15 +38,21 @@ ovh_seqtrack_destroy (ovh_seqtrack_t **self_p)
 }
 
 ovh_seq_t
-ovh_seqtrack_record (ovh_seqtrack_t *self, const char *src, size_t src_size,
-                     uint64_t seq, uint64_t *last)
+ovh_seqtrack_record (ovh_seqtrack_t *self, const char *topic,
+                     const char *src, size_t src_size, uint64_t seq, uint64_t *last)
 {
     assert (self);
-    //  Sources longer than the buffer are told apart by their first bytes
-    if (src_size >= sizeof self->key)
-        src_size = sizeof self->key - 1;
-    memcpy (self->key, src, src_size);
-    self->key [src_size] = 0;
+    assert (topic);
+    //  The key is "topic src"; sources longer than the buffer are told
+    //  apart by their first bytes
+    size_t topic_size = strlen (topic);
+    assert (topic_size < 64);
+    memcpy (self->key, topic, topic_size);
+    self->key [topic_size++] = ' ';
+    if (src_size >= sizeof self->key - topic_size)
+        src_size = sizeof self->key - topic_size - 1;
+    memcpy (self->key + topic_size, src, src_size);
+    self->key [topic_size + src_size] = 0;
 
     uint64_t previous = (uint64_t) (uintptr_t) zhashx_lookup (self->sources, self->key);
     *last = previous;

@@ -1,6 +1,8 @@
 /*  ovh_seqtrack.h - counts what the bus lost, from the envelope's seq per
-    publishing instance (src). A seq that starts again at 1 is a publisher
-    that restarted, not a gap.                                               */
+    publishing instance (src) and topic. Seq counts per topic because
+    subscribers see only the topics they subscribed to: a count across all
+    topics would show every filtered message as a gap. A seq that starts
+    again at 1 is a publisher that restarted, not a gap.                     */
 
 #ifndef OVH_SEQTRACK_H_INCLUDED
 #define OVH_SEQTRACK_H_INCLUDED
@@ -25,9 +27,11 @@ ovh_seqtrack_t *
 void
     ovh_seqtrack_destroy (ovh_seqtrack_t **self_p);
 
-//  Record 'seq' from 'src'; 'last' gets the previous seq of src (0 if none)
+//  Record 'seq' of 'topic' from 'src'; 'last' gets the previous seq of
+//  that src and topic (0 if none)
 ovh_seq_t
-    ovh_seqtrack_record (ovh_seqtrack_t *self, const char *src, size_t src_size,
+    ovh_seqtrack_record (ovh_seqtrack_t *self, const char *topic,
+                         const char *src, size_t src_size,
                          uint64_t seq, uint64_t *last);
 
 //  Messages lost in all, since creation

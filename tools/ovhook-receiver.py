@@ -11,25 +11,28 @@ import argparse
 import http.server
 import json
 import sys
+import threading
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"          # keep-alive, as the bridge expects
     show_headers = False
     count = 0
+    lock = threading.Lock()     # one whole line per event, even from many threads
 
     def do_POST(self):
         length = int(self.headers.get("Content-Length", "0"))
         body = self.rfile.read(length)
-        Handler.count += 1
         try:
             event = json.loads(body).get("event", "?")
         except ValueError:
             event = "(not JSON)"
-        line = "#%d %s %s" % (Handler.count, event, body.decode("utf-8", "replace"))
-        if Handler.show_headers:
-            line += "\n    " + " | ".join("%s: %s" % kv for kv in self.headers.items())
-        print(line, flush=True)
+        with Handler.lock:
+            Handler.count += 1
+            line = "#%d %s %s" % (Handler.count, event, body.decode("utf-8", "replace"))
+            if Handler.show_headers:
+                line += "\n    " + " | ".join("%s: %s" % kv for kv in self.headers.items())
+            print(line, flush=True)
         self.send_response(200)
         self.send_header("Content-Length", "0")
         self.end_headers()

@@ -90,7 +90,10 @@ ovh_mp_next (const uint8_t **p, const uint8_t *end, ovh_mp_token_t *token)
     uint8_t byte = *s++;
     size_t left = (size_t) (end - s);
     uint64_t length = 0;
-    memset (token, 0, sizeof *token);
+    token->single = false;
+    token->data = NULL;
+    token->size = 0;
+    token->v.u = 0;
 
     //  Fixed formats first: they carry their value or length in the byte
     if (byte <= 0x7f) {

@@ -14,6 +14,13 @@
     the last unsubscription of each prefix over all subscribers; a plain
     set of prefixes is therefore an exact picture.
 
+    The waiting needs the other side to be alive: a bound SUB/XSUB sends
+    its subscriptions to a newly connected publisher only when its own
+    thread calls into it (libzmq attaches accepted connections while the
+    socket processes commands). A receiver polled by its own loop, as the
+    bridge is, does; a SUB created in the publishing thread and not read
+    meanwhile never would, and the send waits out the join window.
+
     Delivery at exit: CZMQ gives sockets a linger of 0 by default, which
     throws queued messages away when the socket closes. We set a linger
     (OVH_PUBLISHER_LINGER) instead. zmq_close then returns at once but the

@@ -25,13 +25,16 @@
 #include <string.h>
 #include "ovhook.h"
 #include "ovh_msgpack.h"
+#if defined (__SSE2__)
+#   include <emmintrin.h>
+#endif
 
 //  Worst-case JSON bytes per body byte: a control character inside a string
 //  becomes "\u00XX" (6 bytes), a one-byte false inside an array "false,"
 //  (6). Every other encoding expands less.
 #define S_EXPANSION 6
 //  The {"event":"..."} wrapper beyond the topic, closing brace, NUL, and the
-//  up to 7 bytes a word copy may write past the end of a string.
+//  up to 15 bytes a vector copy may write past the end of a string.
 #define S_SLACK 64
 #define S_INITIAL_CAPACITY (16 * 1024)
 
@@ -213,26 +216,52 @@ s_put (char *out, const char *text, size_t size)
     return out + size;
 }
 
+//  Number of decimal digits of value (>= 1)
+static inline size_t
+s_digit_count (uint64_t value)
+{
+    static const uint64_t powers [20] = {
+        1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL,
+        100000000ULL, 1000000000ULL, 10000000000ULL, 100000000000ULL,
+        1000000000000ULL, 10000000000000ULL, 100000000000000ULL,
+        1000000000000000ULL, 10000000000000000ULL, 100000000000000000ULL,
+        1000000000000000000ULL, 10000000000000000000ULL
+    };
+    //  floor (log10) from log2 (1233 / 4096 ~ log10 (2)), then one compare.
+    //  value | 1 has as many digits as value (10^k - 1 is odd) and is not 0.
+    value |= 1;
+    size_t bits = 64 - (size_t) __builtin_clzll (value);
+    size_t guess = (bits * 1233) >> 12;
+    return guess + 1 - (value < powers [guess]);
+}
+
+//  Write the digits backwards, two at a time; 32-bit arithmetic as soon as
+//  the value fits (cheaper than 64-bit division by a constant)
 static inline char *
 s_utoa (char *out, uint64_t value)
 {
-    char digits [20];
-    char *d = digits + sizeof digits;
-    while (value >= 100) {
+    size_t digits = s_digit_count (value);
+    char *d = out + digits;
+    while (value > UINT32_MAX) {
         size_t pair = (size_t) (value % 100) * 2;
         value /= 100;
         d -= 2;
         memcpy (d, s_digit_pairs + pair, 2);
     }
-    if (value >= 10) {
+    uint32_t small = (uint32_t) value;
+    while (small >= 100) {
+        size_t pair = (size_t) (small % 100) * 2;
+        small /= 100;
         d -= 2;
-        memcpy (d, s_digit_pairs + value * 2, 2);
+        memcpy (d, s_digit_pairs + pair, 2);
+    }
+    if (small >= 10) {
+        d -= 2;
+        memcpy (d, s_digit_pairs + small * 2, 2);
     }
     else
-        *--d = (char) ('0' + value);
-    size_t size = (size_t) (digits + sizeof digits - d);
-    memcpy (out, d, size);
-    return out + size;
+        *--d = (char) ('0' + small);
+    return out + digits;
 }
 
 static inline char *
@@ -277,6 +306,53 @@ s_float_text (char *out, int size)
     return out + len;
 }
 
+//  Fast path of s_dtoa for 1e-4 <= |value| < 1e15 when a decimal of at most
+//  15 significant digits reads back as value ("8.6", "23.84"); NULL when
+//  not. It writes what %.15g would, without printf and strtod:
+//  - m / 10^k with m < 2^53 and k <= 22 is one correctly rounded division,
+//    so it equals what strtod makes of the decimal "m e-k" (Clinger);
+//  - decimals of 15 digits are spaced wider than a double's ulp, so at most
+//    one of them reads back as value: the one %.15g writes. The first k
+//    that works gives it without trailing zeros, in %g's fixed notation
+//    (used for exponents -4 to 14).
+static char *
+s_dtoa_short (char *out, double value)
+{
+    static const double powers [] = {
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+        1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19
+    };
+    double magnitude = value < 0? -value: value;
+    if (!(magnitude >= 1e-4 && magnitude < 1e15))
+        return NULL;
+    for (size_t k = 1; k < sizeof powers / sizeof powers [0]; k++) {
+        double scaled = magnitude * powers [k];
+        if (scaled >= 1e15)
+            return NULL;
+        double digits = (double) (uint64_t) (scaled + 0.5);
+        if (digits / powers [k] != magnitude)
+            continue;
+        //  Found: the digits of m, a point k digits from the right
+        char text [24];
+        char *end = s_utoa (text, (uint64_t) digits);
+        size_t size = (size_t) (end - text);
+        if (value < 0)
+            *out++ = '-';
+        if (size <= k) {
+            out = s_put (out, "0.", 2);
+            memset (out, '0', k - size);
+            out = s_put (out + (k - size), text, size);
+        }
+        else {
+            out = s_put (out, text, size - k);
+            *out++ = '.';
+            out = s_put (out, text + size - k, k);
+        }
+        return out;
+    }
+    return NULL;
+}
+
 //  Shortest of %.15g, %.16g, %.17g that reads back as the same double
 static char *
 s_dtoa (char *out, double value)
@@ -288,6 +364,9 @@ s_dtoa (char *out, double value)
         out = s_itoa (out, (int64_t) value);
         return s_put (out, ".0", 2);
     }
+    char *end = s_dtoa_short (out, value);
+    if (end)
+        return end;
     int size = 0;
     for (int precision = 15; precision <= 17; precision++) {
         size = snprintf (out, 32, "%.*g", precision, value);
@@ -408,17 +487,45 @@ s_special (uint64_t word)
 }
 
 //  Copy the bytes at the start of [s, end) that need no escaping and
-//  return how many.
+//  return how many. Reads whole vectors/words while enough bytes remain in
+//  the frame ('limit'), even past the string's end: a stop bit at the
+//  string's end keeps the bytes beyond it out of the answer. The buffer
+//  has slack for the up to 15 bytes written past the run.
 static inline size_t
-s_plain_run (const uint8_t *s, const uint8_t *end, char *out)
+s_plain_run (const uint8_t *s, const uint8_t *end, const uint8_t *limit, char *out)
 {
     const uint8_t *from = s;
+#if defined (__SSE2__)
+    //  16 bytes at a time: '"', '\\', and (signed) < 0x20, which is both
+    //  the control characters and the bytes >= 0x80
+    const __m128i quote = _mm_set1_epi8 ('"');
+    const __m128i slash = _mm_set1_epi8 ('\\');
+    const __m128i space = _mm_set1_epi8 (0x20);
+    while (s < end && limit - s >= 16) {
+        __m128i bytes = _mm_loadu_si128 ((const __m128i *) s);
+        _mm_storeu_si128 ((__m128i *) out, bytes);
+        __m128i special = _mm_or_si128 (_mm_or_si128 (_mm_cmpeq_epi8 (bytes, quote),
+                                                      _mm_cmpeq_epi8 (bytes, slash)),
+                                        _mm_cmplt_epi8 (bytes, space));
+        uint32_t mask = (uint32_t) _mm_movemask_epi8 (special);
+        size_t left = (size_t) (end - s);
+        if (left < 16)
+            mask |= (uint32_t) 1 << left;
+        if (mask)
+            return (size_t) (s - from) + (size_t) __builtin_ctz (mask);
+        s += 16;
+        out += 16;
+    }
+#endif
 #if defined (__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    while (end - s >= 8) {
+    while (s < end && limit - s >= 8) {
         uint64_t word;
         memcpy (&word, s, 8);
-        memcpy (out, &word, 8);     //  the buffer has slack for the overshoot
+        memcpy (out, &word, 8);
         uint64_t special = s_special (word);
+        size_t left = (size_t) (end - s);
+        if (left < 8)
+            special |= (uint64_t) 0x80 << (8 * left);
         if (special)
             return (size_t) (s - from) + ((size_t) __builtin_ctzll (special) >> 3);
         s += 8;
@@ -430,19 +537,23 @@ s_plain_run (const uint8_t *s, const uint8_t *end, char *out)
     return (size_t) (s - from);
 }
 
-//  Write bytes as a JSON string, validating UTF-8
-static int
-s_write_str (s_reader_t *r, const uint8_t *s, uint32_t size)
+//  Write bytes as a JSON string, validating UTF-8: the general case
+static int __attribute__ ((noinline))
+s_write_str_long (s_reader_t *r, const uint8_t *s, uint32_t size, char *out)
 {
     const uint8_t *end = s + size;
-    char *out = r->out;
-    *out++ = '"';
     while (true) {
-        size_t run = s_plain_run (s, end, out);
+        size_t run = s_plain_run (s, end, r->end, out);
         s += run;
         out += run;
         if (s == end)
             break;
+        if (*s == '"' || *s == '\\') {   //  the usual ones: JSON inside a string
+            out [0] = '\\';
+            out [1] = (char) *s++;
+            out += 2;
+        }
+        else
         if (*s < 0x80)
             out = s_escape (out, *s++);
         else {
@@ -460,11 +571,49 @@ s_write_str (s_reader_t *r, const uint8_t *s, uint32_t size)
     return 0;
 }
 
+//  Write bytes as a JSON string. Most keys and values are short ASCII with
+//  nothing to escape: one vector load, compare and store does them.
+static inline __attribute__ ((always_inline)) int
+s_write_str (s_reader_t *r, const uint8_t *s, uint32_t size)
+{
+    char *out = r->out;
+    *out++ = '"';
+#if defined (__SSE2__)
+    //  16 bytes at a time while they are plain and readable in the frame;
+    //  the last chunk may read past the string, its mask is cut to size
+    const uint8_t *from = s;
+    const uint8_t *end = s + size;
+    while (r->end - s >= 16) {
+        __m128i bytes = _mm_loadu_si128 ((const __m128i *) s);
+        _mm_storeu_si128 ((__m128i *) out, bytes);
+        __m128i special = _mm_or_si128 (_mm_or_si128 (_mm_cmpeq_epi8 (bytes, _mm_set1_epi8 ('"')),
+                                                      _mm_cmpeq_epi8 (bytes, _mm_set1_epi8 ('\\'))),
+                                        _mm_cmplt_epi8 (bytes, _mm_set1_epi8 (0x20)));
+        uint32_t mask = (uint32_t) _mm_movemask_epi8 (special);
+        size_t left = (size_t) (end - s);
+        if (left <= 16) {
+            if (mask & (((uint32_t) 1 << left) - 1))
+                break;
+            out [left] = '"';
+            r->out = out + left + 1;
+            return 0;
+        }
+        if (mask)
+            break;
+        s += 16;
+        out += 16;
+    }
+    return s_write_str_long (r, s, size - (uint32_t) (s - from), out);
+#else
+    return s_write_str_long (r, s, size, out);
+#endif
+}
 
 //  --------------------------------------------------------------------------
 //  Reader of the body: one function per kind of value
 
-static int s_value (s_reader_t *r);
+static int s_value_other (s_reader_t *r);
+static inline int s_value (s_reader_t *r);
 
 //  Fail unless 'size' bytes are left from the value starting at r->p
 static inline int
@@ -503,7 +652,7 @@ s_claim (s_reader_t *r, size_t header, uint64_t bytes_needed, const char *what,
                                  : strcmp (what, "map") == 0? "entries": "bytes", left);
 }
 
-static int
+static inline __attribute__ ((always_inline)) int
 s_str (s_reader_t *r, uint32_t length, size_t header)
 {
     if (s_claim (r, header, length, "string", length))
@@ -551,12 +700,13 @@ s_array (s_reader_t *r, uint32_t count, size_t header)
     return 0;
 }
 
-//  Read a map key: a string, written as JSON followed by ':'
-static int
-s_key (s_reader_t *r, uint32_t index, const uint8_t **key, uint32_t *key_size)
+//  Read a map key in the general case: any string format, escapes, UTF-8,
+//  and the errors
+static int __attribute__ ((noinline))
+s_key_slow (s_reader_t *r, uint32_t index)
 {
     s_level_t *level = &r->level [r->depth];
-    level->key = NULL;
+    level->key = NULL;          //  the path ends at the map until the key is good
     if (r->p >= r->end)
         return s_fail (r, OVH_E_TRUNCATED, r->p, "map key #%u expected, data ends", index);
     uint8_t byte = *r->p;
@@ -575,15 +725,49 @@ s_key (s_reader_t *r, uint32_t index, const uint8_t **key, uint32_t *key_size)
     if (s_claim (r, header, length, "key string", length))
         return -1;
     const uint8_t *data = r->p + header;
-    if (s_write_str (r, data, length))
+    *r->out = '"';
+    if (s_write_str_long (r, data, length, r->out + 1))
         return -1;
     *r->out++ = ':';
     r->p = data + length;
     level->key = data;
     level->key_size = length;
-    *key = data;
-    *key_size = length;
     return 0;
+}
+
+//  Read a map key: a string, written as JSON followed by ':'. The usual
+//  short fixstr with nothing to escape is done here, the rest by
+//  s_key_slow. Sets the level's key for paths.
+static inline __attribute__ ((always_inline)) int
+s_key (s_reader_t *r, uint32_t index)
+{
+    const uint8_t *p = r->p;
+#if defined (__SSE2__)
+    //  fixstr of up to 16 bytes, with 17 bytes readable from the type byte
+    if (r->end - p >= 17 && (*p & 0xe0) == 0xa0 && (*p & 0x1f) <= 16) {
+        uint32_t size = *p & 0x1f;
+        __m128i bytes = _mm_loadu_si128 ((const __m128i *) (p + 1));
+        __m128i special = _mm_or_si128 (_mm_or_si128 (_mm_cmpeq_epi8 (bytes, _mm_set1_epi8 ('"')),
+                                                      _mm_cmpeq_epi8 (bytes, _mm_set1_epi8 ('\\'))),
+                                        _mm_cmplt_epi8 (bytes, _mm_set1_epi8 (0x20)));
+        uint32_t mask = (uint32_t) _mm_movemask_epi8 (special) & (((uint32_t) 1 << size) - 1);
+        if (mask == 0) {
+            //  The claim holds: 16 bytes follow the type byte
+            char *out = r->out;
+            out [0] = '"';
+            _mm_storeu_si128 ((__m128i *) (out + 1), bytes);
+            out [size + 1] = '"';
+            out [size + 2] = ':';
+            r->out = out + size + 3;
+            s_level_t *level = &r->level [r->depth];
+            level->key = p + 1;
+            level->key_size = size;
+            r->p = p + 1 + size;
+            return 0;
+        }
+    }
+#endif
+    return s_key_slow (r, index);
 }
 
 static int
@@ -596,9 +780,7 @@ s_map (s_reader_t *r, uint32_t count, size_t header)
     for (uint32_t index = 0; index < count; index++) {
         if (index)
             *r->out++ = ',';
-        const uint8_t *key;
-        uint32_t key_size;
-        if (s_key (r, index, &key, &key_size) || s_value (r))
+        if (s_key (r, index) || s_value (r))
             return -1;
     }
     *r->out++ = '}';
@@ -674,8 +856,9 @@ s_sized (s_reader_t *r, int (*reader) (s_reader_t *, uint32_t, size_t), size_t f
     return reader (r, s_length (r, 1 + field), 1 + field);
 }
 
-static int
-s_value (s_reader_t *r)
+//  Every value but the few s_value does itself
+static int __attribute__ ((noinline))
+s_value_other (s_reader_t *r)
 {
     if (r->p >= r->end)
         return s_fail (r, OVH_E_TRUNCATED, r->p, "value expected, data ends");
@@ -737,6 +920,29 @@ s_value (s_reader_t *r)
     }
 }
 
+//  One value: strings, small integers and booleans inline in the loops of
+//  maps and arrays; the rest, and the recursion, in s_value_other.
+static inline __attribute__ ((always_inline)) int
+s_value (s_reader_t *r)
+{
+    if (r->p < r->end) {
+        uint8_t byte = *r->p;
+        if ((byte & 0xe0) == 0xa0)
+            return s_str (r, byte & 0x1f, 1);
+        if (byte < 10) {
+            *r->out++ = (char) ('0' + byte);
+            r->p++;
+            return 0;
+        }
+        if (byte == 0xc3 || byte == 0xc2) {
+            r->out = byte == 0xc3? s_put (r->out, "true", 4): s_put (r->out, "false", 5);
+            r->p++;
+            return 0;
+        }
+    }
+    return s_value_other (r);
+}
+
 //  Rank of a top-level key: an ordering key candidate, "event", or nothing
 static inline int
 s_key_rank (const uint8_t *key, uint32_t size)
@@ -782,18 +988,16 @@ s_body (s_reader_t *r, const ovh_event_type_t *type, ovh_event_t *event)
     for (uint32_t index = 0; index < count; index++) {
         *r->out++ = ',';
         const uint8_t *key_at = r->p;
-        const uint8_t *key;
-        uint32_t key_size;
-        if (s_key (r, index, &key, &key_size))
+        if (s_key (r, index))
             return -1;
-        int rank = s_key_rank (key, key_size);
+        int rank = s_key_rank (r->level [1].key, r->level [1].key_size);
         if (rank == S_EVENT)
             return s_fail (r, OVH_E_EVENT_KEY, key_at,
                            "the body has a top-level \"event\" key; the topic gives it");
-        bool string = r->p < r->end && s_is_str (*r->p);
+        bool candidate = rank > best && r->p < r->end && s_is_str (*r->p);
         if (s_value (r))
             return -1;
-        if (rank > best && string) {
+        if (candidate) {
             best = rank;
             event->key = (const char *) r->str;
             event->key_size = r->str_size;
@@ -814,23 +1018,48 @@ s_body (s_reader_t *r, const ovh_event_type_t *type, ovh_event_t *event)
 //  Envelope: {src: str, seq: uint >= 1}; other keys are skipped after a
 //  structural check, so that later versions can add keys of any type.
 
+//  First byte of invalid UTF-8 in [s, s + size), or NULL; ASCII words skipped
+static const uint8_t *
+s_check_utf8 (const uint8_t *s, size_t size, const char **why)
+{
+    const uint8_t *end = s + size;
+    while (s < end) {
+#if defined (__SSE2__)
+        if (end - s >= 16
+        &&  _mm_movemask_epi8 (_mm_loadu_si128 ((const __m128i *) s)) == 0) {
+            s += 16;
+            continue;
+        }
+#endif
+        uint64_t word;
+        if (end - s >= 8 && (memcpy (&word, s, 8), (word & S_HIGH) == 0)) {
+            s += 8;
+            continue;
+        }
+        if (*s < 0x80) {
+            s++;
+            continue;
+        }
+        size_t seq = s_utf8 (s, (size_t) (end - s), why);
+        if (!seq)
+            return s;
+        s += seq;
+    }
+    return NULL;
+}
+
 static int
 s_envelope_src (s_reader_t *r, const ovh_mp_token_t *token, ovh_event_t *event)
 {
+    const char *why;
     if (token->kind != OVH_MP_STR)
         return s_fail (r, OVH_E_ENVELOPE, r->p, "src is %s, expected a string",
                        s_kind_name (token->kind));
     if (event->src)
         return s_fail (r, OVH_E_ENVELOPE, r->p, "src appears twice");
-    for (uint32_t index = 0; index < token->size; index++) {
-        const char *why;
-        if (token->data [index] >= 0x80) {
-            size_t seq = s_utf8 (token->data + index, token->size - index, &why);
-            if (!seq)
-                return s_fail (r, OVH_E_UTF8, token->data + index, "invalid UTF-8 in src: %s", why);
-            index += (uint32_t) seq - 1;
-        }
-    }
+    const uint8_t *bad = s_check_utf8 (token->data, token->size, &why);
+    if (bad)
+        return s_fail (r, OVH_E_UTF8, bad, "invalid UTF-8 in src: %s", why);
     event->src = (const char *) token->data;
     event->src_size = token->size;
     return 0;
@@ -852,9 +1081,73 @@ s_envelope_seq (s_reader_t *r, const ovh_mp_token_t *token, ovh_event_t *event)
     return 0;
 }
 
+//  The envelope as publishers write it: a fixmap of "src" (fixstr or str8)
+//  and "seq" (a positive fixint or uint 8..64), nothing else. Returns true
+//  if it was that and valid; anything else, including every error, is left
+//  to the general reader below, which reports it.
+static bool
+s_envelope_fast (s_reader_t *r, ovh_event_t *event)
+{
+    const uint8_t *p = r->p, *end = r->end;
+    if (p >= end || *p < 0x81 || *p > 0x82)
+        return false;
+    uint32_t count = *p++ & 0x0f;
+    const uint8_t *src = NULL;
+    size_t src_size = 0;
+    uint64_t seq = 0;
+    for (uint32_t index = 0; index < count; index++) {
+        if (end - p < 5 || p [0] != 0xa3 || p [1] != 's')
+            return false;
+        bool is_src = p [2] == 'r' && p [3] == 'c';
+        bool is_seq = p [2] == 'e' && p [3] == 'q';
+        p += 4;
+        uint8_t byte = *p++;
+        if (is_src && !src) {
+            size_t size = byte;
+            if ((byte & 0xe0) == 0xa0)
+                size = byte & 0x1f;
+            else
+            if (byte != 0xd9 || p >= end)
+                return false;
+            else
+                size = *p++;
+            const char *why;
+            if (size > (size_t) (end - p) || s_check_utf8 (p, size, &why))
+                return false;
+            src = p;
+            src_size = size;
+            p += size;
+        }
+        else
+        if (is_seq && !seq) {
+            size_t field = byte <= 0x7f? 0: byte >= 0xcc && byte <= 0xcf? (size_t) 1 << (byte - 0xcc)
+                                                                         : 99;
+            if (field > (size_t) (end - p))
+                return false;
+            seq = field == 0? byte: field == 1? p [0]: field == 2? ovh_mp_be16 (p)
+                : field == 4? ovh_mp_be32 (p): ovh_mp_be64 (p);
+            if (seq == 0)
+                return false;
+            p += field;
+        }
+        else
+            return false;
+    }
+    if (!src || !seq || p != end)
+        return false;
+    event->src = (const char *) src;
+    event->src_size = src_size;
+    event->seq = seq;
+    event->has_envelope = true;
+    r->p = p;
+    return true;
+}
+
 static int
 s_envelope (s_reader_t *r, ovh_event_t *event)
 {
+    if (s_envelope_fast (r, event))
+        return 0;
     ovh_mp_token_t token;
     const uint8_t *at = r->p;
     if (r->p >= r->end)

@@ -16,6 +16,7 @@ import ovhtest
 T = b"sessionCreated"
 VALID = msgpack.packb ({"timestamp": 1, "sessionId": "ses_ok"})
 ENV = msgpack.packb ({"src": "py-garbage", "seq": 1})
+TRUNCATED = b"\x82" + msgpack.packb ("timestamp") + b"\xcf\x00\x00\x01"
 pk = msgpack.packb
 
 
@@ -31,7 +32,9 @@ CASES = [
     ("one frame", [T], "frame-count"),
     ("four frames", [T, VALID, ENV, b"x"], "frame-count"),
     ("unknown topic", [b"sessionCreatedX", VALID], "unknown-topic"),
-    ("truncated msgpack", [T, VALID [:-3]], "truncated"),
+    #   Cut inside a uint64 (a cut inside a string is a size-claim instead)
+    ("truncated msgpack", [T, TRUNCATED], "truncated"),
+    ("string cut short", [T, VALID [:-3]], "size-claim"),
     ("trailing bytes", [T, VALID + b"\xc0"], "trailing-bytes"),
     ("array body", [T, pk ([1, 2])], "not-a-map"),
     ("string body", [T, pk ("sessionId")], "not-a-map"),
@@ -86,11 +89,14 @@ class GarbageTest (ovhtest.BridgeTestCase):
     def test_flood_is_rate_limited (self):
         receiver, bridge, publisher = self.bridge_setup ()
         before = len (bridge.log ().splitlines ())
-        kinds = [[T, VALID [:-1]], [T, pk ([1])], [T, b"\x81" + pk ("s") + b"\xa1\xff"]]
+        kinds = [[T, TRUNCATED], [T, pk ([1])], [T, b"\x81" + pk ("s") + b"\xa1\xff"]]
         count = 10000
         started = time.monotonic ()
+        #   Five bursts over ~2.4 s, so that the once-a-second lines show too
         for n in range (count):
             publisher.send_raw (kinds [n % 3])
+            if n % 2000 == 1999 and n < count - 1:
+                time.sleep (0.6)
         publisher.send_raw ([T, VALID, ENV])
         receiver.wait_for (1, timeout=30, log=bridge.show)
         took = time.monotonic () - started
@@ -102,6 +108,8 @@ class GarbageTest (ovhtest.BridgeTestCase):
         for reason in ("truncated", "not-a-map", "utf8"):
             self.assertTrue (any ("dropped message: " + reason in l for l in flood_lines), log)
         self.assertLessEqual (len (flood_lines), 36, "\n".join (flood_lines [:50]))
+        self.assertTrue (any (re.search (r"\(\d+ more\b", l) for l in flood_lines),
+                         "no '(N more)' line:\n" + "\n".join (flood_lines))
         stats = ovhtest.parse_stopped (log)
         self.assertEqual (stats ["dropped"], count, log)
         self.assertEqual (stats ["reasons"], {"truncated": 3334, "not-a-map": 3333, "utf8": 3333},

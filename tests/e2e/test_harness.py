@@ -185,6 +185,10 @@ class HelpersTest (ovhtest.BridgeTestCase):
         self.assertEqual ((s ["received"], s ["delivered"], s ["failed"], s ["dropped"],
                            s ["undelivered"], s ["reasons"]),
                           (5, 3, 1, 2, 0, {"utf8": 1, "bin": 1}))
+        s = ovhtest.parse_stopped ("I: x stopped: received 5, delivered 5, failed 0, "
+                                   "dropped 0, lost on bus 3, undelivered 1\n")
+        self.assertEqual ((s ["dropped"], s ["extra"], s ["undelivered"], s ["reasons"]),
+                          (0, {"lost on bus": 3}, 1, {}))
 
     def test_free_ports_differ (self):
         self.assertNotEqual (ovhtest.free_port (), 0)

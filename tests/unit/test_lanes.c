@@ -156,13 +156,22 @@ test_seqtrack (void)
         { "p1", 3, OVH_SEQ_FIRST, 4 },
     };
     for (size_t index = 0; index < sizeof cases / sizeof cases [0]; index++) {
-        ovh_seq_t verdict = ovh_seqtrack_record (track, cases [index].src,
+        ovh_seq_t verdict = ovh_seqtrack_record (track, "sessionCreated", cases [index].src,
                                                  strlen (cases [index].src),
                                                  cases [index].seq, &last);
         CHECK_MSG (verdict == cases [index].verdict, "case %zu: verdict %d", index, verdict);
         CHECK_MSG (ovh_seqtrack_lost (track) == cases [index].lost, "case %zu: lost %llu",
                    index, (unsigned long long) ovh_seqtrack_lost (track));
     }
+    ovh_seqtrack_destroy (&track);
+
+    //  Each topic counts on its own: another topic's seq 9 is no gap
+    track = ovh_seqtrack_new (100);
+    CHECK (ovh_seqtrack_record (track, "sessionCreated", "p1", 2, 3, &last) == OVH_SEQ_FIRST);
+    CHECK (ovh_seqtrack_record (track, "signalSent", "p1", 2, 9, &last) == OVH_SEQ_FIRST);
+    CHECK (ovh_seqtrack_record (track, "sessionCreated", "p1", 2, 4, &last) == OVH_SEQ_NEXT);
+    CHECK (last == 3);
+    CHECK (ovh_seqtrack_lost (track) == 0);
     ovh_seqtrack_destroy (&track);
     CHECK (track == NULL);
 }

@@ -5,8 +5,9 @@
       SUB gets all 1000 (slow joiner and linger handled). This runs first,
       before the parent touches ZeroMQ, so the child starts with a clean
       CZMQ state;
-    - a publisher connected to a bound SUB publishes at once: every message
-      arrives with topic, body and envelope (src, seq 1..N);
+    - a publisher connected to a bound SUB (serviced by its own thread, as
+      in the bridge) publishes at once: every message arrives with topic,
+      body and envelope (src, seq 1..N);
     - a topic nobody subscribed is not waited for after the join window,
       and a subscribed one is;
     - no subscriber: ovh_publisher_wait_subscriber gives up after its time;
@@ -72,7 +73,7 @@ typedef struct {
 } s_received_t;
 
 static bool
-s_receive (zsock_t *sub, s_received_t *received)
+s_receive (void *sub, s_received_t *received)
 {
     zmsg_t *msg = zmsg_recv (sub);
     if (!msg)
@@ -84,13 +85,13 @@ s_receive (zsock_t *sub, s_received_t *received)
               (int) zframe_size (topic), (const char *) zframe_data (topic));
     zframe_t *body = zmsg_next (msg);
     received->index = -1;
-    //  Body: 82 a9 'sessionId' a8 'ses_test' a5 'index' <int>
+    //  Body: {"sessionId":"ses_test","index":<int>, ...}
     msgpack_unpacked unpacked;
     msgpack_unpacked_init (&unpacked);
     size_t offset = 0;
     if (body && msgpack_unpack_next (&unpacked, (const char *) zframe_data (body),
                                      zframe_size (body), &offset) == MSGPACK_UNPACK_SUCCESS
-    &&  unpacked.data.type == MSGPACK_OBJECT_MAP && unpacked.data.via.map.size == 2
+    &&  unpacked.data.type == MSGPACK_OBJECT_MAP && unpacked.data.via.map.size >= 2
     &&  unpacked.data.via.map.ptr [1].val.type == MSGPACK_OBJECT_POSITIVE_INTEGER)
         received->index = (int64_t) unpacked.data.via.map.ptr [1].val.via.u64;
     msgpack_unpacked_destroy (&unpacked);
@@ -114,6 +115,44 @@ s_bound_sub (const char *subscription, char *endpoint, size_t endpoint_max)
     return sub;
 }
 
+//  A bound SUB only sends its subscription to a new peer once its own
+//  thread calls into it (libzmq attaches accepted connections while the
+//  socket processes commands). A receiver that the publishing thread also
+//  drives would therefore never be seen. As a real bridge does, this one
+//  runs in its own thread and forwards every message to the actor pipe.
+static void
+s_receiver_actor (zsock_t *pipe, void *args)
+{
+    zsock_t *sub = zsock_new_sub ("@tcp://127.0.0.1:*", (const char *) args);
+    assert (sub);
+    zsock_signal (pipe, 0);
+    zstr_sendf (pipe, ">%s", zsock_endpoint (sub));
+    zpoller_t *poller = zpoller_new (pipe, sub, NULL);
+    while (true) {
+        void *which = zpoller_wait (poller, -1);
+        if (which == pipe || !which)
+            break;                  //  $TERM, or interrupted
+        zmsg_t *msg = zmsg_recv (sub);
+        if (msg)
+            zmsg_send (&msg, pipe);
+    }
+    zpoller_destroy (&poller);
+    zsock_destroy (&sub);
+}
+
+//  Start a receiver subscribed to 'subscription'; fills its endpoint
+static zactor_t *
+s_receiver_new (const char *subscription, char *endpoint, size_t endpoint_max)
+{
+    zactor_t *receiver = zactor_new (s_receiver_actor, (void *) subscription);
+    assert (receiver);
+    char *text = zstr_recv (receiver);
+    snprintf (endpoint, endpoint_max, "%s", text? text: "");
+    zstr_free (&text);
+    zsock_set_rcvtimeo (zactor_sock (receiver), 10000);
+    return receiver;
+}
+
 //  ---------------------------------------------------------------------
 //  (2) A child process publishes and exits at once
 
@@ -131,9 +170,14 @@ s_child (int fd)
         return 4;
     ovh_publisher_set_src (publisher, "forked-child");
     ovh_body_t *body = ovh_body_new ();
+    //  Events of some size, so that much is still queued at exit: with a
+    //  linger of 0 this test then loses events in most runs
+    static char padding [4096];
+    memset (padding, 'p', sizeof padding);
     int status = 0;
     for (int index = 1; index <= FORK_EVENTS; index++) {
         s_make_body (body, index);
+        ovh_body_strn (body, "serverData", padding, sizeof padding);
         if (ovh_publisher_send (publisher, "participantJoined", body))
             status = 5;
     }
@@ -194,7 +238,7 @@ static void
 s_test_burst (void)
 {
     char endpoint [128];
-    zsock_t *sub = s_bound_sub ("", endpoint, sizeof endpoint);
+    zactor_t *sub = s_receiver_new ("", endpoint, sizeof endpoint);
     ovh_publisher_t *publisher = ovh_publisher_new (endpoint);
     CHECK (publisher);
     ovh_publisher_t *other = ovh_publisher_new (endpoint);
@@ -264,7 +308,7 @@ s_test_burst (void)
     ovh_body_destroy (&body);
     ovh_publisher_destroy (&publisher);
     CHECK (publisher == NULL);
-    zsock_destroy (&sub);
+    zactor_destroy (&sub);
 }
 
 //  A publisher that binds (inproc, the same context)
@@ -295,7 +339,7 @@ static void
 s_test_join_window (void)
 {
     char endpoint [128];
-    zsock_t *sub = s_bound_sub ("participant", endpoint, sizeof endpoint);
+    zactor_t *sub = s_receiver_new ("participant", endpoint, sizeof endpoint);
     ovh_publisher_t *publisher = ovh_publisher_new (endpoint);
     assert (publisher);
     ovh_publisher_set_join_timeout (publisher, 600);
@@ -320,7 +364,8 @@ s_test_join_window (void)
     for (int index = 0; index < 100; index++)
         CHECK (ovh_publisher_send (publisher, "sessionDestroyed", body) == 0);
     int64_t third = zclock_mono () - before;
-    CHECK_MSG (third < 100, "100 unwanted sends after the window took %d ms", (int) third);
+    //  (A wait would cost the whole window per send: 60 s for 100)
+    CHECK_MSG (third < 300, "100 unwanted sends after the window took %d ms", (int) third);
 
     s_make_body (body, 3);
     CHECK (ovh_publisher_send (publisher, "participantLeft", body) == 0);
@@ -331,12 +376,12 @@ s_test_join_window (void)
     CHECK (s_receive (sub, &received));
     CHECK (received.index == 3 && received.seq == 103);
     CHECK_STR (received.topic, "participantLeft");
-    zsock_set_rcvtimeo (sub, 200);
+    zsock_set_rcvtimeo (zactor_sock (sub), 200);
     CHECK (!s_receive (sub, &received));
 
     ovh_body_destroy (&body);
     ovh_publisher_destroy (&publisher);
-    zsock_destroy (&sub);
+    zactor_destroy (&sub);
 }
 
 //  (3) Nobody listening

@@ -92,6 +92,15 @@ static const value_case_t s_values [] = {
     //  Integers, every width, at their limits
     { "00", "0" },
     { "7f", "127" },
+    { "09", "9" },
+    { "0a", "10" },
+    { "63", "99" },
+    { "cc 64", "100" },
+    { "ce 3b 9a c9 ff", "999999999" },
+    { "ce 3b 9a ca 00", "1000000000" },
+    { "cf 00 00 00 01 00 00 00 00", "4294967296" },
+    { "cf 8a c7 23 04 89 e7 ff ff", "9999999999999999999" },
+    { "cf 8a c7 23 04 89 e8 00 00", "10000000000000000000" },
     { "ff", "-1" },
     { "e0", "-32" },
     { "cc ff", "255" },
@@ -185,6 +194,128 @@ s_test_values (ovh_translator_t *translator)
         CHECK_MSG (s_valid_json (event.json, event.json_size), "invalid JSON %s", event.json);
         CHECK (event.type == ovh_catalog_lookup (TOPIC, strlen (TOPIC)));
     }
+}
+
+//  Floats against common.md's rule, written literally: the first of %.15g,
+//  %.16g, %.17g (float32: %.6g..%.9g) that reads back, ".0" when integral.
+//  The translator takes shortcuts; they must give the same text.
+static void
+s_reference_float (double value, bool single, char *text, size_t size)
+{
+    for (int precision = single? 6: 15; precision <= (single? 9: 17); precision++) {
+        snprintf (text, size, "%.*g", precision, value);
+        if (single? strtof (text, NULL) == (float) value: strtod (text, NULL) == value)
+            break;
+    }
+    if (!strchr (text, '.') && !strchr (text, 'e'))
+        strcat (text, ".0");
+}
+
+static uint64_t
+s_random (void)
+{
+    static uint64_t state = 0x9e3779b97f4a7c15ULL;
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+}
+
+static int
+s_check_float (ovh_translator_t *translator, double value, bool single)
+{
+    uint8_t body [16] = { 0x81, 0xa1, 'v', single? 0xca: 0xcb };
+    size_t size;
+    if (single) {
+        float narrow = (float) value;
+        uint32_t bits;
+        memcpy (&bits, &narrow, 4);
+        for (int index = 0; index < 4; index++)
+            body [4 + index] = (uint8_t) (bits >> (24 - 8 * index));
+        size = 8;
+    }
+    else {
+        uint64_t bits;
+        memcpy (&bits, &value, 8);
+        for (int index = 0; index < 8; index++)
+            body [4 + index] = (uint8_t) (bits >> (56 - 8 * index));
+        size = 12;
+    }
+    ovh_frame_t frames [2] = { { TOPIC, strlen (TOPIC) }, { body, size } };
+    ovh_event_t event;
+    if (ovh_translator_translate (translator, frames, 2, &event))
+        return 1;
+    char want [64], got [64];
+    s_reference_float (single? (double) (float) value: value, single, want, sizeof want);
+    size_t prefix = strlen (PREFIX ",\"v\":");
+    snprintf (got, sizeof got, "%.*s", (int) (event.json_size - prefix - 1), event.json + prefix);
+    if (strcmp (got, want) == 0)
+        return 0;
+    fprintf (stderr, "float %.17g (%s): got %s, want %s\n", value, single? "float32": "float64",
+             got, want);
+    return 1;
+}
+
+//  Neighbour of a positive double (no libm in this test's link)
+static double
+s_neighbour (double value, int direction)
+{
+    uint64_t bits;
+    memcpy (&bits, &value, 8);
+    bits += direction;
+    memcpy (&value, &bits, 8);
+    return value;
+}
+
+static void
+s_test_floats (ovh_translator_t *translator)
+{
+    static const double powers [] = { 1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+                                      1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20 };
+    int failures = 0, checked = 0;
+    //  Short decimals, as people and sensors write them, at every scale
+    for (int round = 0; round < 100000 && failures < 5; round++, checked++) {
+        uint64_t random = s_random ();
+        int digits = 1 + (int) ((random >> 8) % 17);        //  1 to 17 digits
+        double mantissa = (double) ((random >> 12) % (uint64_t) powers [digits]);
+        double value = mantissa / powers [(random >> 20) % 21];
+        if (random & (1ULL << 40))
+            value = -value;
+        failures += s_check_float (translator, value, false);
+        failures += s_check_float (translator, value, true);
+    }
+    //  Any bit pattern
+    for (int round = 0; round < 100000 && failures < 5; round++, checked++) {
+        uint64_t bits = s_random ();
+        double value;
+        memcpy (&value, &bits, 8);
+        if (!isfinite (value))
+            continue;
+        failures += s_check_float (translator, value, false);
+        uint32_t narrow_bits = (uint32_t) bits;
+        float narrow;
+        memcpy (&narrow, &narrow_bits, 4);
+        if (isfinite (narrow))
+            failures += s_check_float (translator, narrow, true);
+    }
+    //  Around the edges of the shortcuts
+    const double edges [] = { 1e-4, 1e15, 1e-5, 1e14, 1e6, 0.1, 0.5, 2.5, 9007199254740993.0,
+                              999999999999999.9, 99999999999999.99, 0.00012345678901234 };
+    for (size_t index = 0; index < sizeof edges / sizeof edges [0]; index++) {
+        double value = edges [index];
+        for (int step = 0; step < 3; step++, checked++) {
+            failures += s_check_float (translator, value, false);
+            failures += s_check_float (translator, -value, false);
+            failures += s_check_float (translator, value, true);
+            value = s_neighbour (value, 1);
+        }
+        value = edges [index];
+        for (int step = 0; step < 3; step++, checked++) {
+            value = s_neighbour (value, -1);
+            failures += s_check_float (translator, value, false);
+        }
+    }
+    CHECK_MSG (failures == 0, "%d of %d floats differ from common.md's rule", failures, checked);
 }
 
 //  Whole bodies: the body map's own encodings, order, duplicate keys
@@ -727,6 +858,7 @@ main (void)
     REQUIRE (translator);
     s_test_values (translator);
     s_test_bodies (translator);
+    s_test_floats (translator);
     s_test_rejects (translator);
     s_test_depth_and_cuts (translator);
     s_test_keys (translator);

@@ -1,0 +1,266 @@
+#!/bin/sh
+# bench_bridge.sh - benchmark of ovhook-bridge (a benchmark, not a test: it
+# prints figures and never fails on timing).
+#
+#   sh tests/bench/bench_bridge.sh [build-dir]      (default: ./build)
+#
+# Needs the build (build/bin/ovhook-bridge, bench_publish, bench_receiver),
+# Debian's nginx-light and wrk, and /usr/bin/python3 (to pick free ports).
+# In one run, side by side, on loopback only:
+#   1. the ceiling: wrk POSTing the bridge's own JSON body to nginx
+#      (`return 200`), with as many connections as the bridge has workers;
+#   2. the bridge end to end: bench_publish publishes N events at full speed
+#      over K sessions, the bridge POSTs them to the same nginx; events/s =
+#      delivered / (last delivery - first publish), from nginx's access log;
+#      rounds 1 and 2 alternate BENCH_ROUNDS times and the medians are kept,
+#      since the machine is shared and noisy;
+#   3. latency publish -> arrival at bench_receiver (p50/p99/max) at steady
+#      rates, and per-session order (violations must be 0);
+#   4. the bridge's peak RSS (VmHWM) in the full-speed runs.
+# Knobs (environment): BENCH_EVENTS (200000), BENCH_SESSIONS (1000),
+# BENCH_WORKERS (32), BENCH_ROUNDS (3), BENCH_WRK_SECONDS (5),
+# BENCH_RATES ("1000 10000"), BENCH_LATENCY_SECONDS (10),
+# BENCH_BRIDGE_ARGS (extra bridge flags, e.g. "--queue-events 4096"),
+# BENCH_PERF=1 (perf record -g the bridge in the last full-speed round and
+# print the top of perf report), BENCH_KEEP=1 (keep the temp directory).
+# Exit status: 0 when the figures were measured (whatever they are); 1 when
+# events were lost or per-session order was broken; 2 when a tool is missing
+# or a process would not start.
+
+set -u
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+BUILD=$(cd "${1:-$ROOT/build}" 2>/dev/null && pwd) || { echo "bench: no build directory '${1:-$ROOT/build}'" >&2; exit 2; }
+BIN=$BUILD/bin
+
+EVENTS=${BENCH_EVENTS:-200000}
+SESSIONS=${BENCH_SESSIONS:-1000}
+WORKERS=${BENCH_WORKERS:-32}
+ROUNDS=${BENCH_ROUNDS:-3}
+WRK_SECONDS=${BENCH_WRK_SECONDS:-5}
+RATES=${BENCH_RATES:-1000 10000}
+LATENCY_SECONDS=${BENCH_LATENCY_SECONDS:-10}
+BRIDGE_ARGS=${BENCH_BRIDGE_ARGS:-}
+PYTHON=/usr/bin/python3
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+
+for tool in "$BIN/ovhook-bridge" "$BIN/bench_publish" "$BIN/bench_receiver" "$NGINX" "$PYTHON"; do
+    [ -x "$tool" ] || { echo "bench: missing $tool (build first; apt-get install nginx-light wrk)" >&2; exit 2; }
+done
+for tool in wrk curl; do
+    command -v $tool >/dev/null || { echo "bench: missing $tool (apt-get install $tool)" >&2; exit 2; }
+done
+if [ "${BENCH_PERF:-0}" = 1 ] && ! command -v perf >/dev/null; then
+    echo "bench: BENCH_PERF=1 needs perf (apt-get install linux-perf)" >&2; exit 2
+fi
+
+DIR=$(mktemp -d "${TMPDIR:-/tmp}/bench-bridge.XXXXXX") && cd "$DIR" || exit 2
+NGINX_PID= BRIDGE_PID= RECEIVER_PID= PERF_PID=
+
+# Stop what we started, by pid, and wait for it
+stop () {
+    for pid in "$@"; do
+        [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+    done
+    return 0
+}
+cleanup () {
+    trap - EXIT INT TERM
+    stop "$PERF_PID" "$RECEIVER_PID" "$BRIDGE_PID" "$NGINX_PID"
+    if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "bench: kept $DIR"; else rm -rf "$DIR"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port () {
+    "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+# Lines of a file (0 if absent)
+lines () { [ -f "$1" ] && wc -l < "$1" | tr -d ' ' || echo 0; }
+# key=value from a line of "k=v k=v" words
+field () { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -1; }
+median () { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+nginx_requests () { curl -s "http://127.0.0.1:$NGINX_PORT/status" | awk 'NR == 3 { print $3 }'; }
+
+# Wait until a file shows a pattern, or a process dies, up to $3 seconds
+wait_for () {
+    tries=$(($3 * 10))
+    while [ $tries -gt 0 ]; do
+        grep -q "$2" "$1" 2>/dev/null && return 0
+        [ -n "${4:-}" ] && ! kill -0 "$4" 2>/dev/null && return 1
+        sleep 0.1
+        tries=$((tries - 1))
+    done
+    return 1
+}
+
+# Start the bridge towards $1 (endpoint); sets BRIDGE_PID, BUS
+start_bridge () {
+    BUS_PORT=$(free_port)
+    BUS="tcp://127.0.0.1:$BUS_PORT"
+    BRIDGE_LOG=$DIR/bridge-$2.log
+    # shellcheck disable=SC2086
+    OPENVIDU_WEBHOOK=true OPENVIDU_WEBHOOK_ENDPOINT="$1" \
+        "$BIN/ovhook-bridge" --bus "@$BUS" --workers "$WORKERS" --stats-interval 60m \
+        $BRIDGE_ARGS > "$BRIDGE_LOG" 2>&1 &
+    BRIDGE_PID=$!
+    if ! wait_for "$BRIDGE_LOG" 'ready:' 10 "$BRIDGE_PID"; then
+        echo "bench: the bridge did not start:" >&2
+        cat "$BRIDGE_LOG" >&2
+        exit 2
+    fi
+}
+
+# SIGTERM the bridge and keep its "stopped:" line in STOPPED
+stop_bridge () {
+    kill -TERM "$BRIDGE_PID" 2>/dev/null
+    wait "$BRIDGE_PID" 2>/dev/null
+    BRIDGE_PID=
+    STOPPED=$(grep 'stopped:' "$BRIDGE_LOG" | sed 's/.*stopped: //')
+}
+
+echo "== ovhook-bridge benchmark ($(date -u '+%Y-%m-%d %H:%M UTC'))"
+echo "machine: $(nproc) CPUs, $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1),"\
+     "load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "bridge:  $("$BIN/ovhook-bridge" --version), $WORKERS workers${BRIDGE_ARGS:+, $BRIDGE_ARGS}"
+echo "load:    $EVENTS events over $SESSIONS sessions, $ROUNDS rounds; wrk $WRK_SECONDS s;" \
+     "latency at $RATES events/s for $LATENCY_SECONDS s each"
+echo
+
+# --- nginx ----------------------------------------------------------------
+for attempt in 1 2 3; do
+    NGINX_PORT=$(free_port)
+    sed -e "s|@DIR@|$DIR|g" -e "s|@PORT@|$NGINX_PORT|g" "$HERE/nginx.conf.in" > "$DIR/nginx.conf"
+    "$NGINX" -p "$DIR" -e "$DIR/error.log" -c "$DIR/nginx.conf" > "$DIR/nginx.out" 2>&1 &
+    NGINX_PID=$!
+    sleep 0.3
+    if kill -0 "$NGINX_PID" 2>/dev/null && curl -s -o /dev/null "http://127.0.0.1:$NGINX_PORT/status"; then
+        break
+    fi
+    stop "$NGINX_PID"; NGINX_PID=
+done
+[ -n "$NGINX_PID" ] || { echo "bench: nginx did not start:" >&2; cat "$DIR/nginx.out" "$DIR/error.log" >&2; exit 2; }
+
+# wrk POSTs the JSON body the bridge makes of a bench event, with its headers
+"$BIN/bench_publish" --print-json > "$DIR/body.json"
+cat > "$DIR/post.lua" <<EOF
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["User-Agent"] = "ovhook/bench"
+local file = io.open("$DIR/body.json", "rb")
+wrk.body = file:read("*a")
+file:close()
+EOF
+
+# --- 1 + 2: ceiling and full speed, alternating ----------------------------
+CEILINGS= RATES_E2E= RSS_LIST= LOST_TOTAL=0
+printf '%-6s %12s %12s %8s %10s %10s %9s %s\n' round "wrk req/s" "bridge ev/s" ratio delivered "lost" "RSS MiB" "queue-full logs"
+round=1
+while [ $round -le "$ROUNDS" ]; do
+    wrk -t1 -c"$WORKERS" -d"${WRK_SECONDS}s" -s "$DIR/post.lua" \
+        "http://127.0.0.1:$NGINX_PORT/ceiling" > "$DIR/wrk-$round.txt" 2>&1
+    ceiling=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$DIR/wrk-$round.txt")
+    [ -n "$ceiling" ] || { echo "bench: wrk failed:" >&2; cat "$DIR/wrk-$round.txt" >&2; exit 2; }
+
+    start_bridge "http://127.0.0.1:$NGINX_PORT/hook" "full-$round"
+    if [ "${BENCH_PERF:-0}" = 1 ] && [ $round -eq "$ROUNDS" ]; then
+        perf record -F 999 -g -p "$BRIDGE_PID" -o "$DIR/perf.data" > "$DIR/perf.out" 2>&1 &
+        PERF_PID=$!
+        sleep 0.5
+    fi
+    sleep 1.2                               # earlier log lines are flushed
+    before=$(lines "$DIR/hook.log")
+    requests_before=$(nginx_requests)
+    "$BIN/bench_publish" --bus ">$BUS" --count "$EVENTS" --sessions "$SESSIONS" \
+        > "$DIR/publish-$round.txt" 2>&1
+    published=$(field "$(cat "$DIR/publish-$round.txt")" published)
+    first_us=$(field "$(cat "$DIR/publish-$round.txt")" first_us)
+    # Until all arrived, or nothing more for 5 s
+    seen=-1 still=0
+    while [ $still -lt 25 ]; do
+        delivered=$(($(lines "$DIR/hook.log") - before))
+        [ "$delivered" -ge "$EVENTS" ] && break
+        if [ "$delivered" = "$seen" ]; then still=$((still + 1)); else still=0; seen=$delivered; fi
+        sleep 0.2
+    done
+    rss_kib=$(awk '/^VmHWM:/ { print $2 }' "/proc/$BRIDGE_PID/status")
+    [ -n "$PERF_PID" ] && { kill -INT "$PERF_PID"; wait "$PERF_PID"; PERF_PID=; }
+    stop_bridge
+    sleep 1.2                               # nginx flushes its log each second
+    delivered=$(($(lines "$DIR/hook.log") - before))
+    requests=$(($(nginx_requests) - requests_before - 1))
+    last_ms=$(tail -n 1 "$DIR/hook.log")
+    rate=$(awk -v n="$delivered" -v t0="$first_us" -v t1="$last_ms" \
+           'BEGIN { d = t1 - t0 / 1e6; printf "%.0f", (d > 0) ? n / d : 0 }')
+    ratio=$(awk -v a="$rate" -v b="$ceiling" 'BEGIN { printf "%.2f", a / b }')
+    lost=$((EVENTS - delivered))
+    LOST_TOTAL=$((LOST_TOTAL + lost))
+    flaps=$(grep -c 'queue full' "$BRIDGE_LOG")
+    printf '%-6s %12s %12s %8s %10s %10s %9.1f %s\n' "$round" "$ceiling" "$rate" "$ratio" \
+        "$delivered" "$lost" "$(awk -v k="$rss_kib" 'BEGIN { print k / 1024 }')" "$flaps"
+    echo "       published $published; nginx counted $requests bridge requests;" \
+         "bridge: $STOPPED"
+    CEILINGS="$CEILINGS $ceiling" RATES_E2E="$RATES_E2E $rate" RSS_LIST="$RSS_LIST $rss_kib"
+    round=$((round + 1))
+done
+CEILING=$(echo "$CEILINGS" | median)
+E2E=$(echo "$RATES_E2E" | median)
+RSS_MAX=$(echo "$RSS_LIST" | tr ' ' '\n' | sort -n | tail -n 1)
+echo
+
+# --- 3: latency at steady rates -------------------------------------------
+printf '%-12s %9s %8s %8s %8s %9s %8s %11s %s\n' "rate ev/s" received "p50 ms" "p90 ms" "p99 ms" "p99.9 ms" "max ms" "order viol." sessions
+LATENCY_SUMMARY= VIOLATIONS=0
+for rate in $RATES; do
+    count=$((rate * LATENCY_SECONDS))
+    rm -f "$DIR/receiver.port"
+    "$BIN/bench_receiver" --port-file "$DIR/receiver.port" --expect "$count" --timeout 15 \
+        > "$DIR/receiver-$rate.txt" 2>&1 &
+    RECEIVER_PID=$!
+    wait_for "$DIR/receiver.port" . 5 "$RECEIVER_PID" || { echo "bench: receiver did not start" >&2; exit 2; }
+    start_bridge "http://127.0.0.1:$(cat "$DIR/receiver.port")/hook" "rate-$rate"
+    "$BIN/bench_publish" --bus ">$BUS" --count "$count" --sessions "$SESSIONS" --rate "$rate" \
+        > "$DIR/publish-rate-$rate.txt" 2>&1
+    wait "$RECEIVER_PID"
+    RECEIVER_PID=
+    stop_bridge
+    line=$(cat "$DIR/receiver-$rate.txt")
+    ms () { awk -v u="$(field "$line" "$1")" 'BEGIN { printf "%.3f", u / 1000 }'; }
+    violations=$(field "$line" order_violations)
+    received=$(field "$line" received)
+    VIOLATIONS=$((VIOLATIONS + violations))
+    LOST_TOTAL=$((LOST_TOTAL + count - received))
+    printf '%-12s %9s %8s %8s %8s %9s %8s %11s %s\n' "$rate" "$received" "$(ms p50_us)" \
+        "$(ms p90_us)" "$(ms p99_us)" "$(ms p999_us)" "$(ms max_us)" "$violations" \
+        "$(field "$line" sessions)"
+    echo "             publisher: $(sed 's/first_us=[0-9]* last_us=[0-9]* //' "$DIR/publish-rate-$rate.txt");" \
+         "queue-full logs $(grep -c 'queue full' "$BRIDGE_LOG")"
+    LATENCY_SUMMARY="$LATENCY_SUMMARY p99 at $rate/s $(ms p99_us) ms;"
+    [ "$rate" = 1000 ] && P99_1000=$(ms p99_us)
+done
+echo
+
+# --- summary --------------------------------------------------------------
+verdict () { awk -v v="$1" -v t="$2" -v up="$3" 'BEGIN { ok = up ? v >= t : v < t; print ok ? "target met" : "BELOW TARGET" }'; }
+RATIO=$(awk -v a="$E2E" -v b="$CEILING" 'BEGIN { printf "%.2f", a / b }')
+RSS_MIB=$(awk -v k="$RSS_MAX" 'BEGIN { printf "%.1f", k / 1024 }')
+echo "== summary (medians of $ROUNDS rounds)"
+echo "ceiling (wrk -c$WORKERS -> nginx):   $CEILING req/s"
+echo "bridge end to end:            $E2E events/s  ($(verdict "$E2E" 50000 1) >= 50,000/s)"
+echo "ratio bridge/ceiling:         $RATIO  ($(verdict "$RATIO" 0.5 1) >= 0.5)"
+[ -n "${P99_1000:-}" ] && echo "p99 latency at 1,000/s:       $P99_1000 ms  ($(verdict "$P99_1000" 2 0) < 2 ms)"
+echo "latency:                     $LATENCY_SUMMARY"
+echo "peak RSS at full speed:       $RSS_MIB MiB  ($(verdict "$RSS_MIB" 32 0) < 32 MiB)"
+echo "per-session order violations: $VIOLATIONS; events lost: $LOST_TOTAL"
+
+if [ "${BENCH_PERF:-0}" = 1 ] && [ -f "$DIR/perf.data" ]; then
+    echo
+    echo "== perf report (bridge, last full-speed round): by library, then by symbol"
+    perf report -i "$DIR/perf.data" --no-children --stdio -g none --sort dso 2>/dev/null \
+        | grep -v '^#' | grep -v '^$' | head -n 10
+    perf report -i "$DIR/perf.data" --no-children --stdio -g none --sort dso,sym 2>/dev/null \
+        | grep -v '^#' | grep -v '^$' | head -n 30
+fi
+[ "$VIOLATIONS" -eq 0 ] && [ "$LOST_TOTAL" -eq 0 ] || exit 1
+exit 0

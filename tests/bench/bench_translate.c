@@ -1,0 +1,218 @@
+/*  bench_translate.c - speed of the translator on the 15 documented event
+    shapes, and proof that it allocates nothing per event once warm.
+
+    Usage: bench_translate [reference-dir | examples.jsonl] [iterations] [shape]
+      reference-dir  folder of openvidu-examples.jsonl (default: the
+                     OVHOOK_REFERENCE_DIR environment variable)
+      iterations     timed translations per shape (default 1000000)
+      shape          only this event type (for callgrind runs)
+
+    Each message is topic + body + envelope, the body packed from the JSON
+    example with msgpack-c (properties in the example's order). The heap
+    is counted by defining malloc/calloc/realloc/free here, forwarding to
+    glibc: every allocation anywhere in the process goes through them. (Off
+    under AddressSanitizer, which owns malloc.)
+    Instructions per event: run one shape under
+      valgrind --tool=callgrind --toggle-collect=ovh_translator_translate
+    and divide the total by the "translate calls" line.                      */
+
+#include <jansson.h>
+#include <msgpack.h>
+#include <time.h>
+#include "ovhook.h"
+
+#if defined (__SANITIZE_ADDRESS__)
+#   define S_COUNTING 0
+#elif defined (__has_feature)
+#   if __has_feature (address_sanitizer)
+#       define S_COUNTING 0
+#   endif
+#endif
+#ifndef S_COUNTING
+#   define S_COUNTING 1
+#endif
+
+static size_t s_allocations;        //  malloc, calloc and realloc calls
+
+#if S_COUNTING
+extern void *__libc_malloc (size_t size);
+extern void *__libc_calloc (size_t count, size_t size);
+extern void *__libc_realloc (void *pointer, size_t size);
+extern void __libc_free (void *pointer);
+
+void *malloc (size_t size) { s_allocations++; return __libc_malloc (size); }
+void *calloc (size_t count, size_t size) { s_allocations++; return __libc_calloc (count, size); }
+void *realloc (void *pointer, size_t size) { s_allocations++; return __libc_realloc (pointer, size); }
+void free (void *pointer) { __libc_free (pointer); }
+#endif
+
+#define S_MAX_SHAPES 32
+
+typedef struct {
+    char topic [64];
+    msgpack_sbuffer body;
+    size_t json_size;
+} shape_t;
+
+static void
+s_pack (msgpack_packer *packer, json_t *value)
+{
+    const char *key;
+    json_t *item;
+    size_t index;
+    switch (json_typeof (value)) {
+        case JSON_OBJECT:
+            msgpack_pack_map (packer, json_object_size (value));
+            json_object_foreach (value, key, item) {
+                msgpack_pack_str (packer, strlen (key));
+                msgpack_pack_str_body (packer, key, strlen (key));
+                s_pack (packer, item);
+            }
+            break;
+        case JSON_ARRAY:
+            msgpack_pack_array (packer, json_array_size (value));
+            json_array_foreach (value, index, item)
+                s_pack (packer, item);
+            break;
+        case JSON_STRING:
+            msgpack_pack_str (packer, json_string_length (value));
+            msgpack_pack_str_body (packer, json_string_value (value), json_string_length (value));
+            break;
+        case JSON_INTEGER:
+            if (json_integer_value (value) >= 0)
+                msgpack_pack_uint64 (packer, (uint64_t) json_integer_value (value));
+            else
+                msgpack_pack_int64 (packer, json_integer_value (value));
+            break;
+        case JSON_REAL:  msgpack_pack_double (packer, json_real_value (value)); break;
+        case JSON_TRUE:  msgpack_pack_true (packer); break;
+        case JSON_FALSE: msgpack_pack_false (packer); break;
+        default:         msgpack_pack_nil (packer); break;
+    }
+}
+
+//  Read the examples into shapes; returns how many
+static size_t
+s_load (const char *path, shape_t *shapes, const char *only)
+{
+    FILE *file = fopen (path, "r");
+    if (!file) {
+        fprintf (stderr, "bench_translate: cannot open %s\n", path);
+        return 0;
+    }
+    size_t count = 0;
+    char line [8192];
+    while (count < S_MAX_SHAPES && fgets (line, sizeof line, file)) {
+        json_error_t error;
+        json_t *json = json_loads (line, 0, &error);
+        const char *topic = json_string_value (json_object_get (json, "event"));
+        if (!topic || (only && strcmp (topic, only) != 0)) {
+            json_decref (json);
+            continue;
+        }
+        shape_t *shape = &shapes [count++];
+        snprintf (shape->topic, sizeof shape->topic, "%s", topic);
+        json_object_del (json, "event");
+        msgpack_sbuffer_init (&shape->body);
+        msgpack_packer packer;
+        msgpack_packer_init (&packer, &shape->body, msgpack_sbuffer_write);
+        s_pack (&packer, json);
+        json_decref (json);
+    }
+    fclose (file);
+    return count;
+}
+
+static double
+s_now (void)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    return (double) now.tv_sec + (double) now.tv_nsec / 1e9;
+}
+
+int
+main (int argc, char *argv [])
+{
+    const char *where = argc > 1? argv [1]: getenv ("OVHOOK_REFERENCE_DIR");
+    long iterations = argc > 2? atol (argv [2]): 1000000;
+    const char *only = argc > 3? argv [3]: NULL;
+    if (!where || iterations <= 0) {
+        fprintf (stderr, "usage: bench_translate [reference-dir | file.jsonl] [iterations] [shape]\n");
+        return 1;
+    }
+    char path [1024];
+    size_t length = strlen (where);
+    if (length > 6 && strcmp (where + length - 6, ".jsonl") == 0)
+        snprintf (path, sizeof path, "%s", where);
+    else
+        snprintf (path, sizeof path, "%s/openvidu-examples.jsonl", where);
+
+    static shape_t shapes [S_MAX_SHAPES];
+    size_t count = s_load (path, shapes, only);
+    if (count == 0)
+        return 1;
+
+    //  The envelope a publisher sends: src and a seq
+    msgpack_sbuffer envelope;
+    msgpack_sbuffer_init (&envelope);
+    msgpack_packer packer;
+    msgpack_packer_init (&packer, &envelope, msgpack_sbuffer_write);
+    msgpack_pack_map (&packer, 2);
+    msgpack_pack_str_with_body (&packer, "src", 3);
+    msgpack_pack_str_with_body (&packer, "bench/4242/a1b2c3d4", 19);
+    msgpack_pack_str_with_body (&packer, "seq", 3);
+    msgpack_pack_uint64 (&packer, 123456789);
+
+    ovh_translator_t *translator = ovh_translator_new ();
+    ovh_event_t event;
+    long warmup = iterations / 10 < 10000? iterations / 10 + 1: 10000;
+    long calls = 0;
+    size_t allocations = 0;
+    size_t checksum = 0;
+    double total_seconds = 0;
+    long total_events = 0;
+
+    printf ("%-26s %6s %6s %10s %12s %7s\n", "shape", "body", "json", "ns/event",
+            "events/s", "allocs");
+    for (size_t index = 0; index < count; index++) {
+        shape_t *shape = &shapes [index];
+        ovh_frame_t frames [3] = {
+            { shape->topic, strlen (shape->topic) },
+            { shape->body.data, shape->body.size },
+            { envelope.data, envelope.size }
+        };
+        //  Warm up: the buffer grows to this shape's size here, if ever
+        for (long round = 0; round < warmup; round++, calls++)
+            if (ovh_translator_translate (translator, frames, 3, &event)) {
+                fprintf (stderr, "%s: %s\n", shape->topic, ovh_translator_error (translator)->text);
+                return 1;
+            }
+        size_t before = s_allocations;
+        double start = s_now ();
+        for (long round = 0; round < iterations; round++, calls++) {
+            ovh_translator_translate (translator, frames, 3, &event);
+            checksum += event.json_size;
+        }
+        double seconds = s_now () - start;
+        size_t allocated = s_allocations - before;
+        allocations += allocated;
+        total_seconds += seconds;
+        total_events += iterations;
+        printf ("%-26s %6zu %6zu %10.1f %12.0f %7zu\n", shape->topic, shape->body.size,
+                event.json_size, seconds * 1e9 / (double) iterations,
+                (double) iterations / seconds, allocated);
+    }
+    printf ("%-26s %6s %6s %10.1f %12.0f %7zu\n", "all shapes", "", "",
+            total_seconds * 1e9 / (double) total_events,
+            (double) total_events / total_seconds, allocations);
+    printf ("translate calls: %ld (checksum %zu)\n", calls, checksum);
+    printf ("heap allocations during the timed loops: %s\n",
+            S_COUNTING? (allocations? "SOME (see allocs column)": "0"): "not counted (ASan)");
+
+    ovh_translator_destroy (&translator);
+    msgpack_sbuffer_destroy (&envelope);
+    for (size_t index = 0; index < count; index++)
+        msgpack_sbuffer_destroy (&shapes [index].body);
+    return S_COUNTING && allocations? 2: 0;
+}

@@ -1,0 +1,207 @@
+"""test_publisher_interop - what libovhook publishes, as another ZeroMQ and
+msgpack implementation (pyzmq + python3-msgpack) reads it.
+
+ovh-test-publish (a separate process, libovhook's webhook -> msgpack and
+publisher) publishes the 15 documented webhook bodies; a pyzmq SUB bound in
+this test receives them and checks, frame by frame:
+  topic     the exact "event" value
+  body      equal to the example minus "event": same keys in the same order,
+            same values and JSON types (int stays int, 8.6 stays float), and
+            byte for byte what python's msgpack packs for it (both write the
+            smallest forms: the body is canonical compact msgpack)
+  envelope  {"src": ..., "seq": 1..N}, keys in that order
+plus the tool's options and exit codes (bad lines, no subscriber, bad bus).
+
+Run with Debian's /usr/bin/python3; $OVHOOK_BIN holds the binaries.
+"""
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import unittest
+
+import msgpack
+import zmq
+
+HERE = os.path.dirname (os.path.abspath (__file__))
+SOURCE_DIR = os.environ.get ("OVHOOK_SOURCE_DIR") or os.path.dirname (os.path.dirname (HERE))
+BIN_DIR = os.environ.get ("OVHOOK_BIN") or os.path.join (SOURCE_DIR, "build", "bin")
+REFERENCE_DIR = os.environ.get ("OVHOOK_REFERENCE_DIR") or os.path.join (
+    os.path.dirname (SOURCE_DIR), "shared", "reference")
+SLOW = float (os.environ.get ("OVHOOK_E2E_SLOW", "1"))
+TOOL = os.path.join (BIN_DIR, "ovh-test-publish")
+
+
+def examples ():
+    path = os.path.join (REFERENCE_DIR, "openvidu-examples.jsonl")
+    with open (path, "rb") as f:
+        lines = [line.rstrip (b"\r\n") for line in f if line.strip ()]
+    assert len (lines) == 15, "%s: %d lines, expected 15" % (path, len (lines))
+    return lines
+
+
+def canon (value):
+    """A form that compares order and type too (in Python True == 1 and
+    key order does not matter to ==)."""
+    if isinstance (value, dict):
+        return ("object", [(k, canon (v)) for k, v in value.items ()])
+    if isinstance (value, list):
+        return ("array", [canon (v) for v in value])
+    return (type (value).__name__, value)
+
+
+def env ():
+    result = {"PATH": os.environ.get ("PATH", "/usr/bin:/bin")}
+    for name in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
+        if name in os.environ:
+            result [name] = os.environ [name]
+    return result
+
+
+class PublisherInterop (unittest.TestCase):
+
+    def setUp (self):
+        self.assertTrue (os.access (TOOL, os.X_OK), "%s is not built" % TOOL)
+        self.context = zmq.Context ()
+        self.sub = self.context.socket (zmq.SUB)
+        self.sub.setsockopt (zmq.LINGER, 0)
+        self.sub.setsockopt (zmq.SUBSCRIBE, b"")
+        port = self.sub.bind_to_random_port ("tcp://127.0.0.1")
+        self.bus = ">tcp://127.0.0.1:%d" % port
+
+    def tearDown (self):
+        self.sub.close ()
+        self.context.term ()
+
+    def publish (self, lines, args=(), expect=None, timeout=20):
+        """Run ovh-test-publish with 'lines' on stdin, receiving meanwhile
+        (a bound SUB sends its subscription only while it is being used).
+        Returns (exit code, stderr, pid, messages as lists of frames)."""
+        data = b"".join (l + b"\n" for l in lines)
+        process = subprocess.Popen ([TOOL] + list (args), env=env (),
+                                    stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.PIPE)
+        try:
+            process.stdin.write (data)
+            process.stdin.close ()
+            messages = []
+            deadline = time.monotonic () + timeout * SLOW
+            poller = zmq.Poller ()
+            poller.register (self.sub, zmq.POLLIN)
+            while time.monotonic () < deadline:
+                if poller.poll (100):
+                    messages.append (self.sub.recv_multipart ())
+                elif process.poll () is not None and (expect is None or len (messages) >= expect):
+                    break
+            code = process.wait (timeout * SLOW)
+            #   Anything late would be an extra message
+            while poller.poll (200):
+                messages.append (self.sub.recv_multipart ())
+            stderr = process.stderr.read ().decode (errors="replace")
+        finally:
+            if process.poll () is None:
+                process.kill ()
+                process.wait ()
+            process.stderr.close ()
+        return code, stderr, process.pid, messages
+
+    def check_message (self, message, line, src, seq):
+        source = json.loads (line)
+        event = source.pop ("event")
+        self.assertEqual (len (message), 3, "frames of %s" % event)
+        topic, body, envelope = message
+        self.assertEqual (topic, event.encode ())
+        decoded = msgpack.unpackb (body, raw=False, strict_map_key=True)
+        self.assertEqual (canon (decoded), canon (source), "body of %s" % event)
+        #   Canonical compact: what another encoder writes for the same data
+        self.assertEqual (body, msgpack.packb (source, use_bin_type=True),
+                          "body bytes of %s" % event)
+        env = msgpack.unpackb (envelope, raw=False)
+        self.assertEqual (list (env.keys ()), ["src", "seq"])
+        self.assertEqual (env ["seq"], seq)
+        if isinstance (src, str):
+            self.assertEqual (env ["src"], src)
+        else:
+            self.assertRegex (env ["src"], src)
+
+    def test_examples (self):
+        lines = examples ()
+        code, stderr, pid, messages = self.publish (
+            lines, ["--bus", self.bus, "--src", "interop/1"], expect=15)
+        self.assertEqual (code, 0, stderr)
+        self.assertEqual (len (messages), 15, stderr)
+        for index, (message, line) in enumerate (zip (messages, lines)):
+            self.check_message (message, line, "interop/1", index + 1)
+
+    def test_default_src (self):
+        lines = examples () [:3]
+        code, stderr, pid, messages = self.publish (lines, ["--bus", self.bus], expect=3)
+        self.assertEqual (code, 0, stderr)
+        self.assertEqual (len (messages), 3)
+        pattern = re.compile (r"^%s/%d/[0-9a-f]{16}$" % (re.escape (socket.gethostname ()), pid))
+        for index, (message, line) in enumerate (zip (messages, lines)):
+            self.check_message (message, line, pattern, index + 1)
+
+    def test_no_envelope (self):
+        lines = examples () [:2]
+        code, stderr, pid, messages = self.publish (
+            lines, ["--bus", self.bus, "--no-envelope"], expect=2)
+        self.assertEqual (code, 0, stderr)
+        self.assertEqual ([len (m) for m in messages], [2, 2])
+        self.assertEqual (messages [1][0], b"sessionDestroyed")
+
+    def test_repeat (self):
+        lines = examples ()
+        code, stderr, pid, messages = self.publish (
+            lines, ["--bus", self.bus, "--repeat", "3", "--src", "r"], expect=45)
+        self.assertEqual (code, 0, stderr)
+        self.assertEqual (len (messages), 45)
+        for index, message in enumerate (messages):
+            self.check_message (message, lines [index % 15], "r", index + 1)
+
+    def test_bad_lines (self):
+        good = examples ()
+        lines = [good [0], b'{"event":"sessionCreated",', good [1],
+                 b'{"event":"recordingStarted"}', b"", good [2]]
+        code, stderr, pid, messages = self.publish (lines, ["--bus", self.bus], expect=3)
+        self.assertEqual (code, 1, stderr)
+        self.assertIn ("line 2:", stderr)
+        self.assertIn ("line 4:", stderr)
+        self.assertIn ("recordingStarted", stderr)
+        self.assertNotIn ("line 5", stderr)         # empty lines are skipped
+        self.assertEqual ([m [0] for m in messages],
+                          [b"sessionCreated", b"sessionDestroyed", b"participantJoined"])
+        self.assertEqual ([msgpack.unpackb (m [2]) ["seq"] for m in messages], [1, 2, 3])
+
+    def test_no_subscriber (self):
+        #   A port with nobody on it
+        probe = socket.socket ()
+        probe.bind (("127.0.0.1", 0))
+        port = probe.getsockname () [1]
+        probe.close ()
+        start = time.monotonic ()
+        code, stderr, pid, messages = self.publish (
+            examples () [:1], ["--bus", ">tcp://127.0.0.1:%d" % port, "--join-timeout", "300"])
+        self.assertEqual (code, 2, stderr)
+        self.assertIn ("no subscriber", stderr)
+        self.assertLess (time.monotonic () - start, 5 * SLOW)
+        self.assertEqual (messages, [])
+
+    def test_bad_bus (self):
+        code, stderr, pid, messages = self.publish (examples () [:1], ["--bus", ">foo://x"])
+        self.assertEqual (code, 2, stderr)
+        self.assertIn ("cannot open bus", stderr)
+
+    def test_bad_option (self):
+        code, stderr, pid, messages = self.publish ([], ["--repeat", "x"])
+        self.assertEqual (code, 2)
+        self.assertIn ("usage", stderr)
+
+
+if __name__ == "__main__":
+    result = unittest.main (exit=False, verbosity=2).result
+    sys.exit (0 if result.wasSuccessful () else 1)

@@ -1,0 +1,496 @@
+/*  ovhook_inject.c - ovhook-inject: publish events on the bus from the
+    command line, from webhook JSON lines, or as realistic scenarios.
+
+    ovhook-inject [options] EVENT key=value ...
+    ovhook-inject [options] --json [FILE|-]
+    ovhook-inject [options] --scenario NAME
+
+    Everything is checked before anything is sent where it can be: the
+    event name, every argument, and (with --strict, or when the lines are
+    repeated) every JSON line. Plain --json streams: each line is sent as
+    it is read, so ovhook-tail's output can be piped into it as a relay.
+    The bus is opened at the first event; no subscriber within the join
+    timeout is an error, since everything sent would be lost.
+
+    Exit status: 0 all sent; 1 runtime failure (no subscriber, send error,
+    some JSON lines bad while the others were sent, interrupted); 2 usage
+    or input error (nothing sent).                                         */
+
+#include <czmq.h>
+#include "ovhook.h"
+#include "ovh_argvalue.h"
+#include "ovh_cli.h"
+#include "ovh_scenario.h"
+
+#define NAME "ovhook-inject"
+
+typedef struct {
+    const char *bus;
+    bool envelope;
+    const char *src;
+    int64_t join_timeout;
+    bool strict;
+    int64_t count;              //  0: until interrupted
+    double rate;                //  events/s, 0: as fast as possible
+    int64_t sessions, participants;
+    uint64_t seed;
+    bool quiet;
+    bool json;
+    const char *json_file;      //  NULL or "-": stdin
+    const char *scenario;
+    char **positional;          //  EVENT key=value ...
+    int positional_count;
+} options_t;
+
+typedef struct {
+    options_t *options;
+    ovh_publisher_t *publisher;
+    bool bus_failed;
+    uint64_t sent;
+    int64_t started;            //  zclock_mono at the first send
+    int64_t next_progress;
+    bool progress;              //  stderr is a terminal
+    ovh_body_t *body;
+} run_t;
+
+//  One event kept in memory, for --strict and --count
+typedef struct {
+    const ovh_event_type_t *type;
+    size_t size;
+    byte data [];
+} stored_t;
+
+static void
+s_stored_destroy (void **item)
+{
+    free (*item);
+    *item = NULL;
+}
+
+static void
+s_usage (FILE *file)
+{
+    fprintf (file,
+        "usage: " NAME " [options] EVENT key=value ...\n"
+        "       " NAME " [options] --json [FILE|-]\n"
+        "       " NAME " [options] --scenario NAME\n"
+        "Publish OpenVidu-style events on the ovhook bus.\n\n"
+        "  key=value      typed: integer, float, true, false, null, else a string\n"
+        "  key:=JSON      any JSON value (arrays, objects, n:=42, s:='\"42\"')\n"
+        "  key==value     always a string (s==42 is \"42\")\n"
+        "                 timestamp is the current time in ms unless given\n"
+        "  --json [FILE]  one webhook JSON object per line (default: stdin)\n"
+        "  --scenario NAME  session lifecycles (%s)\n"
+        "  --sessions N, --participants M   scenario size (1, 2)\n"
+        "  --seed S       scenario PRNG seed (default: random)\n"
+        "  --bus ENDPOINTS  CZMQ syntax (default >" OVH_BUS_ENDPOINT ")\n"
+        "  --join-timeout MS  wait this long for a subscriber (2000)\n"
+        "  --no-envelope, --src SRC   frame 3 off / its src\n"
+        "  --strict       property warnings are errors; a bad JSON line sends nothing\n"
+        "  --count N      send it all N times (0: until interrupted)\n"
+        "  --rate R       events per second (0: as fast as possible)\n"
+        "  --quiet        no progress line, no report\n"
+        "  --help, --version\n", ovh_scenario_names ());
+}
+
+static int
+s_bad_usage (const char *format, const char *arg)
+{
+    fprintf (stderr, NAME ": ");
+    fprintf (stderr, format, arg);
+    fprintf (stderr, " (see --help)\n");
+    return 2;
+}
+
+//  Returns -1 to go on, else the exit status
+static int
+s_parse_options (options_t *options, int argc, char *argv [])
+{
+    bool options_done = false;
+    for (int index = 1; index < argc; index++) {
+        const char *arg = argv [index];
+        if (options_done || arg [0] != '-' || streq (arg, "-")) {
+            options->positional [options->positional_count++] = argv [index];
+            continue;
+        }
+        bool missing = false;
+        const char *value;
+        if (streq (arg, "--")) {
+            options_done = true;
+            continue;
+        }
+        if (streq (arg, "--help") || streq (arg, "-h")) {
+            s_usage (stdout);
+            return 0;
+        }
+        if (streq (arg, "--version")) {
+            printf (NAME " %s (libovhook %s, protocol %d)\n", OVHOOK_VERSION_STRING,
+                    OVHOOK_VERSION, OVH_PROTOCOL_VERSION);
+            return 0;
+        }
+        if (streq (arg, "--no-envelope"))
+            options->envelope = false;
+        else
+        if (streq (arg, "--strict"))
+            options->strict = true;
+        else
+        if (streq (arg, "--quiet") || streq (arg, "-q"))
+            options->quiet = true;
+        else
+        if (streq (arg, "--json") || strncmp (arg, "--json=", 7) == 0) {
+            options->json = true;
+            if (arg [6] == '=')
+                options->json_file = arg + 7;
+            else
+            if (index + 1 < argc && (argv [index + 1][0] != '-' || streq (argv [index + 1], "-")))
+                options->json_file = argv [++index];
+        }
+        else
+        if ((value = ovh_cli_value (argc, argv, &index, "--bus", &missing)))
+            options->bus = value;
+        else
+        if ((value = ovh_cli_value (argc, argv, &index, "--src", &missing)))
+            options->src = value;
+        else
+        if ((value = ovh_cli_value (argc, argv, &index, "--scenario", &missing)))
+            options->scenario = value;
+        else
+        if ((value = ovh_cli_value (argc, argv, &index, "--join-timeout", &missing))) {
+            if (ovh_cli_integer (value, 0, INT32_MAX, &options->join_timeout))
+                return s_bad_usage ("--join-timeout needs milliseconds, not '%s'", value);
+        }
+        else
+        if ((value = ovh_cli_value (argc, argv, &index, "--count", &missing))) {
+            if (ovh_cli_integer (value, 0, INT64_MAX, &options->count))
+                return s_bad_usage ("--count needs a number >= 0, not '%s'", value);
+        }
+        else
+        if ((value = ovh_cli_value (argc, argv, &index, "--rate", &missing))) {
+            if (ovh_cli_real (value, &options->rate))
+                return s_bad_usage ("--rate needs events per second >= 0, not '%s'", value);
+        }
+        else
+        if ((value = ovh_cli_value (argc, argv, &index, "--sessions", &missing))) {
+            if (ovh_cli_integer (value, 1, OVH_SCENARIO_MAX_SESSIONS, &options->sessions))
+                return s_bad_usage ("--sessions needs 1.." "100000" ", not '%s'", value);
+        }
+        else
+        if ((value = ovh_cli_value (argc, argv, &index, "--participants", &missing))) {
+            if (ovh_cli_integer (value, 1, OVH_SCENARIO_MAX_PARTICIPANTS, &options->participants))
+                return s_bad_usage ("--participants needs 1..100, not '%s'", value);
+        }
+        else
+        if ((value = ovh_cli_value (argc, argv, &index, "--seed", &missing))) {
+            int64_t seed;
+            if (ovh_cli_integer (value, 0, INT64_MAX, &seed))
+                return s_bad_usage ("--seed needs a number >= 0, not '%s'", value);
+            options->seed = (uint64_t) seed;
+        }
+        else
+        if (missing)
+            return s_bad_usage ("%s needs a value", arg);
+        else
+            return s_bad_usage ("unknown option '%s'", arg);
+    }
+    if (options->json + (options->scenario != NULL) > 1)
+        return s_bad_usage ("%s", "--json and --scenario exclude each other");
+    if ((options->json || options->scenario) && options->positional_count > 0)
+        return s_bad_usage ("unexpected argument '%s'", options->positional [0]);
+    if (!options->json && !options->scenario && options->positional_count == 0)
+        return s_bad_usage ("%s", "no EVENT given");
+    char why [256];
+    if (ovh_cli_check_endpoints (options->bus, why, sizeof why)) {
+        fprintf (stderr, NAME ": invalid bus endpoint '%s': %s\n", options->bus, why);
+        return 2;
+    }
+    return -1;
+}
+
+static void
+s_progress (run_t *run, bool final)
+{
+    if (!run->progress)
+        return;
+    int64_t now = zclock_mono ();
+    if (!final && now < run->next_progress)
+        return;
+    run->next_progress = now + 250;
+    double seconds = run->started? (now - run->started) / 1000.0: 0;
+    fprintf (stderr, "\r" NAME ": sent %" PRIu64 " events (%.0f events/s)   %s",
+             run->sent, seconds > 0? run->sent / seconds: 0.0, final? "\r": "");
+    if (final)
+        fprintf (stderr, "\033[K");
+}
+
+//  Open the bus at the first event and wait for a subscriber
+static int
+s_open (run_t *run)
+{
+    options_t *options = run->options;
+    //  The publisher's own error line would not start with our name
+    zsys_set_logstream (NULL);
+    run->publisher = ovh_publisher_new (options->bus);
+    zsys_set_logstream (stderr);
+    if (!run->publisher) {
+        fprintf (stderr, NAME ": cannot open bus '%s': %s\n", options->bus,
+                 zmq_strerror (zmq_errno ()));
+        return -1;
+    }
+    ovh_publisher_set_join_timeout (run->publisher, (int) options->join_timeout);
+    ovh_publisher_set_envelope (run->publisher, options->envelope);
+    if (options->src)
+        ovh_publisher_set_src (run->publisher, options->src);
+    if (!ovh_publisher_wait_subscriber (run->publisher, (int) options->join_timeout)) {
+        if (!zsys_interrupted)
+            fprintf (stderr, NAME ": no subscriber on %s within %" PRId64 " ms "
+                     "(is the bridge or proxy running?)\n", options->bus,
+                     options->join_timeout);
+        return -1;
+    }
+    run->started = zclock_mono ();
+    return 0;
+}
+
+//  Publish one event, at the rate asked for. 0 or -1 (bus failure).
+static int
+s_publish (run_t *run, const ovh_event_type_t *type, const void *data, size_t size)
+{
+    if (run->bus_failed || zsys_interrupted)
+        return -1;
+    if (!run->publisher && s_open (run)) {
+        run->bus_failed = true;
+        return -1;
+    }
+    if (run->options->rate > 0) {
+        int64_t due = run->started + (int64_t) (run->sent * 1000.0 / run->options->rate);
+        int64_t wait = due - zclock_mono ();
+        if (wait > 0)
+            zclock_sleep ((int) wait);
+    }
+    if (ovh_publisher_send_raw (run->publisher, type->name, data, size)) {
+        fprintf (stderr, NAME ": cannot send %s: %s\n", type->name, zmq_strerror (zmq_errno ()));
+        run->bus_failed = true;
+        return -1;
+    }
+    run->sent++;
+    s_progress (run, false);
+    return 0;
+}
+
+//  Catalog check: warnings, or with --strict errors. Returns the count.
+static int
+s_check (run_t *run, const ovh_event_type_t *type, const void *data, size_t size,
+         const char *where)
+{
+    zlist_t *warnings = zlist_new ();
+    assert (warnings);
+    zlist_autofree (warnings);
+    int count = ovh_catalog_check (type, data, size, warnings);
+    for (const char *text = (const char *) zlist_first (warnings); text;
+         text = (const char *) zlist_next (warnings))
+        fprintf (stderr, NAME ": %s%s%s: %s%s\n", run->options->strict? "": "warning: ",
+                 where, type->name, text, run->options->strict? " (--strict)": "");
+    zlist_destroy (&warnings);
+    return count;
+}
+
+//  How many rounds: --count, 0 meaning until interrupted
+static bool
+s_more_rounds (run_t *run, int64_t round)
+{
+    return !run->bus_failed && !zsys_interrupted
+        && (run->options->count == 0 || round < run->options->count);
+}
+
+static int
+s_run_event (run_t *run)
+{
+    options_t *options = run->options;
+    const char *name = options->positional [0];
+    const ovh_event_type_t *type = ovh_catalog_lookup (name, strlen (name));
+    if (!type) {
+        fprintf (stderr, NAME ": unknown event '%s'; valid names: ", name);
+        ovh_cli_print_events (stderr);
+        fprintf (stderr, "\n");
+        return 2;
+    }
+    char **args = options->positional + 1;
+    size_t arg_count = (size_t) options->positional_count - 1;
+    ovh_error_t error;
+    size_t size;
+    const void *data;
+    //  Check once before anything is sent, then build each round (a
+    //  made-up timestamp is the time of that round's send)
+    if (ovh_argvalue_build (run->body, args, arg_count, zclock_time (), &error)) {
+        fprintf (stderr, NAME ": %s\n", error.text);
+        return 2;
+    }
+    data = ovh_body_data (run->body, &size);
+    if (s_check (run, type, data, size, "") && options->strict)
+        return 2;
+    for (int64_t round = 0; s_more_rounds (run, round); round++) {
+        //  It passed once, only the made-up timestamp changes
+        if (ovh_argvalue_build (run->body, args, arg_count, zclock_time (), &error)
+        ||  s_publish (run, type, ovh_body_data (run->body, &size), size))
+            break;
+    }
+    return run->bus_failed? 1: 0;
+}
+
+static int
+s_run_json (run_t *run)
+{
+    options_t *options = run->options;
+    bool from_stdin = !options->json_file || streq (options->json_file, "-");
+    FILE *file = from_stdin? stdin: fopen (options->json_file, "r");
+    if (!file) {
+        fprintf (stderr, NAME ": cannot read %s: %s\n", options->json_file, strerror (errno));
+        return 2;
+    }
+    //  Stream unless every line must be seen first, or sent again
+    bool store = options->strict || options->count != 1;
+    zlistx_t *stored = zlistx_new ();
+    assert (stored);
+    zlistx_set_destructor (stored, s_stored_destroy);
+    char *line = NULL;
+    size_t line_max = 0;
+    ssize_t line_size;
+    size_t line_number = 0, bad_lines = 0;
+    while (!zsys_interrupted && !run->bus_failed
+       &&  (line_size = getline (&line, &line_max, file)) != -1) {
+        line_number++;
+        while (line_size > 0 && isspace ((unsigned char) line [line_size - 1]))
+            line_size--;
+        size_t skip = 0;
+        while (skip < (size_t) line_size && isspace ((unsigned char) line [skip]))
+            skip++;
+        if (skip == (size_t) line_size)
+            continue;
+        ovh_error_t error;
+        const ovh_event_type_t *type = ovh_webhook_to_body (line + skip, (size_t) line_size - skip,
+                                                            run->body, &error);
+        size_t size = 0;
+        const void *data = type? ovh_body_data (run->body, &size): NULL;
+        if (!data) {
+            fprintf (stderr, NAME ": line %zu: %s\n", line_number,
+                     type? ovh_body_error (run->body)->text: error.text);
+            bad_lines++;
+            continue;
+        }
+        char where [32];
+        snprintf (where, sizeof where, "line %zu: ", line_number);
+        if (s_check (run, type, data, size, where) && options->strict) {
+            bad_lines++;
+            continue;
+        }
+        if (!store) {
+            s_publish (run, type, data, size);
+            continue;
+        }
+        stored_t *event = (stored_t *) malloc (sizeof (stored_t) + size);
+        assert (event);
+        event->type = type;
+        event->size = size;
+        memcpy (event->data, data, size);
+        zlistx_add_end (stored, event);
+    }
+    free (line);
+    if (!from_stdin)
+        fclose (file);
+    int status = bad_lines? 1: 0;
+    if (bad_lines && options->strict) {
+        fprintf (stderr, NAME ": %zu bad line%s: nothing sent (--strict)\n",
+                 bad_lines, bad_lines == 1? "": "s");
+        status = 2;
+    }
+    else
+    if (zlistx_size (stored) > 0)
+        for (int64_t round = 0; s_more_rounds (run, round); round++)
+            for (stored_t *event = (stored_t *) zlistx_first (stored); event;
+                 event = (stored_t *) zlistx_next (stored))
+                if (s_publish (run, event->type, event->data, event->size))
+                    break;
+    zlistx_destroy (&stored);
+    return run->bus_failed? 1: status;
+}
+
+static int
+s_run_scenario (run_t *run)
+{
+    options_t *options = run->options;
+    ovh_scenario_t *scenario = ovh_scenario_new (options->scenario, (size_t) options->sessions,
+                                                 (size_t) options->participants, options->seed);
+    if (!scenario) {
+        fprintf (stderr, NAME ": unknown scenario '%s'; valid names: %s\n",
+                 options->scenario, ovh_scenario_names ());
+        return 2;
+    }
+    for (int64_t round = 0; s_more_rounds (run, round); round++) {
+        if (ovh_scenario_generate (scenario, zclock_time ())) {
+            fprintf (stderr, NAME ": out of memory generating the scenario\n");
+            run->bus_failed = true;
+            break;
+        }
+        const void *data;
+        size_t size;
+        const ovh_event_type_t *type;
+        while ((type = ovh_scenario_next (scenario, &data, &size)))
+            if (s_publish (run, type, data, size))
+                break;
+    }
+    ovh_scenario_destroy (&scenario);
+    return run->bus_failed? 1: 0;
+}
+
+int
+main (int argc, char *argv [])
+{
+    options_t options = {
+        .bus = ">" OVH_BUS_ENDPOINT, .envelope = true, .count = 1,
+        .join_timeout = OVH_PUBLISHER_JOIN_TIMEOUT, .sessions = 1, .participants = 2,
+        .seed = (uint64_t) zclock_time () ^ ((uint64_t) getpid () << 32)
+    };
+    options.positional = (char **) calloc ((size_t) argc, sizeof (char *));
+    assert (options.positional);
+    int status = s_parse_options (&options, argc, argv);
+    if (status >= 0) {
+        free (options.positional);
+        return status;
+    }
+    zsys_set_logident (NAME);
+    zsys_set_logstream (stderr);
+
+    run_t run = { .options = &options, .progress = isatty (STDERR_FILENO) && !options.quiet };
+    run.body = ovh_body_new ();
+    assert (run.body);
+    if (options.json)
+        status = s_run_json (&run);
+    else
+    if (options.scenario)
+        status = s_run_scenario (&run);
+    else
+        status = s_run_event (&run);
+
+    //  Closing lingers; zsys_shutdown waits until what is queued went out,
+    //  so the report counts the time to deliver, not just to queue
+    bool interrupted = zsys_interrupted;
+    ovh_publisher_destroy (&run.publisher);
+    zsys_shutdown ();
+    if (run.started && !options.quiet) {
+        s_progress (&run, true);
+        double seconds = (zclock_mono () - run.started) / 1000.0;
+        fprintf (stderr, NAME ": sent %" PRIu64 " event%s in %.3f s (%.0f events/s)",
+                 run.sent, run.sent == 1? "": "s", seconds,
+                 seconds > 0? run.sent / seconds: (double) run.sent);
+        if (options.scenario)
+            fprintf (stderr, ", seed %" PRIu64, options.seed);
+        fprintf (stderr, "\n");
+    }
+    if (interrupted && status == 0 && options.count != 0) {
+        fprintf (stderr, NAME ": interrupted\n");
+        status = 1;
+    }
+    ovh_body_destroy (&run.body);
+    free (options.positional);
+    return status;
+}

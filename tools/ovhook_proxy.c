@@ -1,0 +1,271 @@
+/*  ovhook_proxy.c - ovhook-proxy: the bus of a cluster. Publishers connect
+    to the frontend (XSUB), consumers to the backend (XPUB); events flow
+    down, subscriptions flow up, so filtering stays at the publishers.
+
+    ovhook-proxy [--frontend ENDPOINTS] [--backend ENDPOINTS]
+                 [--sndhwm N] [--rcvhwm N] [--stats-interval 60s]
+
+    By default it binds port 5560 (frontend) and 5561 (backend) on every
+    interface.
+
+    This is zmq_proxy with counters: a loop of its own, polling both sockets
+    and forwarding whole messages (every frame, in order), so that it can
+    count what it forwards and log it every --stats-interval while there is
+    traffic. The XPUB is not verbose: it passes up the first subscription
+    and the last unsubscription of each topic, which is all the publishers
+    need (their XPUB keeps the union). A consumer slower than the backend's
+    high-water mark loses messages there (XPUB drops rather than blocks the
+    whole cluster); the envelope seq gaps at that consumer show it.
+
+    Exit status: 0 after SIGINT/SIGTERM (with a summary line), 1 when a
+    socket cannot be bound/connected, 2 usage error.                      */
+
+#include <czmq.h>
+#include "ovhook.h"
+#include "ovh_cli.h"
+
+#define NAME "ovhook-proxy"
+#define DEFAULT_HWM 100000
+
+typedef struct {
+    uint64_t messages;          //  frontend -> backend
+    uint64_t bytes;
+    uint64_t subscribes;        //  backend -> frontend
+    uint64_t unsubscribes;
+    uint64_t other;             //  other upstream messages
+} counters_t;
+
+typedef struct {
+    const char *frontend;
+    const char *backend;
+    int64_t sndhwm, rcvhwm;
+    int64_t stats_interval;
+    counters_t counters;
+    uint64_t logged_activity;   //  messages + subscriptions at the last line
+} proxy_t;
+
+static void
+s_usage (FILE *file)
+{
+    fprintf (file,
+        "usage: " NAME " [--frontend ENDPOINTS] [--backend ENDPOINTS] [--sndhwm N]\n"
+        "                    [--rcvhwm N] [--stats-interval DURATION]\n"
+        "Forward the ovhook bus: publishers connect to the frontend (XSUB),\n"
+        "consumers to the backend (XPUB); subscriptions travel upstream.\n\n"
+        "  --frontend ENDPOINTS   CZMQ syntax (default @tcp://*:5560)\n"
+        "  --backend ENDPOINTS    CZMQ syntax (default @tcp://*:5561)\n"
+        "  --sndhwm N, --rcvhwm N high-water marks, messages (%d; 0 = none)\n"
+        "  --stats-interval D     counters while there is traffic (60s; ms, s, m)\n"
+        "  --help, --version\n", DEFAULT_HWM);
+}
+
+static int
+s_bad_usage (const char *format, const char *arg)
+{
+    fprintf (stderr, NAME ": ");
+    fprintf (stderr, format, arg);
+    fprintf (stderr, " (see --help)\n");
+    return 2;
+}
+
+static int
+s_parse_options (proxy_t *self, int argc, char *argv [])
+{
+    for (int index = 1; index < argc; index++) {
+        const char *arg = argv [index];
+        bool missing = false;
+        const char *value;
+        if (streq (arg, "--help") || streq (arg, "-h")) {
+            s_usage (stdout);
+            return 0;
+        }
+        else
+        if (streq (arg, "--version")) {
+            printf (NAME " %s (libovhook %s, protocol %d)\n", OVHOOK_VERSION_STRING,
+                    OVHOOK_VERSION, OVH_PROTOCOL_VERSION);
+            return 0;
+        }
+        else
+        if ((value = ovh_cli_value (argc, argv, &index, "--frontend", &missing)))
+            self->frontend = value;
+        else
+        if ((value = ovh_cli_value (argc, argv, &index, "--backend", &missing)))
+            self->backend = value;
+        else
+        if ((value = ovh_cli_value (argc, argv, &index, "--sndhwm", &missing))) {
+            if (ovh_cli_integer (value, 0, INT32_MAX, &self->sndhwm))
+                return s_bad_usage ("--sndhwm needs a number >= 0, not '%s'", value);
+        }
+        else
+        if ((value = ovh_cli_value (argc, argv, &index, "--rcvhwm", &missing))) {
+            if (ovh_cli_integer (value, 0, INT32_MAX, &self->rcvhwm))
+                return s_bad_usage ("--rcvhwm needs a number >= 0, not '%s'", value);
+        }
+        else
+        if ((value = ovh_cli_value (argc, argv, &index, "--stats-interval", &missing))) {
+            if (ovh_cli_duration (value, &self->stats_interval) || self->stats_interval == 0)
+                return s_bad_usage ("--stats-interval needs a duration (500ms, 10s, 1m), "
+                                    "not '%s'", value);
+        }
+        else
+        if (missing)
+            return s_bad_usage ("%s needs a value", arg);
+        else
+            return s_bad_usage ("unexpected argument '%s'", arg);
+    }
+    char why [256];
+    if (ovh_cli_check_endpoints (self->frontend, why, sizeof why)) {
+        fprintf (stderr, NAME ": invalid frontend endpoint '%s': %s\n", self->frontend, why);
+        return 2;
+    }
+    if (ovh_cli_check_endpoints (self->backend, why, sizeof why)) {
+        fprintf (stderr, NAME ": invalid backend endpoint '%s': %s\n", self->backend, why);
+        return 2;
+    }
+    return -1;
+}
+
+//  Move one whole message from 'from' to 'to'; counts its frames' bytes.
+//  Returns the first frame's size and byte, or -1 if nothing was read.
+static int
+s_forward (void *from, void *to, uint64_t *bytes, int *first_byte)
+{
+    zmq_msg_t part;
+    zmq_msg_init (&part);
+    int frames = 0;
+    int first_size = -1;
+    while (true) {
+        if (zmq_msg_recv (&part, from, frames? 0: ZMQ_DONTWAIT) == -1) {
+            //  The later frames of a message are already here (ZeroMQ
+            //  delivers messages whole): only a signal can interrupt them
+            if (frames && zmq_errno () == EINTR)
+                continue;
+            zmq_msg_close (&part);
+            return first_size;
+        }
+        bool more = zmq_msg_more (&part);
+        if (frames == 0) {
+            first_size = (int) (zmq_msg_size (&part) > INT32_MAX? INT32_MAX: zmq_msg_size (&part));
+            *first_byte = first_size > 0? *(byte *) zmq_msg_data (&part): -1;
+        }
+        *bytes += zmq_msg_size (&part);
+        frames++;
+        //  An XPUB/XSUB send does not block: at the high-water mark the
+        //  message is dropped, never the proxy held
+        while (zmq_msg_send (&part, to, more? ZMQ_SNDMORE: 0) == -1 && zmq_errno () == EINTR)
+            ;
+        if (!more)
+            break;
+    }
+    zmq_msg_close (&part);
+    return first_size;
+}
+
+static void
+s_log_counters (proxy_t *self, const char *prefix)
+{
+    counters_t *c = &self->counters;
+    zsys_info ("%s: forwarded %" PRIu64 " message%s (%" PRIu64 " bytes) to consumers, "
+               "%" PRIu64 " subscribe and %" PRIu64 " unsubscribe message%s to publishers",
+               prefix, c->messages, c->messages == 1? "": "s", c->bytes,
+               c->subscribes, c->unsubscribes, c->unsubscribes == 1? "": "s");
+}
+
+static void
+s_run (proxy_t *self, zsock_t *frontend, zsock_t *backend)
+{
+    void *front = zsock_resolve (frontend);
+    void *back = zsock_resolve (backend);
+    zmq_pollitem_t items [] = {
+        { front, 0, ZMQ_POLLIN, 0 },
+        { back, 0, ZMQ_POLLIN, 0 }
+    };
+    int64_t next_stats = zclock_mono () + self->stats_interval;
+    while (!zsys_interrupted) {
+        int64_t timeout = next_stats - zclock_mono ();
+        if (timeout < 0)
+            timeout = 0;
+        if (zmq_poll (items, 2, timeout > 1000? 1000: (long) timeout) > 0) {
+            //  Bounded batches, so that one busy side cannot starve the other
+            for (int count = 0; count < 1000 && (items [0].revents & ZMQ_POLLIN); count++) {
+                int first;
+                if (s_forward (front, back, &self->counters.bytes, &first) < 0)
+                    break;
+                self->counters.messages++;
+            }
+            for (int count = 0; count < 1000 && (items [1].revents & ZMQ_POLLIN); count++) {
+                uint64_t bytes = 0;
+                int first;
+                if (s_forward (back, front, &bytes, &first) < 0)
+                    break;
+                if (first == 1)
+                    self->counters.subscribes++;
+                else
+                if (first == 0)
+                    self->counters.unsubscribes++;
+                else
+                    self->counters.other++;
+            }
+        }
+        if (zclock_mono () >= next_stats) {
+            next_stats = zclock_mono () + self->stats_interval;
+            counters_t *c = &self->counters;
+            uint64_t activity = c->messages + c->subscribes + c->unsubscribes + c->other;
+            if (activity != self->logged_activity)
+                s_log_counters (self, "stats");
+            self->logged_activity = activity;
+        }
+    }
+}
+
+//  HWMs, reconnects and heartbeats, then bind/connect ('@' binds by default)
+static zsock_t *
+s_socket (proxy_t *self, int type, const char *endpoints, const char *side)
+{
+    zsock_t *socket = zsock_new (type);
+    if (!socket) {
+        fprintf (stderr, NAME ": cannot create the %s socket\n", side);
+        return NULL;
+    }
+    zsock_set_sndhwm (socket, (int) self->sndhwm);
+    zsock_set_rcvhwm (socket, (int) self->rcvhwm);
+    zsock_set_linger (socket, 0);
+    ovh_cli_bus_options (socket);
+    if (zsock_attach (socket, endpoints, true)) {
+        fprintf (stderr, NAME ": cannot open %s '%s': %s\n", side, endpoints,
+                 zmq_strerror (zmq_errno ()));
+        zsock_destroy (&socket);
+    }
+    return socket;
+}
+
+int
+main (int argc, char *argv [])
+{
+    proxy_t self = {
+        .frontend = "@tcp://*:5560", .backend = "@tcp://*:5561",
+        .sndhwm = DEFAULT_HWM, .rcvhwm = DEFAULT_HWM, .stats_interval = 60000
+    };
+    int status = s_parse_options (&self, argc, argv);
+    if (status >= 0)
+        return status;
+    zsys_set_logident (NAME);
+    zsys_set_logstream (stderr);
+    zsys_init ();
+
+    zsock_t *frontend = s_socket (&self, ZMQ_XSUB, self.frontend, "frontend");
+    zsock_t *backend = frontend? s_socket (&self, ZMQ_XPUB, self.backend, "backend"): NULL;
+    if (frontend && backend) {
+        zsys_info (NAME " %s ready: frontend %s (publishers), backend %s (consumers), "
+                   "hwm %" PRId64 "/%" PRId64, OVHOOK_VERSION_STRING, self.frontend,
+                   self.backend, self.sndhwm, self.rcvhwm);
+        s_run (&self, frontend, backend);
+        s_log_counters (&self, "stopped");
+        status = 0;
+    }
+    else
+        status = 1;
+    zsock_destroy (&backend);
+    zsock_destroy (&frontend);
+    return status;
+}

@@ -1,0 +1,279 @@
+/*  ovhook_tail.c - ovhook-tail: an extra consumer of the bus that prints
+    each event as the webhook JSON the bridge would POST, byte for byte.
+
+    ovhook-tail [--bus ENDPOINTS] [--envelope] [--count N] [EVENT ...]
+
+    It subscribes to the given event types (all 17 by default) and checks
+    the whole topic frame, since ZeroMQ matches subscriptions by prefix.
+    The translation is libovhook's translator, the bridge's own, so what it
+    prints is exactly the bridge's request body. stdout is flushed after
+    every event so that scripts read it live; diagnostics go to stderr.
+
+    Envelope seq gaps (per src and topic, as the bridge counts them) are
+    reported on stderr. Invalid messages are reported, rate-limited per
+    reason, and skipped.                                                    */
+
+#include <signal.h>
+#include <czmq.h>
+#include "ovhook.h"
+#include "ovh_cli.h"
+#include "ovh_seqtrack.h"
+
+#define NAME "ovhook-tail"
+//  A tail is a debugging tool that may be slow to print: let the bus
+//  buffer bursts rather than drop them
+#define RCVHWM          100000
+#define SEQ_SOURCES     4096
+#define WARN_INTERVAL   1000
+
+typedef struct {
+    int64_t last;               //  zclock_mono of the last line, 0: never
+    uint64_t held;
+} warn_t;
+
+typedef struct {
+    const char *bus;
+    bool envelope;
+    int64_t count;              //  0: no limit
+    int64_t max_frame;
+    bool wanted [OVH_CATALOG_SIZE];
+    size_t wanted_count;
+    warn_t warn [OVH_E_COUNT];
+} tail_t;
+
+static void
+s_usage (FILE *file)
+{
+    fprintf (file,
+        "usage: " NAME " [--bus ENDPOINTS] [--envelope] [--count N] [EVENT ...]\n"
+        "Print the events on the ovhook bus as the webhook JSON the bridge POSTs,\n"
+        "one line each.\n\n"
+        "  --bus ENDPOINTS  CZMQ syntax (default >tcp://127.0.0.1:5561, the proxy's\n"
+        "                   backend; '@' binds, as the bridge does without a proxy)\n"
+        "  --envelope       add a TAB, the src and a TAB, the seq to each line\n"
+        "  --count N        exit after N events\n"
+        "  --max-frame BYTES  largest frame accepted (1048576)\n"
+        "  EVENT ...        event types to subscribe to (default: all)\n"
+        "  --help, --version\n");
+}
+
+static int
+s_bad_usage (const char *format, const char *arg)
+{
+    fprintf (stderr, NAME ": ");
+    fprintf (stderr, format, arg);
+    fprintf (stderr, " (see --help)\n");
+    return 2;
+}
+
+//  Returns -1 to go on, else the exit status
+static int
+s_parse_options (tail_t *self, int argc, char *argv [])
+{
+    bool options_done = false;
+    for (int index = 1; index < argc; index++) {
+        const char *arg = argv [index];
+        bool missing = false;
+        const char *value;
+        if (options_done || arg [0] != '-') {
+            const ovh_event_type_t *type = ovh_catalog_lookup (arg, strlen (arg));
+            if (!type) {
+                fprintf (stderr, NAME ": unknown event '%s'; valid names: ", arg);
+                ovh_cli_print_events (stderr);
+                fprintf (stderr, "\n");
+                return 2;
+            }
+            if (!self->wanted [type->index])
+                self->wanted_count++;
+            self->wanted [type->index] = true;
+        }
+        else
+        if (streq (arg, "--"))
+            options_done = true;
+        else
+        if (streq (arg, "--help") || streq (arg, "-h")) {
+            s_usage (stdout);
+            return 0;
+        }
+        else
+        if (streq (arg, "--version")) {
+            printf (NAME " %s (libovhook %s, protocol %d)\n", OVHOOK_VERSION_STRING,
+                    OVHOOK_VERSION, OVH_PROTOCOL_VERSION);
+            return 0;
+        }
+        else
+        if (streq (arg, "--envelope"))
+            self->envelope = true;
+        else
+        if ((value = ovh_cli_value (argc, argv, &index, "--bus", &missing)))
+            self->bus = value;
+        else
+        if ((value = ovh_cli_value (argc, argv, &index, "--count", &missing))) {
+            if (ovh_cli_integer (value, 0, INT64_MAX, &self->count))
+                return s_bad_usage ("--count needs a number >= 0, not '%s'", value);
+        }
+        else
+        if ((value = ovh_cli_value (argc, argv, &index, "--max-frame", &missing))) {
+            if (ovh_cli_integer (value, 1, INT32_MAX, &self->max_frame))
+                return s_bad_usage ("--max-frame needs bytes >= 1, not '%s'", value);
+        }
+        else
+        if (missing)
+            return s_bad_usage ("%s needs a value", arg);
+        else
+            return s_bad_usage ("unknown option '%s'", arg);
+    }
+    if (self->wanted_count == 0) {
+        for (size_t index = 0; index < OVH_CATALOG_SIZE; index++)
+            self->wanted [index] = true;
+        self->wanted_count = OVH_CATALOG_SIZE;
+    }
+    char why [256];
+    if (ovh_cli_check_endpoints (self->bus, why, sizeof why)) {
+        fprintf (stderr, NAME ": invalid bus endpoint '%s': %s\n", self->bus, why);
+        return 2;
+    }
+    return -1;
+}
+
+//  A warning about a dropped message: the first of each reason at once,
+//  then at most one a second, saying how many were held back
+static void
+s_warn_dropped (tail_t *self, const ovh_error_t *error)
+{
+    warn_t *warn = &self->warn [error->code < OVH_E_COUNT? error->code: 0];
+    int64_t now = zclock_mono ();
+    if (warn->last && now - warn->last < WARN_INTERVAL) {
+        warn->held++;
+        return;
+    }
+    if (warn->held)
+        fprintf (stderr, NAME ": warning: dropped message: %s (%" PRIu64 " more of "
+                 "this kind since the last report)\n", error->text, warn->held);
+    else
+        fprintf (stderr, NAME ": warning: dropped message: %s\n", error->text);
+    warn->last = now;
+    warn->held = 0;
+}
+
+//  Write the src without bytes that would break the line or its fields
+static void
+s_write_src (const char *src, size_t size)
+{
+    for (size_t index = 0; index < size; index++) {
+        unsigned char c = (unsigned char) src [index];
+        putchar (c < 0x20 || c == 0x7f? '?': c);
+    }
+}
+
+//  Print one event. Returns 0, or -1 when stdout is gone.
+static int
+s_print (tail_t *self, const ovh_event_t *event)
+{
+    fwrite (event->json, 1, event->json_size, stdout);
+    if (self->envelope) {
+        putchar ('\t');
+        if (event->has_envelope) {
+            s_write_src (event->src, event->src_size);
+            printf ("\t%" PRIu64, event->seq);
+        }
+        else
+            putchar ('\t');
+    }
+    putchar ('\n');
+    return fflush (stdout) == 0 && !ferror (stdout)? 0: -1;
+}
+
+static void
+s_check_seq (ovh_seqtrack_t *seqtrack, const ovh_event_t *event)
+{
+    if (!event->has_envelope)
+        return;
+    uint64_t last;
+    ovh_seq_t verdict = ovh_seqtrack_record (seqtrack, event->type->name, event->src,
+                                             event->src_size, event->seq, &last);
+    if (verdict == OVH_SEQ_GAP)
+        fprintf (stderr, NAME ": lost %" PRIu64 " message(s) from src %.*s (%s seq %"
+                 PRIu64 " -> %" PRIu64 ")\n", event->seq - last - 1,
+                 (int) event->src_size, event->src, event->type->name, last, event->seq);
+    else
+    if (verdict == OVH_SEQ_RESTART)
+        fprintf (stderr, NAME ": src %.*s restarted (%s seq %" PRIu64 " -> 1)\n",
+                 (int) event->src_size, event->src, event->type->name, last);
+}
+
+//  Read until interrupted or --count is reached; returns the exit status
+static int
+s_run (tail_t *self, zsock_t *socket, ovh_translator_t *translator,
+       ovh_seqtrack_t *seqtrack)
+{
+    zmq_pollitem_t item = { zsock_resolve (socket), 0, ZMQ_POLLIN, 0 };
+    int64_t printed = 0;
+    while (!zsys_interrupted && (self->count == 0 || printed < self->count)) {
+        if (zmq_poll (&item, 1, 1000) <= 0)
+            continue;
+        zmsg_t *msg = zmsg_recv_nowait (socket);
+        if (!msg)
+            continue;
+        ovh_event_t event;
+        if (ovh_translator_translate_zmsg (translator, msg, &event))
+            s_warn_dropped (self, ovh_translator_error (translator));
+        else
+        //  Prefix matching let through a type we did not ask for, e.g.
+        //  when one name would start another
+        if (self->wanted [event.type->index]) {
+            s_check_seq (seqtrack, &event);
+            if (s_print (self, &event)) {
+                zmsg_destroy (&msg);
+                //  A reader that went away (| head) is a normal end
+                return errno == EPIPE? 0: 1;
+            }
+            printed++;
+        }
+        zmsg_destroy (&msg);
+    }
+    return 0;
+}
+
+int
+main (int argc, char *argv [])
+{
+    tail_t self = { .bus = ">tcp://127.0.0.1:5561", .max_frame = OVH_MAX_FRAME_DEFAULT };
+    int status = s_parse_options (&self, argc, argv);
+    if (status >= 0)
+        return status;
+    signal (SIGPIPE, SIG_IGN);
+    zsys_set_logident (NAME);
+    zsys_set_logstream (stderr);
+    zsys_init ();
+
+    zsock_t *socket = zsock_new (ZMQ_SUB);
+    ovh_translator_t *translator = ovh_translator_new ();
+    ovh_seqtrack_t *seqtrack = ovh_seqtrack_new (SEQ_SOURCES);
+    if (!socket || !translator || !seqtrack) {
+        fprintf (stderr, NAME ": out of memory\n");
+        return 1;
+    }
+    ovh_translator_set_max_frame (translator, (size_t) self.max_frame);
+    ovh_cli_bus_options (socket);
+    zsock_set_rcvhwm (socket, RCVHWM);
+    zsock_set_linger (socket, 0);
+    for (size_t index = 0; index < OVH_CATALOG_SIZE; index++)
+        if (self.wanted [index])
+            zsock_set_subscribe (socket, ovh_catalog_at (index)->name);
+    //  Unprefixed endpoints connect: a consumer usually joins a bus
+    if (zsock_attach (socket, self.bus, false)) {
+        fprintf (stderr, NAME ": cannot open bus '%s': %s\n", self.bus,
+                 zmq_strerror (zmq_errno ()));
+        status = 1;
+    }
+    else {
+        fprintf (stderr, NAME ": ready: bus %s, %zu event type%s\n", self.bus,
+                 self.wanted_count, self.wanted_count == 1? "": "s");
+        status = s_run (&self, socket, translator, seqtrack);
+    }
+    ovh_seqtrack_destroy (&seqtrack);
+    ovh_translator_destroy (&translator);
+    zsock_destroy (&socket);
+    return status;
+}
