@@ -132,7 +132,7 @@ s_check_seq (ovh_intake_t *self, const ovh_event_t *event)
             zsys_warning ("lost %" PRIu64 " message(s) on the bus: %s from src %.*s (seq %"
                           PRIu64 " → %" PRIu64 ")", event->seq - last - 1, event->type->name,
                           (int) (event->src_size > 200 ? 200 : event->src_size),
-                          event->src, event->type->name, last, event->seq);
+                          event->src, last, event->seq);
             break;
         case OVH_SEQ_RESTART:
             zsys_info ("publisher %.*s restarted (%s seq 1 after %" PRIu64 ")",

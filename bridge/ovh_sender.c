@@ -121,13 +121,17 @@ s_build_headers (ovh_sender_t *self, ovh_config_t *config)
     if (!s_has_header (config->headers, "Content-Type"))
         list = curl_slist_append (list, "Content-Type: application/json");
     //  A blank Expect stops curl from waiting for 100-continue on big bodies
-    if (list)
-        list = curl_slist_append (list, "Expect:");
+    struct curl_slist *added = curl_slist_append (list, "Expect:");
     for (const char *header = (const char *) zlist_first (config->headers);
-         header && list; header = (const char *) zlist_next (config->headers))
-        list = curl_slist_append (list, header);
-    if (!list)
+         header && added; header = (const char *) zlist_next (config->headers)) {
+        list = added;
+        added = curl_slist_append (list, header);
+    }
+    if (!added) {
+        curl_slist_free_all (list);
         return -1;
+    }
+    list = added;
     self->headers = list;
     return 0;
 }

@@ -171,6 +171,8 @@ main (int argc, char *argv [])
         ovh_config_destroy (&config);
         return rc;
     }
+    //  Logs go to stderr; stdout is for --help, --version, --check-config
+    zsys_set_logstream (stderr);
     zsys_set_logident ("ovhook-bridge");
     if (!config->webhook) {
         zsys_info ("webhook is disabled (OPENVIDU_WEBHOOK=false): nothing to do");

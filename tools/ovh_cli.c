@@ -11,7 +11,6 @@ ovh_cli_value (int argc, char *argv [], int *index, const char *name, bool *miss
 {
     const char *arg = argv [*index];
     size_t name_size = strlen (name);
-    *missing = false;
     if (strncmp (arg, name, name_size) != 0)
         return NULL;
     if (arg [name_size] == '=')

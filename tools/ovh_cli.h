@@ -20,7 +20,8 @@
 //  If argv [*index] is option 'name' ("--bus"), return its value, taken
 //  from "--bus=VALUE" or from the next argument (then *index moves past
 //  it). Returns NULL if argv [*index] is another option; sets *missing
-//  when it is this option but its value is absent.
+//  (never clears it, so that one flag serves a chain of calls) when it is
+//  this option but its value is absent.
 const char *
     ovh_cli_value (int argc, char *argv [], int *index, const char *name,
                    bool *missing);

@@ -1,7 +1,7 @@
 /*  ovh_publisher.h - publish events on the bus, as session components do.
 
     One publisher belongs to one thread. It numbers its messages (envelope
-    src + seq) and deals with ZeroMQ's slow joiner: the socket is an XPUB, so
+    src + seq, seq counting 1, 2, 3... per topic) and deals with ZeroMQ's slow joiner: the socket is an XPUB, so
     it sees subscriptions arrive; a send made before any subscriber matching
     the topic has joined waits for one, up to the join timeout counted from
     ovh_publisher_new (after that, sends never wait). On destroy it lingers
@@ -56,7 +56,7 @@ bool
 
 const char *
     ovh_publisher_src (ovh_publisher_t *self);
-//  Seq of the last message sent (0 before the first)
+//  Seq of the last message sent, in its topic's count (0 before the first)
 uint64_t
     ovh_publisher_seq (ovh_publisher_t *self);
 

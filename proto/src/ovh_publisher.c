@@ -54,7 +54,10 @@ struct _ovh_publisher_t {
     int64_t created;
     bool envelope;
     char *src;
-    uint64_t seq;
+    //  Seq counts per topic (the last slot: topics not in the catalog), so
+    //  that a subscriber of some topics sees no gap where others were sent
+    uint64_t seq [OVH_CATALOG_SIZE + 1];
+    uint64_t last_seq;              //  seq of the last message sent
     zlistx_t *prefixes;             //  subscribed prefixes, as zchunk_t
     bool subscribed_ever;           //  some subscription has arrived
     msgpack_sbuffer envelope_buffer;
@@ -279,7 +282,9 @@ ovh_publisher_send_raw (ovh_publisher_t *self, const char *topic,
             break;
         rc = s_read_subscriptions (self, (int) left);
     }
-    uint64_t seq = self->seq + 1;
+    const ovh_event_type_t *type = ovh_catalog_lookup (topic, topic_size);
+    size_t counter = type ? (size_t) type->index : OVH_CATALOG_SIZE;
+    uint64_t seq = self->seq [counter] + 1;
     if (self->envelope) {
         msgpack_sbuffer_clear (&self->envelope_buffer);
         msgpack_packer *packer = &self->envelope_packer;
@@ -303,7 +308,8 @@ ovh_publisher_send_raw (ovh_publisher_t *self, const char *topic,
         zsys_error ("ovh_publisher: cannot send '%s': %s", topic, zmq_strerror (zmq_errno ()));
         return -1;
     }
-    self->seq = seq;
+    self->seq [counter] = seq;
+    self->last_seq = seq;
     return 0;
 }
 
@@ -345,5 +351,5 @@ uint64_t
 ovh_publisher_seq (ovh_publisher_t *self)
 {
     assert (self);
-    return self->seq;
+    return self->last_seq;
 }

@@ -2,9 +2,11 @@
     webhook JSON body, in one pass, into a reusable buffer.
 
     The body is read by a hand-written msgpack reader that writes JSON as it
-    goes: a switch on each type byte, strings copied a machine word at a time
-    until a byte needs escaping or is non-ASCII (only those bytes are looked
-    at one by one, and UTF-8 is validated only there). Nothing is allocated
+    goes: a switch on each type byte, strings copied 16 bytes at a time (SSE2,
+    else a machine word) until a byte needs escaping or is non-ASCII; only
+    those bytes are looked at one by one, and UTF-8 is validated only there.
+    Short strings, small integers and booleans are handled inline in the map
+    and array loops, everything else out of line. Nothing is allocated
     per event: before reading a body we make sure the buffer can hold the
     worst case JSON for that many bytes (S_EXPANSION per byte), so the
     writers need no capacity checks, and the buffer only grows when a body
@@ -25,7 +27,9 @@
 #include <string.h>
 #include "ovhook.h"
 #include "ovh_msgpack.h"
-#if defined (__SSE2__)
+//  SSE2 is part of x86-64; OVH_NO_SIMD builds the portable paths (tests)
+#if defined (__SSE2__) && !defined (OVH_NO_SIMD)
+#   define S_SSE2 1
 #   include <emmintrin.h>
 #endif
 
@@ -94,6 +98,8 @@ static const char s_digit_pairs [201] =
 //  --------------------------------------------------------------------------
 //  Error reports
 
+static size_t s_utf8 (const uint8_t *s, size_t left, const char **why);
+
 //  Append 'size' bytes of a key to the path, replacing control characters
 //  and invalid UTF-8 with '?' so that the report stays one printable line.
 static void
@@ -101,17 +107,8 @@ s_path_append (char *path, size_t capacity, size_t *len, const uint8_t *text, si
 {
     for (size_t index = 0; index < size; ) {
         uint8_t c = text [index];
-        size_t seq = 1;
-        if (c >= 0x80) {
-            seq = 0;            //  validated below
-            if (c >= 0xc2 && c <= 0xf4) {
-                size_t want = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-                seq = want;
-                for (size_t k = 1; k < want; k++)
-                    if (index + k >= size || (text [index + k] & 0xc0) != 0x80)
-                        seq = 0;
-            }
-        }
+        const char *why;
+        size_t seq = c < 0x80? 1: s_utf8 (text + index, size - index, &why);
         if (*len + (seq ? seq : 1) >= capacity)
             return;             //  full: stop at a character boundary
         if (seq == 0 || c < 0x20 || c == 0x7f) {
@@ -486,6 +483,19 @@ s_special (uint64_t word)
     return (control | is_quote | is_slash | word) & S_HIGH;
 }
 
+#if defined (S_SSE2)
+//  One bit per byte of 'bytes' that is '"', '\\' or, compared as signed,
+//  below 0x20: that is both the control characters and the bytes >= 0x80
+static inline uint32_t
+s_special16 (__m128i bytes)
+{
+    __m128i special = _mm_or_si128 (_mm_or_si128 (_mm_cmpeq_epi8 (bytes, _mm_set1_epi8 ('"')),
+                                                  _mm_cmpeq_epi8 (bytes, _mm_set1_epi8 ('\\'))),
+                                    _mm_cmplt_epi8 (bytes, _mm_set1_epi8 (0x20)));
+    return (uint32_t) _mm_movemask_epi8 (special);
+}
+#endif
+
 //  Copy the bytes at the start of [s, end) that need no escaping and
 //  return how many. Reads whole vectors/words while enough bytes remain in
 //  the frame ('limit'), even past the string's end: a stop bit at the
@@ -495,19 +505,11 @@ static inline size_t
 s_plain_run (const uint8_t *s, const uint8_t *end, const uint8_t *limit, char *out)
 {
     const uint8_t *from = s;
-#if defined (__SSE2__)
-    //  16 bytes at a time: '"', '\\', and (signed) < 0x20, which is both
-    //  the control characters and the bytes >= 0x80
-    const __m128i quote = _mm_set1_epi8 ('"');
-    const __m128i slash = _mm_set1_epi8 ('\\');
-    const __m128i space = _mm_set1_epi8 (0x20);
+#if defined (S_SSE2)
     while (s < end && limit - s >= 16) {
         __m128i bytes = _mm_loadu_si128 ((const __m128i *) s);
         _mm_storeu_si128 ((__m128i *) out, bytes);
-        __m128i special = _mm_or_si128 (_mm_or_si128 (_mm_cmpeq_epi8 (bytes, quote),
-                                                      _mm_cmpeq_epi8 (bytes, slash)),
-                                        _mm_cmplt_epi8 (bytes, space));
-        uint32_t mask = (uint32_t) _mm_movemask_epi8 (special);
+        uint32_t mask = s_special16 (bytes);
         size_t left = (size_t) (end - s);
         if (left < 16)
             mask |= (uint32_t) 1 << left;
@@ -578,7 +580,7 @@ s_write_str (s_reader_t *r, const uint8_t *s, uint32_t size)
 {
     char *out = r->out;
     *out++ = '"';
-#if defined (__SSE2__)
+#if defined (S_SSE2)
     //  16 bytes at a time while they are plain and readable in the frame;
     //  the last chunk may read past the string, its mask is cut to size
     const uint8_t *from = s;
@@ -586,10 +588,7 @@ s_write_str (s_reader_t *r, const uint8_t *s, uint32_t size)
     while (r->end - s >= 16) {
         __m128i bytes = _mm_loadu_si128 ((const __m128i *) s);
         _mm_storeu_si128 ((__m128i *) out, bytes);
-        __m128i special = _mm_or_si128 (_mm_or_si128 (_mm_cmpeq_epi8 (bytes, _mm_set1_epi8 ('"')),
-                                                      _mm_cmpeq_epi8 (bytes, _mm_set1_epi8 ('\\'))),
-                                        _mm_cmplt_epi8 (bytes, _mm_set1_epi8 (0x20)));
-        uint32_t mask = (uint32_t) _mm_movemask_epi8 (special);
+        uint32_t mask = s_special16 (bytes);
         size_t left = (size_t) (end - s);
         if (left <= 16) {
             if (mask & (((uint32_t) 1 << left) - 1))
@@ -602,6 +601,19 @@ s_write_str (s_reader_t *r, const uint8_t *s, uint32_t size)
             break;
         s += 16;
         out += 16;
+    }
+    //  Near the end of the frame: read the frame's last 16 bytes instead
+    size_t left = (size_t) (end - s);
+    if (r->end - s < 16 && left <= 16 && r->end - r->start >= 16) {
+        const uint8_t *last = r->end - 16;      //  last <= s
+        __m128i bytes = _mm_loadu_si128 ((const __m128i *) last);
+        uint32_t mask = s_special16 (bytes) >> (s - last);
+        if ((mask & (((uint32_t) 1 << left) - 1)) == 0) {
+            memcpy (out, s, left);
+            out [left] = '"';
+            r->out = out + left + 1;
+            return 0;
+        }
     }
     return s_write_str_long (r, s, size - (uint32_t) (s - from), out);
 #else
@@ -741,16 +753,13 @@ s_key_slow (s_reader_t *r, uint32_t index)
 static inline __attribute__ ((always_inline)) int
 s_key (s_reader_t *r, uint32_t index)
 {
+#if defined (S_SSE2)
     const uint8_t *p = r->p;
-#if defined (__SSE2__)
     //  fixstr of up to 16 bytes, with 17 bytes readable from the type byte
     if (r->end - p >= 17 && (*p & 0xe0) == 0xa0 && (*p & 0x1f) <= 16) {
         uint32_t size = *p & 0x1f;
         __m128i bytes = _mm_loadu_si128 ((const __m128i *) (p + 1));
-        __m128i special = _mm_or_si128 (_mm_or_si128 (_mm_cmpeq_epi8 (bytes, _mm_set1_epi8 ('"')),
-                                                      _mm_cmpeq_epi8 (bytes, _mm_set1_epi8 ('\\'))),
-                                        _mm_cmplt_epi8 (bytes, _mm_set1_epi8 (0x20)));
-        uint32_t mask = (uint32_t) _mm_movemask_epi8 (special) & (((uint32_t) 1 << size) - 1);
+        uint32_t mask = s_special16 (bytes) & (((uint32_t) 1 << size) - 1);
         if (mask == 0) {
             //  The claim holds: 16 bytes follow the type byte
             char *out = r->out;
@@ -1024,7 +1033,7 @@ s_check_utf8 (const uint8_t *s, size_t size, const char **why)
 {
     const uint8_t *end = s + size;
     while (s < end) {
-#if defined (__SSE2__)
+#if defined (S_SSE2)
         if (end - s >= 16
         &&  _mm_movemask_epi8 (_mm_loadu_si128 ((const __m128i *) s)) == 0) {
             s += 16;

@@ -21,8 +21,8 @@
 # BENCH_WORKERS (32), BENCH_ROUNDS (3), BENCH_WRK_SECONDS (5),
 # BENCH_RATES ("1000 10000"), BENCH_LATENCY_SECONDS (10),
 # BENCH_BRIDGE_ARGS (extra bridge flags, e.g. "--queue-events 4096"),
-# BENCH_PERF=1 (perf record -g the bridge in the last full-speed round and
-# print the top of perf report), BENCH_KEEP=1 (keep the temp directory).
+# BENCH_PERF=1 (one more full-speed round, left out of the medians, under
+# perf record, and the top of perf report), BENCH_KEEP=1 (keep the temp directory).
 # Exit status: 0 when the figures were measured (whatever they are); 1 when
 # events were lost or per-session order was broken; 2 when a tool is missing
 # or a process would not start.
@@ -39,7 +39,7 @@ SESSIONS=${BENCH_SESSIONS:-1000}
 WORKERS=${BENCH_WORKERS:-32}
 ROUNDS=${BENCH_ROUNDS:-3}
 WRK_SECONDS=${BENCH_WRK_SECONDS:-5}
-RATES=${BENCH_RATES:-1000 10000}
+RATES=${BENCH_RATES-1000 10000}
 LATENCY_SECONDS=${BENCH_LATENCY_SECONDS:-10}
 BRIDGE_ARGS=${BENCH_BRIDGE_ARGS:-}
 PYTHON=/usr/bin/python3
@@ -56,7 +56,7 @@ if [ "${BENCH_PERF:-0}" = 1 ] && ! command -v perf >/dev/null; then
 fi
 
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/bench-bridge.XXXXXX") && cd "$DIR" || exit 2
-NGINX_PID= BRIDGE_PID= RECEIVER_PID= PERF_PID=
+NGINX_PID='' BRIDGE_PID='' RECEIVER_PID='' PERF_PID=''
 
 # Stop what we started, by pid, and wait for it
 stop () {
@@ -65,6 +65,7 @@ stop () {
     done
     return 0
 }
+# shellcheck disable=SC2317  # called by the trap
 cleanup () {
     trap - EXIT INT TERM
     stop "$PERF_PID" "$RECEIVER_PID" "$BRIDGE_PID" "$NGINX_PID"
@@ -129,7 +130,7 @@ echo "load:    $EVENTS events over $SESSIONS sessions, $ROUNDS rounds; wrk $WRK_
 echo
 
 # --- nginx ----------------------------------------------------------------
-for attempt in 1 2 3; do
+for _ in 1 2 3; do
     NGINX_PORT=$(free_port)
     sed -e "s|@DIR@|$DIR|g" -e "s|@PORT@|$NGINX_PORT|g" "$HERE/nginx.conf.in" > "$DIR/nginx.conf"
     "$NGINX" -p "$DIR" -e "$DIR/error.log" -c "$DIR/nginx.conf" > "$DIR/nginx.out" 2>&1 &
@@ -154,24 +155,40 @@ file:close()
 EOF
 
 # --- 1 + 2: ceiling and full speed, alternating ----------------------------
-CEILINGS= RATES_E2E= RSS_LIST= LOST_TOTAL=0
-printf '%-6s %12s %12s %8s %10s %10s %9s %s\n' round "wrk req/s" "bridge ev/s" ratio delivered "lost" "RSS MiB" "queue-full logs"
+TICK=$(getconf CLK_TCK)
+# CPU time of a process, and of its busiest thread, in clock ticks
+cpu_ticks () { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+busiest_ticks () { cat /proc/"$1"/task/*/stat | awk '{ t = $14 + $15; if (t > m) m = t } END { print m + 0 }'; }
+# Microseconds of CPU per item: ticks, items
+per_item () { awk -v t="$1" -v n="$2" -v hz="$TICK" 'BEGIN { printf "%.1f", (n > 0) ? t * 1e6 / hz / n : 0 }'; }
+
+CEILINGS='' RATES_E2E='' RSS_LIST='' BRIDGE_CPU='' LOST_TOTAL=0
+printf '%-6s %10s %12s %6s %10s %6s %8s %10s\n' round "wrk req/s" "bridge ev/s" ratio delivered lost "RSS MiB" "queue-full"
+# With BENCH_PERF=1, one more round under perf, left out of the medians
+LAST_ROUND=$ROUNDS
+[ "${BENCH_PERF:-0}" = 1 ] && LAST_ROUND=$((ROUNDS + 1))
 round=1
-while [ $round -le "$ROUNDS" ]; do
+while [ $round -le "$LAST_ROUND" ]; do
+    nginx_ticks=$(cpu_ticks "$NGINX_PID")
     wrk -t1 -c"$WORKERS" -d"${WRK_SECONDS}s" -s "$DIR/post.lua" \
         "http://127.0.0.1:$NGINX_PORT/ceiling" > "$DIR/wrk-$round.txt" 2>&1
+    nginx_wrk_ticks=$(($(cpu_ticks "$NGINX_PID") - nginx_ticks))
     ceiling=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$DIR/wrk-$round.txt")
+    wrk_requests=$(awk '/ requests in / { print $1 }' "$DIR/wrk-$round.txt")
     [ -n "$ceiling" ] || { echo "bench: wrk failed:" >&2; cat "$DIR/wrk-$round.txt" >&2; exit 2; }
 
     start_bridge "http://127.0.0.1:$NGINX_PORT/hook" "full-$round"
-    if [ "${BENCH_PERF:-0}" = 1 ] && [ $round -eq "$ROUNDS" ]; then
-        perf record -F 999 -g -p "$BRIDGE_PID" -o "$DIR/perf.data" > "$DIR/perf.out" 2>&1 &
+    if [ $round -gt "$ROUNDS" ]; then
+        # DWARF call graphs: Debian's libcurl and libc have no frame pointers
+        perf record -F 499 --call-graph dwarf,16384 -p "$BRIDGE_PID" -o "$DIR/perf.data" \
+            > "$DIR/perf.out" 2>&1 &
         PERF_PID=$!
         sleep 0.5
     fi
     sleep 1.2                               # earlier log lines are flushed
     before=$(lines "$DIR/hook.log")
     requests_before=$(nginx_requests)
+    nginx_ticks=$(cpu_ticks "$NGINX_PID")
     "$BIN/bench_publish" --bus ">$BUS" --count "$EVENTS" --sessions "$SESSIONS" \
         > "$DIR/publish-$round.txt" 2>&1
     published=$(field "$(cat "$DIR/publish-$round.txt")" published)
@@ -184,7 +201,10 @@ while [ $round -le "$ROUNDS" ]; do
         if [ "$delivered" = "$seen" ]; then still=$((still + 1)); else still=0; seen=$delivered; fi
         sleep 0.2
     done
+    nginx_bridge_ticks=$(($(cpu_ticks "$NGINX_PID") - nginx_ticks))
     rss_kib=$(awk '/^VmHWM:/ { print $2 }' "/proc/$BRIDGE_PID/status")
+    bridge_ticks=$(cpu_ticks "$BRIDGE_PID")
+    thread_ticks=$(busiest_ticks "$BRIDGE_PID")
     [ -n "$PERF_PID" ] && { kill -INT "$PERF_PID"; wait "$PERF_PID"; PERF_PID=; }
     stop_bridge
     sleep 1.2                               # nginx flushes its log each second
@@ -197,21 +217,29 @@ while [ $round -le "$ROUNDS" ]; do
     lost=$((EVENTS - delivered))
     LOST_TOTAL=$((LOST_TOTAL + lost))
     flaps=$(grep -c 'queue full' "$BRIDGE_LOG")
-    printf '%-6s %12s %12s %8s %10s %10s %9.1f %s\n' "$round" "$ceiling" "$rate" "$ratio" \
+    label=$round
+    [ $round -gt "$ROUNDS" ] && label=perf
+    printf '%-6s %10s %12s %6s %10s %6s %8.1f %10s\n' "$label" "$ceiling" "$rate" "$ratio" \
         "$delivered" "$lost" "$(awk -v k="$rss_kib" 'BEGIN { print k / 1024 }')" "$flaps"
-    echo "       published $published; nginx counted $requests bridge requests;" \
-         "bridge: $STOPPED"
-    CEILINGS="$CEILINGS $ceiling" RATES_E2E="$RATES_E2E $rate" RSS_LIST="$RSS_LIST $rss_kib"
+    cpu=$(per_item "$bridge_ticks" "$delivered")
+    echo "       CPU per event: bridge $cpu us (busiest thread $(per_item "$thread_ticks" "$delivered") us);" \
+         "nginx $(per_item "$nginx_bridge_ticks" "$delivered") us/request (under wrk: $(per_item "$nginx_wrk_ticks" "$wrk_requests") us)"
+    echo "       published $published; nginx counted $requests bridge requests; bridge: $STOPPED"
+    if [ $round -le "$ROUNDS" ]; then
+        CEILINGS="$CEILINGS $ceiling" RATES_E2E="$RATES_E2E $rate" RSS_LIST="$RSS_LIST $rss_kib"
+        BRIDGE_CPU="$BRIDGE_CPU $cpu"
+    fi
     round=$((round + 1))
 done
 CEILING=$(echo "$CEILINGS" | median)
 E2E=$(echo "$RATES_E2E" | median)
+CPU_PER_EVENT=$(echo "$BRIDGE_CPU" | median)
 RSS_MAX=$(echo "$RSS_LIST" | tr ' ' '\n' | sort -n | tail -n 1)
 echo
 
 # --- 3: latency at steady rates -------------------------------------------
 printf '%-12s %9s %8s %8s %8s %9s %8s %11s %s\n' "rate ev/s" received "p50 ms" "p90 ms" "p99 ms" "p99.9 ms" "max ms" "order viol." sessions
-LATENCY_SUMMARY= VIOLATIONS=0
+LATENCY_SUMMARY='' VIOLATIONS=0
 for rate in $RATES; do
     count=$((rate * LATENCY_SECONDS))
     rm -f "$DIR/receiver.port"
@@ -251,16 +279,18 @@ echo "bridge end to end:            $E2E events/s  ($(verdict "$E2E" 50000 1) >=
 echo "ratio bridge/ceiling:         $RATIO  ($(verdict "$RATIO" 0.5 1) >= 0.5)"
 [ -n "${P99_1000:-}" ] && echo "p99 latency at 1,000/s:       $P99_1000 ms  ($(verdict "$P99_1000" 2 0) < 2 ms)"
 echo "latency:                     $LATENCY_SUMMARY"
+echo "bridge CPU per event:         $CPU_PER_EVENT us (all threads, full speed)"
 echo "peak RSS at full speed:       $RSS_MIB MiB  ($(verdict "$RSS_MIB" 32 0) < 32 MiB)"
 echo "per-session order violations: $VIOLATIONS; events lost: $LOST_TOTAL"
 
 if [ "${BENCH_PERF:-0}" = 1 ] && [ -f "$DIR/perf.data" ]; then
+    report () { perf report -i "$DIR/perf.data" --stdio -g none "$@" 2>/dev/null | grep -v '^#' | grep -v '^$'; }
     echo
-    echo "== perf report (bridge, last full-speed round): by library, then by symbol"
-    perf report -i "$DIR/perf.data" --no-children --stdio -g none --sort dso 2>/dev/null \
-        | grep -v '^#' | grep -v '^$' | head -n 10
-    perf report -i "$DIR/perf.data" --no-children --stdio -g none --sort dso,sym 2>/dev/null \
-        | grep -v '^#' | grep -v '^$' | head -n 30
+    echo "== perf (bridge, the extra full-speed round): threads, then libraries, then"
+    echo "   functions with callees included (unnamed libcurl internals left out)"
+    report --no-children --sort pid | head -n 4
+    report --no-children --sort dso | head -n 8
+    report --children --sort sym | grep -v '\] 0x0000' | head -n 40
 fi
 [ "$VIOLATIONS" -eq 0 ] && [ "$LOST_TOTAL" -eq 0 ] || exit 1
 exit 0

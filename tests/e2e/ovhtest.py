@@ -416,8 +416,6 @@ class BridgeProcess:
 
     def start (self, ready=True, timeout=15):
         with open (self.log_path, "wb") as log, open (self.out_path, "wb") as out:
-            if os.environ.get ("OVHOOK_E2E_TMP_MERGE"):   # TEMPORARY, remove
-                out = log
             self.process = subprocess.Popen (WRAPPER + [self.path] + self.args, env=self.env,
                                              stdin=subprocess.DEVNULL, stdout=out, stderr=log)
         _live.add (self.process)

@@ -280,7 +280,7 @@ s_test_cli (void)
 
     char *argv [] = { "x", "--bus=@tcp://a:1", "--bus", "v", "--busy", "--bus" };
     int index = 1;
-    bool missing;
+    bool missing = false;
     CHECK_STR (ovh_cli_value (6, argv, &index, "--bus", &missing), "@tcp://a:1");
     index = 2;
     CHECK_STR (ovh_cli_value (6, argv, &index, "--bus", &missing), "v");

@@ -296,14 +296,14 @@ s_test_burst (void)
                                     0xa1, 'x', 0xa5, 'i', 'n', 'd', 'e', 'x', 0x09 };
     CHECK (ovh_publisher_send_raw (publisher, "signalSent", raw, sizeof raw) == 0);
     CHECK (s_receive (sub, &received));
-    CHECK (received.index == 9 && received.seq == BURST_EVENTS + 2);
+    CHECK (received.index == 9 && received.seq == 1);
     CHECK_STR (received.src, "tester/1");
 
     //  An unfinished body is refused and not counted
     ovh_body_reset (body);
     ovh_body_begin_map (body, "open");
     CHECK (ovh_publisher_send (publisher, "sessionCreated", body) == -1);
-    CHECK (ovh_publisher_seq (publisher) == BURST_EVENTS + 2);
+    CHECK (ovh_publisher_seq (publisher) == 1);
 
     ovh_body_destroy (&body);
     ovh_publisher_destroy (&publisher);
@@ -374,7 +374,7 @@ s_test_join_window (void)
     CHECK (received.index == 1 && received.seq == 1);
     CHECK_STR (received.topic, "participantJoined");
     CHECK (s_receive (sub, &received));
-    CHECK (received.index == 3 && received.seq == 103);
+    CHECK (received.index == 3 && received.seq == 1);
     CHECK_STR (received.topic, "participantLeft");
     zsock_set_rcvtimeo (zactor_sock (sub), 200);
     CHECK (!s_receive (sub, &received));

@@ -331,6 +331,13 @@ static const body_case_t s_bodies [] = {
     { TOPIC, "df 00 00 00 01 a1 'a' c0", PREFIX ",\"a\":null}" },
     { TOPIC, "83 a1 'z' 01 a1 'a' 02 a1 'm' 03", PREFIX ",\"z\":1,\"a\":2,\"m\":3}" },
     { TOPIC, "82 a1 'a' 01 a1 'a' 02", PREFIX ",\"a\":1,\"a\":2}" },     //  passed through
+    //  Strings in the last 16 bytes of a frame of 16 or more (another path)
+    { TOPIC, "81 a5 'ab' 22 'cd' a9 'xyzxyzxyz'", PREFIX ",\"ab\\\"cd\":\"xyzxyzxyz\"}" },
+    { TOPIC, "81 a5 'abcde' a9 'xyz' 0a 'xyzxy'", PREFIX ",\"abcde\":\"xyz\\nxyzxy\"}" },
+    { TOPIC, "81 a5 'abcde' a9 'xyz' c3 a9 'xyzx'", PREFIX ",\"abcde\":\"xyz\xc3\xa9xyzx\"}" },
+    { TOPIC, "81 a5 'abcde' af 'xyzxyzxyzxyzxyz'", PREFIX ",\"abcde\":\"xyzxyzxyzxyzxyz\"}" },
+    { TOPIC, "81 a5 'abcde' b0 'xyzxyzxyzxyzxyz' 5c", PREFIX ",\"abcde\":\"xyzxyzxyzxyzxyz\\\\\"}" },
+    { TOPIC, "81 a5 'abcde' a0", PREFIX ",\"abcde\":\"\"}" },
     { "HANodeDeregistered", "81 a6 'nodeId' a1 'n'",
       "{\"event\":\"HANodeDeregistered\",\"nodeId\":\"n\"}" },
 };
@@ -464,7 +471,11 @@ static const reject_case_t s_rejects [] = {
       OVH_E_RESERVED, OVH_FRAME_BODY, 27, "mediaNodes.launch.total" },
     { "array in map in array", 0, 0, NULL, "81 a1 'a' 92 01 81 a1 'b' 93 01 02 c4 00", NULL,
       OVH_E_BIN, OVH_FRAME_BODY, 11, "a[1].b[2]" },
+    { "control char in path", 0, 0, NULL, "81 a3 'a' 0a 'b' c1", NULL,
+      OVH_E_RESERVED, OVH_FRAME_BODY, 5, "a?b" },
     //  Envelope
+    { "env bad key in path", 0, 0, NULL, "80", "83 a3 'src' a1 'p' a3 'seq' 01 a2 ff 'x' c1",
+      OVH_E_RESERVED, OVH_FRAME_ENVELOPE, 15, "?x" },
     { "env not a map", 0, 0, NULL, "80", "01", OVH_E_NOT_MAP, OVH_FRAME_ENVELOPE, 0, "" },
     { "env array", 0, 0, NULL, "80", "92 01 01", OVH_E_NOT_MAP, OVH_FRAME_ENVELOPE, 0, "" },
     { "env empty", 0, 0, NULL, "80", "", OVH_E_TRUNCATED, OVH_FRAME_ENVELOPE, 0, "" },
