@@ -95,6 +95,7 @@ s_take_feed (ovh_dispatcher_t *self)
         ovh_item_t *item;
         if (zmq_recv (socket, &item, sizeof item, ZMQ_DONTWAIT) != sizeof item)
             break;
+        (void) atomic_load_explicit (&item->handed_over, memory_order_acquire);
         if (ovh_lanes_push (self->lanes, item)) {
             zsys_error ("out of memory queueing %s: event dropped", item->type->name);
             atomic_fetch_add (&self->failed, 1);
@@ -292,6 +293,7 @@ ovh_dispatcher_post (ovh_dispatcher_t *self, ovh_item_t *item)
 {
     assert (self);
     assert (item);
+    atomic_store_explicit (&item->handed_over, 1, memory_order_release);
     if (zmq_send (zsock_resolve (self->feed_in), &item, sizeof item, ZMQ_DONTWAIT)
         == sizeof item)
         return 0;

@@ -15,6 +15,7 @@ ovh_item_new (const ovh_event_t *event)
     if (!self)
         return NULL;
     self->next = NULL;
+    atomic_init (&self->handed_over, 0);
     self->type = event->type;
     self->has_key = event->key != NULL;
     self->key_size = key_size;

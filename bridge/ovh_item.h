@@ -5,6 +5,7 @@
 #ifndef OVH_ITEM_H_INCLUDED
 #define OVH_ITEM_H_INCLUDED
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,6 +14,10 @@
 typedef struct _ovh_item_t ovh_item_t;
 struct _ovh_item_t {
     ovh_item_t *next;                   //  in its lane's FIFO
+    //  Release/acquire pair on hand-over between threads. ZeroMQ already
+    //  orders the hand-over, but out of sight of ThreadSanitizer (libzmq is
+    //  not instrumented); this makes the ownership transfer checkable
+    atomic_int handed_over;
     const ovh_event_type_t *type;
     bool has_key;
     size_t key_size;

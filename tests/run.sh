@@ -4,7 +4,8 @@
 #   2. build with -Werror, run every test (ctest: unit + end-to-end)
 #   3. run the C unit tests under valgrind (leaks and memory errors)
 #   4. build with ASan+UBSan, run every test again
-#   5. fuzz decode + translate for OVHOOK_FUZZ_SECONDS (60) seconds
+#   5. build with ThreadSanitizer, run the bridge's concurrency tests
+#   6. fuzz decode + translate for OVHOOK_FUZZ_SECONDS (60) seconds
 # Usage: sh tests/run.sh [--quick]   (--quick: step 2 only)
 set -eu
 cd "$(dirname "$0")/.."
@@ -64,6 +65,14 @@ if [ "$quick" = no ]; then
     stage "tests under ASan + UBSan"
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         run_ctest build-asan
+
+    stage "build with ThreadSanitizer"
+    cmake -S . -B build-tsan -DOVHOOK_TSAN=ON -DCMAKE_BUILD_TYPE=Debug > /dev/null
+    cmake --build build-tsan -j"$jobs"
+    stage "the bridge's concurrent parts under ThreadSanitizer"
+    # halt_on_error: a race kills the bridge with status 66, which fails the test
+    TSAN_OPTIONS="suppressions=$root/tests/tsan.supp:halt_on_error=1:exitcode=66" OVHOOK_E2E_SLOW=3 \
+        run_ctest build-tsan -R 'e2e_test_bridge_(order|drain|isolation|queue|failures|examples)'
 
     stage "fuzz decode + translate (${OVHOOK_FUZZ_SECONDS:-60} s)"
     CC=clang cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DOVHOOK_FUZZ=ON \
