@@ -43,6 +43,22 @@ cmake --build build -j"$jobs"
 stage "tests"
 run_ctest build
 
+stage "install, then build a program against the installed library"
+prefix=$(mktemp -d)
+cmake --install build --prefix "$prefix" > build/install.log
+pc=$(find "$prefix" -name ovhook.pc | head -n 1)
+if [ -n "$pc" ] && [ -x "$prefix/bin/ovhook-bridge" ] \
+   && cc -o build/install-consumer tests/install/consumer.c \
+        $(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --define-prefix --cflags --libs ovhook) \
+   && LD_LIBRARY_PATH=$(dirname "$(dirname "$pc")") build/install-consumer; then
+    echo "install: ok"
+    passed=$((passed + 1))
+else
+    echo "install: FAILED (prefix $prefix)"; cat build/install.log
+    failed=$((failed + 1))
+fi
+rm -rf "$prefix"
+
 if [ "$quick" = no ]; then
     stage "unit tests under valgrind"
     for test in build/tests/test_*; do
