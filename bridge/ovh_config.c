@@ -4,21 +4,18 @@
     default and its range. Loading collects one raw string per setting (flag,
     else environment, else env file, else the default text) and then checks
     each in table order, so that errors come out in a stable order and the
-    defaults go through the very parsers that user values go through.
+    defaults go through the very parsers that user values go through. What
+    each kind of value may be, and how it is printed back, is in
+    ovh_config_check.c; this file knows the settings and their sources.
 
     Errors follow OpenVidu's own printing rule: "Property NAME=value. message",
     or "Property NAME is not set. message" when the value is empty.          */
 
-#include <errno.h>
 #include <inttypes.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <czmq.h>
-#include <curl/curl.h>
-#include <jansson.h>
 #include "ovh_config.h"
+#include "ovh_config_check.h"
 #include "ovh_dotenv.h"
 
 #ifndef OVHOOK_VERSION_STRING
@@ -97,6 +94,7 @@ static const s_setting_t s_settings [S_COUNT] = {
 typedef struct {
     ovh_config_t config;
     zlist_t *errors;
+    zlist_t *problems;          //  the last checker's reasons, unprefixed
 } s_config_t;
 
 #define S_SELF(config) ((s_config_t *) (config))
@@ -110,32 +108,6 @@ s_add_error (ovh_config_t *self, char *text)
     }
 }
 
-//  Copy of 'text' with control bytes escaped, so that an error stays one line
-static char *
-s_printable (const char *text)
-{
-    char *out = (char *) malloc (strlen (text) * 4 + 1), *p = out;
-    if (!out)
-        return NULL;
-    for (const unsigned char *c = (const unsigned char *) text; *c; c++) {
-        if (*c == '\n')
-            p += sprintf (p, "\\n");
-        else
-        if (*c == '\r')
-            p += sprintf (p, "\\r");
-        else
-        if (*c == '\t')
-            p += sprintf (p, "\\t");
-        else
-        if (*c < 0x20 || *c == 0x7f)
-            p += sprintf (p, "\\x%02x", *c);
-        else
-            *p++ = (char) *c;
-    }
-    *p = '\0';
-    return out;
-}
-
 //  "Property NAME=value. message", as OpenVidu prints it
 static void
 s_property_error (ovh_config_t *self, s_id_t id, const char *value,
@@ -145,7 +117,7 @@ s_property_error (ovh_config_t *self, s_id_t id, const char *value,
     va_start (args, format);
     char *message = zsys_vprintf (format, args);
     va_end (args);
-    char *shown = s_printable (value);
+    char *shown = ovh_config_printable (value);
     if (message && shown) {
         if (*value)
             s_add_error (self, zsys_sprintf ("Property %s=%s. %s",
@@ -158,381 +130,60 @@ s_property_error (ovh_config_t *self, s_id_t id, const char *value,
     free (shown);
 }
 
-//  Sizes and durations as --help and ovh_config_print write them
-static void
-s_format_size (char *buffer, size_t size, int64_t bytes)
+//  Where a boolean or number setting is kept: one of the three is set
+typedef struct { bool *b; int *i; size_t *z; } s_field_t;
+
+static s_field_t
+s_field (ovh_config_t *self, s_id_t id)
 {
-    if (bytes > 0 && bytes % GIB == 0)
-        snprintf (buffer, size, "%" PRId64 "G", bytes / GIB);
-    else
-    if (bytes > 0 && bytes % MIB == 0)
-        snprintf (buffer, size, "%" PRId64 "M", bytes / MIB);
-    else
-    if (bytes > 0 && bytes % KIB == 0)
-        snprintf (buffer, size, "%" PRId64 "K", bytes / KIB);
-    else
-        snprintf (buffer, size, "%" PRId64, bytes);
-}
-
-static void
-s_format_duration (char *buffer, size_t size, int64_t msecs)
-{
-    if (msecs == 0)
-        snprintf (buffer, size, "0");
-    else
-    if (msecs % 60000 == 0 && msecs >= 600000)
-        snprintf (buffer, size, "%" PRId64 "m", msecs / 60000);
-    else
-    if (msecs % 1000 == 0)
-        snprintf (buffer, size, "%" PRId64 "s", msecs / 1000);
-    else
-        snprintf (buffer, size, "%" PRId64 "ms", msecs);
-}
-
-//  Digits, then one of the suffixes (or none); 'units' gives each suffix's
-//  multiplier. Returns -1 unless the value is within [min, max].
-typedef struct { const char *suffix; int64_t unit; } s_unit_t;
-
-static int64_t
-s_parse_number (const char *text, const s_unit_t *units, int64_t min, int64_t max)
-{
-    const char *p = text;
-    int64_t number = 0;
-    if (*p < '0' || *p > '9')
-        return -1;
-    for (; *p >= '0' && *p <= '9'; p++) {
-        if (number > (INT64_MAX - 9) / 10)
-            return -1;
-        number = number * 10 + (*p - '0');
-    }
-    int64_t unit = *p? 0: 1;
-    for (; units && units->suffix && !unit; units++)
-        if (strcasecmp (p, units->suffix) == 0)
-            unit = units->unit;
-    if (unit == 0 || number > INT64_MAX / unit)
-        return -1;
-    number *= unit;
-    return number >= min && number <= max? number: -1;
-}
-
-static const s_unit_t s_size_units [] = {
-    { "K", KIB }, { "M", MIB }, { "G", GIB }, { NULL, 0 }
-};
-static const s_unit_t s_duration_units [] = {
-    { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { NULL, 0 }
-};
-
-//  Why 'url' is not an http(s) URL with a host, or NULL if it is one
-static const char *
-s_url_problem (const char *url, char *buffer, size_t size)
-{
-    const char *colon = strstr (url, "://");
-    size_t scheme_size = colon? (size_t) (colon - url): 0;
-    bool scheme_ok = scheme_size > 0 && isalpha ((unsigned char) url [0]);
-    for (size_t index = 0; scheme_ok && index < scheme_size; index++)
-        scheme_ok = isalnum ((unsigned char) url [index]) || strchr ("+-.", url [index]);
-    if (!scheme_ok)
-        return "Missing scheme: it must start with http:// or https://";
-    if (!(scheme_size == 4 && strncasecmp (url, "http", 4) == 0)
-    &&  !(scheme_size == 5 && strncasecmp (url, "https", 5) == 0)) {
-        snprintf (buffer, size, "Unsupported scheme '%.*s': only http and https are accepted",
-                  (int) (scheme_size > 32? 32: scheme_size), url);
-        return buffer;
-    }
-    //  libcurl is lenient with "http:///path" (host "path"): not us
-    if (colon [3] == '\0' || strchr ("/?#", colon [3]))
-        return "Missing host";
-    CURLU *handle = curl_url ();
-    if (!handle)
-        return "Out of memory";
-    char *host = NULL;
-    CURLUcode rc = curl_url_set (handle, CURLUPART_URL, url, 0);
-    if (rc == CURLUE_OK)
-        rc = curl_url_get (handle, CURLUPART_HOST, &host, 0);
-    const char *problem = NULL;
-    if (rc == CURLUE_NO_HOST || (rc == CURLUE_OK && (!host || !*host)))
-        problem = "Missing host";
-    else
-    if (rc != CURLUE_OK) {
-        snprintf (buffer, size, "Bad format: %s", curl_url_strerror (rc));
-        problem = buffer;
-    }
-    curl_free (host);
-    curl_url_cleanup (handle);
-    return problem;
-}
-
-//  Why one bus endpoint is not valid, or NULL if it is
-static const char *
-s_endpoint_problem (const char *item)
-{
-    if (*item == '\0')
-        return "it is empty";
-    if (*item == '@' || *item == '>')
-        item++;
-    static const char *transports [] = { "tcp://", "ipc://", "inproc://", "pgm://", "epgm://" };
-    const char *address = NULL;
-    for (size_t index = 0; index < sizeof transports / sizeof transports [0]; index++)
-        if (strncmp (item, transports [index], strlen (transports [index])) == 0)
-            address = item + strlen (transports [index]);
-    if (!address)
-        return "expected tcp://, ipc://, inproc://, pgm:// or epgm://, after an optional @ (bind) or > (connect)";
-    if (*address == '\0')
-        return "the address is missing";
-    if (strncmp (item, "tcp://", 6) == 0) {
-        const char *port = strrchr (address, ':');
-        if (!port || port == address
-        ||  (strcmp (port + 1, "*") != 0
-             && s_parse_number (port + 1, NULL, 1, 65535) < 0))
-            return "expected tcp://HOST:PORT, PORT between 1 and 65535 or *";
-    }
-    return NULL;
-}
-
-static void
-s_check_bus (ovh_config_t *self, const char *value)
-{
-    if (*value == '\0') {
-        s_property_error (self, S_BUS, value, "Cannot be empty");
-        return;
-    }
-    char *items = strdup (value);
-    bool valid = items != NULL;
-    for (char *item = items, *next = NULL; valid && item; item = next) {
-        next = strchr (item, ',');
-        if (next)
-            *next++ = '\0';
-        const char *problem = s_endpoint_problem (item);
-        if (problem) {
-            char *shown = s_printable (item);
-            s_property_error (self, S_BUS, value, "Endpoint '%s' is not valid: %s",
-                              shown? shown: "", problem);
-            free (shown);
-            valid = false;
-        }
-    }
-    free (items);
-    if (valid) {
-        free (self->bus);
-        self->bus = strdup (value);
+    switch (id) {
+        case S_WEBHOOK:         return (s_field_t) { .b = &self->webhook };
+        case S_INSECURE:        return (s_field_t) { .b = &self->insecure };
+        case S_ACCEPT_2XX:      return (s_field_t) { .b = &self->accept_2xx };
+        case S_VERBOSE:         return (s_field_t) { .b = &self->verbose };
+        case S_WORKERS:         return (s_field_t) { .i = &self->workers };
+        case S_QUEUE_EVENTS:    return (s_field_t) { .z = &self->queue_events };
+        case S_QUEUE_BYTES:     return (s_field_t) { .z = &self->queue_bytes };
+        case S_CONNECT_TIMEOUT: return (s_field_t) { .i = &self->connect_timeout_ms };
+        case S_REQUEST_TIMEOUT: return (s_field_t) { .i = &self->request_timeout_ms };
+        case S_DRAIN_TIMEOUT:   return (s_field_t) { .i = &self->drain_timeout_ms };
+        case S_STATS_INTERVAL:  return (s_field_t) { .i = &self->stats_interval_ms };
+        case S_MAX_FRAME:       return (s_field_t) { .z = &self->max_frame };
+        default:                assert (false); return (s_field_t) { .b = NULL };
     }
 }
 
-//  Parse a JSON array of strings. Returns a new reference, or NULL after
-//  reporting why not. [""] is taken as [], as OpenVidu does.
-static json_t *
-s_strings_array (ovh_config_t *self, s_id_t id, const char *value)
-{
-    static const char *prefix = "Is not a valid strings array in JSON format. ";
-    json_error_t error;
-    json_t *array = json_loads (value, JSON_DECODE_ANY, &error);
-    if (!array) {
-        s_property_error (self, id, value, "%s%s", prefix, error.text);
-        return NULL;
-    }
-    if (!json_is_array (array)) {
-        s_property_error (self, id, value, "%sIt is not an array", prefix);
-        json_decref (array);
-        return NULL;
-    }
-    for (size_t index = 0; index < json_array_size (array); index++)
-        if (!json_is_string (json_array_get (array, index))) {
-            s_property_error (self, id, value, "%sItem %zu is not a string", prefix, index);
-            json_decref (array);
-            return NULL;
-        }
-    if (json_array_size (array) == 1
-    &&  json_string_length (json_array_get (array, 0)) == 0)
-        json_array_clear (array);
-    return array;
-}
-
-static void
-s_check_headers (ovh_config_t *self, const char *value)
-{
-    static const char *syntax = "syntax is not correct.";
-    //  Empty means no headers: the default is [] anyway
-    json_t *array = *value? s_strings_array (self, S_HEADERS, value): json_array ();
-    for (size_t index = 0; index < json_array_size (array); index++) {
-        const char *header = json_string_value (json_array_get (array, index));
-        char *shown = s_printable (header);
-        const char *split = strstr (header, ": ");
-        if (!shown)
-            ;   //  out of memory: nothing sensible to say
-        else
-        if (strpbrk (header, "\r\n"))
-            //  A line break would let the value inject headers of its own
-            s_property_error (self, S_HEADERS, value, "HTTP header '%s' %s Header cannot "
-                              "contain line breaks (CR or LF)", shown, syntax);
-        else
-        if (!split)
-            s_property_error (self, S_HEADERS, value, "HTTP header '%s' %s Must be "
-                              "'HEADER_NAME: HEADER_VALUE'. For example: "
-                              "'Authorization: Basic YWxhZGRpbjpvcGVuc2VzYW1l'", shown, syntax);
-        else {
-            if (split == header)
-                s_property_error (self, S_HEADERS, value, "HTTP header '%s' %s "
-                                  "Header name cannot be empty", shown, syntax);
-            if (split [2] == '\0')
-                s_property_error (self, S_HEADERS, value, "HTTP header '%s' %s "
-                                  "Header value cannot be empty", shown, syntax);
-            zlist_append (self->headers, (void *) header);
-        }
-        free (shown);
-    }
-    json_decref (array);
-}
-
-static void
-s_check_events (ovh_config_t *self, const char *value)
-{
-    if (!value) {
-        for (size_t index = 0; index < OVH_CATALOG_SIZE; index++)
-            self->events [index] = ovh_catalog_at (index)->default_on;
-        return;
-    }
-    //  Empty could mean "none" or "the default": refuse to guess
-    if (*value == '\0') {
-        s_property_error (self, S_EVENTS, value, "Cannot be empty. Write [] to send "
-                          "no events, or leave it unset to send the default ones");
-        return;
-    }
-    json_t *array = s_strings_array (self, S_EVENTS, value);
-    if (!array)
-        return;
-    bool events [OVH_CATALOG_SIZE] = { false };
-    bool valid = true;
-    for (size_t index = 0; index < json_array_size (array); index++) {
-        json_t *item = json_array_get (array, index);
-        const ovh_event_type_t *type =
-            ovh_catalog_lookup (json_string_value (item), json_string_length (item));
-        if (type)
-            events [type->index] = true;
-        else {
-            char *shown = s_printable (json_string_value (item));
-            s_property_error (self, S_EVENTS, value, "Event '%s' does not exist",
-                              shown? shown: "");
-            free (shown);
-            valid = false;
-        }
-    }
-    if (valid)
-        memcpy (self->events, events, sizeof events);
-    json_decref (array);
-}
-
-static void
-s_check_file (ovh_config_t *self, const char *value)
-{
-    if (*value == '\0')
-        return;                 //  the system's CAs
-    struct stat info;
-    const char *problem = NULL;
-    if (stat (value, &info) != 0 || access (value, R_OK) != 0)
-        problem = strerror (errno);
-    else
-    if (!S_ISREG (info.st_mode))
-        problem = "Not a regular file";
-    if (problem)
-        s_property_error (self, S_CA_FILE, value, "Is not a readable file: %s", problem);
-    else {
-        free (self->ca_file);
-        self->ca_file = strdup (value);
-    }
-}
-
-//  Checks one setting and stores its value
+//  Checks one setting and stores its value; every reason the checker
+//  gives becomes an error line about this setting
 static void
 s_check (ovh_config_t *self, s_id_t id, const char *value)
 {
     const s_setting_t *setting = &s_settings [id];
-    char low [32], high [32];
-    int64_t number = 0;
-    if (setting->kind == K_BOOL) {
-        if (*value == '\0')
-            s_property_error (self, id, value, "Cannot be empty");
-        else
-        if (strcasecmp (value, "true") != 0 && strcasecmp (value, "false") != 0)
-            s_property_error (self, id, value, "Is not a boolean (true or false)");
-        else {
-            bool on = strcasecmp (value, "true") == 0;
-            if (id == S_WEBHOOK)
-                self->webhook = on;
-            else
-            if (id == S_INSECURE)
-                self->insecure = on;
-            else
-            if (id == S_ACCEPT_2XX)
-                self->accept_2xx = on;
-            else
-                self->verbose = on;
-        }
-        return;
-    }
+    zlist_t *problems = S_SELF (self)->problems;
+    zlist_purge (problems);
+    int64_t number = -1;       //  set by the number checkers, if good
+    int64_t min = setting->min, max = setting->max;
     switch (setting->kind) {
-        case K_URL: {
-            char buffer [128];
-            const char *problem = NULL;
-            const char *start = value + strspn (value, " \t");
-            //  A blank endpoint is no endpoint, as in OpenVidu
-            if (*start && (problem = s_url_problem (value, buffer, sizeof buffer)))
-                s_property_error (self, id, value, "Is not a valid URL. %s", problem);
-            else
-            if (*start) {
-                free (self->endpoint);
-                self->endpoint = strdup (value);
-            }
-            return;
-        }
-        case K_HEADERS:
-            s_check_headers (self, value);
-            return;
-        case K_EVENTS:
-            s_check_events (self, value);
-            return;
-        case K_BUS:
-            s_check_bus (self, value);
-            return;
-        case K_FILE:
-            s_check_file (self, value);
-            return;
-        case K_INT:
-            number = s_parse_number (value, NULL, setting->min, setting->max);
-            if (number < 0)
-                s_property_error (self, id, value, "Is not an integer between %" PRId64
-                                  " and %" PRId64, setting->min, setting->max);
-            break;
-        case K_SIZE:
-            number = s_parse_number (value, s_size_units, setting->min, setting->max);
-            s_format_size (low, sizeof low, setting->min);
-            s_format_size (high, sizeof high, setting->max);
-            if (number < 0)
-                s_property_error (self, id, value, "Is not a size between %s and %s "
-                                  "(bytes, or a number with suffix K, M or G)", low, high);
-            break;
-        default:
-            number = s_parse_number (value, s_duration_units, setting->min, setting->max);
-            s_format_duration (low, sizeof low, setting->min);
-            s_format_duration (high, sizeof high, setting->max);
-            if (number < 0)
-                s_property_error (self, id, value, "Is not a duration between %s and %s "
-                                  "(milliseconds, or a number with suffix ms, s or m)",
-                                  low, high);
-            break;
+        case K_BOOL:    ovh_config_check_bool (value, s_field (self, id).b, problems); break;
+        case K_URL:     ovh_config_check_url (value, &self->endpoint, problems); break;
+        case K_HEADERS: ovh_config_check_headers (value, self->headers, problems); break;
+        case K_EVENTS:  ovh_config_check_events (value, self->events, problems); break;
+        case K_BUS:     ovh_config_check_bus (value, &self->bus, problems); break;
+        case K_FILE:    ovh_config_check_file (value, &self->ca_file, problems); break;
+        case K_INT:     ovh_config_check_int (value, min, max, &number, problems); break;
+        case K_SIZE:    ovh_config_check_size (value, min, max, &number, problems); break;
+        case K_DURATION: ovh_config_check_duration (value, min, max, &number, problems); break;
     }
+    for (const char *problem = (const char *) zlist_first (problems); problem;
+         problem = (const char *) zlist_next (problems))
+        s_property_error (self, id, value, "%s", problem);
     if (number < 0)
-        return;
-    switch (id) {
-        case S_WORKERS:         self->workers = (int) number; break;
-        case S_QUEUE_EVENTS:    self->queue_events = (size_t) number; break;
-        case S_QUEUE_BYTES:     self->queue_bytes = (size_t) number; break;
-        case S_CONNECT_TIMEOUT: self->connect_timeout_ms = (int) number; break;
-        case S_REQUEST_TIMEOUT: self->request_timeout_ms = (int) number; break;
-        case S_DRAIN_TIMEOUT:   self->drain_timeout_ms = (int) number; break;
-        case S_STATS_INTERVAL:  self->stats_interval_ms = (int) number; break;
-        case S_MAX_FRAME:       self->max_frame = (size_t) number; break;
-        default:                assert (false);
-    }
+        return;                 //  not a number setting, or a bad value
+    s_field_t field = s_field (self, id);
+    if (field.i)
+        *field.i = (int) number;    //  the table's ranges fit
+    else
+        *field.z = (size_t) number;
 }
 
 //  Back to the defaults, keeping the allocations that can be kept
@@ -560,12 +211,14 @@ ovh_config_new (void)
     ovh_config_t *self = &wrapper->config;
     self->headers = zlist_new ();
     wrapper->errors = zlist_new ();
-    if (!self->headers || !wrapper->errors) {
+    wrapper->problems = zlist_new ();
+    if (!self->headers || !wrapper->errors || !wrapper->problems) {
         ovh_config_destroy (&self);
         return NULL;
     }
     zlist_autofree (self->headers);
     zlist_autofree (wrapper->errors);
+    zlist_autofree (wrapper->problems);
     s_reset (self);
     if (!self->endpoint || !self->bus)
         ovh_config_destroy (&self);
@@ -584,6 +237,7 @@ ovh_config_destroy (ovh_config_t **self_p)
         zstr_free (&self->env_file);
         zlist_destroy (&self->headers);
         zlist_destroy (&S_SELF (self)->errors);
+        zlist_destroy (&S_SELF (self)->problems);
         free (S_SELF (self));
         *self_p = NULL;
     }
@@ -655,7 +309,8 @@ s_parse_args (ovh_config_t *self, int argc, char *argv [], s_args_t *args)
         if (!value && id >= 0 && s_settings [id].kind == K_BOOL) {
             //  A boolean flag alone means true; "--webhook false" works too
             const char *next = index + 1 < argc? argv [index + 1]: "";
-            bool taken = strcasecmp (next, "true") == 0 || strcasecmp (next, "false") == 0;
+            bool ignored;
+            bool taken = ovh_config_parse_bool (next, &ignored) == 0;
             args->values [id] = taken? argv [++index]: "true";
         }
         else {
@@ -741,7 +396,7 @@ ovh_config_load (ovh_config_t *self, int argc, char *argv [], char **envp,
     }
     if (self->queue_bytes < self->max_frame) {
         char text [32];
-        s_format_size (text, sizeof text, (int64_t) self->max_frame);
+        ovh_config_format_size (text, sizeof text, (int64_t) self->max_frame);
         s_property_error (self, S_QUEUE_BYTES, values [S_QUEUE_BYTES],
                           "Must not be less than OVHOOK_MAX_FRAME (%s)", text);
     }
@@ -766,20 +421,12 @@ ovh_config_event_count (ovh_config_t *self)
     return count;
 }
 
-//  The endpoint with its userinfo (user:password@) masked
-static void
-s_print_endpoint (FILE *file, const char *url)
+//  The value of a number, size or duration setting
+static int64_t
+s_number (ovh_config_t *self, s_id_t id)
 {
-    const char *authority = strstr (url, "://");
-    authority = authority? authority + 3: url;
-    const char *at = NULL;
-    for (const char *p = authority; *p && !strchr ("/?#", *p); p++)
-        if (*p == '@')
-            at = p;         //  the last one: passwords may hold '@'
-    if (at)
-        fprintf (file, "%.*s****%s\n", (int) (authority - url), url, at);
-    else
-        fprintf (file, "%s\n", url);
+    s_field_t field = s_field (self, id);
+    return field.i? *field.i: (int64_t) *field.z;
 }
 
 void
@@ -787,57 +434,28 @@ ovh_config_print (ovh_config_t *self, FILE *file)
 {
     assert (self);
     assert (file);
-    char text [32];
-    for (int id = 0; id < S_COUNT; id++) {
-        const s_setting_t *setting = &s_settings [id];
-        fprintf (file, "%s=", setting->name);
-        json_t *array = json_array ();
-        switch (id) {
-            case S_WEBHOOK:  fprintf (file, "%s\n", self->webhook? "true": "false"); break;
-            case S_INSECURE: fprintf (file, "%s\n", self->insecure? "true": "false"); break;
-            case S_ACCEPT_2XX: fprintf (file, "%s\n", self->accept_2xx? "true": "false"); break;
-            case S_VERBOSE:  fprintf (file, "%s\n", self->verbose? "true": "false"); break;
-            case S_ENDPOINT: s_print_endpoint (file, self->endpoint); break;
-            case S_BUS:      fprintf (file, "%s\n", self->bus); break;
-            case S_CA_FILE:  fprintf (file, "%s\n", self->ca_file? self->ca_file: ""); break;
-            case S_WORKERS:  fprintf (file, "%d\n", self->workers); break;
-            case S_QUEUE_EVENTS: fprintf (file, "%zu\n", self->queue_events); break;
-            case S_HEADERS:
-            case S_EVENTS:
-                if (id == S_HEADERS) {
-                    //  Header values are secrets as often as not
-                    for (const char *header = (const char *) zlist_first (self->headers);
-                         header; header = (const char *) zlist_next (self->headers)) {
-                        const char *split = strstr (header, ": ");
-                        char *masked = zsys_sprintf ("%.*s: ****",
-                                                     split? (int) (split - header): 0, header);
-                        json_array_append_new (array, json_string (masked));
-                        free (masked);
-                    }
-                }
-                else
-                    for (size_t index = 0; index < OVH_CATALOG_SIZE; index++)
-                        if (self->events [index])
-                            json_array_append_new (array, json_string (ovh_catalog_at (index)->name));
-                char *json = json_dumps (array, JSON_COMPACT);
-                fprintf (file, "%s\n", json? json: "[]");
-                free (json);
+    for (s_id_t id = 0; id < S_COUNT; id++) {
+        char text [32], *made = NULL;   //  'made' is allocated for this line
+        const char *value = text;
+        switch (s_settings [id].kind) {
+            case K_BOOL:    value = *s_field (self, id).b? "true": "false"; break;
+            case K_URL:     value = made = ovh_config_format_url (self->endpoint); break;
+            case K_HEADERS: value = made = ovh_config_format_headers (self->headers); break;
+            case K_EVENTS:  value = made = ovh_config_format_events (self->events); break;
+            case K_BUS:     value = self->bus; break;
+            case K_FILE:    value = self->ca_file? self->ca_file: ""; break;
+            case K_INT:
+                snprintf (text, sizeof text, "%" PRId64, s_number (self, id));
                 break;
-            default: {
-                int64_t number = id == S_QUEUE_BYTES? (int64_t) self->queue_bytes:
-                                 id == S_MAX_FRAME? (int64_t) self->max_frame:
-                                 id == S_CONNECT_TIMEOUT? self->connect_timeout_ms:
-                                 id == S_REQUEST_TIMEOUT? self->request_timeout_ms:
-                                 id == S_DRAIN_TIMEOUT? self->drain_timeout_ms:
-                                 self->stats_interval_ms;
-                if (setting->kind == K_SIZE)
-                    s_format_size (text, sizeof text, number);
-                else
-                    s_format_duration (text, sizeof text, number);
-                fprintf (file, "%s\n", text);
-            }
+            case K_SIZE:
+                ovh_config_format_size (text, sizeof text, s_number (self, id));
+                break;
+            case K_DURATION:
+                ovh_config_format_duration (text, sizeof text, s_number (self, id));
+                break;
         }
-        json_decref (array);
+        fprintf (file, "%s=%s\n", s_settings [id].name, value? value: "");
+        free (made);
     }
 }
 

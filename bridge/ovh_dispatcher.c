@@ -1,4 +1,10 @@
-/*  ovh_dispatcher.c - the delivery actor.                                  */
+/*  ovh_dispatcher.c - the delivery actor.
+
+    The queue's capacity counts every item handed over and not yet finished,
+    wherever it is (on the feed or in the lanes): the intake adds to the
+    counts when it posts, the actor subtracts when it frees an item. So the
+    limits hold exactly, and the feed's own high-water mark only smooths the
+    hand-over.                                                              */
 
 #include <stdatomic.h>
 #include <czmq.h>
@@ -7,9 +13,6 @@
 #include "ovh_lanes.h"
 #include "ovh_sender.h"
 
-//  Room on the feed between intake and actor, in items. Small: the real
-//  bound is the queue's capacity; this only smooths the hand-over.
-#define FEED_HWM        256
 //  Items taken from the feed in one go before the actor looks at curl again
 #define FEED_BATCH      256
 
@@ -25,8 +28,10 @@ struct _ovh_dispatcher_t {
     //  Written by the actor, read by anyone
     atomic_uint_least64_t delivered;
     atomic_uint_least64_t failed;
-    atomic_uint_least64_t queued;
     atomic_uint_least64_t undelivered;
+    //  Items handed over and not finished, and their bytes
+    atomic_uint_least64_t held_items;
+    atomic_uint_least64_t held_bytes;
 };
 
 //  A key as logs may show it: at most 64 bytes, no control characters
@@ -44,6 +49,15 @@ s_shown_key (const ovh_item_t *item, char *buffer, size_t size)
         memcpy (buffer + length, "...", 3), length += 3;
     buffer [length] = 0;
     return buffer;
+}
+
+//  An item is finished: free it and give its room back to the intake
+static void
+s_release (ovh_dispatcher_t *self, ovh_item_t **item_p)
+{
+    atomic_fetch_sub (&self->held_bytes, ovh_item_size (*item_p));
+    atomic_fetch_sub (&self->held_items, 1);
+    ovh_item_destroy (item_p);
 }
 
 static void
@@ -74,24 +88,16 @@ s_done (void *arg, ovh_item_t *item, const ovh_result_t *result)
                         s_shown_key (item, key, sizeof key));
     }
     ovh_item_t *finished = ovh_lanes_done (self->lanes, item);
-    ovh_item_destroy (&finished);
+    s_release (self, &finished);
 }
 
-static bool
-s_has_room (ovh_dispatcher_t *self)
-{
-    return ovh_lanes_items (self->lanes) < self->config->queue_events
-        && ovh_lanes_bytes (self->lanes) < self->config->queue_bytes;
-}
-
-//  Move items from the feed into the lanes while there is room. Returns
-//  the number taken.
+//  Move items from the feed into the lanes. Returns the number taken.
 static int
 s_take_feed (ovh_dispatcher_t *self)
 {
     void *socket = zsock_resolve (self->feed_out);
     int taken = 0;
-    while (taken < FEED_BATCH && s_has_room (self)) {
+    while (taken < FEED_BATCH) {
         ovh_item_t *item;
         if (zmq_recv (socket, &item, sizeof item, ZMQ_DONTWAIT) != sizeof item)
             break;
@@ -99,7 +105,7 @@ s_take_feed (ovh_dispatcher_t *self)
         if (ovh_lanes_push (self->lanes, item)) {
             zsys_error ("out of memory queueing %s: event dropped", item->type->name);
             atomic_fetch_add (&self->failed, 1);
-            ovh_item_destroy (&item);
+            s_release (self, &item);
         }
         taken++;
     }
@@ -128,11 +134,14 @@ s_abandon (ovh_dispatcher_t *self)
 {
     ovh_sender_abort (self->sender);
     uint64_t left = ovh_lanes_items (self->lanes);
+    atomic_fetch_sub (&self->held_bytes, ovh_lanes_bytes (self->lanes));
+    atomic_fetch_sub (&self->held_items, left);
     ovh_lanes_destroy (&self->lanes);
     ovh_item_t *item;
     while (zmq_recv (zsock_resolve (self->feed_out), &item, sizeof item, ZMQ_DONTWAIT)
            == sizeof item) {
-        ovh_item_destroy (&item);
+        (void) atomic_load_explicit (&item->handed_over, memory_order_acquire);
+        s_release (self, &item);
         left++;
     }
     atomic_fetch_add (&self->undelivered, left);
@@ -188,10 +197,8 @@ s_actor (zsock_t *pipe, void *arg)
     assert (items);
     bool running = true;
     while (running) {
-        bool room = s_has_room (self);
         items [0] = (zmq_pollitem_t) { zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 };
-        items [1] = (zmq_pollitem_t) { zsock_resolve (self->feed_out), 0,
-                                       room ? ZMQ_POLLIN : 0, 0 };
+        items [1] = (zmq_pollitem_t) { zsock_resolve (self->feed_out), 0, ZMQ_POLLIN, 0 };
         int count = 2 + ovh_sender_pollitems (self->sender, items + 2, (int) max_items - 2);
         long timeout = ovh_sender_timeout (self->sender);
         if (self->draining) {
@@ -209,14 +216,12 @@ s_actor (zsock_t *pipe, void *arg)
             s_take_feed (self);
         ovh_sender_act (self->sender, items + 2, count - 2);
         s_dispatch (self);
-        atomic_store (&self->queued, ovh_lanes_items (self->lanes));
 
         if (running && self->draining
         &&  (s_drained (self) || zclock_mono () >= self->drain_deadline)) {
             s_dispatch (self);
             if (!s_drained (self))
                 s_abandon (self);
-            atomic_store (&self->queued, ovh_lanes_items (self->lanes));
             s_reply_stats (self, pipe);
             self->draining = false;
             //  Nothing more to do but wait for $TERM
@@ -249,8 +254,11 @@ ovh_dispatcher_new (ovh_config_t *config)
         ovh_dispatcher_destroy (&self);
         return NULL;
     }
-    zsock_set_rcvhwm (self->feed_out, FEED_HWM);
-    zsock_set_sndhwm (self->feed_in, FEED_HWM);
+    //  The queue's counts bound what is on the feed; its own high-water
+    //  mark must not stop the intake first
+    int hwm = config->queue_events > INT_MAX / 2 ? INT_MAX / 2 : (int) config->queue_events;
+    zsock_set_rcvhwm (self->feed_out, hwm);
+    zsock_set_sndhwm (self->feed_in, hwm);
     if (zsock_bind (self->feed_out, "%s", endpoint) != 0
     ||  zsock_connect (self->feed_in, "%s", endpoint) != 0) {
         zsys_error ("cannot set up the internal feed %s", endpoint);
@@ -288,23 +296,58 @@ ovh_dispatcher_destroy (ovh_dispatcher_t **self_p)
     *self_p = NULL;
 }
 
+//  Is there room for 'size' more bytes? An item larger than the byte limit
+//  still goes in alone, into an empty queue.
+static bool
+s_has_room (ovh_dispatcher_t *self, size_t size)
+{
+    uint64_t items = atomic_load (&self->held_items);
+    uint64_t bytes = atomic_load (&self->held_bytes);
+    return items < self->config->queue_events
+        && (items == 0 || bytes + size <= self->config->queue_bytes);
+}
+
 int
 ovh_dispatcher_post (ovh_dispatcher_t *self, ovh_item_t *item)
 {
     assert (self);
     assert (item);
+    size_t size = ovh_item_size (item);
+    if (!s_has_room (self, size))
+        return -1;
+    atomic_fetch_add (&self->held_items, 1);
+    atomic_fetch_add (&self->held_bytes, size);
     atomic_store_explicit (&item->handed_over, 1, memory_order_release);
     if (zmq_send (zsock_resolve (self->feed_in), &item, sizeof item, ZMQ_DONTWAIT)
         == sizeof item)
         return 0;
+    atomic_fetch_sub (&self->held_bytes, size);
+    atomic_fetch_sub (&self->held_items, 1);
     return -1;
 }
 
 bool
-ovh_dispatcher_wait_room (ovh_dispatcher_t *self, int msecs)
+ovh_dispatcher_wait_room (ovh_dispatcher_t *self, ovh_item_t *item, int msecs)
 {
-    zmq_pollitem_t item = { zsock_resolve (self->feed_in), 0, ZMQ_POLLOUT, 0 };
-    return zmq_poll (&item, 1, msecs) == 1;
+    //  Once full, wait until the queue is down to three quarters, so that a
+    //  busy queue pauses and resumes in episodes rather than at every
+    //  event. Room comes back as the actor finishes items; nothing signals
+    //  it, so look every two milliseconds: the bus is paused anyway.
+    uint64_t low_items = self->config->queue_events - self->config->queue_events / 4;
+    uint64_t low_bytes = self->config->queue_bytes - self->config->queue_bytes / 4;
+    int64_t deadline = zclock_mono () + msecs;
+    while (true) {
+        if (atomic_load (&self->held_items) <= low_items
+        &&  atomic_load (&self->held_bytes) <= low_bytes
+        &&  s_has_room (self, ovh_item_size (item))) {
+            zmq_pollitem_t poller = { zsock_resolve (self->feed_in), 0, ZMQ_POLLOUT, 0 };
+            if (zmq_poll (&poller, 1, 0) == 1)
+                return true;
+        }
+        if (zclock_mono () >= deadline || zsys_interrupted)
+            return false;
+        zclock_sleep (2);
+    }
 }
 
 void
@@ -327,7 +370,7 @@ ovh_dispatcher_stats (ovh_dispatcher_t *self, ovh_dispatch_stats_t *stats)
 {
     stats->delivered = atomic_load (&self->delivered);
     stats->failed = atomic_load (&self->failed);
-    stats->queued = atomic_load (&self->queued);
+    stats->queued = atomic_load (&self->held_items);
     stats->undelivered = atomic_load (&self->undelivered);
 }
 

@@ -4,9 +4,10 @@
     at once.
 
     Events cross from the intake's thread on a 'feed' socket that carries
-    only pointers; commands use the actor pipe. When the queue is full the
-    actor stops reading the feed, the feed fills up, and ovh_dispatcher_post
-    says so: that is how the intake knows to stop reading the bus.           */
+    only pointers; commands use the actor pipe. The queue's capacity (events
+    and bytes) counts every item posted and not yet finished; when it is
+    full, ovh_dispatcher_post says so: that is how the intake knows to stop
+    reading the bus.                                                         */
 
 #ifndef OVH_DISPATCHER_H_INCLUDED
 #define OVH_DISPATCHER_H_INCLUDED
@@ -37,9 +38,10 @@ void
 int
     ovh_dispatcher_post (ovh_dispatcher_t *self, ovh_item_t *item);
 
-//  Wait up to 'msecs' for room in the queue; true if there is room
+//  After a post was refused: wait up to 'msecs' until the queue is down to
+//  three quarters of its capacity and has room for 'item'; true if so
 bool
-    ovh_dispatcher_wait_room (ovh_dispatcher_t *self, int msecs);
+    ovh_dispatcher_wait_room (ovh_dispatcher_t *self, ovh_item_t *item, int msecs);
 
 //  Deliver what is queued, for at most 'msecs', then stop; fills 'stats'
 void

@@ -14,13 +14,19 @@
 
 //  Messages read from the bus in one go before looking at anything else
 #define READ_BATCH      1024
+//  Reads without a pause for this long end a queue-full episode
+#define EPISODE_END     1000
 
 typedef struct {
     ovh_config_t *config;
     ovh_intake_t *intake;
     ovh_dispatcher_t *dispatcher;
     ovh_item_t *pending;            //  read from the bus, waiting for room
-    int64_t paused_at;              //  when bus reads paused, 0 if not paused
+    //  A queue-full episode: from the first pause until reads have gone on
+    //  for EPISODE_END ms without one; logged once at each end
+    int64_t episode_start;          //  0 when none
+    int64_t resumed_at;             //  when the last pause ended, 0 while paused
+    uint64_t pauses;                //  in this episode
     int64_t next_stats;
     uint64_t stats_seen;            //  activity at the last stats line
 } bridge_t;
@@ -76,20 +82,35 @@ s_post_pending (bridge_t *self)
 {
     if (ovh_dispatcher_post (self->dispatcher, self->pending) == 0) {
         self->pending = NULL;
-        if (self->paused_at) {
-            zsys_info ("queue has room again: resuming bus reads after %.1f s",
-                       (zclock_mono () - self->paused_at) / 1000.0);
-            self->paused_at = 0;
-        }
+        if (self->episode_start && !self->resumed_at)
+            self->resumed_at = zclock_mono ();
         return true;
     }
-    if (!self->paused_at) {
-        self->paused_at = zclock_mono ();
+    if (!self->episode_start) {
+        self->episode_start = zclock_mono ();
+        self->pauses = 0;
         zsys_warning ("queue full (%zu events or %zu bytes): pausing bus reads; the bus "
                       "buffers, then drops, what comes meanwhile (seq gaps will show it)",
                       self->config->queue_events, self->config->queue_bytes);
     }
+    if (self->resumed_at || self->pauses == 0)
+        self->pauses++;
+    self->resumed_at = 0;
     return false;
+}
+
+//  The episode is over once reads went on for a while without a pause
+static void
+s_end_episode (bridge_t *self)
+{
+    int64_t now = zclock_mono ();
+    if (self->episode_start && self->resumed_at && now - self->resumed_at >= EPISODE_END) {
+        zsys_info ("queue has room again: bus reads back to normal after %.1f s "
+                   "(%" PRIu64 " pause%s)", (self->resumed_at - self->episode_start) / 1000.0,
+                   self->pauses, self->pauses == 1 ? "" : "s");
+        self->episode_start = 0;
+        self->resumed_at = 0;
+    }
 }
 
 static void
@@ -102,7 +123,7 @@ s_run (bridge_t *self)
         if (timeout > 1000 || timeout < 0)
             timeout = timeout < 0 ? 0 : 1000;
         if (self->pending) {
-            if (ovh_dispatcher_wait_room (self->dispatcher, (int) timeout))
+            if (ovh_dispatcher_wait_room (self->dispatcher, self->pending, (int) timeout))
                 s_post_pending (self);
         }
         else
@@ -119,6 +140,7 @@ s_run (bridge_t *self)
                 }
             }
         }
+        s_end_episode (self);
         s_periodic_stats (self);
     }
 }

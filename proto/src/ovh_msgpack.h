@@ -257,4 +257,27 @@ ovh_mp_skip (const uint8_t **p, const uint8_t *end, int depth_left)
     return OVH_OK;
 }
 
+//  Name of a kind, for error messages
+static inline const char *
+ovh_mp_kind_name (ovh_mp_kind_t kind)
+{
+    static const char *names [] = {
+        "nil", "boolean", "integer", "integer", "float", "string", "bin",
+        "array", "map", "ext", "reserved byte 0xc1"
+    };
+    return names [kind];
+}
+
+//  Kind of the value a type byte starts, for error messages
+static inline const char *
+ovh_mp_byte_kind (uint8_t byte)
+{
+    ovh_mp_token_t token;
+    const uint8_t *p = &byte;
+    //  Reading the single byte is enough to learn the kind: the header
+    //  parser sets it before it finds the rest missing.
+    ovh_mp_next (&p, &byte + 1, &token);
+    return ovh_mp_kind_name (token.kind);
+}
+
 #endif

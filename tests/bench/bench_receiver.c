@@ -40,12 +40,31 @@
 #define MAX_EVENTS      64
 #define INITIAL_BUFFER  4096
 
-typedef struct {
+typedef struct _conn_t conn_t;
+struct _conn_t {
     int fd;
     char *data;
     size_t size;
     size_t alloc;
-} conn_t;
+    conn_t *prev, *next;            //  open connections, freed at exit
+};
+
+static conn_t *s_conns = NULL;
+
+static void
+s_close (int epoll, conn_t *conn)
+{
+    epoll_ctl (epoll, EPOLL_CTL_DEL, conn->fd, NULL);
+    close (conn->fd);
+    if (conn->prev)
+        conn->prev->next = conn->next;
+    else
+        s_conns = conn->next;
+    if (conn->next)
+        conn->next->prev = conn->prev;
+    free (conn->data);
+    free (conn);
+}
 
 static volatile sig_atomic_t s_interrupted = 0;
 
@@ -245,7 +264,13 @@ main (int argc, char *argv [])
                     int one = 1;
                     setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
                     conn = calloc (1, sizeof *conn);
+                    if (!conn)
+                        abort ();
                     conn->fd = fd;
+                    conn->next = s_conns;
+                    if (s_conns)
+                        s_conns->prev = conn;
+                    s_conns = conn;
                     conn->alloc = INITIAL_BUFFER;
                     conn->data = malloc (conn->alloc);
                     if (!conn->data)
@@ -278,12 +303,8 @@ main (int argc, char *argv [])
                     continue;
                 break;
             }
-            if (close_it) {
-                epoll_ctl (epoll, EPOLL_CTL_DEL, conn->fd, NULL);
-                close (conn->fd);
-                free (conn->data);
-                free (conn);
-            }
+            if (close_it)
+                s_close (epoll, conn);
         }
     }
     qsort (stats.latencies, stats.count, sizeof (int64_t), s_compare);
@@ -297,6 +318,8 @@ main (int argc, char *argv [])
             s_percentile (&stats, 0.99), s_percentile (&stats, 0.999),
             stats.count ? stats.latencies [stats.count - 1] : 0, stats.violations,
             sessions, stats.unparsed);
+    while (s_conns)
+        s_close (epoll, s_conns);
     free (stats.latencies);
     free (stats.last_n);
     close (epoll);

@@ -296,6 +296,13 @@ class InjectTest (ovhtest.BridgeTestCase):
         self.assertGreaterEqual (elapsed, 0.3)
         self.assertLess (elapsed, 5 * SLOW)
 
+    def test_port_in_use (self):
+        bus = "@" + self.bus [1:]           # the test's SUB is bound there
+        code, err, messages = self.inject (["sessionCreated", "--bus", bus], bus=False)
+        self.assertEqual (code, 1, err)
+        self.assertEqual (err, "ovhook-inject: cannot open bus '%s': Address already in use\n"
+                          % bus)
+
     def test_bad_endpoint_syntax (self):
         for bus in ("tcp://127.0.0.1", ">foo://x", "", ">tcp://127.0.0.1:99999", "127.0.0.1:5560",
                     ">tcp://a:1,"):

@@ -114,7 +114,7 @@ class ProxyTest (ovhtest.BridgeTestCase):
         #   The consumer goes: its unsubscriptions reach the publisher
         code, log = tail.stop (signal.SIGTERM)
         self.assertEqual (code, 0, log)
-        ovhtest.wait_until (lambda: (publisher._pump (50), not publisher.subscribed ()) [1], 10,
+        ovhtest.wait_until (lambda: (publisher.collect (0.05), not publisher.subscribed ()) [1], 10,
                             "the unsubscriptions", lambda: repr (publisher.subscriptions))
         self.assertIn (b"\x00nodeCrashed", publisher.subscriptions)
 

@@ -1,0 +1,493 @@
+/*  ovh_config_check.c - the value checkers behind ovh_config.
+
+    Each checker stores nothing until the whole value is known to be good,
+    so that a bad value leaves the setting as it was (its default); only
+    the headers are kept as read, since a bad one fails the load anyway.    */
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <czmq.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include "ovh_config_check.h"
+
+#define KIB ((int64_t) 1024)
+#define MIB (KIB * 1024)
+#define GIB (MIB * 1024)
+
+//  Append one reason; the list is autofree, so it keeps a copy
+static void
+s_problem (zlist_t *problems, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    char *text = zsys_vprintf (format, args);
+    va_end (args);
+    if (text) {
+        zlist_append (problems, text);
+        free (text);
+    }
+}
+
+//  Replace the string at *text_p with a copy of 'value'
+static void
+s_store (char **text_p, const char *value)
+{
+    free (*text_p);
+    *text_p = strdup (value);
+}
+
+char *
+ovh_config_printable (const char *text)
+{
+    char *out = (char *) malloc (strlen (text) * 4 + 1), *p = out;
+    if (!out)
+        return NULL;
+    for (const unsigned char *c = (const unsigned char *) text; *c; c++) {
+        if (*c == '\n')
+            p += sprintf (p, "\\n");
+        else
+        if (*c == '\r')
+            p += sprintf (p, "\\r");
+        else
+        if (*c == '\t')
+            p += sprintf (p, "\\t");
+        else
+        if (*c < 0x20 || *c == 0x7f)
+            p += sprintf (p, "\\x%02x", *c);
+        else
+            *p++ = (char) *c;
+    }
+    *p = '\0';
+    return out;
+}
+
+void
+ovh_config_format_size (char *buffer, size_t size, int64_t bytes)
+{
+    if (bytes > 0 && bytes % GIB == 0)
+        snprintf (buffer, size, "%" PRId64 "G", bytes / GIB);
+    else
+    if (bytes > 0 && bytes % MIB == 0)
+        snprintf (buffer, size, "%" PRId64 "M", bytes / MIB);
+    else
+    if (bytes > 0 && bytes % KIB == 0)
+        snprintf (buffer, size, "%" PRId64 "K", bytes / KIB);
+    else
+        snprintf (buffer, size, "%" PRId64, bytes);
+}
+
+void
+ovh_config_format_duration (char *buffer, size_t size, int64_t msecs)
+{
+    if (msecs == 0)
+        snprintf (buffer, size, "0");
+    else
+    if (msecs % 60000 == 0 && msecs >= 600000)
+        snprintf (buffer, size, "%" PRId64 "m", msecs / 60000);
+    else
+    if (msecs % 1000 == 0)
+        snprintf (buffer, size, "%" PRId64 "s", msecs / 1000);
+    else
+        snprintf (buffer, size, "%" PRId64 "ms", msecs);
+}
+
+char *
+ovh_config_format_url (const char *url)
+{
+    const char *authority = strstr (url, "://");
+    authority = authority? authority + 3: url;
+    const char *at = NULL;
+    for (const char *p = authority; *p && !strchr ("/?#", *p); p++)
+        if (*p == '@')
+            at = p;         //  the last one: passwords may hold '@'
+    if (at)
+        return zsys_sprintf ("%.*s****%s", (int) (authority - url), url, at);
+    return strdup (url);
+}
+
+char *
+ovh_config_format_headers (zlist_t *headers)
+{
+    json_t *array = json_array ();
+    for (const char *header = (const char *) zlist_first (headers);
+         header; header = (const char *) zlist_next (headers)) {
+        const char *split = strstr (header, ": ");
+        char *masked = zsys_sprintf ("%.*s: ****", split? (int) (split - header): 0, header);
+        json_array_append_new (array, json_string (masked));
+        free (masked);
+    }
+    char *json = json_dumps (array, JSON_COMPACT);
+    json_decref (array);
+    return json;
+}
+
+char *
+ovh_config_format_events (const bool events [OVH_CATALOG_SIZE])
+{
+    json_t *array = json_array ();
+    for (size_t index = 0; index < OVH_CATALOG_SIZE; index++)
+        if (events [index])
+            json_array_append_new (array, json_string (ovh_catalog_at (index)->name));
+    char *json = json_dumps (array, JSON_COMPACT);
+    json_decref (array);
+    return json;
+}
+
+int
+ovh_config_parse_bool (const char *text, bool *on)
+{
+    if (strcasecmp (text, "true") == 0)
+        *on = true;
+    else
+    if (strcasecmp (text, "false") == 0)
+        *on = false;
+    else
+        return -1;
+    return 0;
+}
+
+int
+ovh_config_check_bool (const char *value, bool *on, zlist_t *problems)
+{
+    if (*value == '\0') {
+        s_problem (problems, "Cannot be empty");
+        return -1;
+    }
+    if (ovh_config_parse_bool (value, on)) {
+        s_problem (problems, "Is not a boolean (true or false)");
+        return -1;
+    }
+    return 0;
+}
+
+//  Digits, then one of the suffixes (or none); 'units' gives each suffix's
+//  multiplier. Returns -1 unless the value is within [min, max]: no sign,
+//  no spaces, no overflow, as strtoll would allow.
+typedef struct { const char *suffix; int64_t unit; } s_unit_t;
+
+static int64_t
+s_parse_number (const char *text, const s_unit_t *units, int64_t min, int64_t max)
+{
+    const char *p = text;
+    int64_t number = 0;
+    if (*p < '0' || *p > '9')
+        return -1;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (number > (INT64_MAX - 9) / 10)
+            return -1;
+        number = number * 10 + (*p - '0');
+    }
+    int64_t unit = *p? 0: 1;
+    for (; units && units->suffix && !unit; units++)
+        if (strcasecmp (p, units->suffix) == 0)
+            unit = units->unit;
+    if (unit == 0 || number > INT64_MAX / unit)
+        return -1;
+    number *= unit;
+    return number >= min && number <= max? number: -1;
+}
+
+static const s_unit_t s_size_units [] = {
+    { "K", KIB }, { "M", MIB }, { "G", GIB }, { NULL, 0 }
+};
+static const s_unit_t s_duration_units [] = {
+    { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { NULL, 0 }
+};
+
+int
+ovh_config_check_int (const char *value, int64_t min, int64_t max,
+                      int64_t *number, zlist_t *problems)
+{
+    int64_t parsed = s_parse_number (value, NULL, min, max);
+    if (parsed < 0) {
+        s_problem (problems, "Is not an integer between %" PRId64 " and %" PRId64,
+                   min, max);
+        return -1;
+    }
+    *number = parsed;
+    return 0;
+}
+
+int
+ovh_config_check_size (const char *value, int64_t min, int64_t max,
+                       int64_t *bytes, zlist_t *problems)
+{
+    int64_t parsed = s_parse_number (value, s_size_units, min, max);
+    if (parsed < 0) {
+        char low [32], high [32];
+        ovh_config_format_size (low, sizeof low, min);
+        ovh_config_format_size (high, sizeof high, max);
+        s_problem (problems, "Is not a size between %s and %s "
+                   "(bytes, or a number with suffix K, M or G)", low, high);
+        return -1;
+    }
+    *bytes = parsed;
+    return 0;
+}
+
+int
+ovh_config_check_duration (const char *value, int64_t min, int64_t max,
+                           int64_t *msecs, zlist_t *problems)
+{
+    int64_t parsed = s_parse_number (value, s_duration_units, min, max);
+    if (parsed < 0) {
+        char low [32], high [32];
+        ovh_config_format_duration (low, sizeof low, min);
+        ovh_config_format_duration (high, sizeof high, max);
+        s_problem (problems, "Is not a duration between %s and %s "
+                   "(milliseconds, or a number with suffix ms, s or m)", low, high);
+        return -1;
+    }
+    *msecs = parsed;
+    return 0;
+}
+
+//  Why 'url' is not an http(s) URL with a host, or NULL if it is one
+static const char *
+s_url_problem (const char *url, char *buffer, size_t size)
+{
+    const char *colon = strstr (url, "://");
+    size_t scheme_size = colon? (size_t) (colon - url): 0;
+    bool scheme_ok = scheme_size > 0 && isalpha ((unsigned char) url [0]);
+    for (size_t index = 0; scheme_ok && index < scheme_size; index++)
+        scheme_ok = isalnum ((unsigned char) url [index]) || strchr ("+-.", url [index]);
+    if (!scheme_ok)
+        return "Missing scheme: it must start with http:// or https://";
+    if (!(scheme_size == 4 && strncasecmp (url, "http", 4) == 0)
+    &&  !(scheme_size == 5 && strncasecmp (url, "https", 5) == 0)) {
+        snprintf (buffer, size, "Unsupported scheme '%.*s': only http and https are accepted",
+                  (int) (scheme_size > 32? 32: scheme_size), url);
+        return buffer;
+    }
+    //  libcurl is lenient with "http:///path" (host "path"): not us
+    if (colon [3] == '\0' || strchr ("/?#", colon [3]))
+        return "Missing host";
+    CURLU *handle = curl_url ();
+    if (!handle)
+        return "Out of memory";
+    char *host = NULL;
+    CURLUcode rc = curl_url_set (handle, CURLUPART_URL, url, 0);
+    if (rc == CURLUE_OK)
+        rc = curl_url_get (handle, CURLUPART_HOST, &host, 0);
+    const char *problem = NULL;
+    if (rc == CURLUE_NO_HOST || (rc == CURLUE_OK && (!host || !*host)))
+        problem = "Missing host";
+    else
+    if (rc != CURLUE_OK) {
+        snprintf (buffer, size, "Bad format: %s", curl_url_strerror (rc));
+        problem = buffer;
+    }
+    curl_free (host);
+    curl_url_cleanup (handle);
+    return problem;
+}
+
+int
+ovh_config_check_url (const char *value, char **url_p, zlist_t *problems)
+{
+    if (value [strspn (value, " \t")] == '\0')
+        return 0;
+    char buffer [128];
+    const char *problem = s_url_problem (value, buffer, sizeof buffer);
+    if (problem) {
+        s_problem (problems, "Is not a valid URL. %s", problem);
+        return -1;
+    }
+    s_store (url_p, value);
+    return 0;
+}
+
+//  Why one bus endpoint is not valid, or NULL if it is
+static const char *
+s_endpoint_problem (const char *item)
+{
+    if (*item == '\0')
+        return "it is empty";
+    if (*item == '@' || *item == '>')
+        item++;
+    static const char *transports [] = { "tcp://", "ipc://", "inproc://", "pgm://", "epgm://" };
+    const char *address = NULL;
+    for (size_t index = 0; index < sizeof transports / sizeof transports [0]; index++)
+        if (strncmp (item, transports [index], strlen (transports [index])) == 0)
+            address = item + strlen (transports [index]);
+    if (!address)
+        return "expected tcp://, ipc://, inproc://, pgm:// or epgm://, after an optional @ (bind) or > (connect)";
+    if (*address == '\0')
+        return "the address is missing";
+    if (strncmp (item, "tcp://", 6) == 0) {
+        const char *port = strrchr (address, ':');
+        if (!port || port == address
+        ||  (strcmp (port + 1, "*") != 0
+             && s_parse_number (port + 1, NULL, 1, 65535) < 0))
+            return "expected tcp://HOST:PORT, PORT between 1 and 65535 or *";
+    }
+    return NULL;
+}
+
+int
+ovh_config_check_bus (const char *value, char **bus_p, zlist_t *problems)
+{
+    if (*value == '\0') {
+        s_problem (problems, "Cannot be empty");
+        return -1;
+    }
+    char *items = strdup (value);
+    bool valid = items != NULL;
+    for (char *item = items, *next = NULL; valid && item; item = next) {
+        next = strchr (item, ',');
+        if (next)
+            *next++ = '\0';
+        const char *problem = s_endpoint_problem (item);
+        if (problem) {
+            char *shown = ovh_config_printable (item);
+            s_problem (problems, "Endpoint '%s' is not valid: %s", shown? shown: "", problem);
+            free (shown);
+            valid = false;
+        }
+    }
+    free (items);
+    if (!valid)
+        return -1;
+    s_store (bus_p, value);
+    return 0;
+}
+
+//  Parse a JSON array of strings. Returns a new reference, or NULL after
+//  saying why not. [""] is taken as [], as OpenVidu does.
+static json_t *
+s_strings_array (const char *value, zlist_t *problems)
+{
+    static const char *prefix = "Is not a valid strings array in JSON format. ";
+    json_error_t error;
+    json_t *array = json_loads (value, JSON_DECODE_ANY, &error);
+    if (!array) {
+        s_problem (problems, "%s%s", prefix, error.text);
+        return NULL;
+    }
+    if (!json_is_array (array)) {
+        s_problem (problems, "%sIt is not an array", prefix);
+        json_decref (array);
+        return NULL;
+    }
+    for (size_t index = 0; index < json_array_size (array); index++)
+        if (!json_is_string (json_array_get (array, index))) {
+            s_problem (problems, "%sItem %zu is not a string", prefix, index);
+            json_decref (array);
+            return NULL;
+        }
+    if (json_array_size (array) == 1
+    &&  json_string_length (json_array_get (array, 0)) == 0)
+        json_array_clear (array);
+    return array;
+}
+
+int
+ovh_config_check_headers (const char *value, zlist_t *headers, zlist_t *problems)
+{
+    static const char *syntax = "syntax is not correct.";
+    //  Empty means no headers: the default is [] anyway
+    json_t *array = *value? s_strings_array (value, problems): json_array ();
+    bool valid = array != NULL;
+    for (size_t index = 0; index < json_array_size (array); index++) {
+        const char *header = json_string_value (json_array_get (array, index));
+        char *shown = ovh_config_printable (header);
+        const char *split = strstr (header, ": ");
+        if (!shown)
+            valid = false;      //  out of memory: nothing sensible to say
+        else
+        if (strpbrk (header, "\r\n")) {
+            //  A line break would let the value inject headers of its own
+            s_problem (problems, "HTTP header '%s' %s Header cannot contain line "
+                       "breaks (CR or LF)", shown, syntax);
+            valid = false;
+        }
+        else
+        if (!split) {
+            s_problem (problems, "HTTP header '%s' %s Must be 'HEADER_NAME: "
+                       "HEADER_VALUE'. For example: 'Authorization: Basic "
+                       "YWxhZGRpbjpvcGVuc2VzYW1l'", shown, syntax);
+            valid = false;
+        }
+        else {
+            if (split == header) {
+                s_problem (problems, "HTTP header '%s' %s Header name cannot be "
+                           "empty", shown, syntax);
+                valid = false;
+            }
+            if (split [2] == '\0') {
+                s_problem (problems, "HTTP header '%s' %s Header value cannot be "
+                           "empty", shown, syntax);
+                valid = false;
+            }
+            zlist_append (headers, (void *) header);
+        }
+        free (shown);
+    }
+    json_decref (array);
+    return valid? 0: -1;
+}
+
+int
+ovh_config_check_events (const char *value, bool events [OVH_CATALOG_SIZE],
+                         zlist_t *problems)
+{
+    if (!value) {
+        for (size_t index = 0; index < OVH_CATALOG_SIZE; index++)
+            events [index] = ovh_catalog_at (index)->default_on;
+        return 0;
+    }
+    //  Empty could mean "none" or "the default": refuse to guess
+    if (*value == '\0') {
+        s_problem (problems, "Cannot be empty. Write [] to send no events, or "
+                   "leave it unset to send the default ones");
+        return -1;
+    }
+    json_t *array = s_strings_array (value, problems);
+    if (!array)
+        return -1;
+    bool chosen [OVH_CATALOG_SIZE] = { false };
+    bool valid = true;
+    for (size_t index = 0; index < json_array_size (array); index++) {
+        json_t *item = json_array_get (array, index);
+        const ovh_event_type_t *type =
+            ovh_catalog_lookup (json_string_value (item), json_string_length (item));
+        if (type)
+            chosen [type->index] = true;
+        else {
+            char *shown = ovh_config_printable (json_string_value (item));
+            s_problem (problems, "Event '%s' does not exist", shown? shown: "");
+            free (shown);
+            valid = false;
+        }
+    }
+    if (valid)
+        memcpy (events, chosen, sizeof chosen);
+    json_decref (array);
+    return valid? 0: -1;
+}
+
+int
+ovh_config_check_file (const char *value, char **path_p, zlist_t *problems)
+{
+    if (*value == '\0')
+        return 0;               //  the system's CAs
+    struct stat info;
+    const char *problem = NULL;
+    if (stat (value, &info) != 0 || access (value, R_OK) != 0)
+        problem = strerror (errno);
+    else
+    if (!S_ISREG (info.st_mode))
+        problem = "Not a regular file";
+    if (problem) {
+        s_problem (problems, "Is not a readable file: %s", problem);
+        return -1;
+    }
+    s_store (path_p, value);
+    return 0;
+}

@@ -1,0 +1,116 @@
+/*  ovh_config_check.h - the value checkers behind ovh_config: each one reads
+    the text of one kind of setting and either stores its value or says what
+    is wrong with it. Internal to ovh_config.c, not part of the bridge's API.
+
+    The checkers know no setting names: a reason is the text that follows
+    OpenVidu's "Property NAME=value. ", which ovh_config.c puts before it.
+    A checker returns 0 after storing the value through its out pointer,
+    or -1 leaving that as it was (so a bad value keeps the default), with
+    its reasons appended to 'problems', a list made with zlist_autofree (it
+    keeps copies). A value may have more than one reason (a header ": " has
+    neither name nor value); they come in the order the value is read.
+
+    The formatters do the other way round, for --help and --check-config.  */
+
+#ifndef OVH_CONFIG_CHECK_H_INCLUDED
+#define OVH_CONFIG_CHECK_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <czmq.h>
+#include "ovhook.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+//  "true" or "false", any letter case, into *on. 0, or -1 if neither; no
+//  reason given (the flag parser asks this of a word that may be no value).
+int
+    ovh_config_parse_bool (const char *text, bool *on);
+
+//  A boolean setting: empty, or not true/false, is a problem.
+int
+    ovh_config_check_bool (const char *value, bool *on, zlist_t *problems);
+
+//  Decimal digits, nothing else, within [min, max].
+int
+    ovh_config_check_int (const char *value, int64_t min, int64_t max,
+                          int64_t *number, zlist_t *problems);
+
+//  Bytes, or digits with suffix K, M or G (powers of 1024, any letter
+//  case), within [min, max] bytes.
+int
+    ovh_config_check_size (const char *value, int64_t min, int64_t max,
+                           int64_t *bytes, zlist_t *problems);
+
+//  Milliseconds, or digits with suffix ms, s or m (any letter case),
+//  within [min, max] milliseconds.
+int
+    ovh_config_check_duration (const char *value, int64_t min, int64_t max,
+                               int64_t *msecs, zlist_t *problems);
+
+//  An http or https URL with a host, as libcurl's URL API reads it, into
+//  *url_p (a copy; the old one freed). A blank value (spaces and tabs
+//  only) is no endpoint, as in OpenVidu: returns 0 and leaves *url_p.
+int
+    ovh_config_check_url (const char *value, char **url_p, zlist_t *problems);
+
+//  A CZMQ endpoint list ("@tcp://*:5560,>ipc://x") into *bus_p (a copy):
+//  an optional @ or >, a transport libzmq knows, an address; for tcp a
+//  HOST:PORT with PORT 1..65535 or *. Reports the first bad endpoint.
+int
+    ovh_config_check_bus (const char *value, char **bus_p, zlist_t *problems);
+
+//  A JSON array of "Name: value" strings, appended to 'headers' (a list
+//  made with zlist_autofree). Empty means []; so does [""], as in OpenVidu.
+//  A header with ": " is appended even when its name or value is empty.
+int
+    ovh_config_check_headers (const char *value, zlist_t *headers,
+                              zlist_t *problems);
+
+//  A JSON array of event type names into 'events' (by catalog index), all
+//  or nothing; NULL sets the catalog's defaults. [] and [""] mean none.
+int
+    ovh_config_check_events (const char *value, bool events [OVH_CATALOG_SIZE],
+                             zlist_t *problems);
+
+//  The path of a readable regular file into *path_p (a copy); empty means
+//  none: returns 0 and leaves *path_p.
+int
+    ovh_config_check_file (const char *value, char **path_p, zlist_t *problems);
+
+//  The other way round, values as --help and --check-config write them.
+//  Sizes as "16M" and durations as "10s": the largest unit that divides
+//  them.
+void
+    ovh_config_format_size (char *buffer, size_t size, int64_t bytes);
+void
+    ovh_config_format_duration (char *buffer, size_t size, int64_t msecs);
+
+//  The URL with its userinfo (user:password@) masked as "****", since it
+//  holds a password as often as not. Caller frees; NULL if out of memory.
+char *
+    ovh_config_format_url (const char *url);
+
+//  The "Name: value" headers as a compact JSON array, values masked as
+//  "****" (they are secrets as often as not). Caller frees; NULL if out
+//  of memory.
+char *
+    ovh_config_format_headers (zlist_t *headers);
+
+//  The names of the enabled events as a compact JSON array, in catalog
+//  order. Caller frees; NULL if out of memory.
+char *
+    ovh_config_format_events (const bool events [OVH_CATALOG_SIZE]);
+
+//  Copy of 'text' with control bytes escaped (\n, \r, \t, \xNN), so that
+//  an error stays on one line; NULL if out of memory. Caller frees.
+char *
+    ovh_config_printable (const char *text);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
