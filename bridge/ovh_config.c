@@ -4,9 +4,8 @@
     default and its range. Loading collects one raw string per setting (flag,
     else environment, else env file, else the default text) and then checks
     each in table order, so that errors come out in a stable order and the
-    defaults go through the very parsers that user values go through. What
-    each kind of value may be, and how it is printed back, is in
-    ovh_config_check.c; this file knows the settings and their sources.
+    defaults go through the very parsers that user values go through. The
+    checkers and printers of each kind of value are in ovh_config_check.c.
 
     Errors follow OpenVidu's own printing rule: "Property NAME=value. message",
     or "Property NAME is not set. message" when the value is empty.          */

@@ -46,6 +46,19 @@ typedef struct {
     int stats_interval_ms;              //  OVHOOK_STATS_INTERVAL (60 s)
     bool verbose;                       //  OVHOOK_VERBOSE: log every delivery
     char *env_file;                     //  --env-file PATH
+    //  Delivery guarantees
+    char *secret;                       //  OVHOOK_WEBHOOK_SECRET: whsec_... (space-separated)
+    int retries;                        //  OVHOOK_RETRIES (7): attempts = 1 + retries
+    int retry_initial_ms;               //  OVHOOK_RETRY_INITIAL (1 s)
+    int retry_max_ms;                   //  OVHOOK_RETRY_MAX (60 s)
+    int retry_jitter;                   //  OVHOOK_RETRY_JITTER (20 %)
+    int64_t retry_max_age_ms;           //  OVHOOK_RETRY_MAX_AGE (1 h)
+    int breaker_threshold;              //  OVHOOK_BREAKER_THRESHOLD (20, 0: off)
+    char *spool;                        //  OVHOOK_SPOOL: SQLite file, NULL: none
+    bool spool_sync_full;               //  OVHOOK_SPOOL_SYNC=full (default normal)
+    size_t spool_max_bytes;             //  OVHOOK_SPOOL_MAX (1G)
+    char *dead_letter;                  //  OVHOOK_DEAD_LETTER: JSONL file, NULL: none
+    bool redeliver;                     //  --redeliver: requeue dead letters at start
 } ovh_config_t;
 
 //  Defaults, as OpenVidu and this document say.

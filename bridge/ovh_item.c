@@ -2,31 +2,124 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <openssl/sha.h>
 #include "ovh_item.h"
+
+static void
+s_hex_id (const unsigned char *bytes, char *id)
+{
+    static const char digits [] = "0123456789abcdef";
+    memcpy (id, "evt_", 4);
+    for (int index = 0; index < 16; index++) {
+        id [4 + index * 2] = digits [bytes [index] >> 4];
+        id [5 + index * 2] = digits [bytes [index] & 15];
+    }
+    id [36] = 0;
+}
+
+void
+ovh_item_envelope_id (const char *topic, const char *src, size_t src_size,
+                      uint64_t seq, char *id)
+{
+    //  SHA-256 (src 0x00 topic 0x00 seq-in-decimal), first 128 bits. A src
+    //  longer than 256 bytes (unusual) enters as its own SHA-256 digest, so
+    //  that the input fits a stack buffer
+    unsigned char src_digest [SHA256_DIGEST_LENGTH];
+    if (src_size > 256) {
+        SHA256 ((const unsigned char *) src, src_size, src_digest);
+        src = (const char *) src_digest;
+        src_size = sizeof src_digest;
+    }
+    char input [256 + 1 + 64 + 1 + 24];
+    size_t topic_size = strlen (topic);
+    assert (topic_size <= 64);
+    memcpy (input, src, src_size);
+    input [src_size] = 0;
+    memcpy (input + src_size + 1, topic, topic_size);
+    input [src_size + 1 + topic_size] = 0;
+    size_t used = src_size + 2 + topic_size;
+    used += (size_t) snprintf (input + used, sizeof input - used, "%" PRIu64, seq);
+    unsigned char digest [SHA256_DIGEST_LENGTH];
+    SHA256 ((const unsigned char *) input, used, digest);
+    s_hex_id (digest, id);
+}
+
+static void
+s_random_id (char *id)
+{
+    unsigned char bytes [16];
+    size_t got = 0;
+    while (got < sizeof bytes) {
+        ssize_t rc = getrandom (bytes + got, sizeof bytes - got, 0);
+        if (rc > 0)
+            got += (size_t) rc;
+        else
+        if (errno != EINTR)
+            break;
+    }
+    //  getrandom cannot fail on Linux ≥ 3.17 once the pool is ready; if it
+    //  ever did, fall back to CZMQ's generator rather than a fixed id
+    for (size_t index = got; index < sizeof bytes; index++)
+        bytes [index] = (unsigned char) randof (256);
+    s_hex_id (bytes, id);
+}
+
+static ovh_item_t *
+s_new (const ovh_event_type_t *type, const char *key, size_t key_size,
+       const char *json, size_t json_size)
+{
+    //  One block: the struct, key + NUL, json + NUL
+    ovh_item_t *self = (ovh_item_t *) malloc (sizeof (ovh_item_t) + key_size + 1 + json_size + 1);
+    if (!self)
+        return NULL;
+    memset (self, 0, sizeof (ovh_item_t));
+    atomic_init (&self->handed_over, 0);
+    self->type = type;
+    self->has_key = key != NULL;
+    self->key_size = key ? key_size : 0;
+    self->json_size = json_size;
+    self->key = self->data;
+    if (self->key_size)
+        memcpy (self->key, key, self->key_size);
+    self->key [self->key_size] = 0;
+    self->json = self->data + self->key_size + 1;
+    memcpy (self->json, json, json_size);
+    self->json [json_size] = 0;
+    return self;
+}
 
 ovh_item_t *
 ovh_item_new (const ovh_event_t *event)
 {
     assert (event);
-    size_t key_size = event->key ? event->key_size : 0;
-    //  One block: the struct, key + NUL, json + NUL
-    ovh_item_t *self = (ovh_item_t *) malloc (sizeof (ovh_item_t)
-                                             + key_size + 1 + event->json_size + 1);
+    ovh_item_t *self = s_new (event->type, event->key, event->key_size,
+                              event->json, event->json_size);
     if (!self)
         return NULL;
-    self->next = NULL;
-    atomic_init (&self->handed_over, 0);
-    self->type = event->type;
-    self->has_key = event->key != NULL;
-    self->key_size = key_size;
-    self->json_size = event->json_size;
-    self->key = self->data;
-    if (key_size)
-        memcpy (self->key, event->key, key_size);
-    self->key [key_size] = 0;
-    self->json = self->data + key_size + 1;
-    memcpy (self->json, event->json, event->json_size);
-    self->json [event->json_size] = 0;
+    if (event->has_envelope)
+        ovh_item_envelope_id (event->type->name, event->src, event->src_size,
+                              event->seq, self->id);
+    else
+        s_random_id (self->id);
+    self->accepted_ms = zclock_time ();
+    return self;
+}
+
+ovh_item_t *
+ovh_item_restore (const ovh_event_type_t *type, const char *id,
+                  const char *key, size_t key_size,
+                  const char *json, size_t json_size,
+                  int64_t accepted_ms, int attempts)
+{
+    assert (type);
+    assert (id);
+    ovh_item_t *self = s_new (type, key, key_size, json, json_size);
+    if (!self)
+        return NULL;
+    snprintf (self->id, sizeof self->id, "%s", id);
+    self->accepted_ms = accepted_ms;
+    self->attempts = attempts;
     return self;
 }
 

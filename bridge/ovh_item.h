@@ -19,6 +19,11 @@ struct _ovh_item_t {
     //  not instrumented); this makes the ownership transfer checkable
     atomic_int handed_over;
     const ovh_event_type_t *type;
+    char id [40];                       //  "evt_" + 32 hex: webhook-id
+    int64_t accepted_ms;                //  wall clock when accepted (for max age)
+    int attempts;                       //  made so far
+    int64_t spool_row;                  //  rowid in the spool, 0 when not spooled
+    int64_t due;                        //  zclock_mono of its next attempt, when waiting
     bool has_key;
     size_t key_size;
     size_t json_size;
@@ -27,9 +32,24 @@ struct _ovh_item_t {
     char data [];
 };
 
-//  Copy a translated event. Returns NULL when out of memory.
+//  Copy a translated event and give it its id: derived from the envelope
+//  (src, topic, seq) when there is one, so that two bridges give the same
+//  event the same id; random otherwise. Returns NULL when out of memory.
 ovh_item_t *
     ovh_item_new (const ovh_event_t *event);
+
+//  Rebuild an item from stored parts (spool rows, dead letters); key NULL
+//  for none. Returns NULL when out of memory.
+ovh_item_t *
+    ovh_item_restore (const ovh_event_type_t *type, const char *id,
+                      const char *key, size_t key_size,
+                      const char *json, size_t json_size,
+                      int64_t accepted_ms, int attempts);
+
+//  Write the id an event with this envelope gets into 'id' (40 bytes)
+void
+    ovh_item_envelope_id (const char *topic, const char *src, size_t src_size,
+                          uint64_t seq, char *id);
 void
     ovh_item_destroy (ovh_item_t **self_p);
 

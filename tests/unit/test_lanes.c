@@ -1,5 +1,6 @@
 /*  test_lanes.c - per-key ordering (ovh_lanes), seq gap counting
-    (ovh_seqtrack) and rate-limited warnings (ovh_ratelog).                 */
+    (ovh_seqtrack), rate-limited warnings (ovh_ratelog) and event ids
+    (ovh_item).                                                             */
 
 #include "ovh_test.h"
 #include "ovh_lanes.h"
@@ -195,9 +196,55 @@ test_ratelog (void)
     ovh_ratelog_destroy (&log);
 }
 
+static void
+test_item_ids (void)
+{
+    //  Expected value computed independently:
+    //  'evt_' + hashlib.sha256 (b'pubA\x00sessionCreated\x007').hexdigest () [:32]
+    char id [40];
+    ovh_item_envelope_id ("sessionCreated", "pubA", 4, 7, id);
+    CHECK_STR (id, "evt_5052d2a766f5565aa74abf3804d03353");
+
+    //  Same envelope, same id (two bridges agree); another seq, another id
+    ovh_event_t event = { .type = ovh_catalog_at (0), .json = "{}", .json_size = 2,
+                          .has_envelope = true, .src = "pubA", .src_size = 4, .seq = 7 };
+    ovh_item_t *first = ovh_item_new (&event);
+    ovh_item_t *second = ovh_item_new (&event);
+    CHECK_STR (first->id, second->id);
+    CHECK_STR (first->id, id);
+    event.seq = 8;
+    ovh_item_t *third = ovh_item_new (&event);
+    CHECK (strcmp (third->id, first->id) != 0);
+    //  Without an envelope: random, 128 bits of hex, never the same twice
+    event.has_envelope = false;
+    ovh_item_t *random1 = ovh_item_new (&event);
+    ovh_item_t *random2 = ovh_item_new (&event);
+    CHECK (strlen (random1->id) == 36 && strncmp (random1->id, "evt_", 4) == 0);
+    CHECK (strspn (random1->id + 4, "0123456789abcdef") == 32);
+    CHECK (strcmp (random1->id, random2->id) != 0);
+    CHECK (random1->accepted_ms > 1700000000000LL);
+    //  Restored items keep what they were given
+    ovh_item_t *restored = ovh_item_restore (ovh_catalog_at (1), "evt_x", "k", 1, "{\"a\":1}", 7,
+                                             1234, 3);
+    CHECK_STR (restored->id, "evt_x");
+    CHECK (restored->has_key && streq (restored->key, "k"));
+    CHECK_STR (restored->json, "{\"a\":1}");
+    CHECK (restored->accepted_ms == 1234 && restored->attempts == 3);
+    ovh_item_t *keyless = ovh_item_restore (ovh_catalog_at (1), "evt_y", NULL, 0, "{}", 2, 1, 0);
+    CHECK (!keyless->has_key);
+    ovh_item_destroy (&first);
+    ovh_item_destroy (&second);
+    ovh_item_destroy (&third);
+    ovh_item_destroy (&random1);
+    ovh_item_destroy (&random2);
+    ovh_item_destroy (&restored);
+    ovh_item_destroy (&keyless);
+}
+
 int
 main (void)
 {
+    test_item_ids ();
     test_one_in_flight_per_key ();
     test_slow_key_does_not_block_others ();
     test_keyless_events_in_order ();
