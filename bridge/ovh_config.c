@@ -1,91 +1,102 @@
 /*  ovh_config.c - configuration of ovhook-bridge.
 
-    One table lists every setting: its environment variable, its flag, its
-    default and its range. Loading collects one raw string per setting (flag,
-    else environment, else env file, else the default text) and then checks
-    each in table order, so that errors come out in a stable order and the
-    defaults go through the very parsers that user values go through. The
-    checkers and printers of each kind of value are in ovh_config_check.c.
+    One table lists every setting: its environment variable, its flag, the
+    field it fills, its default and its range. Loading collects one raw
+    string per setting (flag, else environment, else env file, else the
+    default text) and then checks each in table order, so that errors come
+    out in a stable order and the defaults go through the very parsers that
+    user values go through. The checkers and printers of each kind of value
+    are in ovh_config_check.c and ovh_config_format.c, --help is in
+    ovh_config_usage.c.
 
     Errors follow OpenVidu's own printing rule: "Property NAME=value. message",
-    or "Property NAME is not set. message" when the value is empty.          */
+    or "Property NAME is not set. message" when the value is empty. A secret
+    is never shown: its value is printed as ****.                            */
 
 #include <inttypes.h>
 #include <string.h>
 #include <czmq.h>
 #include "ovh_config.h"
 #include "ovh_config_check.h"
+#include "ovh_config_table.h"
 #include "ovh_dotenv.h"
-
-#ifndef OVHOOK_VERSION_STRING
-#   define OVHOOK_VERSION_STRING OVHOOK_VERSION
-#endif
 
 #define KIB ((int64_t) 1024)
 #define MIB (KIB * 1024)
 #define GIB (MIB * 1024)
-#define HOUR_MS (60 * 60 * 1000)
+#define HOUR_MS ((int64_t) 60 * 60 * 1000)
 
-typedef enum {
-    K_BOOL, K_URL, K_HEADERS, K_EVENTS, K_BUS, K_INT, K_SIZE, K_DURATION, K_FILE
-} s_kind_t;
+//  Where a setting's value goes, and what C type it has there. _Generic
+//  picks the type from the field itself, so the table cannot disagree
+//  with ovh_config.h.
+#define FIELD(member) offsetof (ovh_config_t, member), \
+    _Generic (((ovh_config_t *) 0)->member, bool: T_BOOL, int: T_INT, \
+              int64_t: T_INT64, size_t: T_SIZE, char *: T_TEXT, default: T_OTHER)
 
-typedef enum {
-    S_WEBHOOK, S_ENDPOINT, S_HEADERS, S_EVENTS,
-    S_BUS, S_WORKERS, S_QUEUE_EVENTS, S_QUEUE_BYTES, S_CONNECT_TIMEOUT,
-    S_REQUEST_TIMEOUT, S_DRAIN_TIMEOUT, S_STATS_INTERVAL, S_CA_FILE,
-    S_INSECURE, S_ACCEPT_2XX, S_MAX_FRAME, S_VERBOSE,
-    S_COUNT
-} s_id_t;
-
-typedef struct {
-    const char *name;           //  environment variable and .env key
-    const char *flag;           //  long flag, without its dashes
-    s_kind_t kind;
-    const char *metavar;        //  for --help
-    const char *def;            //  default, parsed like any value (NULL: events)
-    const char *def_help;       //  default as --help shows it
-    int64_t min, max;           //  range of numbers, sizes (bytes), durations (ms)
-    const char *help;
-} s_setting_t;
-
-static const s_setting_t s_settings [S_COUNT] = {
-    { "OPENVIDU_WEBHOOK", "webhook", K_BOOL, "BOOL", "false", "false", 0, 0,
+const ovh_config_setting_t ovh_config_settings [S_COUNT] = {
+    { "OPENVIDU_WEBHOOK", "webhook", K_BOOL, FIELD (webhook), "BOOL", "false", "false", 0, 0,
       "Send events to the endpoint (true or false, any letter case)." },
-    { "OPENVIDU_WEBHOOK_ENDPOINT", "endpoint", K_URL, "URL", "", "(empty)", 0, 0,
-      "URL (http or https) the events are POSTed to; needed with the webhook on." },
-    { "OPENVIDU_WEBHOOK_HEADERS", "headers", K_HEADERS, "JSON", "[]", "[]", 0, 0,
-      "JSON array of \"Name: value\" headers added to every request." },
-    { "OPENVIDU_WEBHOOK_EVENTS", "events", K_EVENTS, "JSON", NULL,
+    { "OPENVIDU_WEBHOOK_ENDPOINT", "endpoint", K_URL, FIELD (endpoint), "URL", "", "(empty)",
+      0, 0, "URL (http or https) the events are POSTed to; needed with the webhook on." },
+    { "OPENVIDU_WEBHOOK_HEADERS", "headers", K_HEADERS, FIELD (headers), "JSON", "[]", "[]",
+      0, 0, "JSON array of \"Name: value\" headers added to every request." },
+    { "OPENVIDU_WEBHOOK_EVENTS", "events", K_EVENTS, FIELD (events), "JSON", NULL,
       "every type but HANodeRegistered and HANodeDeregistered", 0, 0,
       "JSON array of the event types to send; [] sends none." },
-    { "OVHOOK_BUS", "bus", K_BUS, "ENDPOINTS", "@" OVH_BUS_ENDPOINT,
+    { "OVHOOK_BUS", "bus", K_BUS, FIELD (bus), "ENDPOINTS", "@" OVH_BUS_ENDPOINT,
       "@" OVH_BUS_ENDPOINT, 0, 0,
       "ZeroMQ endpoints to read events from: @ binds, > connects, commas between." },
-    { "OVHOOK_WORKERS", "workers", K_INT, "N", "32", "32", 1, 1024,
+    { "OVHOOK_WORKERS", "workers", K_INT, FIELD (workers), "N", "32", "32", 1, 1024,
       "Requests in flight at most (one per ordering key at a time)." },
-    { "OVHOOK_QUEUE_EVENTS", "queue-events", K_INT, "N", "65536", "65536", 1, 16 * MIB,
-      "Events waiting for delivery at most; when full, the bus is not read." },
-    { "OVHOOK_QUEUE_BYTES", "queue-bytes", K_SIZE, "SIZE", "16M", "16M", 64, 64 * GIB,
-      "Bytes of webhook bodies waiting for delivery at most." },
-    { "OVHOOK_CONNECT_TIMEOUT", "connect-timeout", K_DURATION, "TIME", "10s", "10s",
-      1, HOUR_MS, "Time allowed to connect to the endpoint." },
-    { "OVHOOK_REQUEST_TIMEOUT", "request-timeout", K_DURATION, "TIME", "10s", "10s",
-      1, HOUR_MS, "Time allowed for a whole request, connection included." },
-    { "OVHOOK_DRAIN_TIMEOUT", "drain-timeout", K_DURATION, "TIME", "10s", "10s",
-      0, HOUR_MS, "At exit, time allowed to deliver the events still queued." },
-    { "OVHOOK_STATS_INTERVAL", "stats-interval", K_DURATION, "TIME", "60s", "60s",
-      1, HOUR_MS, "Time between two statistics lines (logged only after traffic)." },
-    { "OVHOOK_CA_FILE", "ca-file", K_FILE, "PATH", "", "(the system's CAs)", 0, 0,
-      "PEM file of the CAs that may sign the endpoint's certificate." },
-    { "OVHOOK_INSECURE", "insecure", K_BOOL, "BOOL", "false", "false", 0, 0,
+    { "OVHOOK_QUEUE_EVENTS", "queue-events", K_INT, FIELD (queue_events), "N", "65536",
+      "65536", 1, 16 * MIB, "Events waiting for delivery at most; when full, the bus is not read." },
+    { "OVHOOK_QUEUE_BYTES", "queue-bytes", K_SIZE, FIELD (queue_bytes), "SIZE", "16M", "16M",
+      64, 64 * GIB, "Bytes of webhook bodies waiting for delivery at most." },
+    { "OVHOOK_CONNECT_TIMEOUT", "connect-timeout", K_DURATION, FIELD (connect_timeout_ms),
+      "TIME", "10s", "10s", 1, HOUR_MS, "Time allowed to connect to the endpoint." },
+    { "OVHOOK_REQUEST_TIMEOUT", "request-timeout", K_DURATION, FIELD (request_timeout_ms),
+      "TIME", "10s", "10s", 1, HOUR_MS, "Time allowed for a whole request, connection included." },
+    { "OVHOOK_DRAIN_TIMEOUT", "drain-timeout", K_DURATION, FIELD (drain_timeout_ms),
+      "TIME", "10s", "10s", 0, HOUR_MS, "At exit, time allowed to deliver the events still queued." },
+    { "OVHOOK_STATS_INTERVAL", "stats-interval", K_DURATION, FIELD (stats_interval_ms),
+      "TIME", "60s", "60s", 1, HOUR_MS,
+      "Time between two statistics lines (logged only after traffic)." },
+    { "OVHOOK_CA_FILE", "ca-file", K_FILE, FIELD (ca_file), "PATH", "", "(the system's CAs)",
+      0, 0, "PEM file of the CAs that may sign the endpoint's certificate." },
+    { "OVHOOK_INSECURE", "insecure", K_BOOL, FIELD (insecure), "BOOL", "false", "false", 0, 0,
       "Do not verify the endpoint's TLS certificate (as OpenVidu does)." },
-    { "OVHOOK_ACCEPT_2XX", "accept-2xx", K_BOOL, "BOOL", "false", "false", 0, 0,
-      "Count any 2xx status as delivered; OpenVidu accepts 200 only." },
-    { "OVHOOK_MAX_FRAME", "max-frame", K_SIZE, "SIZE", "1M", "1M", 64, 256 * MIB,
-      "Largest bus frame accepted; larger messages are dropped." },
-    { "OVHOOK_VERBOSE", "verbose", K_BOOL, "BOOL", "false", "false", 0, 0,
+    { "OVHOOK_ACCEPT_2XX", "accept-2xx", K_BOOL, FIELD (accept_2xx), "BOOL", "false", "false",
+      0, 0, "Count any 2xx status as delivered; OpenVidu accepts 200 only." },
+    { "OVHOOK_MAX_FRAME", "max-frame", K_SIZE, FIELD (max_frame), "SIZE", "1M", "1M",
+      64, 256 * MIB, "Largest bus frame accepted; larger messages are dropped." },
+    { "OVHOOK_VERBOSE", "verbose", K_BOOL, FIELD (verbose), "BOOL", "false", "false", 0, 0,
       "Log every delivery (-v)." },
+    //  Delivery guarantees
+    { "OVHOOK_WEBHOOK_SECRET", "secret", K_SECRET, FIELD (secret), "SECRETS", "",
+      "(none: requests are not signed)", 0, 0,
+      "Sign requests (Standard Webhooks): whsec_<base64> keys, space-separated." },
+    { "OVHOOK_RETRIES", "retries", K_INT, FIELD (retries), "N", "7", "7", 0, 100,
+      "Retries of a failed delivery; 0 makes one attempt, as OpenVidu does." },
+    { "OVHOOK_RETRY_INITIAL", "retry-initial", K_DURATION, FIELD (retry_initial_ms),
+      "TIME", "1s", "1s", 1, HOUR_MS, "Delay before the first retry; it doubles at each retry." },
+    { "OVHOOK_RETRY_MAX", "retry-max", K_DURATION, FIELD (retry_max_ms), "TIME", "60s", "60s",
+      1, 24 * HOUR_MS, "Longest delay between two retries; at least --retry-initial." },
+    { "OVHOOK_RETRY_JITTER", "retry-jitter", K_INT, FIELD (retry_jitter), "PERCENT", "20",
+      "20", 0, 100, "Random spread of each delay, plus or minus this percentage." },
+    { "OVHOOK_RETRY_MAX_AGE", "retry-max-age", K_DURATION, FIELD (retry_max_age_ms), "TIME",
+      "1h", "1h", 1, 720 * HOUR_MS, "Age at which a failing event is given up (dead letter)." },
+    { "OVHOOK_BREAKER_THRESHOLD", "breaker-threshold", K_INT, FIELD (breaker_threshold), "N",
+      "20", "20", 0, 100000, "Consecutive failures that pause deliveries for probes; 0: never." },
+    { "OVHOOK_SPOOL", "spool", K_PATH, FIELD (spool), "PATH", "", "(none: memory only)", 0, 0,
+      "SQLite file that keeps accepted events across restarts." },
+    { "OVHOOK_SPOOL_SYNC", "spool-sync", K_SYNC, FIELD (spool_sync_full), "MODE", "normal",
+      "normal", 0, 0, "normal survives a killed process; full, a power cut too (slower)." },
+    { "OVHOOK_SPOOL_MAX", "spool-max", K_SIZE, FIELD (spool_max_bytes), "SIZE", "1G", "1G",
+      MIB, 1024 * GIB, "Spool file size beyond which the bus is not read." },
+    { "OVHOOK_DEAD_LETTER", "dead-letter", K_PATH, FIELD (dead_letter), "PATH", "", "(none)",
+      0, 0, "JSONL file the events given up are appended to, when there is no spool." },
+    { NULL, "redeliver", K_BOOL, FIELD (redeliver), "BOOL", "false", "false", 0, 0,
+      "At start, queue the dead letters again (ids kept), then run." },
 };
 
 //  ovh_config_t is public, the error list is not: the object that
@@ -107,97 +118,122 @@ s_add_error (ovh_config_t *self, char *text)
     }
 }
 
-//  "Property NAME=value. message", as OpenVidu prints it
+//  "Property NAME=value. message", as OpenVidu prints it; a flag without
+//  an environment variable is named as the flag
 static void
 s_property_error (ovh_config_t *self, s_id_t id, const char *value,
                   const char *format, ...)
 {
+    const ovh_config_setting_t *setting = &ovh_config_settings [id];
     va_list args;
     va_start (args, format);
     char *message = zsys_vprintf (format, args);
     va_end (args);
-    char *shown = ovh_config_printable (value);
+    //  Not even a secret's length or first letters: it is all masked
+    char *shown = setting->kind == K_SECRET && *value? strdup ("****"):
+                  ovh_config_printable (value);
     if (message && shown) {
+        if (!setting->name)
+            s_add_error (self, zsys_sprintf ("Option '--%s=%s'. %s", setting->flag,
+                                             shown, message));
+        else
         if (*value)
-            s_add_error (self, zsys_sprintf ("Property %s=%s. %s",
-                                             s_settings [id].name, shown, message));
+            s_add_error (self, zsys_sprintf ("Property %s=%s. %s", setting->name,
+                                             shown, message));
         else
             s_add_error (self, zsys_sprintf ("Property %s is not set. %s",
-                                             s_settings [id].name, message));
+                                             setting->name, message));
     }
     free (message);
     free (shown);
 }
 
-//  Where a boolean or number setting is kept: one of the three is set
-typedef struct { bool *b; int *i; size_t *z; } s_field_t;
-
-static s_field_t
+static void *
 s_field (ovh_config_t *self, s_id_t id)
 {
-    switch (id) {
-        case S_WEBHOOK:         return (s_field_t) { .b = &self->webhook };
-        case S_INSECURE:        return (s_field_t) { .b = &self->insecure };
-        case S_ACCEPT_2XX:      return (s_field_t) { .b = &self->accept_2xx };
-        case S_VERBOSE:         return (s_field_t) { .b = &self->verbose };
-        case S_WORKERS:         return (s_field_t) { .i = &self->workers };
-        case S_QUEUE_EVENTS:    return (s_field_t) { .z = &self->queue_events };
-        case S_QUEUE_BYTES:     return (s_field_t) { .z = &self->queue_bytes };
-        case S_CONNECT_TIMEOUT: return (s_field_t) { .i = &self->connect_timeout_ms };
-        case S_REQUEST_TIMEOUT: return (s_field_t) { .i = &self->request_timeout_ms };
-        case S_DRAIN_TIMEOUT:   return (s_field_t) { .i = &self->drain_timeout_ms };
-        case S_STATS_INTERVAL:  return (s_field_t) { .i = &self->stats_interval_ms };
-        case S_MAX_FRAME:       return (s_field_t) { .z = &self->max_frame };
-        default:                assert (false); return (s_field_t) { .b = NULL };
+    return (char *) self + ovh_config_settings [id].offset;
+}
+
+//  The value of a number, size or duration setting
+static int64_t
+s_number (ovh_config_t *self, s_id_t id)
+{
+    void *field = s_field (self, id);
+    switch (ovh_config_settings [id].type) {
+        case T_INT:     return *(int *) field;
+        case T_INT64:   return *(int64_t *) field;
+        case T_SIZE:    return (int64_t) *(size_t *) field;
+        default:        assert (false); return -1;
+    }
+}
+
+static void
+s_set_number (ovh_config_t *self, s_id_t id, int64_t number)
+{
+    void *field = s_field (self, id);
+    switch (ovh_config_settings [id].type) {
+        case T_INT:     *(int *) field = (int) number; break;   //  the table's ranges fit
+        case T_INT64:   *(int64_t *) field = number; break;
+        case T_SIZE:    *(size_t *) field = (size_t) number; break;
+        default:        assert (false);
     }
 }
 
 //  Checks one setting and stores its value; every reason the checker
-//  gives becomes an error line about this setting
-static void
+//  gives becomes an error line about this setting. True if it was good.
+static bool
 s_check (ovh_config_t *self, s_id_t id, const char *value)
 {
-    const s_setting_t *setting = &s_settings [id];
+    const ovh_config_setting_t *setting = &ovh_config_settings [id];
     zlist_t *problems = S_SELF (self)->problems;
     zlist_purge (problems);
+    void *field = s_field (self, id);
     int64_t number = -1;       //  set by the number checkers, if good
     int64_t min = setting->min, max = setting->max;
+    int rc = -1;
     switch (setting->kind) {
-        case K_BOOL:    ovh_config_check_bool (value, s_field (self, id).b, problems); break;
-        case K_URL:     ovh_config_check_url (value, &self->endpoint, problems); break;
-        case K_HEADERS: ovh_config_check_headers (value, self->headers, problems); break;
-        case K_EVENTS:  ovh_config_check_events (value, self->events, problems); break;
-        case K_BUS:     ovh_config_check_bus (value, &self->bus, problems); break;
-        case K_FILE:    ovh_config_check_file (value, &self->ca_file, problems); break;
-        case K_INT:     ovh_config_check_int (value, min, max, &number, problems); break;
-        case K_SIZE:    ovh_config_check_size (value, min, max, &number, problems); break;
-        case K_DURATION: ovh_config_check_duration (value, min, max, &number, problems); break;
+        case K_BOOL:    rc = ovh_config_check_bool (value, (bool *) field, problems); break;
+        case K_SYNC:    rc = ovh_config_check_sync (value, (bool *) field, problems); break;
+        case K_URL:     rc = ovh_config_check_url (value, (char **) field, problems); break;
+        case K_HEADERS: rc = ovh_config_check_headers (value, self->headers, problems); break;
+        case K_EVENTS:  rc = ovh_config_check_events (value, self->events, problems); break;
+        case K_BUS:     rc = ovh_config_check_bus (value, (char **) field, problems); break;
+        case K_FILE:    rc = ovh_config_check_file (value, (char **) field, problems); break;
+        case K_PATH:    rc = ovh_config_check_path (value, (char **) field, problems); break;
+        case K_SECRET:  rc = ovh_config_check_secret (value, (char **) field, problems); break;
+        case K_INT:     rc = ovh_config_check_int (value, min, max, &number, problems); break;
+        case K_SIZE:    rc = ovh_config_check_size (value, min, max, &number, problems); break;
+        case K_DURATION: rc = ovh_config_check_duration (value, min, max, &number, problems);
+                         break;
     }
     for (const char *problem = (const char *) zlist_first (problems); problem;
          problem = (const char *) zlist_next (problems))
         s_property_error (self, id, value, "%s", problem);
-    if (number < 0)
-        return;                 //  not a number setting, or a bad value
-    s_field_t field = s_field (self, id);
-    if (field.i)
-        *field.i = (int) number;    //  the table's ranges fit
-    else
-        *field.z = (size_t) number;
+    if (rc == 0 && number >= 0)
+        s_set_number (self, id, number);
+    return rc == 0;
+}
+
+//  Free every string the table fills
+static void
+s_free_texts (ovh_config_t *self)
+{
+    for (s_id_t id = 0; id < S_COUNT; id++)
+        if (ovh_config_settings [id].type == T_TEXT)
+            zstr_free ((char **) s_field (self, id));
+    zstr_free (&self->env_file);
 }
 
 //  Back to the defaults, keeping the allocations that can be kept
 static void
 s_reset (ovh_config_t *self)
 {
-    zstr_free (&self->endpoint);
-    zstr_free (&self->bus);
-    zstr_free (&self->ca_file);
-    zstr_free (&self->env_file);
+    s_free_texts (self);
     zlist_purge (self->headers);
     zlist_purge (S_SELF (self)->errors);
     self->endpoint = strdup ("");
-    for (int id = 0; id < S_COUNT; id++)
-        s_check (self, (s_id_t) id, s_settings [id].def);
+    for (s_id_t id = 0; id < S_COUNT; id++)
+        s_check (self, id, ovh_config_settings [id].def);
     assert (zlist_size (S_SELF (self)->errors) == 0);
 }
 
@@ -230,10 +266,7 @@ ovh_config_destroy (ovh_config_t **self_p)
     assert (self_p);
     if (*self_p) {
         ovh_config_t *self = *self_p;
-        zstr_free (&self->endpoint);
-        zstr_free (&self->bus);
-        zstr_free (&self->ca_file);
-        zstr_free (&self->env_file);
+        s_free_texts (self);
         zlist_destroy (&self->headers);
         zlist_destroy (&S_SELF (self)->errors);
         zlist_destroy (&S_SELF (self)->problems);
@@ -247,8 +280,8 @@ static int
 s_find_flag (const char *name, size_t size)
 {
     for (int id = 0; id < S_COUNT; id++)
-        if (strlen (s_settings [id].flag) == size
-        &&  memcmp (s_settings [id].flag, name, size) == 0)
+        if (strlen (ovh_config_settings [id].flag) == size
+        &&  memcmp (ovh_config_settings [id].flag, name, size) == 0)
             return id;
     return -1;
 }
@@ -305,7 +338,7 @@ s_parse_args (ovh_config_t *self, int argc, char *argv [], s_args_t *args)
         if (id < 0 && !(size == 8 && memcmp (name, "env-file", 8) == 0))
             s_add_error (self, zsys_sprintf ("Unknown option '--%.*s'", (int) size, name));
         else
-        if (!value && id >= 0 && s_settings [id].kind == K_BOOL) {
+        if (!value && id >= 0 && ovh_config_settings [id].kind == K_BOOL) {
             //  A boolean flag alone means true; "--webhook false" works too
             const char *next = index + 1 < argc? argv [index + 1]: "";
             bool ignored;
@@ -338,6 +371,23 @@ s_getenv (char **envp, const char *name)
         if (strncmp (*entry, name, size) == 0 && (*entry) [size] == '=')
             return *entry + size + 1;
     return NULL;
+}
+
+//  A setting that must not be less than another: checked only when both
+//  were good, since a bad one holds its default, not what the user meant
+static void
+s_not_less (ovh_config_t *self, s_id_t id, s_id_t lower, const char *value,
+            const bool valid [S_COUNT])
+{
+    if (!valid [id] || !valid [lower] || s_number (self, id) >= s_number (self, lower))
+        return;
+    char text [32];
+    if (ovh_config_settings [lower].kind == K_SIZE)
+        ovh_config_format_size (text, sizeof text, s_number (self, lower));
+    else
+        ovh_config_format_duration (text, sizeof text, s_number (self, lower));
+    s_property_error (self, id, value, "Must not be less than %s (%s)",
+                      ovh_config_settings [lower].name, text);
 }
 
 int
@@ -373,19 +423,23 @@ ovh_config_load (ovh_config_t *self, int argc, char *argv [], char **envp,
              error = (char *) zlist_next (errors))
             s_add_error (self, strdup (error));
     }
-    //  Flags beat the environment, which beats the env file
+    //  Flags beat the environment, which beats the env file. A flag-only
+    //  setting (--redeliver) is an action for this run: no variable or
+    //  file line may ask for it on every start.
     const char *values [S_COUNT];
     for (int id = 0; id < S_COUNT; id++) {
+        const char *name = ovh_config_settings [id].name;
         values [id] = args.values [id];
+        if (!values [id] && name)
+            values [id] = s_getenv (envp, name);
+        if (!values [id] && name && dotenv)
+            values [id] = ovh_dotenv_get (dotenv, name);
         if (!values [id])
-            values [id] = s_getenv (envp, s_settings [id].name);
-        if (!values [id] && dotenv)
-            values [id] = ovh_dotenv_get (dotenv, s_settings [id].name);
-        if (!values [id])
-            values [id] = s_settings [id].def;
+            values [id] = ovh_config_settings [id].def;
     }
-    for (int id = 0; id < S_COUNT; id++) {
-        s_check (self, (s_id_t) id, values [id]);
+    bool valid [S_COUNT];
+    for (s_id_t id = 0; id < S_COUNT; id++) {
+        valid [id] = s_check (self, id, values [id]);
         //  OpenVidu checks this one after the other three; a wrong endpoint
         //  has had its own error already
         const char *endpoint = values [S_ENDPOINT];
@@ -393,12 +447,11 @@ ovh_config_load (ovh_config_t *self, int argc, char *argv [], char **envp,
             s_property_error (self, S_ENDPOINT, endpoint,
                               "With OPENVIDU_WEBHOOK=true, this property cannot be empty");
     }
-    if (self->queue_bytes < self->max_frame) {
-        char text [32];
-        ovh_config_format_size (text, sizeof text, (int64_t) self->max_frame);
-        s_property_error (self, S_QUEUE_BYTES, values [S_QUEUE_BYTES],
-                          "Must not be less than OVHOOK_MAX_FRAME (%s)", text);
-    }
+    s_not_less (self, S_QUEUE_BYTES, S_MAX_FRAME, values [S_QUEUE_BYTES], valid);
+    s_not_less (self, S_RETRY_MAX, S_RETRY_INITIAL, values [S_RETRY_MAX], valid);
+    if (self->redeliver && !self->spool && !self->dead_letter)
+        s_add_error (self, strdup ("Option '--redeliver' needs OVHOOK_SPOOL or "
+                                   "OVHOOK_DEAD_LETTER: there is nothing to redeliver"));
     ovh_dotenv_destroy (&dotenv);
     return zlist_size (S_SELF (self)->errors)? -1: 0;
 }
@@ -420,29 +473,28 @@ ovh_config_event_count (ovh_config_t *self)
     return count;
 }
 
-//  The value of a number, size or duration setting
-static int64_t
-s_number (ovh_config_t *self, s_id_t id)
-{
-    s_field_t field = s_field (self, id);
-    return field.i? *field.i: (int64_t) *field.z;
-}
-
 void
 ovh_config_print (ovh_config_t *self, FILE *file)
 {
     assert (self);
     assert (file);
     for (s_id_t id = 0; id < S_COUNT; id++) {
+        const ovh_config_setting_t *setting = &ovh_config_settings [id];
+        if (!setting->name)
+            continue;           //  --redeliver: an action, not a setting to keep
         char text [32], *made = NULL;   //  'made' is allocated for this line
         const char *value = text;
-        switch (s_settings [id].kind) {
-            case K_BOOL:    value = *s_field (self, id).b? "true": "false"; break;
+        void *field = s_field (self, id);
+        switch (setting->kind) {
+            case K_BOOL:    value = *(bool *) field? "true": "false"; break;
+            case K_SYNC:    value = *(bool *) field? "full": "normal"; break;
             case K_URL:     value = made = ovh_config_format_url (self->endpoint); break;
             case K_HEADERS: value = made = ovh_config_format_headers (self->headers); break;
             case K_EVENTS:  value = made = ovh_config_format_events (self->events); break;
-            case K_BUS:     value = self->bus; break;
-            case K_FILE:    value = self->ca_file? self->ca_file: ""; break;
+            case K_BUS:
+            case K_FILE:
+            case K_PATH:    value = *(char **) field; break;
+            case K_SECRET:  value = *(char **) field? "****": NULL; break;
             case K_INT:
                 snprintf (text, sizeof text, "%" PRId64, s_number (self, id));
                 break;
@@ -453,48 +505,7 @@ ovh_config_print (ovh_config_t *self, FILE *file)
                 ovh_config_format_duration (text, sizeof text, s_number (self, id));
                 break;
         }
-        fprintf (file, "%s=%s\n", s_settings [id].name, value? value: "");
+        fprintf (file, "%s=%s\n", setting->name, value? value: "");
         free (made);
     }
-}
-
-void
-ovh_config_usage (FILE *file)
-{
-    assert (file);
-    fprintf (file,
-        "Usage: ovhook-bridge [OPTION]...\n"
-        "Carry OpenVidu session events from the ovhook bus to a webhook endpoint, as\n"
-        "OpenVidu Server's webhook would POST them.\n"
-        "\n"
-        "Each setting is taken from, highest precedence first: its flag, its\n"
-        "environment variable, the file named by --env-file, its default.\n"
-        "Flags take '--flag VALUE' or '--flag=VALUE'; a boolean flag alone means true.\n");
-    for (int id = 0; id < S_COUNT; id++) {
-        const s_setting_t *setting = &s_settings [id];
-        if (id == S_WEBHOOK)
-            fprintf (file, "\nOpenVidu's webhook properties:\n");
-        else
-        if (id == S_BUS)
-            fprintf (file, "\nThe bridge's own settings:\n");
-        char flag [64];
-        snprintf (flag, sizeof flag, "%s--%s%s%s", id == S_VERBOSE? "-v, ": "",
-                  setting->flag, setting->kind == K_BOOL? "[=": " ", setting->metavar);
-        if (setting->kind == K_BOOL)
-            strcat (flag, "]");
-        fprintf (file, "  %-26s %s\n      %s\n      default: %s\n", flag, setting->name,
-                 setting->help, setting->def_help);
-    }
-    fprintf (file,
-        "\nOther options:\n"
-        "  --env-file PATH            read KEY=VALUE lines from PATH (lowest precedence)\n"
-        "  --check-config             check, print the effective configuration, exit\n"
-        "  -h, --help                 print this help and exit\n"
-        "  -V, --version              print the version and exit\n"
-        "\n"
-        "BOOL is true or false, in any letter case.\n"
-        "SIZE is a number of bytes, or a number with suffix K, M or G (powers of 1024).\n"
-        "TIME is a number of milliseconds, or a number with suffix ms, s or m.\n"
-        "Every configuration error is printed on its own line; the exit status is then 2.\n"
-        "ovhook-bridge %s; see docs/configuration.md.\n", OVHOOK_VERSION_STRING);
 }

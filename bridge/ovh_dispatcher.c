@@ -1,35 +1,62 @@
 /*  ovh_dispatcher.c - the delivery actor.
 
-    The queue's capacity counts every item handed over and not yet finished,
-    wherever it is (on the feed or in the lanes): the intake adds to the
-    counts when it posts, the actor subtracts when it frees an item. So the
-    limits hold exactly, and the feed's own high-water mark only smooths the
-    hand-over.                                                              */
+    Without a spool, the queue's capacity counts every item handed over and
+    not yet finished, wherever it is (on the feed or in the lanes): the
+    intake adds to the counts when it posts, the actor subtracts when it
+    frees an item. So the limits hold exactly.
+
+    With a spool, every item is written to SQLite first and delivered only
+    once its transaction has committed (group commit, every few ms). Memory
+    then holds at most the queue's capacity of the OLDEST events; newer ones
+    are only on disk ("spilled") and are loaded back in order as memory
+    frees, so per-key order holds across the spill. The intake stops reading
+    the bus only when the spool file is over its size limit.               */
 
 #include <stdatomic.h>
 #include <czmq.h>
 #include <curl/curl.h>
 #include "ovh_dispatcher.h"
+#include "ovh_breaker.h"
 #include "ovh_lanes.h"
+#include "ovh_retry.h"
+#include "ovh_schedule.h"
 #include "ovh_sender.h"
 
 //  Items taken from the feed in one go before the actor looks at curl again
 #define FEED_BATCH      256
+//  Group commit: at most this many changes, or this long, per transaction
+#define COMMIT_ROWS     1000
+#define COMMIT_MS       5
 
 struct _ovh_dispatcher_t {
     ovh_config_t *config;
     zactor_t *actor;
     zsock_t *feed_in;               //  intake's end (the caller's thread)
     zsock_t *feed_out;              //  actor's end
-    ovh_sender_t *sender;           //  used by the actor only
-    ovh_lanes_t *lanes;             //  used by the actor only
+    //  Used by the actor only
+    ovh_sender_t *sender;
+    ovh_signer_t *signer;
+    ovh_lanes_t *lanes;
+    ovh_schedule_t *schedule;       //  items waiting for a retry
+    ovh_breaker_t *breaker;
+    ovh_spool_t *spool;             //  NULL: no spool
+    ovh_deadletter_t *deadletter;   //  NULL: no dead-letter file
+    ovh_item_t *uncommitted;        //  spooled, not yet committed, in order
+    ovh_item_t *uncommitted_tail;
+    size_t changes;                 //  in the open transaction
+    int64_t commit_due;             //  zclock_mono, 0: nothing to commit
+    bool spilling;                  //  newer events are on disk only
+    int64_t memory_row;             //  newest spool row loaded into memory
+    bool spool_broken;              //  logged once
     bool draining;
     int64_t drain_deadline;
     //  Written by the actor, read by anyone
     atomic_uint_least64_t delivered;
     atomic_uint_least64_t failed;
+    atomic_uint_least64_t dead;
     atomic_uint_least64_t undelivered;
-    //  Items handed over and not finished, and their bytes
+    atomic_bool spool_full;
+    //  Without a spool: items handed over and not finished, and their bytes
     atomic_uint_least64_t held_items;
     atomic_uint_least64_t held_bytes;
 };
@@ -51,47 +78,226 @@ s_shown_key (const ovh_item_t *item, char *buffer, size_t size)
     return buffer;
 }
 
+//  ---------------------------------------------------------------------
+//  The spool side: group commit, spill and reload
+
+static void
+s_changed (ovh_dispatcher_t *self)
+{
+    self->changes++;
+    if (!self->commit_due)
+        self->commit_due = zclock_mono () + COMMIT_MS;
+}
+
+//  Is there room in memory for one more item?
+static bool
+s_memory_room (ovh_dispatcher_t *self)
+{
+    return ovh_lanes_items (self->lanes) < self->config->queue_events
+        && ovh_lanes_bytes (self->lanes) < self->config->queue_bytes;
+}
+
+static void
+s_admit (ovh_dispatcher_t *self, ovh_item_t *item);
+
+//  Commit the open transaction; what it made durable may now be sent
+static void
+s_commit (ovh_dispatcher_t *self)
+{
+    if (!self->spool || !self->changes)
+        return;
+    if (ovh_spool_commit (self->spool) && !self->spool_broken) {
+        self->spool_broken = true;
+        zsys_error ("spool: commit failed: events are delivered from memory only "
+                    "and would not survive a restart");
+    }
+    self->changes = 0;
+    self->commit_due = 0;
+    atomic_store (&self->spool_full, ovh_spool_full (self->spool));
+    while (self->uncommitted) {
+        ovh_item_t *item = self->uncommitted;
+        self->uncommitted = item->next;
+        item->next = NULL;
+        if (!self->spilling && s_memory_room (self)) {
+            self->memory_row = item->spool_row;
+            s_admit (self, item);
+        }
+        else {
+            //  On disk only; loaded back in row order as memory frees
+            self->spilling = true;
+            ovh_item_destroy (&item);
+        }
+    }
+    self->uncommitted_tail = NULL;
+}
+
+static void
+s_loaded (void *arg, ovh_item_t *item)
+{
+    ovh_dispatcher_t *self = (ovh_dispatcher_t *) arg;
+    self->memory_row = item->spool_row;
+    s_admit (self, item);
+}
+
+//  Load spilled events back, oldest first, while memory has room
+static void
+s_reload (ovh_dispatcher_t *self)
+{
+    if (!self->spilling || !s_memory_room (self))
+        return;
+    s_commit (self);        //  so that every spooled row is visible and counted
+    size_t room = self->config->queue_events - ovh_lanes_items (self->lanes);
+    if (room > 1000)
+        room = 1000;
+    int loaded = ovh_spool_load (self->spool, self->memory_row, room, s_loaded, self);
+    if (loaded >= 0 && (size_t) loaded < room)
+        self->spilling = false;         //  caught up
+}
+
+//  ---------------------------------------------------------------------
+//  After an attempt
+
 //  An item is finished: free it and give its room back to the intake
 static void
-s_release (ovh_dispatcher_t *self, ovh_item_t **item_p)
+s_release (ovh_dispatcher_t *self, ovh_item_t *item)
 {
-    atomic_fetch_sub (&self->held_bytes, ovh_item_size (*item_p));
-    atomic_fetch_sub (&self->held_items, 1);
-    ovh_item_destroy (item_p);
+    ovh_item_t *finished = ovh_lanes_done (self->lanes, item);
+    if (!self->spool) {
+        atomic_fetch_sub (&self->held_bytes, ovh_item_size (finished));
+        atomic_fetch_sub (&self->held_items, 1);
+    }
+    ovh_item_destroy (&finished);
+}
+
+//  Keep a dead event where the operator can find and resend it
+static const char *
+s_bury (ovh_dispatcher_t *self, ovh_item_t *item, const char *error)
+{
+    atomic_fetch_add (&self->dead, 1);
+    if (self->spool && item->spool_row) {
+        if (ovh_spool_begin (self->spool) == 0
+        &&  ovh_spool_bury (self->spool, item, error) == 0) {
+            s_changed (self);
+            return "dead letter kept in the spool";
+        }
+    }
+    else
+    if (self->deadletter && ovh_deadletter_write (self->deadletter, item, error) == 0)
+        return "dead letter written";
+    return self->spool || self->deadletter ? "dead letter could NOT be kept: event lost"
+                                           : "event dropped (no --spool or --dead-letter)";
+}
+
+static void
+s_failed (ovh_dispatcher_t *self, ovh_item_t *item, const ovh_result_t *result)
+{
+    atomic_fetch_add (&self->failed, 1);
+    if (ovh_breaker_record (self->breaker, false, zclock_mono ()))
+        zsys_warning ("circuit open after %d consecutive failures: pausing deliveries, "
+                      "probing every %.1f s", self->config->breaker_threshold,
+                      ovh_breaker_interval (self->breaker) / 1000.0);
+    char error [CURL_ERROR_SIZE + 160];
+    const char *endpoint = ovh_sender_endpoint (self->sender);
+    if (result->curl_code == 0)
+        snprintf (error, sizeof error, "Unexpected HTTP status from callback endpoint %s: "
+                  "expected 200, received %ld", endpoint, result->status);
+    else
+        snprintf (error, sizeof error, "Error sending to callback endpoint %s: %s",
+                  endpoint, result->error);
+
+    char key [80];
+    s_shown_key (item, key, sizeof key);
+    int attempts = 1 + self->config->retries;
+    if (self->config->retries == 0) {
+        //  OpenVidu's behaviour: one attempt, one line
+        zsys_error ("%s (event %s, key %s, id %s); %s", error, item->type->name, key,
+                    item->id, s_bury (self, item, error));
+        s_release (self, item);
+        return;
+    }
+    const char *verdict = NULL;
+    int64_t delay = 0;
+    if (!ovh_retry_worth (result))
+        verdict = "final status";
+    else
+    if (item->attempts >= attempts)
+        verdict = "giving up";
+    else {
+        delay = ovh_retry_delay (self->config, item->attempts, result, randof (1000000) / 1e6);
+        if (zclock_time () + delay - item->accepted_ms > self->config->retry_max_age_ms)
+            verdict = "too old to retry";
+    }
+    if (verdict) {
+        zsys_error ("%s (event %s, key %s, id %s, attempt %d/%d; %s: %s)", error,
+                    item->type->name, key, item->id, item->attempts, attempts, verdict,
+                    s_bury (self, item, error));
+        s_release (self, item);
+        return;
+    }
+    zsys_error ("%s (event %s, key %s, id %s, attempt %d/%d; retry in %.1f s)", error,
+                item->type->name, key, item->id, item->attempts, attempts, delay / 1000.0);
+    //  The lane stays busy while its head waits: later events of the key
+    //  keep their place, other keys go on
+    item->due = zclock_mono () + delay;
+    if (self->spool && item->spool_row && ovh_spool_begin (self->spool) == 0
+    &&  ovh_spool_set_attempts (self->spool, item->spool_row, item->attempts) == 0)
+        s_changed (self);
+    if (ovh_schedule_add (self->schedule, item)) {
+        zsys_error ("out of memory scheduling a retry of %s: %s", item->id,
+                    s_bury (self, item, "out of memory"));
+        s_release (self, item);
+    }
 }
 
 static void
 s_done (void *arg, ovh_item_t *item, const ovh_result_t *result)
 {
     ovh_dispatcher_t *self = (ovh_dispatcher_t *) arg;
-    char key [80];
     if (result->ok) {
         atomic_fetch_add (&self->delivered, 1);
-        if (self->config->verbose)
-            zsys_info ("delivered %s (key %s): %ld in %.1f ms", item->type->name,
-                       s_shown_key (item, key, sizeof key), result->status,
+        if (ovh_breaker_record (self->breaker, true, zclock_mono ()))
+            zsys_info ("circuit closed: the endpoint answered, deliveries resume");
+        if (self->config->verbose) {
+            char key [80];
+            zsys_info ("delivered %s (key %s, id %s): %ld in %.1f ms", item->type->name,
+                       s_shown_key (item, key, sizeof key), item->id, result->status,
                        result->usecs / 1000.0);
+        }
+        if (self->spool && item->spool_row && ovh_spool_begin (self->spool) == 0
+        &&  ovh_spool_remove (self->spool, item->spool_row) == 0)
+            s_changed (self);
+        s_release (self, item);
     }
     else
-    if (self->draining && result->curl_code == CURLE_ABORTED_BY_CALLBACK)
+    if (self->draining && result->curl_code == CURLE_ABORTED_BY_CALLBACK) {
+        //  Cut short at the drain deadline: still in the spool, if any
         atomic_fetch_add (&self->undelivered, 1);
-    else {
-        atomic_fetch_add (&self->failed, 1);
-        const char *endpoint = ovh_sender_endpoint (self->sender);
-        if (result->curl_code == 0)
-            zsys_error ("Unexpected HTTP status from callback endpoint %s: expected 200, "
-                        "received %ld (event %s, key %s)", endpoint, result->status,
-                        item->type->name, s_shown_key (item, key, sizeof key));
-        else
-            zsys_error ("Error sending to callback endpoint %s: %s (event %s, key %s)",
-                        endpoint, result->error, item->type->name,
-                        s_shown_key (item, key, sizeof key));
+        s_release (self, item);
     }
-    ovh_item_t *finished = ovh_lanes_done (self->lanes, item);
-    s_release (self, &finished);
+    else
+        s_failed (self, item, result);
 }
 
-//  Move items from the feed into the lanes. Returns the number taken.
+//  ---------------------------------------------------------------------
+//  Taking events in and sending them out
+
+//  A durable (or, without a spool, accepted) item joins its lane
+static void
+s_admit (ovh_dispatcher_t *self, ovh_item_t *item)
+{
+    if (ovh_lanes_push (self->lanes, item)) {
+        zsys_error ("out of memory queueing %s: event dropped", item->id);
+        atomic_fetch_add (&self->failed, 1);
+        if (!self->spool) {
+            atomic_fetch_sub (&self->held_bytes, ovh_item_size (item));
+            atomic_fetch_sub (&self->held_items, 1);
+        }
+        ovh_item_destroy (&item);
+    }
+}
+
+//  Take items from the feed: into the spool first, if any. Returns the
+//  number taken.
 static int
 s_take_feed (ovh_dispatcher_t *self)
 {
@@ -102,60 +308,106 @@ s_take_feed (ovh_dispatcher_t *self)
         if (zmq_recv (socket, &item, sizeof item, ZMQ_DONTWAIT) != sizeof item)
             break;
         (void) atomic_load_explicit (&item->handed_over, memory_order_acquire);
-        if (ovh_lanes_push (self->lanes, item)) {
-            zsys_error ("out of memory queueing %s: event dropped", item->type->name);
-            atomic_fetch_add (&self->failed, 1);
-            s_release (self, &item);
-        }
         taken++;
+        if (!self->spool) {
+            s_admit (self, item);
+            continue;
+        }
+        if (ovh_spool_begin (self->spool) == 0)
+            item->spool_row = ovh_spool_insert (self->spool, item);
+        if (item->spool_row <= 0) {
+            item->spool_row = 0;
+            if (!self->spool_broken) {
+                self->spool_broken = true;
+                zsys_error ("spool: cannot write: events are delivered from memory only "
+                            "and would not survive a restart");
+            }
+        }
+        else
+            s_changed (self);
+        item->next = NULL;
+        if (self->uncommitted_tail)
+            self->uncommitted_tail->next = item;
+        else
+            self->uncommitted = item;
+        self->uncommitted_tail = item;
     }
+    if (self->changes >= COMMIT_ROWS)
+        s_commit (self);
     return taken;
 }
 
-//  Start as many transfers as there are free workers and ready keys
 static void
-s_dispatch (ovh_dispatcher_t *self)
+s_start (ovh_dispatcher_t *self, ovh_item_t *item)
 {
-    while (ovh_sender_free (self->sender)) {
-        ovh_item_t *item = ovh_lanes_next (self->lanes);
-        if (!item)
-            break;
-        if (ovh_sender_start (self->sender, item)) {
-            ovh_result_t result = { .curl_code = CURLE_FAILED_INIT,
-                                    .error = "libcurl could not start the transfer" };
-            s_done (self, item, &result);
-        }
+    item->attempts++;
+    if (ovh_sender_start (self->sender, item)) {
+        ovh_result_t result = { .curl_code = CURLE_FAILED_INIT, .retry_after = -1,
+                                .error = "libcurl could not start the transfer" };
+        s_done (self, item, &result);
     }
 }
 
-//  Everything still held at the drain deadline is left undelivered
+//  Start as many transfers as the workers, the breaker and the queue allow:
+//  due retries first, then ready keys
+static void
+s_dispatch (ovh_dispatcher_t *self)
+{
+    int64_t now = zclock_mono ();
+    while (ovh_sender_free (self->sender)) {
+        int64_t next = ovh_schedule_next (self->schedule);
+        bool due = next >= 0 && next <= now;
+        if (!due && !ovh_lanes_has_ready (self->lanes))
+            break;
+        if (!ovh_breaker_allows (self->breaker, now, ovh_sender_busy (self->sender)))
+            break;
+        ovh_item_t *item = due ? ovh_schedule_pop_due (self->schedule, now)
+                               : ovh_lanes_next (self->lanes);
+        s_start (self, item);
+    }
+}
+
+//  ---------------------------------------------------------------------
+//  Stopping
+
+//  Everything still held at the drain deadline is left undelivered (with
+//  a spool, it stays there for the next start)
 static void
 s_abandon (ovh_dispatcher_t *self)
 {
     ovh_sender_abort (self->sender);
     uint64_t left = ovh_lanes_items (self->lanes);
-    atomic_fetch_sub (&self->held_bytes, ovh_lanes_bytes (self->lanes));
-    atomic_fetch_sub (&self->held_items, left);
+    if (!self->spool) {
+        atomic_fetch_sub (&self->held_bytes, ovh_lanes_bytes (self->lanes));
+        atomic_fetch_sub (&self->held_items, left);
+    }
+    ovh_schedule_destroy (&self->schedule);
     ovh_lanes_destroy (&self->lanes);
     ovh_item_t *item;
     while (zmq_recv (zsock_resolve (self->feed_out), &item, sizeof item, ZMQ_DONTWAIT)
            == sizeof item) {
         (void) atomic_load_explicit (&item->handed_over, memory_order_acquire);
-        s_release (self, &item);
+        if (!self->spool) {
+            atomic_fetch_sub (&self->held_bytes, ovh_item_size (item));
+            atomic_fetch_sub (&self->held_items, 1);
+        }
+        ovh_item_destroy (&item);
         left++;
     }
     atomic_fetch_add (&self->undelivered, left);
     self->lanes = ovh_lanes_new ();
+    self->schedule = ovh_schedule_new ();
 }
 
 static bool
 s_drained (ovh_dispatcher_t *self)
 {
-    if (ovh_lanes_items (self->lanes) || ovh_sender_busy (self->sender))
+    if (ovh_lanes_items (self->lanes) || ovh_sender_busy (self->sender)
+    ||  self->uncommitted || self->spilling)
         return false;
     //  The intake stopped posting before it asked to drain: once the feed
     //  reads empty, nothing more is coming
-    return s_take_feed (self) == 0;
+    return s_take_feed (self) == 0 && !self->uncommitted;
 }
 
 static void
@@ -186,11 +438,37 @@ s_command (ovh_dispatcher_t *self, zsock_t *pipe)
     return running;
 }
 
+//  How long the loop may sleep: until curl, a retry, a commit, a probe or
+//  the drain deadline needs it
+static long
+s_timeout (ovh_dispatcher_t *self)
+{
+    int64_t now = zclock_mono ();
+    long timeout = ovh_sender_timeout (self->sender);
+    int64_t deadlines [4] = {
+        ovh_schedule_next (self->schedule),
+        self->commit_due ? self->commit_due : -1,
+        ovh_breaker_next_probe (self->breaker),
+        self->draining ? self->drain_deadline : -1
+    };
+    for (int index = 0; index < 4; index++) {
+        if (deadlines [index] < 0)
+            continue;
+        long left = deadlines [index] > now ? (long) (deadlines [index] - now) : 0;
+        if (timeout < 0 || left < timeout)
+            timeout = left;
+    }
+    return timeout;
+}
+
 static void
 s_actor (zsock_t *pipe, void *arg)
 {
     ovh_dispatcher_t *self = (ovh_dispatcher_t *) arg;
     zsock_signal (pipe, 0);
+    //  What an earlier run left in the spool goes first, oldest first
+    self->spilling = self->spool != NULL;
+    s_reload (self);
 
     size_t max_items = 2 + (size_t) self->config->workers * 2 + 16;
     zmq_pollitem_t *items = (zmq_pollitem_t *) calloc (max_items, sizeof (zmq_pollitem_t));
@@ -200,28 +478,25 @@ s_actor (zsock_t *pipe, void *arg)
         items [0] = (zmq_pollitem_t) { zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 };
         items [1] = (zmq_pollitem_t) { zsock_resolve (self->feed_out), 0, ZMQ_POLLIN, 0 };
         int count = 2 + ovh_sender_pollitems (self->sender, items + 2, (int) max_items - 2);
-        long timeout = ovh_sender_timeout (self->sender);
-        if (self->draining) {
-            long left = (long) (self->drain_deadline - zclock_mono ());
-            if (left < 0)
-                left = 0;
-            if (timeout < 0 || left < timeout)
-                timeout = left;
-        }
-        if (zmq_poll (items, count, timeout) == -1 && errno != EINTR)
+        if (zmq_poll (items, count, s_timeout (self)) == -1 && errno != EINTR)
             break;              //  context terminated
         if (items [0].revents & ZMQ_POLLIN)
             running = s_command (self, pipe);
         if (items [1].revents & ZMQ_POLLIN)
             s_take_feed (self);
         ovh_sender_act (self->sender, items + 2, count - 2);
+        if (self->commit_due && zclock_mono () >= self->commit_due)
+            s_commit (self);
+        s_reload (self);
         s_dispatch (self);
 
         if (running && self->draining
         &&  (s_drained (self) || zclock_mono () >= self->drain_deadline)) {
+            s_commit (self);
             s_dispatch (self);
             if (!s_drained (self))
                 s_abandon (self);
+            s_commit (self);
             s_reply_stats (self, pipe);
             self->draining = false;
             //  Nothing more to do but wait for $TERM
@@ -230,32 +505,45 @@ s_actor (zsock_t *pipe, void *arg)
             running = false;
         }
     }
-    if (!self->draining && ovh_lanes_items (self->lanes))
+    s_commit (self);
+    if (ovh_lanes_items (self->lanes))
         s_abandon (self);
     free (items);
 }
 
+//  ---------------------------------------------------------------------
+//  The intake's side
+
 ovh_dispatcher_t *
-ovh_dispatcher_new (ovh_config_t *config)
+ovh_dispatcher_new (ovh_config_t *config, ovh_signer_t *signer, ovh_spool_t *spool,
+                    ovh_deadletter_t *deadletter)
 {
     assert (config);
     ovh_dispatcher_t *self = (ovh_dispatcher_t *) zmalloc (sizeof (ovh_dispatcher_t));
     if (!self)
         return NULL;
     self->config = config;
-    self->sender = ovh_sender_new (config, s_done, self);
+    self->signer = signer;
+    self->spool = spool;
+    self->deadletter = deadletter;
+    self->sender = ovh_sender_new (config, signer, s_done, self);
     self->lanes = ovh_lanes_new ();
+    self->schedule = ovh_schedule_new ();
+    //  Probes start at the first retry delay and back off to the cap
+    self->breaker = ovh_breaker_new (config->breaker_threshold, config->retry_initial_ms,
+                                     config->retry_max_ms);
     //  A unique inproc name per dispatcher, so several can live in a process
     char endpoint [64];
     snprintf (endpoint, sizeof endpoint, "inproc://ovh-feed-%p", (void *) self);
     self->feed_out = zsock_new (ZMQ_PAIR);
     self->feed_in = zsock_new (ZMQ_PAIR);
-    if (!self->sender || !self->lanes || !self->feed_out || !self->feed_in) {
+    if (!self->sender || !self->lanes || !self->schedule || !self->breaker
+    ||  !self->feed_out || !self->feed_in) {
         ovh_dispatcher_destroy (&self);
         return NULL;
     }
-    //  The queue's counts bound what is on the feed; its own high-water
-    //  mark must not stop the intake first
+    //  The queue's counts (or the spool's size) bound what is on the feed;
+    //  its own high-water mark must not stop the intake first
     int hwm = config->queue_events > INT_MAX / 2 ? INT_MAX / 2 : (int) config->queue_events;
     zsock_set_rcvhwm (self->feed_out, hwm);
     zsock_set_sndhwm (self->feed_in, hwm);
@@ -288,19 +576,28 @@ ovh_dispatcher_destroy (ovh_dispatcher_t **self_p)
                == sizeof item)
             ovh_item_destroy (&item);
     }
+    while (self->uncommitted) {
+        ovh_item_t *item = self->uncommitted;
+        self->uncommitted = item->next;
+        ovh_item_destroy (&item);
+    }
     zsock_destroy (&self->feed_in);
     zsock_destroy (&self->feed_out);
+    ovh_schedule_destroy (&self->schedule);
     ovh_lanes_destroy (&self->lanes);
+    ovh_breaker_destroy (&self->breaker);
     ovh_sender_destroy (&self->sender);
     free (self);
     *self_p = NULL;
 }
 
-//  Is there room for 'size' more bytes? An item larger than the byte limit
-//  still goes in alone, into an empty queue.
+//  Without a spool: is there room for 'size' more bytes? An item larger
+//  than the byte limit still goes in alone, into an empty queue.
 static bool
 s_has_room (ovh_dispatcher_t *self, size_t size)
 {
+    if (self->spool)
+        return !atomic_load (&self->spool_full);
     uint64_t items = atomic_load (&self->held_items);
     uint64_t bytes = atomic_load (&self->held_bytes);
     return items < self->config->queue_events
@@ -315,15 +612,25 @@ ovh_dispatcher_post (ovh_dispatcher_t *self, ovh_item_t *item)
     size_t size = ovh_item_size (item);
     if (!s_has_room (self, size))
         return -1;
-    atomic_fetch_add (&self->held_items, 1);
-    atomic_fetch_add (&self->held_bytes, size);
+    if (!self->spool) {
+        atomic_fetch_add (&self->held_items, 1);
+        atomic_fetch_add (&self->held_bytes, size);
+    }
     atomic_store_explicit (&item->handed_over, 1, memory_order_release);
     if (zmq_send (zsock_resolve (self->feed_in), &item, sizeof item, ZMQ_DONTWAIT)
         == sizeof item)
         return 0;
-    atomic_fetch_sub (&self->held_bytes, size);
-    atomic_fetch_sub (&self->held_items, 1);
+    if (!self->spool) {
+        atomic_fetch_sub (&self->held_bytes, size);
+        atomic_fetch_sub (&self->held_items, 1);
+    }
     return -1;
+}
+
+bool
+ovh_dispatcher_spool_full (ovh_dispatcher_t *self)
+{
+    return self->spool && atomic_load (&self->spool_full);
 }
 
 bool
@@ -337,9 +644,9 @@ ovh_dispatcher_wait_room (ovh_dispatcher_t *self, ovh_item_t *item, int msecs)
     uint64_t low_bytes = self->config->queue_bytes - self->config->queue_bytes / 4;
     int64_t deadline = zclock_mono () + msecs;
     while (true) {
-        if (atomic_load (&self->held_items) <= low_items
-        &&  atomic_load (&self->held_bytes) <= low_bytes
-        &&  s_has_room (self, ovh_item_size (item))) {
+        bool low = self->spool || (atomic_load (&self->held_items) <= low_items
+                                   && atomic_load (&self->held_bytes) <= low_bytes);
+        if (low && s_has_room (self, ovh_item_size (item))) {
             zmq_pollitem_t poller = { zsock_resolve (self->feed_in), 0, ZMQ_POLLOUT, 0 };
             if (zmq_poll (&poller, 1, 0) == 1)
                 return true;
@@ -370,6 +677,7 @@ ovh_dispatcher_stats (ovh_dispatcher_t *self, ovh_dispatch_stats_t *stats)
 {
     stats->delivered = atomic_load (&self->delivered);
     stats->failed = atomic_load (&self->failed);
+    stats->dead = atomic_load (&self->dead);
     stats->queued = atomic_load (&self->held_items);
     stats->undelivered = atomic_load (&self->undelivered);
 }

@@ -15,20 +15,27 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "ovh_config.h"
+#include "ovh_deadletter.h"
 #include "ovh_item.h"
+#include "ovh_signer.h"
+#include "ovh_spool.h"
 
 typedef struct {
     uint64_t delivered;
     uint64_t failed;            //  attempts that did not succeed
+    uint64_t dead;              //  events given up (dead letters)
     uint64_t queued;            //  in the queue now, in flight included
     uint64_t undelivered;       //  left behind at shutdown
 } ovh_dispatch_stats_t;
 
 typedef struct _ovh_dispatcher_t ovh_dispatcher_t;
 
-//  Start the actor. Returns NULL (logged) if HTTP delivery cannot be set up.
+//  Start the actor. 'signer', 'spool' and 'deadletter' may be NULL; they
+//  stay the caller's, and must outlive the dispatcher. Returns NULL
+//  (logged) if HTTP delivery cannot be set up.
 ovh_dispatcher_t *
-    ovh_dispatcher_new (ovh_config_t *config);
+    ovh_dispatcher_new (ovh_config_t *config, ovh_signer_t *signer,
+                        ovh_spool_t *spool, ovh_deadletter_t *deadletter);
 //  Stop at once: what is queued is dropped (see ovh_dispatcher_drain)
 void
     ovh_dispatcher_destroy (ovh_dispatcher_t **self_p);
@@ -42,6 +49,10 @@ int
 //  three quarters of its capacity and has room for 'item'; true if so
 bool
     ovh_dispatcher_wait_room (ovh_dispatcher_t *self, ovh_item_t *item, int msecs);
+
+//  With a spool: is the spool over its size limit?
+bool
+    ovh_dispatcher_spool_full (ovh_dispatcher_t *self);
 
 //  Deliver what is queued, for at most 'msecs', then stop; fills 'stats'
 void

@@ -134,6 +134,12 @@ ovh_lanes_next (ovh_lanes_t *self)
     return lane->head;
 }
 
+bool
+ovh_lanes_has_ready (ovh_lanes_t *self)
+{
+    return self->ready_head != NULL;
+}
+
 ovh_item_t *
 ovh_lanes_done (ovh_lanes_t *self, ovh_item_t *item)
 {

@@ -9,6 +9,7 @@
 #ifndef OVH_LANES_H_INCLUDED
 #define OVH_LANES_H_INCLUDED
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "ovh_item.h"
 
@@ -29,6 +30,10 @@ int
 //  NULL. The item stays queued and its lane is busy until ovh_lanes_done.
 ovh_item_t *
     ovh_lanes_next (ovh_lanes_t *self);
+
+//  Is a lane ready to send (ovh_lanes_next would return an item)?
+bool
+    ovh_lanes_has_ready (ovh_lanes_t *self);
 
 //  The in-flight item of a lane is finished: removes it from the queue and
 //  gives it back to the caller (to destroy), and readies the lane's next.

@@ -4,11 +4,21 @@
 #include <curl/curl.h>
 #include "ovh_sender.h"
 
+//  Room for the signature header: "webhook-signature: " and up to 40
+//  entries of "v1," + 44 base64 characters + a space
+#define SIGNATURE_MAX   2048
+
 typedef struct {
     CURL *easy;
     ovh_item_t *item;               //  NULL when the transfer is free
     int64_t started;                //  zclock_usecs at start
     char error [CURL_ERROR_SIZE];
+    //  The per-attempt headers, linked in front of the shared ones: no
+    //  allocation per request
+    struct curl_slist nodes [3];
+    char id_header [64];
+    char timestamp_header [48];
+    char signature_header [SIGNATURE_MAX];
 } transfer_t;
 
 typedef struct {
@@ -28,6 +38,7 @@ struct _ovh_sender_t {
     int64_t timer_due;              //  zclock_mono ms, -1 when none
     ovh_sender_done_fn *done;
     void *done_arg;
+    ovh_signer_t *signer;
     bool accept_2xx;
     char *endpoint_shown;
 };
@@ -137,7 +148,7 @@ s_build_headers (ovh_sender_t *self, ovh_config_t *config)
 }
 
 static int
-s_setup_transfer (ovh_sender_t *self, transfer_t *transfer, ovh_config_t *config)
+s_setup_transfer (transfer_t *transfer, ovh_config_t *config)
 {
     CURL *easy = curl_easy_init ();
     if (!easy)
@@ -146,7 +157,6 @@ s_setup_transfer (ovh_sender_t *self, transfer_t *transfer, ovh_config_t *config
     int rc = 0;
     rc |= curl_easy_setopt (easy, CURLOPT_URL, config->endpoint);
     rc |= curl_easy_setopt (easy, CURLOPT_POST, 1L);
-    rc |= curl_easy_setopt (easy, CURLOPT_HTTPHEADER, self->headers);
     rc |= curl_easy_setopt (easy, CURLOPT_USERAGENT, "ovhook/" OVHOOK_VERSION);
     rc |= curl_easy_setopt (easy, CURLOPT_NOSIGNAL, 1L);
     rc |= curl_easy_setopt (easy, CURLOPT_TCP_NODELAY, 1L);
@@ -169,7 +179,8 @@ s_setup_transfer (ovh_sender_t *self, transfer_t *transfer, ovh_config_t *config
 }
 
 ovh_sender_t *
-ovh_sender_new (ovh_config_t *config, ovh_sender_done_fn *done, void *arg)
+ovh_sender_new (ovh_config_t *config, ovh_signer_t *signer,
+                ovh_sender_done_fn *done, void *arg)
 {
     assert (config);
     assert (done);
@@ -178,6 +189,7 @@ ovh_sender_new (ovh_config_t *config, ovh_sender_done_fn *done, void *arg)
         return NULL;
     self->done = done;
     self->done_arg = arg;
+    self->signer = signer;
     self->accept_2xx = config->accept_2xx;
     self->timer_due = -1;
     self->endpoint_shown = s_endpoint_shown (config->endpoint);
@@ -200,7 +212,7 @@ ovh_sender_new (ovh_config_t *config, ovh_sender_done_fn *done, void *arg)
     curl_multi_setopt (self->multi, CURLMOPT_MAXCONNECTS, (long) self->transfer_count);
     curl_multi_setopt (self->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long) self->transfer_count);
     for (size_t index = 0; index < self->transfer_count; index++)
-        if (s_setup_transfer (self, &self->transfers [index], config)) {
+        if (s_setup_transfer (&self->transfers [index], config)) {
             zsys_error ("cannot set up HTTP delivery to %s (libcurl refused an option)",
                         self->endpoint_shown);
             ovh_sender_destroy (&self);
@@ -259,6 +271,24 @@ ovh_sender_start (ovh_sender_t *self, ovh_item_t *item)
         }
     if (!transfer)
         return -1;
+    //  Standard Webhooks headers, made for this attempt
+    int64_t now = (int64_t) time (NULL);
+    snprintf (transfer->id_header, sizeof transfer->id_header, "webhook-id: %s", item->id);
+    snprintf (transfer->timestamp_header, sizeof transfer->timestamp_header,
+              "webhook-timestamp: %" PRId64, now);
+    transfer->nodes [0] = (struct curl_slist) { transfer->id_header, &transfer->nodes [1] };
+    transfer->nodes [1] = (struct curl_slist) { transfer->timestamp_header, self->headers };
+    if (self->signer) {
+        static const char prefix [] = "webhook-signature: ";
+        memcpy (transfer->signature_header, prefix, sizeof prefix);
+        if (ovh_signer_sign (self->signer, item->id, now, item->json, item->json_size,
+                             transfer->signature_header + sizeof prefix - 1,
+                             sizeof transfer->signature_header - sizeof prefix + 1))
+            return -1;
+        transfer->nodes [1].next = &transfer->nodes [2];
+        transfer->nodes [2] = (struct curl_slist) { transfer->signature_header, self->headers };
+    }
+    curl_easy_setopt (transfer->easy, CURLOPT_HTTPHEADER, &transfer->nodes [0]);
     curl_easy_setopt (transfer->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) item->json_size);
     curl_easy_setopt (transfer->easy, CURLOPT_POSTFIELDS, item->json);
     transfer->error [0] = 0;
@@ -296,8 +326,12 @@ ovh_sender_timeout (ovh_sender_t *self)
 static void
 s_finish (ovh_sender_t *self, transfer_t *transfer, CURLcode code)
 {
-    ovh_result_t result = { .curl_code = (int) code };
+    ovh_result_t result = { .curl_code = (int) code, .retry_after = -1 };
     curl_easy_getinfo (transfer->easy, CURLINFO_RESPONSE_CODE, &result.status);
+    curl_off_t retry_after = 0;
+    if (curl_easy_getinfo (transfer->easy, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK
+    &&  retry_after > 0)
+        result.retry_after = (int64_t) retry_after;
     result.usecs = zclock_usecs () - transfer->started;
     if (code == CURLE_OK)
         result.ok = result.status == 200

@@ -13,6 +13,7 @@
 #include <czmq.h>
 #include "ovh_config.h"
 #include "ovh_item.h"
+#include "ovh_signer.h"
 
 typedef struct {
     bool ok;                    //  delivered
@@ -20,6 +21,7 @@ typedef struct {
     int curl_code;              //  CURLcode of the transfer
     const char *error;          //  curl's error text when curl_code != 0
     int64_t usecs;              //  time the attempt took
+    int64_t retry_after;        //  seconds the endpoint asked to wait, -1 if not
 } ovh_result_t;
 
 //  Called for every finished transfer, from ovh_sender_act
@@ -28,9 +30,11 @@ typedef void (ovh_sender_done_fn) (void *arg, ovh_item_t *item,
 
 typedef struct _ovh_sender_t ovh_sender_t;
 
-//  Returns NULL (logged) if libcurl cannot be set up with this config
+//  Returns NULL (logged) if libcurl cannot be set up with this config.
+//  With a signer, every request is signed (webhook-signature).
 ovh_sender_t *
-    ovh_sender_new (ovh_config_t *config, ovh_sender_done_fn *done, void *arg);
+    ovh_sender_new (ovh_config_t *config, ovh_signer_t *signer,
+                    ovh_sender_done_fn *done, void *arg);
 void
     ovh_sender_destroy (ovh_sender_t **self_p);
 
@@ -41,8 +45,9 @@ size_t
 size_t
     ovh_sender_busy (ovh_sender_t *self);
 
-//  Start POSTing an item; the item must stay alive until its done call.
-//  Returns -1 if no transfer is free or curl refuses.
+//  Start POSTing an item, with its webhook-id, a fresh webhook-timestamp
+//  and, with a signer, its webhook-signature; the item must stay alive
+//  until its done call. Returns -1 if no transfer is free or curl refuses.
 int
     ovh_sender_start (ovh_sender_t *self, ovh_item_t *item);
 

@@ -21,6 +21,9 @@ typedef struct {
     ovh_config_t *config;
     ovh_intake_t *intake;
     ovh_dispatcher_t *dispatcher;
+    ovh_signer_t *signer;           //  NULL without a secret
+    ovh_spool_t *spool;             //  NULL without --spool
+    ovh_deadletter_t *deadletter;   //  NULL without --dead-letter
     ovh_item_t *pending;            //  read from the bus, waiting for room
     //  A queue-full episode: from the first pause until reads have gone on
     //  for EPISODE_END ms without one; logged once at each end
@@ -52,10 +55,11 @@ s_log_stats (bridge_t *self, const char *prefix, const ovh_dispatch_stats_t *sta
     s_drop_reasons (self, reasons, sizeof reasons);
     uint64_t dropped = ovh_intake_dropped (self->intake);
     zsys_info ("%s: received %" PRIu64 ", delivered %" PRIu64 ", failed %" PRIu64
-               ", dropped %" PRIu64 "%s%s%s, lost on bus %" PRIu64 ", %s %" PRIu64,
+               ", dropped %" PRIu64 "%s%s%s, lost on bus %" PRIu64 ", dead letters %" PRIu64
+               ", %s %" PRIu64,
                prefix, ovh_intake_received (self->intake), stats->delivered,
                stats->failed, dropped, dropped ? " (" : "", reasons, dropped ? ")" : "",
-               ovh_intake_lost (self->intake),
+               ovh_intake_lost (self->intake), stats->dead,
                streq (prefix, "stopped") ? "undelivered" : "queued",
                streq (prefix, "stopped") ? stats->undelivered + stats->queued : stats->queued);
 }
@@ -89,9 +93,14 @@ s_post_pending (bridge_t *self)
     if (!self->episode_start) {
         self->episode_start = zclock_mono ();
         self->pauses = 0;
-        zsys_warning ("queue full (%zu events or %zu bytes): pausing bus reads; the bus "
-                      "buffers, then drops, what comes meanwhile (seq gaps will show it)",
-                      self->config->queue_events, self->config->queue_bytes);
+        if (ovh_dispatcher_spool_full (self->dispatcher))
+            zsys_warning ("spool full (limit %zu bytes): pausing bus reads; the bus "
+                          "buffers, then drops, what comes meanwhile (seq gaps will show it)",
+                          self->config->spool_max_bytes);
+        else
+            zsys_warning ("queue full (%zu events or %zu bytes): pausing bus reads; the bus "
+                          "buffers, then drops, what comes meanwhile (seq gaps will show it)",
+                          self->config->queue_events, self->config->queue_bytes);
     }
     if (self->resumed_at || self->pauses == 0)
         self->pauses++;
@@ -172,6 +181,84 @@ s_check_config (ovh_config_t *config, int argc, char *argv [], ovh_config_action
     return -1;                  //  go on and run
 }
 
+//  The signer, the spool and the dead-letter file. Returns 0, or 2 when one
+//  cannot be used (the error is printed): never start and lose silently.
+static int
+s_open_delivery (bridge_t *self)
+{
+    ovh_config_t *config = self->config;
+    char error [512];
+    if (config->secret && !(self->signer = ovh_signer_new (config->secret, error, sizeof error))) {
+        fprintf (stderr, "ovhook-bridge: %s\n", error);
+        return 2;
+    }
+    if (config->spool) {
+        self->spool = ovh_spool_new (config->spool, config->spool_sync_full,
+                                     config->spool_max_bytes, error, sizeof error);
+        if (!self->spool) {
+            fprintf (stderr, "ovhook-bridge: cannot use spool %s: %s\n", config->spool, error);
+            return 2;
+        }
+        if (config->redeliver)
+            zsys_info ("redelivering %d dead letters from the spool",
+                       ovh_spool_redeliver (self->spool));
+        zsys_info ("spool %s: %zu events to resume, %zu dead letters", config->spool,
+                   ovh_spool_events (self->spool), ovh_spool_dead (self->spool));
+    }
+    else
+    if (config->dead_letter) {
+        self->deadletter = ovh_deadletter_new (config->dead_letter, error, sizeof error);
+        if (!self->deadletter) {
+            fprintf (stderr, "ovhook-bridge: cannot use dead-letter file %s: %s\n",
+                     config->dead_letter, error);
+            return 2;
+        }
+    }
+    else
+    if (config->redeliver) {
+        fprintf (stderr, "ovhook-bridge: --redeliver needs --spool or --dead-letter\n");
+        return 2;
+    }
+    return 0;
+}
+
+static void
+s_close_delivery (bridge_t *self)
+{
+    ovh_deadletter_destroy (&self->deadletter);
+    ovh_spool_destroy (&self->spool);
+    ovh_signer_destroy (&self->signer);
+}
+
+//  Without a spool, --redeliver reads the dead-letter file back into the
+//  queue, ids kept, and retires the file
+static void
+s_redeliver_file_line (void *arg, ovh_item_t *item)
+{
+    bridge_t *self = (bridge_t *) arg;
+    while (ovh_dispatcher_post (self->dispatcher, item) != 0)
+        if (!ovh_dispatcher_wait_room (self->dispatcher, item, 1000) && zsys_interrupted) {
+            ovh_item_destroy (&item);
+            return;
+        }
+}
+
+static void
+s_redeliver_file (bridge_t *self)
+{
+    char error [512];
+    int count = ovh_deadletter_read (self->config->dead_letter, s_redeliver_file_line, self,
+                                     error, sizeof error);
+    if (count < 0) {
+        zsys_error ("cannot redeliver from %s: %s", self->config->dead_letter, error);
+        return;
+    }
+    zsys_info ("redelivering %d dead letters from %s", count, self->config->dead_letter);
+    if (count > 0 && ovh_deadletter_retire (self->config->dead_letter))
+        zsys_error ("cannot rename %s after redelivery: %s", self->config->dead_letter,
+                    strerror (errno));
+}
+
 static void
 s_count_event_types (ovh_config_t *config, char *text, size_t size)
 {
@@ -220,11 +307,17 @@ main (int argc, char *argv [])
     zsys_set_linger (0);
 
     bridge_t bridge = { .config = config };
-    bridge.dispatcher = ovh_dispatcher_new (config);
+    rc = s_open_delivery (&bridge);
+    if (rc == 0) {
+        bridge.dispatcher = ovh_dispatcher_new (config, bridge.signer, bridge.spool,
+                                                bridge.deadletter);
+        rc = 1;
+    }
     bridge.intake = bridge.dispatcher ? ovh_intake_new (config) : NULL;
     pthread_sigmask (SIG_UNBLOCK, &signals, NULL);
-    rc = 1;
     if (bridge.intake) {
+        if (config->redeliver && !bridge.spool)
+            s_redeliver_file (&bridge);
         char types [32];
         s_count_event_types (config, types, sizeof types);
         zsys_info ("ovhook-bridge %s ready: bus %s, %s, endpoint %s, %d workers",
@@ -248,6 +341,10 @@ main (int argc, char *argv [])
     }
     ovh_intake_destroy (&bridge.intake);
     ovh_dispatcher_destroy (&bridge.dispatcher);
+    if (bridge.spool && rc == 0 && ovh_spool_events (bridge.spool))
+        zsys_info ("%zu events stay in the spool %s for the next start",
+                   ovh_spool_events (bridge.spool), config->spool);
+    s_close_delivery (&bridge);
     ovh_config_destroy (&config);
     zsys_shutdown ();
     curl_global_cleanup ();

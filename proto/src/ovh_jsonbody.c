@@ -1,12 +1,12 @@
 /*  ovh_jsonbody.c - internal: the body walk, msgpack to webhook JSON in one
-    pass, and the reader's error reports.
+    pass.
 
     A hand-written msgpack reader that writes JSON as it goes: a switch on
-    each type byte, strings through ovh_jsonwrite.h. Short strings, small
-    integers and booleans are handled inline in the map and array loops,
-    everything else out of line. The caller has made room for the worst
-    case JSON of the body (OVH_JSON_EXPANSION per byte), so the writers need
-    no capacity checks.
+    each type byte, strings copied 16 bytes at a time with the pieces of
+    ovh_jsonwrite.h. Short strings, small integers and booleans are handled
+    inline in the map and array loops, everything else out of line. The
+    caller has made room for the worst case JSON of the body
+    (OVH_JSON_EXPANSION per byte), so the writers need no capacity checks.
 
     msgpack-c's unpacker is not used on purpose: it allocates count * 24/48
     bytes for a container before reading it, so a 5-byte frame could claim
@@ -14,8 +14,6 @@
     before it is trusted.                                                    */
 
 #include <math.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 #include "ovh_jsonbody.h"
 #include "ovh_jsonfloat.h"
@@ -26,107 +24,88 @@ enum { S_EVENT = -1, S_NONE = 0, S_CLUSTER_ID, S_NODE_ID, S_ID, S_SESSION_ID };
 static const char *s_rank_names [] = { NULL, "clusterId", "nodeId", "id", "sessionId" };
 
 //  --------------------------------------------------------------------------
-//  Error reports
+//  Strings
 
-//  Append 'size' bytes of a key to the path, replacing control characters
-//  and invalid UTF-8 with '?' so that the report stays one printable line.
-static void
-s_path_append (char *path, size_t capacity, size_t *len, const uint8_t *text, size_t size)
+//  Write bytes as a JSON string, validating UTF-8: the general case
+static int __attribute__ ((noinline))
+s_write_str_long (ovh_reader_t *r, const uint8_t *s, uint32_t size, char *out)
 {
-    for (size_t index = 0; index < size; ) {
-        uint8_t c = text [index];
-        const char *why;
-        size_t seq = c < 0x80? 1: ovh_json_utf8_sequence (text + index, size - index, &why);
-        if (*len + (seq ? seq : 1) >= capacity)
-            return;             //  full: stop at a character boundary
-        if (seq == 0 || c < 0x20 || c == 0x7f) {
-            path [(*len)++] = '?';
-            index++;
+    const uint8_t *end = s + size;
+    while (true) {
+        size_t run = ovh_json_plain_run (s, end, r->end, out);
+        s += run;
+        out += run;
+        if (s == end)
+            break;
+        if (*s == '"' || *s == '\\') {   //  the usual ones: JSON inside a string
+            out [0] = '\\';
+            out [1] = (char) *s++;
+            out += 2;
         }
+        else
+        if (*s < 0x80)
+            out = ovh_json_escape (out, *s++);
         else {
-            memcpy (path + *len, text + index, seq);
-            *len += seq;
-            index += seq;
+            const char *why;
+            size_t seq = ovh_json_utf8_sequence (s, (size_t) (end - s), &why);
+            if (!seq)
+                return ovh_reader_fail (r, OVH_E_UTF8, s, "invalid UTF-8 in string: %s", why);
+            memcpy (out, s, seq);
+            out += seq;
+            s += seq;
         }
     }
+    *out++ = '"';
+    r->out = out;
+    return 0;
 }
 
-//  Path of the value being read: "mediaNodes.launch.total", "to[1]"
-static void
-s_path (const ovh_reader_t *r, char *path, size_t capacity)
-{
-    size_t len = 0;
-    for (int depth = 1; depth <= r->depth; depth++) {
-        const ovh_reader_level_t *level = &r->level [depth];
-        if (level->array) {
-            char part [16];
-            int size = snprintf (part, sizeof part, "[%u]", level->index);
-            s_path_append (path, capacity, &len, (const uint8_t *) part, (size_t) size);
-        }
-        else
-        if (level->key) {
-            if (len)
-                s_path_append (path, capacity, &len, (const uint8_t *) ".", 1);
-            s_path_append (path, capacity, &len, level->key, level->key_size);
-        }
-        else
-            break;              //  failed while reading this level's key
-    }
-    path [len] = 0;
-}
-
-int
-ovh_reader_fail (ovh_reader_t *r, ovh_code_t code, const uint8_t *at, const char *format, ...)
-{
-    char path [sizeof r->error->path];
-    s_path (r, path, sizeof path);
-    char detail [200];
-    va_list args;
-    va_start (args, format);
-    vsnprintf (detail, sizeof detail, format, args);
-    va_end (args);
-    return ovh_error_set (r->error, code, r->frame, (size_t) (at - r->start),
-                          path, "%s", detail);
-}
-
-int
-ovh_reader_fail_code (ovh_reader_t *r, ovh_code_t code, const uint8_t *at)
-{
-    switch (code) {
-        case OVH_E_TRUNCATED:
-            return ovh_reader_fail (r, code, at, "data ends inside a value");
-        case OVH_E_SIZE_CLAIM:
-            return ovh_reader_fail (r, code, at,
-                                    "%s declares more items or bytes than the %zu bytes left",
-                                    ovh_mp_byte_kind (*at), (size_t) (r->end - at) - 1);
-        case OVH_E_DEPTH:
-            return ovh_reader_fail (r, code, at, "containers nested deeper than %d levels",
-                                    OVH_MAX_DEPTH);
-        case OVH_E_RESERVED:
-            return ovh_reader_fail (r, code, at, "byte 0xc1 is reserved, never used by msgpack");
-        default:
-            return ovh_reader_fail (r, code, at, "invalid msgpack");
-    }
-}
-
-//  Report the invalid UTF-8 in a string that the writer refused
-static int __attribute__ ((cold, noinline))
-s_fail_utf8 (ovh_reader_t *r, const uint8_t *s, uint32_t size)
-{
-    const char *why = "invalid";
-    const uint8_t *bad = ovh_json_utf8_invalid (s, size, &why);
-    return ovh_reader_fail (r, OVH_E_UTF8, bad? bad: s, "invalid UTF-8 in string: %s", why);
-}
-
-//  Write a string (value or key) as JSON at r->out
+//  Write bytes as a JSON string. Most keys and values are short ASCII with
+//  nothing to escape: one vector load, compare and store does them.
 static inline __attribute__ ((always_inline)) int
 s_write_str (ovh_reader_t *r, const uint8_t *s, uint32_t size)
 {
-    char *out = ovh_json_str (r->out, s, size, r->start, r->end);
-    if (!out)
-        return s_fail_utf8 (r, s, size);
-    r->out = out;
-    return 0;
+    char *out = r->out;
+    *out++ = '"';
+#if defined (OVH_JSON_SSE2)
+    //  16 bytes at a time while they are plain and readable in the frame;
+    //  the last chunk may read past the string, its mask is cut to size
+    const uint8_t *from = s;
+    const uint8_t *end = s + size;
+    while (r->end - s >= 16) {
+        __m128i bytes = _mm_loadu_si128 ((const __m128i *) s);
+        _mm_storeu_si128 ((__m128i *) out, bytes);
+        uint32_t mask = ovh_json_special16 (bytes);
+        size_t left = (size_t) (end - s);
+        if (left <= 16) {
+            if (mask & (((uint32_t) 1 << left) - 1))
+                break;
+            out [left] = '"';
+            r->out = out + left + 1;
+            return 0;
+        }
+        if (mask)
+            break;
+        s += 16;
+        out += 16;
+    }
+    //  Near the end of the frame: read the frame's last 16 bytes instead
+    size_t left = (size_t) (end - s);
+    if (r->end - s < 16 && left <= 16 && r->end - r->start >= 16) {
+        const uint8_t *last = r->end - 16;      //  last <= s
+        __m128i bytes = _mm_loadu_si128 ((const __m128i *) last);
+        uint32_t mask = ovh_json_special16 (bytes) >> (s - last);
+        if ((mask & (((uint32_t) 1 << left) - 1)) == 0) {
+            memcpy (out, s, left);
+            out [left] = '"';
+            r->out = out + left + 1;
+            return 0;
+        }
+    }
+    return s_write_str_long (r, s, size - (uint32_t) (s - from), out);
+#else
+    return s_write_str_long (r, s, size, out);
+#endif
 }
 
 //  --------------------------------------------------------------------------
@@ -236,11 +215,9 @@ s_key_slow (ovh_reader_t *r, uint32_t index)
         return -1;
     const uint8_t *data = r->p + header;
     *r->out = '"';
-    char *out = ovh_json_str_long (r->out + 1, data, length, r->end);
-    if (!out)
-        return s_fail_utf8 (r, data, length);
-    *out++ = ':';
-    r->out = out;
+    if (s_write_str_long (r, data, length, r->out + 1))
+        return -1;
+    *r->out++ = ':';
     r->p = data + length;
     level->key = data;
     level->key_size = length;

@@ -2,16 +2,18 @@
 
     They write into a buffer the caller has sized for the worst case, so
     none of them checks capacity: each takes the next output byte and
-    returns the byte after what it wrote. Integers and the short-string fast
-    path are static inline here because the body walk calls them for almost
-    every value; the general string case (escapes, UTF-8 validation) and
-    the UTF-8 checks are in ovh_jsonwrite.c, floats in ovh_jsonfloat.c.
+    returns the byte after what it wrote. They are static inline because
+    the body walk calls them for almost every value, and a call per string
+    or integer would show in the benchmark; the UTF-8 checks, needed only
+    for non-ASCII text, are in ovh_jsonwrite.c, floats in ovh_jsonfloat.c.
 
     Strings are copied 16 bytes at a time (SSE2, else a machine word) until
     a byte needs escaping or is non-ASCII; only those bytes are looked at one
     by one, and UTF-8 is validated only there. The vector copies may read
-    past the string (never past 'limit', the end of the frame) and write up
-    to OVH_JSON_OVERWRITE bytes past what they return.                       */
+    past the string (never past the end of the frame holding it) and write
+    up to OVH_JSON_OVERWRITE bytes past what they keep. The loops that put
+    these together, and report a bad string with its path, are the body
+    walk's (ovh_jsonbody.c).                                                 */
 
 #ifndef OVH_JSONWRITE_H_INCLUDED
 #define OVH_JSONWRITE_H_INCLUDED
@@ -31,16 +33,8 @@
 //  calls within a file may be inlined (no interposition)
 #define OVH_INTERNAL __attribute__ ((visibility ("hidden")))
 
-//  Bytes a string copy may write past the end it returns
+//  Bytes a string copy may write past the end of what it keeps
 #define OVH_JSON_OVERWRITE 15
-
-//  Write the rest of a string after its opening quote at 'out': 'size'
-//  bytes at s, escaped, then the closing quote. 'limit' is the end of the
-//  readable bytes (the frame). Returns the byte after the quote, or NULL
-//  when the bytes are not valid UTF-8 (ovh_json_utf8_invalid tells where
-//  and why: the error path is cold, the hot one keeps few arguments).
-OVH_INTERNAL char *
-    ovh_json_str_long (char *out, const uint8_t *s, size_t size, const uint8_t *limit);
 
 //  Length of the valid UTF-8 sequence starting at s (s [0] >= 0x80), or 0
 //  with the reason in *why.
@@ -50,6 +44,10 @@ OVH_INTERNAL size_t
 //  First byte of invalid UTF-8 in [s, s + size), or NULL
 OVH_INTERNAL const uint8_t *
     ovh_json_utf8_invalid (const uint8_t *s, size_t size, const char **why);
+
+
+//  --------------------------------------------------------------------------
+//  Numbers
 
 static inline char *
 ovh_json_put (char *out, const char *text, size_t size)
@@ -121,6 +119,49 @@ ovh_json_itoa (char *out, int64_t value)
     return ovh_json_utoa (out, (uint64_t) value);
 }
 
+
+//  --------------------------------------------------------------------------
+//  Strings
+
+//  Escape one ASCII byte that JSON does not allow as is in a string
+static inline char *
+ovh_json_escape (char *out, uint8_t c)
+{
+    static const char hex [] = "0123456789abcdef";
+    *out++ = '\\';
+    switch (c) {
+        case '"':  *out++ = '"';  break;
+        case '\\': *out++ = '\\'; break;
+        case '\b': *out++ = 'b';  break;
+        case '\f': *out++ = 'f';  break;
+        case '\n': *out++ = 'n';  break;
+        case '\r': *out++ = 'r';  break;
+        case '\t': *out++ = 't';  break;
+        default:
+            out = ovh_json_put (out, "u00", 3);
+            *out++ = hex [c >> 4];
+            *out++ = hex [c & 0x0f];
+    }
+    return out;
+}
+
+#define OVH_JSON_ONES 0x0101010101010101ULL
+#define OVH_JSON_HIGH 0x8080808080808080ULL
+
+//  High bit set in (at least) the lowest byte of 'word' that is a control
+//  character, '"', '\\' or non-ASCII. Bytes above that one may be flagged
+//  wrongly (borrows), never bytes below it.
+static inline uint64_t
+ovh_json_special8 (uint64_t word)
+{
+    uint64_t quote = word ^ (OVH_JSON_ONES * '"');
+    uint64_t slash = word ^ (OVH_JSON_ONES * '\\');
+    uint64_t control = (word - OVH_JSON_ONES * 0x20) & ~word;
+    uint64_t is_quote = (quote - OVH_JSON_ONES) & ~quote;
+    uint64_t is_slash = (slash - OVH_JSON_ONES) & ~slash;
+    return (control | is_quote | is_slash | word) & OVH_JSON_HIGH;
+}
+
 #if defined (OVH_JSON_SSE2)
 //  One bit per byte of 'bytes' that is '"', '\\' or, compared as signed,
 //  below 0x20: that is both the control characters and the bytes >= 0x80
@@ -134,54 +175,63 @@ ovh_json_special16 (__m128i bytes)
 }
 #endif
 
-//  Write 'size' bytes at s as a JSON string, quotes included. 'start' and
-//  'limit' bound the readable bytes (the frame holding the string). Most
-//  keys and values are short ASCII with nothing to escape: one vector load,
-//  compare and store does them; the rest goes to ovh_json_str_long.
-//  Returns the byte after the closing quote, or NULL as that.
-static inline __attribute__ ((always_inline)) char *
-ovh_json_str (char *out, const uint8_t *s, uint32_t size,
-              const uint8_t *start, const uint8_t *limit)
+//  Copy the bytes at the start of [s, end) that need no escaping and
+//  return how many. Reads whole vectors/words while enough bytes remain in
+//  the frame ('limit'), even past the string's end: a stop bit at the
+//  string's end keeps the bytes beyond it out of the answer. The buffer
+//  has room for the up to 15 bytes written past the run.
+static inline size_t
+ovh_json_plain_run (const uint8_t *s, const uint8_t *end, const uint8_t *limit, char *out)
 {
-    *out++ = '"';
-#if defined (OVH_JSON_SSE2)
-    //  16 bytes at a time while they are plain and readable in the frame;
-    //  the last chunk may read past the string, its mask is cut to size
+    //  0: copied as is; 1: escaped; 2: first byte of a UTF-8 sequence
+#   define R4(x)  x, x, x, x
+#   define R16(x) R4 (x), R4 (x), R4 (x), R4 (x)
+    static const uint8_t byte_class [256] = {
+        R16 (1), R16 (1),                               //  0x00-0x1f
+        0, 0, 1, 0, R4 (0), R4 (0), R4 (0),             //  0x20-0x2f: '"'
+        R16 (0),                                        //  0x30-0x3f
+        R16 (0),                                        //  0x40-0x4f
+        R4 (0), R4 (0), R4 (0),                         //  0x50-0x5b
+        1, 0, 0, 0,                                     //  0x5c '\\'-0x5f
+        R16 (0), R16 (0),                               //  0x60-0x7f
+        R16 (2), R16 (2), R16 (2), R16 (2),             //  0x80-0xbf
+        R16 (2), R16 (2), R16 (2), R16 (2)              //  0xc0-0xff
+    };
+#   undef R16
+#   undef R4
     const uint8_t *from = s;
-    const uint8_t *end = s + size;
-    while (limit - s >= 16) {
+#if defined (OVH_JSON_SSE2)
+    while (s < end && limit - s >= 16) {
         __m128i bytes = _mm_loadu_si128 ((const __m128i *) s);
         _mm_storeu_si128 ((__m128i *) out, bytes);
         uint32_t mask = ovh_json_special16 (bytes);
         size_t left = (size_t) (end - s);
-        if (left <= 16) {
-            if (mask & (((uint32_t) 1 << left) - 1))
-                break;
-            out [left] = '"';
-            return out + left + 1;
-        }
+        if (left < 16)
+            mask |= (uint32_t) 1 << left;
         if (mask)
-            break;
+            return (size_t) (s - from) + (size_t) __builtin_ctz (mask);
         s += 16;
         out += 16;
     }
-    //  Near the end of the frame: read the frame's last 16 bytes instead
-    size_t left = (size_t) (end - s);
-    if (limit - s < 16 && left <= 16 && limit - start >= 16) {
-        const uint8_t *last = limit - 16;       //  last <= s
-        __m128i bytes = _mm_loadu_si128 ((const __m128i *) last);
-        uint32_t mask = ovh_json_special16 (bytes) >> (s - last);
-        if ((mask & (((uint32_t) 1 << left) - 1)) == 0) {
-            memcpy (out, s, left);
-            out [left] = '"';
-            return out + left + 1;
-        }
-    }
-    return ovh_json_str_long (out, s, size - (size_t) (s - from), limit);
-#else
-    (void) start;
-    return ovh_json_str_long (out, s, size, limit);
 #endif
+#if defined (__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    while (s < end && limit - s >= 8) {
+        uint64_t word;
+        memcpy (&word, s, 8);
+        memcpy (out, &word, 8);
+        uint64_t special = ovh_json_special8 (word);
+        size_t left = (size_t) (end - s);
+        if (left < 8)
+            special |= (uint64_t) 0x80 << (8 * left);
+        if (special)
+            return (size_t) (s - from) + ((size_t) __builtin_ctzll (special) >> 3);
+        s += 8;
+        out += 8;
+    }
+#endif
+    while (s < end && !byte_class [*s])
+        *out++ = (char) *s++;
+    return (size_t) (s - from);
 }
 
 #endif

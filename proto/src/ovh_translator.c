@@ -1,17 +1,20 @@
 /*  ovh_translator.c - decode, validate and translate a bus message into the
     webhook JSON body, in one pass, into a reusable buffer.
 
-    This file checks the frames and the topic, reads the envelope and holds
-    the public API. The body is walked by ovh_jsonbody.c, which writes JSON
-    as it reads msgpack, with the text writers of ovh_jsonwrite.{h,c}
-    (strings, integers) and ovh_jsonfloat.c (floats). Nothing is allocated
-    per event: before reading a body we make sure the buffer can hold the
-    worst case JSON for that many bytes (OVH_JSON_EXPANSION per byte), so
-    the writers need no capacity checks, and the buffer only grows when a
-    body is bigger than any before.                                          */
+    This file checks the frames and the topic, reads the envelope, makes
+    the reader's error reports and holds the public API. The body is walked
+    by ovh_jsonbody.c, which writes JSON as it reads msgpack, with the text
+    writers of ovh_jsonwrite.h (strings, integers, UTF-8 checks in
+    ovh_jsonwrite.c) and ovh_jsonfloat.c (floats). Nothing is allocated per
+    event: before reading a body we make sure the buffer can hold the worst
+    case JSON for that many bytes (OVH_JSON_EXPANSION per byte), so the
+    writers need no capacity checks, and the buffer only grows when a body
+    is bigger than any before.                                               */
 
 #include <assert.h>
 #include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "ovhook.h"
@@ -26,6 +29,91 @@ struct _ovh_translator_t {
     size_t capacity;
     ovh_error_t error;          //  why the last call failed
 };
+
+//  --------------------------------------------------------------------------
+//  Error reports
+
+//  Append 'size' bytes of a key to the path, replacing control characters
+//  and invalid UTF-8 with '?' so that the report stays one printable line.
+static void
+s_path_append (char *path, size_t capacity, size_t *len, const uint8_t *text, size_t size)
+{
+    for (size_t index = 0; index < size; ) {
+        uint8_t c = text [index];
+        const char *why;
+        size_t seq = c < 0x80? 1: ovh_json_utf8_sequence (text + index, size - index, &why);
+        if (*len + (seq ? seq : 1) >= capacity)
+            return;             //  full: stop at a character boundary
+        if (seq == 0 || c < 0x20 || c == 0x7f) {
+            path [(*len)++] = '?';
+            index++;
+        }
+        else {
+            memcpy (path + *len, text + index, seq);
+            *len += seq;
+            index += seq;
+        }
+    }
+}
+
+//  Path of the value being read: "mediaNodes.launch.total", "to[1]"
+static void
+s_path (const ovh_reader_t *r, char *path, size_t capacity)
+{
+    size_t len = 0;
+    for (int depth = 1; depth <= r->depth; depth++) {
+        const ovh_reader_level_t *level = &r->level [depth];
+        if (level->array) {
+            char part [16];
+            int size = snprintf (part, sizeof part, "[%u]", level->index);
+            s_path_append (path, capacity, &len, (const uint8_t *) part, (size_t) size);
+        }
+        else
+        if (level->key) {
+            if (len)
+                s_path_append (path, capacity, &len, (const uint8_t *) ".", 1);
+            s_path_append (path, capacity, &len, level->key, level->key_size);
+        }
+        else
+            break;              //  failed while reading this level's key
+    }
+    path [len] = 0;
+}
+
+int
+ovh_reader_fail (ovh_reader_t *r, ovh_code_t code, const uint8_t *at, const char *format, ...)
+{
+    char path [sizeof r->error->path];
+    s_path (r, path, sizeof path);
+    char detail [200];
+    va_list args;
+    va_start (args, format);
+    vsnprintf (detail, sizeof detail, format, args);
+    va_end (args);
+    return ovh_error_set (r->error, code, r->frame, (size_t) (at - r->start),
+                          path, "%s", detail);
+}
+
+//  Report a structural problem found by the token reader (ovh_msgpack.h)
+static int __attribute__ ((cold, noinline))
+s_fail_code (ovh_reader_t *r, ovh_code_t code, const uint8_t *at)
+{
+    switch (code) {
+        case OVH_E_TRUNCATED:
+            return ovh_reader_fail (r, code, at, "data ends inside a value");
+        case OVH_E_SIZE_CLAIM:
+            return ovh_reader_fail (r, code, at,
+                                    "%s declares more items or bytes than the %zu bytes left",
+                                    ovh_mp_byte_kind (*at), (size_t) (r->end - at) - 1);
+        case OVH_E_DEPTH:
+            return ovh_reader_fail (r, code, at, "containers nested deeper than %d levels",
+                                    OVH_MAX_DEPTH);
+        case OVH_E_RESERVED:
+            return ovh_reader_fail (r, code, at, "byte 0xc1 is reserved, never used by msgpack");
+        default:
+            return ovh_reader_fail (r, code, at, "invalid msgpack");
+    }
+}
 
 //  --------------------------------------------------------------------------
 //  Envelope: {src: str, seq: uint >= 1}; other keys are skipped after a
@@ -142,7 +230,7 @@ s_envelope (ovh_reader_t *r, ovh_event_t *event)
         return ovh_reader_fail (r, OVH_E_NOT_MAP, at, "envelope is %s, expected a map",
                                 ovh_mp_byte_kind (*at));
     if (code != OVH_OK)
-        return ovh_reader_fail_code (r, code, at);
+        return s_fail_code (r, code, at);
     (void) ovh_reader_enter (r, false);     //  depth 0 -> 1, cannot fail
     ovh_reader_level_t *level = &r->level [1];
     for (uint32_t index = 0; index < token.size; index++) {
@@ -151,7 +239,7 @@ s_envelope (ovh_reader_t *r, ovh_event_t *event)
         at = r->p;
         code = ovh_mp_next (&r->p, r->end, &key);
         if (code != OVH_OK)
-            return ovh_reader_fail_code (r, code, at);
+            return s_fail_code (r, code, at);
         if (key.kind != OVH_MP_STR)
             return ovh_reader_fail (r, OVH_E_KEY_TYPE, at,
                                     "map key #%u is %s, keys must be strings",
@@ -166,7 +254,7 @@ s_envelope (ovh_reader_t *r, ovh_event_t *event)
             if (code == OVH_OK && value.kind == OVH_MP_RESERVED)
                 code = OVH_E_RESERVED;
             if (code != OVH_OK)
-                return ovh_reader_fail_code (r, code, at);
+                return s_fail_code (r, code, at);
             r->p = at;          //  so that reports point at the value
             if (src? s_envelope_src (r, &value, event): s_envelope_seq (r, &value, event))
                 return -1;
@@ -176,7 +264,7 @@ s_envelope (ovh_reader_t *r, ovh_event_t *event)
             //  The value is at depth 2 or deeper
             code = ovh_mp_skip (&r->p, r->end, OVH_MAX_DEPTH - 1);
             if (code != OVH_OK)
-                return ovh_reader_fail_code (r, code, r->p);
+                return s_fail_code (r, code, r->p);
         }
     }
     r->depth = 0;

@@ -271,16 +271,20 @@ echo
 
 # --- summary --------------------------------------------------------------
 verdict () { awk -v v="$1" -v t="$2" -v up="$3" 'BEGIN { ok = up ? v >= t : v < t; print ok ? "target met" : "BELOW TARGET" }'; }
-RATIO=$(awk -v a="$E2E" -v b="$CEILING" 'BEGIN { printf "%.2f", a / b }')
-RSS_MIB=$(awk -v k="$RSS_MAX" 'BEGIN { printf "%.1f", k / 1024 }')
 echo "== summary (medians of $ROUNDS rounds)"
-echo "ceiling (wrk -c$WORKERS -> nginx):   $CEILING req/s"
-echo "bridge end to end:            $E2E events/s  ($(verdict "$E2E" 50000 1) >= 50,000/s)"
-echo "ratio bridge/ceiling:         $RATIO  ($(verdict "$RATIO" 0.5 1) >= 0.5)"
+if [ "$ROUNDS" -gt 0 ]; then
+    RATIO=$(awk -v a="$E2E" -v b="$CEILING" 'BEGIN { printf "%.2f", a / b }')
+    RSS_MIB=$(awk -v k="$RSS_MAX" 'BEGIN { printf "%.1f", k / 1024 }')
+    echo "ceiling (wrk -c$WORKERS -> nginx):   $CEILING req/s"
+    echo "bridge end to end:            $E2E events/s  ($(verdict "$E2E" 50000 1) >= 50,000/s)"
+    echo "ratio bridge/ceiling:         $RATIO  ($(verdict "$RATIO" 0.5 1) >= 0.5)"
+fi
 [ -n "${P99_1000:-}" ] && echo "p99 latency at 1,000/s:       $P99_1000 ms  ($(verdict "$P99_1000" 2 0) < 2 ms)"
-echo "latency:                     $LATENCY_SUMMARY"
-echo "bridge CPU per event:         $CPU_PER_EVENT us (all threads, full speed)"
-echo "peak RSS at full speed:       $RSS_MIB MiB  ($(verdict "$RSS_MIB" 32 0) < 32 MiB)"
+[ -n "$RATES" ] && echo "latency:                     $LATENCY_SUMMARY"
+if [ "$ROUNDS" -gt 0 ]; then
+    echo "bridge CPU per event:         $CPU_PER_EVENT us (all threads, full speed)"
+    echo "peak RSS at full speed:       $RSS_MIB MiB  ($(verdict "$RSS_MIB" 32 0) < 32 MiB)"
+fi
 echo "per-session order violations: $VIOLATIONS; events lost: $LOST_TOTAL"
 
 if [ "${BENCH_PERF:-0}" = 1 ] && [ -f "$DIR/perf.data" ]; then

@@ -30,7 +30,7 @@ class TlsTest (ovhtest.BridgeTestCase):
         receiver = self.receiver (tls=(self.pki ["cert"], self.pki ["key"]))
         bind, connect = self.bus ()
         url = receiver.url ().replace ("127.0.0.1", host)
-        bridge = self.start_bridge (self.webhook_env (url, bind, **(env or {})), args)
+        bridge = self.start_bridge (self.webhook_env (url, bind, OVHOOK_RETRIES="0", **(env or {})), args)
         publisher = self.publisher (connect, ovhtest.DEFAULT_EVENTS)
         publisher.send_line (LINE)
         publisher.send ("sessionDestroyed", {"timestamp": 2, "sessionId": "ses_Jd8tUyvhXO"})
@@ -47,7 +47,7 @@ class TlsTest (ovhtest.BridgeTestCase):
 
     def assert_certificate_error (self, receiver, bridge, url):
         pattern = (r"E: .*Error sending to callback endpoint %s: (.+) "
-                   r"\(event sessionCreated, key ses_Jd8tUyvhXO\)" % re.escape (url))
+                   r"\(event sessionCreated, key ses_Jd8tUyvhXO, id evt_[0-9a-f]{32}\)" % re.escape (url))
         m = bridge.wait_log (pattern, what="certificate E: line")
         self.assertRegex (m.group (1), r"(?i)certificate|SSL peer")
         bridge.wait_log (pattern.replace ("sessionCreated", "sessionDestroyed"))

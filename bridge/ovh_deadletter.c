@@ -1,0 +1,419 @@
+/*  ovh_deadletter.c - the JSONL dead-letter file.                          */
+
+#include <czmq.h>
+#include <jansson.h>
+#include "ovh_deadletter.h"
+
+struct _ovh_deadletter_t {
+    char *path;
+    int fd;
+    dev_t dev;                  //  identity of the file 'fd' is, to notice
+    ino_t ino;                  //  a rename or removal of 'path'
+};
+
+//  Open (or create) the file at self->path in append mode. If a crash cut
+//  the last line short, end it first so that the next line stands alone
+//  (the torn line is then reported, and skipped, by a --redeliver).
+static int
+s_open (ovh_deadletter_t *self, char *error, size_t size)
+{
+    int fd = open (self->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0 && errno == EACCES)      //  write-only permission: no check then
+        fd = open (self->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    struct stat status;
+    if (fd < 0 || fstat (fd, &status)) {
+        snprintf (error, size, "%s", strerror (errno));
+        if (fd >= 0)
+            close (fd);
+        return -1;
+    }
+    if (!S_ISREG (status.st_mode)) {
+        snprintf (error, size, "not a regular file");
+        close (fd);
+        return -1;
+    }
+    char last = '\n';
+    if (status.st_size > 0 && pread (fd, &last, 1, status.st_size - 1) == 1 && last != '\n') {
+        if (write (fd, "\n", 1) != 1) {
+            snprintf (error, size, "%s", strerror (errno));
+            close (fd);
+            return -1;
+        }
+    }
+    if (self->fd >= 0)
+        close (self->fd);
+    self->fd = fd;
+    self->dev = status.st_dev;
+    self->ino = status.st_ino;
+    return 0;
+}
+
+ovh_deadletter_t *
+ovh_deadletter_new (const char *path, char *error, size_t size)
+{
+    assert (path);
+    ovh_deadletter_t *self = (ovh_deadletter_t *) zmalloc (sizeof (ovh_deadletter_t));
+    if (!self || !(self->path = strdup (path))) {
+        free (self);
+        snprintf (error, size, "out of memory");
+        return NULL;
+    }
+    self->fd = -1;
+    if (s_open (self, error, size))
+        ovh_deadletter_destroy (&self);
+    return self;
+}
+
+void
+ovh_deadletter_destroy (ovh_deadletter_t **self_p)
+{
+    assert (self_p);
+    ovh_deadletter_t *self = *self_p;
+    if (!self)
+        return;
+    if (self->fd >= 0)
+        close (self->fd);
+    free (self->path);
+    free (self);
+    *self_p = NULL;
+}
+
+//  A JSON string of 'text'; bytes Jansson refuses (invalid UTF-8, e.g. from
+//  a server's reason phrase) become '?', so that the line is still written
+static json_t *
+s_string (const char *text)
+{
+    json_t *string = json_string (text);
+    if (string)
+        return string;
+    char *copy = strdup (text);
+    if (!copy)
+        return NULL;
+    for (char *cursor = copy; *cursor; cursor++)
+        if ((unsigned char) *cursor >= 0x80)
+            *cursor = '?';
+    string = json_string (copy);
+    free (copy);
+    return string;
+}
+
+//  The line for an item: Jansson encodes the fields; the webhook JSON is
+//  spliced in as it is, so that it stays byte for byte what was sent
+static char *
+s_line (const ovh_item_t *item, const char *last_error, size_t *line_size)
+{
+    json_t *fields = json_object ();
+    json_t *key = item->has_key ? json_stringn (item->key, item->key_size) : json_null ();
+    if (!fields
+    ||  json_object_set_new (fields, "id", json_string (item->id))
+    ||  json_object_set_new (fields, "event", json_string (item->type->name))
+    ||  json_object_set_new (fields, "key", key)
+    ||  json_object_set_new (fields, "attempts", json_integer (item->attempts))
+    ||  json_object_set_new (fields, "last_error", s_string (last_error ? last_error : ""))
+    ||  json_object_set_new (fields, "failed_at", json_integer (zclock_time ()))) {
+        json_decref (fields);
+        return NULL;
+    }
+    //  Jansson keeps insertion order (2.14), so "body" can follow
+    char *head = json_dumps (fields, JSON_COMPACT);
+    json_decref (fields);
+    if (!head)
+        return NULL;
+    size_t head_size = strlen (head) - 1;           //  without its final '}'
+    static const char body [] = ",\"body\":";
+    size_t size = head_size + strlen (body) + item->json_size + 2;
+    char *line = (char *) malloc (size + 1);
+    if (line) {
+        memcpy (line, head, head_size);
+        memcpy (line + head_size, body, strlen (body));
+        memcpy (line + head_size + strlen (body), item->json, item->json_size);
+        memcpy (line + size - 2, "}\n", 3);
+        *line_size = size;
+    }
+    free (head);
+    return line;
+}
+
+int
+ovh_deadletter_write (ovh_deadletter_t *self, const ovh_item_t *item,
+                      const char *last_error)
+{
+    assert (self);
+    assert (item);
+    //  Follow the path: after a rename (--redeliver retires the file) new
+    //  dead letters belong in a new file, not in the retired one
+    struct stat status;
+    if (stat (self->path, &status) || status.st_dev != self->dev || status.st_ino != self->ino) {
+        char error [256];
+        if (s_open (self, error, sizeof error)) {
+            zsys_error ("cannot reopen dead-letter file %s: %s", self->path, error);
+            return -1;
+        }
+    }
+    size_t size = 0;
+    char *line = s_line (item, last_error, &size);
+    if (!line) {
+        zsys_error ("cannot write dead letter %s to %s: out of memory", item->id, self->path);
+        return -1;
+    }
+    off_t start = lseek (self->fd, 0, SEEK_END);
+    size_t done = 0;
+    while (done < size) {
+        ssize_t rc = write (self->fd, line + done, size - done);
+        if (rc > 0)
+            done += (size_t) rc;
+        else
+        if (rc < 0 && errno == EINTR)
+            continue;
+        else
+            break;
+    }
+    free (line);
+    int rc = done == size ? fdatasync (self->fd) : -1;
+    if (rc) {
+        int error = errno;
+        //  Cut a torn line off again, so that it cannot spoil the next one
+        if (done < size && start >= 0 && ftruncate (self->fd, start) != 0)
+            zsys_error ("dead-letter file %s may now end in a torn line", self->path);
+        zsys_error ("cannot write dead letter %s to %s: %s", item->id, self->path,
+                    strerror (error ? error : EIO));
+        return -1;
+    }
+    return 0;
+}
+
+//  Skipping over values of a line Jansson has already found valid: only
+//  strings (which may hold brackets and escaped quotes) need care
+static const char *
+s_skip_space (const char *cursor)
+{
+    while (*cursor == ' ' || *cursor == '\t' || *cursor == '\r' || *cursor == '\n')
+        cursor++;
+    return cursor;
+}
+
+static const char *
+s_skip_string (const char *cursor)
+{
+    assert (*cursor == '"');
+    for (cursor++; *cursor && *cursor != '"'; cursor++)
+        if (*cursor == '\\' && cursor [1])
+            cursor++;
+    return *cursor ? cursor + 1 : cursor;
+}
+
+static const char *
+s_skip_value (const char *cursor)
+{
+    if (*cursor == '"')
+        return s_skip_string (cursor);
+    int depth = 0;
+    while (*cursor) {
+        if (*cursor == '"') {
+            cursor = s_skip_string (cursor);
+            continue;
+        }
+        if (*cursor == '{' || *cursor == '[')
+            depth++;
+        else
+        if (*cursor == '}' || *cursor == ']') {
+            if (depth == 0)
+                break;                  //  the end of the enclosing object
+            if (--depth == 0)
+                return cursor + 1;
+        }
+        else
+        if (depth == 0 && (*cursor == ',' || *cursor == ' ' || *cursor == '\t'
+                       ||  *cursor == '\r' || *cursor == '\n'))
+            break;
+        cursor++;
+    }
+    return cursor;
+}
+
+//  Find the text of the top-level "body" value. Returns NULL when there is
+//  none or more than one.
+static const char *
+s_find_body (const char *line, size_t *body_size)
+{
+    const char *found = NULL;
+    const char *cursor = s_skip_space (line);
+    if (*cursor++ != '{')
+        return NULL;
+    while (*(cursor = s_skip_space (cursor)) == '"') {
+        const char *key = cursor;
+        cursor = s_skip_string (cursor);
+        bool is_body = cursor - key == 6 && memcmp (key, "\"body\"", 6) == 0;
+        cursor = s_skip_space (cursor);
+        if (*cursor++ != ':')
+            return NULL;
+        const char *value = s_skip_space (cursor);
+        cursor = s_skip_value (value);
+        if (is_body) {
+            if (found)
+                return NULL;
+            found = value;
+            *body_size = (size_t) (cursor - value);
+        }
+        cursor = s_skip_space (cursor);
+        if (*cursor == ',')
+            cursor++;
+    }
+    return found;
+}
+
+static bool
+s_valid_id (const char *id)
+{
+    if (strlen (id) != 36 || memcmp (id, "evt_", 4) != 0)
+        return false;
+    for (const char *digit = id + 4; *digit; digit++)
+        if (!((*digit >= '0' && *digit <= '9') || (*digit >= 'a' && *digit <= 'f')))
+            return false;
+    return true;
+}
+
+//  Check one line and make its item. Returns the item, or NULL with what is
+//  wrong in 'problem' ("" when memory ran out).
+static ovh_item_t *
+s_parse_line (char *line, char *problem, size_t size)
+{
+    json_error_t error;
+    //  Integers as reals: a body may hold uint64 values beyond Jansson's
+    //  json_int_t; the body's text is spliced, never taken from Jansson
+    json_t *root = json_loads (line, JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, &error);
+    if (!root) {
+        snprintf (problem, size, "not JSON (%s at column %d)", error.text, error.column);
+        return NULL;
+    }
+    ovh_item_t *item = NULL;
+    json_t *id = json_object_get (root, "id");
+    json_t *event = json_object_get (root, "event");
+    json_t *key = json_object_get (root, "key");
+    json_t *body = json_object_get (root, "body");
+    const ovh_event_type_t *type = json_is_string (event)
+        ? ovh_catalog_lookup (json_string_value (event), json_string_length (event)) : NULL;
+    size_t body_size = 0;
+    const char *body_text = NULL;
+    if (!json_is_object (root))
+        snprintf (problem, size, "not a JSON object");
+    else
+    if (!json_is_string (id) || !s_valid_id (json_string_value (id)))
+        snprintf (problem, size, "no valid \"id\" (evt_ and 32 hex digits)");
+    else
+    if (!type)
+        snprintf (problem, size, "\"event\" is not an event type");
+    else
+    if (!key || !(json_is_string (key) || json_is_null (key)))
+        snprintf (problem, size, "\"key\" is not a string or null");
+    else
+    if (!json_is_object (body))
+        snprintf (problem, size, "\"body\" is not a JSON object");
+    else
+    if (!json_equal (json_object_get (body, "event"), event))
+        snprintf (problem, size, "the body's \"event\" is not \"%s\"", type->name);
+    else
+    if (!(body_text = s_find_body (line, &body_size)))
+        snprintf (problem, size, "\"body\" must appear once, spelled plainly");
+    else {
+        *problem = 0;
+        item = ovh_item_restore (type, json_string_value (id),
+                                 json_is_string (key) ? json_string_value (key) : NULL,
+                                 json_is_string (key) ? json_string_length (key) : 0,
+                                 body_text, body_size, zclock_time (), 0);
+    }
+    json_decref (root);
+    return item;
+}
+
+int
+ovh_deadletter_read (const char *path, ovh_deadletter_fn *callback, void *arg,
+                     char *error, size_t size)
+{
+    assert (path);
+    assert (callback);
+    FILE *file = fopen (path, "re");
+    if (!file) {
+        if (errno == ENOENT)
+            return 0;
+        snprintf (error, size, "%s", strerror (errno));
+        return -1;
+    }
+    //  Read only what is there now (see the header)
+    struct stat status;
+    off_t end = fstat (fileno (file), &status) == 0 ? status.st_size : 0;
+    off_t offset = 0;
+    char *line = NULL;
+    size_t capacity = 0;
+    size_t number = 0;
+    int count = 0, skipped = 0;
+    ssize_t length;
+    while (offset < end && (length = getline (&line, &capacity, file)) >= 0) {
+        offset += length;
+        number++;
+        if (!*s_skip_space (line))
+            continue;                   //  a blank line
+        //  A NUL byte in a line would hide the rest of it from Jansson
+        if (strlen (line) != (size_t) length) {
+            zsys_warning ("dead-letter file %s line %zu: holds a NUL byte: skipped",
+                          path, number);
+            skipped++;
+            continue;
+        }
+        char problem [256];
+        ovh_item_t *item = s_parse_line (line, problem, sizeof problem);
+        if (item) {
+            callback (arg, item);
+            count++;
+        }
+        else
+        if (*problem) {
+            zsys_warning ("dead-letter file %s line %zu: %s: skipped", path, number, problem);
+            skipped++;
+        }
+        else {
+            snprintf (error, size, "out of memory at line %zu", number);
+            count = -1;
+            break;
+        }
+    }
+    if (count >= 0 && ferror (file)) {
+        snprintf (error, size, "%s", strerror (errno));
+        count = -1;
+    }
+    free (line);
+    fclose (file);
+    if (skipped)
+        zsys_warning ("dead-letter file %s: %d invalid line%s skipped; the file keeps them",
+                      path, skipped, skipped == 1 ? "" : "s");
+    return count;
+}
+
+int
+ovh_deadletter_retire (const char *path)
+{
+    assert (path);
+    size_t size = strlen (path) + 64;
+    char *target = (char *) malloc (size);
+    if (!target) {
+        errno = ENOMEM;
+        return -1;
+    }
+    long long now = (long long) time (NULL);
+    //  Never overwrite an earlier retired file (two runs in one second)
+    for (int attempt = 0; attempt < 100; attempt++) {
+        if (attempt)
+            snprintf (target, size, "%s.redelivered-%lld.%d", path, now, attempt);
+        else
+            snprintf (target, size, "%s.redelivered-%lld", path, now);
+        if (access (target, F_OK) != 0 && errno == ENOENT)
+            break;
+    }
+    int rc = rename (path, target);
+    int saved = errno;
+    if (rc == 0)
+        zsys_info ("dead-letter file %s retired as %s", path, target);
+    free (target);
+    errno = saved;
+    return rc;
+}

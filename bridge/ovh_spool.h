@@ -1,0 +1,115 @@
+/*  ovh_spool.h - the durable queue: accepted events and dead letters in an
+    SQLite file (WAL mode), so that what the bridge accepted survives a
+    restart or a killed process.
+
+    Used from one thread only (the dispatcher's): the connection is opened
+    without SQLite's mutexes. Writes are grouped: the caller opens a
+    transaction with ovh_spool_begin, inserts/removes/buries any number of
+    rows, and ends the batch with ovh_spool_commit (every few milliseconds
+    or 1,000 rows). An event counts as accepted once its insert is committed.
+    Outside a transaction every write commits on its own (correct, slow).
+
+    A write that fails (-1: a full disk, an I/O error) ends the open batch:
+    it is rolled back as a whole, so nothing written since ovh_spool_begin
+    is on disk. Its inserts are not accepted; its removals and buries are
+    to be done again (or the events are sent again after a restart).
+
+    What survives: with synchronous=NORMAL, everything committed survives a
+    killed process; a power cut may lose the last commits (WAL frames not yet
+    synced). With sync_full (synchronous=FULL) every commit is on the disk
+    before ovh_spool_commit returns.                                         */
+
+#ifndef OVH_SPOOL_H_INCLUDED
+#define OVH_SPOOL_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "ovh_item.h"
+
+typedef struct _ovh_spool_t ovh_spool_t;
+
+//  Called by ovh_spool_load with each item rebuilt from a row (spool_row
+//  set); the item is the callee's from then on.
+typedef void (ovh_spool_load_fn) (void *arg, ovh_item_t *item);
+
+//  Open or create the spool at 'path'. Checks that the file is ours
+//  (user_version 1, or a new empty file that gets our schema), intact
+//  (quick_check) and writable. On failure returns NULL and writes one line,
+//  "cannot use spool PATH: <reason>", into 'error'.
+ovh_spool_t *
+    ovh_spool_new (const char *path, bool sync_full, size_t max_bytes,
+                   char *error, size_t error_size);
+//  Commits an open transaction, then closes the file
+void
+    ovh_spool_destroy (ovh_spool_t **self_p);
+
+//  Start a batch (BEGIN IMMEDIATE) unless one is open. 0 or -1.
+int
+    ovh_spool_begin (ovh_spool_t *self);
+//  End the batch (COMMIT) if one is open. 0, or -1 when the commit failed:
+//  the batch is then rolled back, none of its writes is on disk.
+int
+    ovh_spool_commit (ovh_spool_t *self);
+//  True while a batch is open
+bool
+    ovh_spool_in_transaction (ovh_spool_t *self);
+
+//  Store an item (id, type, key, json, accepted_ms, attempts). Returns its
+//  rowid (> 0), which the caller puts in item->spool_row, or -1.
+int64_t
+    ovh_spool_insert (ovh_spool_t *self, const ovh_item_t *item);
+//  Delete a delivered event's row (no row: not an error). 0 or -1.
+int
+    ovh_spool_remove (ovh_spool_t *self, int64_t row);
+//  Record the attempts made so far. 0 or -1.
+int
+    ovh_spool_set_attempts (ovh_spool_t *self, int64_t row, int attempts);
+//  Move an event to the dead letters: a dead_letters row from the item
+//  (with its attempts, 'last_error' and the time now), and its events row
+//  (item->spool_row, if any) deleted. 0 or -1.
+int
+    ovh_spool_bury (ovh_spool_t *self, const ovh_item_t *item, const char *last_error);
+
+//  Rebuild up to 'max' events whose rowid is above 'after_row', in rowid
+//  order, and hand each to fn. A row whose type is not in the catalog is
+//  logged and moved to the dead letters ("unknown event type") instead.
+//  Returns the number of items handed over (max is capped at INT_MAX), or
+//  -1 on an error; the items handed over before it are fn's all the same.
+int
+    ovh_spool_load (ovh_spool_t *self, int64_t after_row, size_t max,
+                    ovh_spool_load_fn *fn, void *arg);
+
+//  Rows in events / in dead_letters (each counts the table: not for the
+//  hot path)
+size_t
+    ovh_spool_events (ovh_spool_t *self);
+size_t
+    ovh_spool_dead (ovh_spool_t *self);
+//  Bytes the spool holds: pages in use (free pages left by deleted rows are
+//  reused, so they don't count) plus the WAL file
+uint64_t
+    ovh_spool_bytes (ovh_spool_t *self);
+//  True when ovh_spool_bytes exceeds max_bytes
+bool
+    ovh_spool_full (ovh_spool_t *self);
+
+//  Move every dead letter back to events (ids kept, attempts 0, accepted
+//  now), in the order they died. Returns the count, or -1.
+int
+    ovh_spool_redeliver (ovh_spool_t *self);
+
+//  accepted_ms of the oldest event, 0 when there is none
+int64_t
+    ovh_spool_oldest_ms (ovh_spool_t *self);
+
+//  The path given to ovh_spool_new
+const char *
+    ovh_spool_path (ovh_spool_t *self);
+
+//  The SQLite connection, for tests and diagnostics only
+struct sqlite3;
+struct sqlite3 *
+    ovh_spool_db (ovh_spool_t *self);
+
+#endif

@@ -1,0 +1,93 @@
+"""test_topology_netns - several hosts: the proxy topology of
+test_topology_proxy with every host in its own network namespace.
+
+  ovhtopo<pid>-pubA    10.231.7.2    ovhook-inject --scenario, ovhook-inject --json,
+                                     the warm-up publisher
+  ovhtopo<pid>-pubB    10.231.7.6    ovhook-inject --scenario, ovh-test-publish
+  ovhtopo<pid>-proxy   10.231.7.1, .5 (frontend :5560), .9, .13 (backend :5561)
+  ovhtopo<pid>-bridge  10.231.7.10   ovhook-bridge --bus '>tcp://10.231.7.9:5561'
+                                     + the HTTP receiver (topology.py receiver,
+                                     a process of its own, on that namespace's
+                                     127.0.0.1)
+  ovhtopo<pid>-tails   10.231.7.14   ovhook-tail (every type), ovhook-tail
+                                     (sessionCreated + sessionDestroyed)
+
+Each host namespace is joined to the proxy's by a veth pair (a /30 each, in
+10.231.7.0/24): the proxy is the only way between them, and nothing leaves
+these namespaces (the test's own namespace uses loopback only, for the
+reference runs of the scenarios). Same checks as test_topology_proxy, plus
+traffic counters on the veths.
+
+Needs root and a kernel that allows network namespaces and veth pairs:
+otherwise the test is SKIPPED with the reason (exit status 77 when every
+test was skipped, which ctest reports as skipped), never passed. The
+namespaces (and what runs in them) are removed in every case: at the test's
+cleanup, at exit, on SIGTERM; those of an earlier run killed outright
+(pid gone) are removed at the next run.
+
+Run with Debian's /usr/bin/python3; $OVHOOK_BIN holds the binaries.
+"""
+
+import os
+import sys
+
+sys.path.insert (0, os.path.dirname (os.path.abspath (__file__)))
+import ovhtest                                      # noqa: E402
+import topology                                     # noqa: E402
+
+NET = "10.231.7."
+
+
+class NetnsTopologyTest (ovhtest.BridgeTestCase):
+
+    def setUp (self):
+        super ().setUp ()
+        reason = topology.Namespaces.unavailable ()
+        if reason:
+            self.skipTest (reason)
+        self.ns = topology.Namespaces ()
+        self.addCleanup (self.ns.delete)
+
+    def hosts (self):
+        """The namespaces and links of the docstring; returns the Place."""
+        ns = self.ns
+        proxy = ns.add ("proxy")
+        hosts = {role: ns.add (role) for role in ("pubA", "pubB", "bridge", "tails")}
+        for k, role in enumerate (("pubA", "pubB", "bridge", "tails")):
+            ns.link (proxy, NET + str (4 * k + 1), hosts [role], NET + str (4 * k + 2))
+        return topology.Place (
+            "@tcp://%s1:5560,@tcp://%s5:5560" % (NET, NET),
+            "@tcp://%s9:5561,@tcp://%s13:5561" % (NET, NET),
+            ["tcp://%s1:5560" % NET, "tcp://%s5:5560" % NET],
+            {hosts ["bridge"]: "tcp://%s9:5561" % NET, hosts ["tails"]: "tcp://%s13:5561" % NET},
+            proxy_ns=proxy, bridge_ns=hosts ["bridge"], tail_ns=hosts ["tails"],
+            pub_ns=[hosts ["pubA"], hosts ["pubB"]])
+
+    def test_publishers_proxy_bridge_tails_on_four_hosts (self):
+        feeds = [topology.scenario_feed (self, "inject-scenario-a", "hostA/scenario", 301, 3, 3),
+                 topology.scenario_feed (self, "inject-scenario-b", "hostB/scenario", 302, 2, 4),
+                 topology.Feed ("inject-json", "json", "hostA/json",
+                                topology.session_lines ("na", 8, 4)),
+                 topology.Feed ("libovhook", "libovhook", "hostB/libovhook",
+                                topology.session_lines ("nb", 8, 4))]
+        place = self.hosts ()
+        #   Feeds go to publisher hosts in turn: a, json on pubA; b, libovhook on pubB
+        before = {role: self.ns.rx_bytes (place.proxy_ns, "to-" + role)
+                  for role in ("pubA", "pubB", "bridge", "tails")}
+        result = topology.run_cluster (self, place, feeds)
+        self.assertEqual (result ["total"], 96 + 98 + 2 * 112)
+        #   The events crossed the veths: the proxy read at least the bodies
+        #   from each publisher host (the consumers' links carry subscriptions)
+        for role, feed_names in (("pubA", (0, 2)), ("pubB", (1, 3))):
+            payload = sum (len (line) for i in feed_names for line in feeds [i].lines)
+            grown = self.ns.rx_bytes (place.proxy_ns, "to-" + role) - before [role]
+            self.assertGreater (grown, payload // 2, role)
+        #   ... and none of these links or addresses is in the test's own
+        #   namespace: nothing leaves the namespaces made for the test
+        own = topology._ip ("-o", "addr", "show").stdout.decode ()
+        self.assertNotIn (NET, own)
+        self.assertNotIn ("to-", own)
+
+
+if __name__ == "__main__":
+    topology.main ()

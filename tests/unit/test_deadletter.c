@@ -1,0 +1,435 @@
+/*  test_deadletter.c - the JSONL dead-letter file (ovh_deadletter): the
+    exact line, items read back byte for byte (the 15 documented bodies and
+    hand-made ones with unicode, escapes, NULs and big numbers), every kind
+    of bad line reported with its line number and skipped, a torn last line,
+    the file followed across a rename, a read that cannot chase its own
+    appends, retiring, and paths that cannot be used.                      */
+
+#include <czmq.h>
+#include <sys/stat.h>
+#include "ovh_test.h"
+#include "ovh_deadletter.h"
+
+#define ID_A "evt_0123456789abcdef0123456789abcdef"
+
+static char s_folder [256];
+
+static const char *
+s_path (const char *name)
+{
+    static char path [512];
+    snprintf (path, sizeof path, "%s/%s", s_folder, name);
+    return path;
+}
+
+static char *
+s_slurp (const char *path, size_t *size)
+{
+    FILE *file = fopen (path, "rb");
+    if (!file)
+        return NULL;
+    char *text = NULL;
+    size_t capacity = 0;
+    FILE *out = open_memstream (&text, &capacity);
+    int c;
+    while ((c = fgetc (file)) != EOF)
+        fputc (c, out);
+    fclose (out);
+    fclose (file);
+    if (size)
+        *size = capacity;
+    return text;
+}
+
+static void
+s_spit (const char *path, const char *text, size_t size)
+{
+    FILE *file = fopen (path, "wb");
+    CHECK (file && fwrite (text, 1, size, file) == size);
+    if (file)
+        fclose (file);
+}
+
+//  Collects what ovh_deadletter_read hands over
+static void
+s_collect (void *arg, ovh_item_t *item)
+{
+    zlist_append ((zlist_t *) arg, item);
+}
+
+static void
+s_free_items (zlist_t **list_p)
+{
+    ovh_item_t *item;
+    while ((item = (ovh_item_t *) zlist_pop (*list_p)))
+        ovh_item_destroy (&item);
+    zlist_destroy (list_p);
+}
+
+static ovh_item_t *
+s_item (const char *id, const char *key, size_t key_size, const char *json, int attempts)
+{
+    char name [64] = "";
+    CHECK (sscanf (json, "{\"event\":\"%63[^\"]\"", name) == 1);
+    const ovh_event_type_t *type = ovh_catalog_lookup (name, strlen (name));
+    CHECK_MSG (type != NULL, "%s", name);
+    return ovh_item_restore (type, id, key, key_size, json, strlen (json), 1000, attempts);
+}
+
+//  The line is exactly the documented one
+static void
+test_line_format (void)
+{
+    const char *path = s_path ("format.jsonl");
+    char error [256] = "";
+    mode_t mask = umask (0);            //  the 0600 comes from us, not the umask
+    ovh_deadletter_t *letters = ovh_deadletter_new (path, error, sizeof error);
+    CHECK_MSG (letters, "%s", error);
+    if (!letters)
+        return;
+    struct stat status;
+    CHECK (stat (path, &status) == 0 && (status.st_mode & 0777) == 0600);
+
+    const char *json = "{\"event\":\"sessionCreated\",\"timestamp\":1,\"sessionId\":\"ses_A\"}";
+    ovh_item_t *item = s_item (ID_A, "ses_A", 5, json, 8);
+    int64_t before = zclock_time ();
+    CHECK (ovh_deadletter_write (letters, item, "HTTP 500 \"x\"\n\xff/") == 0);
+    int64_t after = zclock_time ();
+    //  No key, no error text
+    ovh_item_t *keyless = s_item (ID_A, NULL, 0, "{\"event\":\"nodeCrashed\",\"id\":3}", 1);
+    CHECK (ovh_deadletter_write (letters, keyless, NULL) == 0);
+    ovh_deadletter_destroy (&letters);
+    CHECK (letters == NULL);
+
+    char *text = s_slurp (path, NULL);
+    long long failed_at = 0, second = 0;
+    const char *stamp = text ? strstr (text, "\"failed_at\":") : NULL;
+    CHECK (stamp && sscanf (stamp, "\"failed_at\":%lld", &failed_at) == 1);
+    CHECK (failed_at >= before && failed_at <= after);
+    stamp = stamp ? strstr (stamp + 1, "\"failed_at\":") : NULL;
+    CHECK (stamp && sscanf (stamp, "\"failed_at\":%lld", &second) == 1);
+    char want [1024];
+    snprintf (want, sizeof want,
+              "{\"id\":\"" ID_A "\",\"event\":\"sessionCreated\",\"key\":\"ses_A\","
+              "\"attempts\":8,\"last_error\":\"HTTP 500 \\\"x\\\"\\n?/\",\"failed_at\":%lld,"
+              "\"body\":%s}\n"
+              "{\"id\":\"" ID_A "\",\"event\":\"nodeCrashed\",\"key\":null,"
+              "\"attempts\":1,\"last_error\":\"\",\"failed_at\":%lld,"
+              "\"body\":{\"event\":\"nodeCrashed\",\"id\":3}}\n", failed_at, json, second);
+    CHECK_STR (text, want);
+    free (text);
+    ovh_item_destroy (&item);
+    ovh_item_destroy (&keyless);
+    umask (mask);
+}
+
+//  What is written reads back byte for byte
+static void
+test_round_trip (void)
+{
+    zlist_t *written = zlist_new ();
+    //  Hand-made bodies: unicode, every escape, NUL in a key, big numbers
+    static const char *bodies [] = {
+        "{\"event\":\"sessionCreated\",\"sessionId\":\"s\\u00e9\xc3\xa9\xf0\x9f\x98\x80\",\"x\":\"\\\"\\\\/\\b\\f\\n\\r\\t\\u0001\\u0000\"}",
+        "{\"event\":\"signalSent\",\"sessionId\":\"a/b\",\"data\":\"}{][,:\\\"\",\"to\":[\"x\",[],{}]}",
+        "{\"event\":\"nodeCrashed\",\"big\":18446744073709551615,\"neg\":-9223372036854775808,\"f\":674.0,\"e\":1e+300,\"n\":null,\"t\":true}",
+        "{\"event\":\"sessionCreated\"}",
+    };
+    static const char key_with_nul [] = "k\0ey\xc3\xa9";
+    for (size_t index = 0; index < sizeof bodies / sizeof bodies [0]; index++) {
+        char id [40];
+        snprintf (id, sizeof id, "evt_%032zx", index + 1);
+        const char *key = index == 0 ? key_with_nul : index == 1 ? "a/b" : NULL;
+        size_t key_size = index == 0 ? sizeof key_with_nul - 1 : key ? strlen (key) : 0;
+        zlist_append (written, s_item (id, key, key_size, bodies [index], (int) index));
+    }
+    //  The 15 documented bodies, alternately with and without a key
+    const char *dir = getenv ("OVHOOK_REFERENCE_DIR");
+    CHECK_MSG (dir != NULL, "OVHOOK_REFERENCE_DIR is not set");
+    char examples [512];
+    snprintf (examples, sizeof examples, "%s/openvidu-examples.jsonl", dir ? dir : ".");
+    FILE *file = fopen (examples, "r");
+    CHECK_MSG (file != NULL, "%s", examples);
+    char line [4096];
+    while (file && fgets (line, sizeof line, file)) {
+        line [strcspn (line, "\n")] = 0;
+        char id [40];
+        snprintf (id, sizeof id, "evt_%032zx", zlist_size (written) + 100);
+        bool keyed = zlist_size (written) % 2;
+        zlist_append (written, s_item (id, keyed ? "ses_Jd8tUyvhXO" : NULL, 14, line, 3));
+    }
+    if (file)
+        fclose (file);
+    CHECK (zlist_size (written) == 4 + 15);
+
+    const char *path = s_path ("round.jsonl");
+    char error [256] = "";
+    ovh_deadletter_t *letters = ovh_deadletter_new (path, error, sizeof error);
+    CHECK (letters);
+    for (ovh_item_t *item = (ovh_item_t *) zlist_first (written); item && letters;
+         item = (ovh_item_t *) zlist_next (written))
+        CHECK (ovh_deadletter_write (letters, item, "final status 404") == 0);
+    ovh_deadletter_destroy (&letters);
+
+    zlist_t *read = zlist_new ();
+    int64_t before = zclock_time ();
+    CHECK (ovh_deadletter_read (path, s_collect, read, error, sizeof error)
+           == (int) zlist_size (written));
+    CHECK (zlist_size (read) == zlist_size (written));
+    ovh_item_t *want = (ovh_item_t *) zlist_first (written);
+    ovh_item_t *got = (ovh_item_t *) zlist_first (read);
+    for (; want && got; want = (ovh_item_t *) zlist_next (written),
+                        got = (ovh_item_t *) zlist_next (read)) {
+        CHECK_STR (got->id, want->id);
+        CHECK (got->type == want->type);
+        CHECK (got->has_key == want->has_key);
+        CHECK (got->key_size == want->key_size
+               && memcmp (got->key, want->key, want->key_size) == 0);
+        CHECK_MSG (got->json_size == want->json_size
+                   && memcmp (got->json, want->json, want->json_size) == 0,
+                   "got %s", got->json);
+        //  A fresh budget: no attempts made, age counted from now
+        CHECK (got->attempts == 0);
+        CHECK (got->accepted_ms >= before);
+    }
+    s_free_items (&read);
+    s_free_items (&written);
+}
+
+//  Bad lines: each logged with its number and what is wrong, then skipped
+static void
+test_bad_lines (void)
+{
+    #define GOOD(id) "{\"id\":\"" id "\",\"event\":\"sessionCreated\",\"key\":null," \
+                     "\"attempts\":1,\"last_error\":\"\",\"failed_at\":1," \
+                     "\"body\":{\"event\":\"sessionCreated\",\"sessionId\":\"s\"}}"
+    #define FIELDS "\"id\":\"" ID_A "\",\"event\":\"sessionCreated\""
+    #define BODY "\"body\":{\"event\":\"sessionCreated\"}"
+    struct {
+        const char *line;
+        const char *problem;            //  NULL: a good or blank line
+    } lines [] = {
+        { GOOD ("evt_00000000000000000000000000000001"), NULL },
+        { "not json", "not JSON (" },
+        { "[1,2]", "not a JSON object" },
+        { "{\"event\":\"sessionCreated\",\"key\":null," BODY "}", "no valid \"id\"" },
+        { "{\"id\":\"evt_0123\",\"event\":\"sessionCreated\",\"key\":null," BODY "}", "no valid \"id\"" },
+        { "{\"id\":\"evt_0123456789ABCDEF0123456789abcdef\",\"event\":\"sessionCreated\",\"key\":null," BODY "}",
+          "no valid \"id\"" },
+        { "{\"id\":\"" ID_A "\",\"event\":\"sessionCreatedX\",\"key\":null," BODY "}",
+          "\"event\" is not an event type" },
+        { "{" FIELDS ",\"key\":5," BODY "}", "\"key\" is not a string or null" },
+        { "{" FIELDS "," BODY "}", "\"key\" is not a string or null" },
+        { "   \t", NULL },
+        { "{" FIELDS ",\"key\":null,\"body\":\"{}\"}", "\"body\" is not a JSON object" },
+        { "{" FIELDS ",\"key\":null}", "\"body\" is not a JSON object" },
+        { "{" FIELDS ",\"key\":null,\"body\":{\"event\":\"sessionDestroyed\"}}",
+          "the body's \"event\" is not \"sessionCreated\"" },
+        { "{" FIELDS ",\"key\":null," BODY "," BODY "}", "\"body\" must appear once" },
+        { "{" FIELDS ",\"key\":null,\"bo\\u0064y\":{\"event\":\"sessionCreated\"}}",
+          "\"body\" must appear once" },
+        //  Spaces, "body" first, odd strings: still good, body verbatim
+        { " { \"body\" : {\"event\":\"sessionCreated\", \"a\": [1, \"]}\\\"\"]} , \"id\":\""
+          ID_A "\", \"event\": \"sessionCreated\",\"key\":\"k\" } ", NULL },
+        { GOOD ("evt_00000000000000000000000000000002"), NULL },
+        { GOOD ("evt_00000000000000000000000000000003"), "not JSON (" },  //  NUL, torn
+    };
+    size_t count = sizeof lines / sizeof lines [0];
+    size_t problems = 0;
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream (&text, &size);
+    for (size_t index = 0; index < count; index++) {
+        const char *line = lines [index].line;
+        problems += lines [index].problem != NULL;
+        if (index == count - 1) {
+            //  A line with a NUL byte inside, then a line torn by a crash
+            fwrite ("{\"id\":\"x\0\"}\n", 1, 12, out);
+            fwrite (line, 1, strlen (line) - 20, out);
+            problems++;
+        }
+        else
+            fprintf (out, "%s\n", line);
+    }
+    fclose (out);
+    const char *path = s_path ("bad.jsonl");
+    s_spit (path, text, size);
+    free (text);
+
+    char *log = NULL;
+    size_t log_size = 0;
+    FILE *log_stream = open_memstream (&log, &log_size);
+    zsys_set_logstream (log_stream);
+    zlist_t *read = zlist_new ();
+    char error [256] = "";
+    CHECK (ovh_deadletter_read (path, s_collect, read, error, sizeof error) == 3);
+    zsys_set_logstream (stderr);
+    fclose (log_stream);
+
+    //  Line numbers: the NUL line is number count (the torn one count + 1)
+    for (size_t index = 0; index < count; index++) {
+        size_t number = index + 1 + (index == count - 1);
+        char want [300];
+        snprintf (want, sizeof want, "bad.jsonl line %zu: %s", number,
+                  lines [index].problem ? lines [index].problem : "");
+        if (lines [index].problem)
+            CHECK_MSG (strstr (log, want), "no '%s' in\n%s", want, log);
+        else {
+            snprintf (want, sizeof want, "bad.jsonl line %zu:", number);
+            CHECK_MSG (!strstr (log, want), "'%s' reported", want);
+        }
+    }
+    char want [64];
+    snprintf (want, sizeof want, "bad.jsonl line %zu: holds a NUL byte: skipped", count);
+    CHECK_MSG (strstr (log, want), "%s", log);
+    snprintf (want, sizeof want, "bad.jsonl: %zu invalid lines skipped", problems);
+    CHECK_MSG (strstr (log, want), "%s", log);
+    free (log);
+
+    ovh_item_t *item = (ovh_item_t *) zlist_first (read);
+    CHECK (item && strcmp (item->id, "evt_00000000000000000000000000000001") == 0);
+    CHECK (item && !item->has_key);
+    item = (ovh_item_t *) zlist_next (read);
+    CHECK (item && strcmp (item->id, ID_A) == 0);
+    CHECK (item && item->has_key && strcmp (item->key, "k") == 0);
+    CHECK (item && strcmp (item->json, "{\"event\":\"sessionCreated\", \"a\": [1, \"]}\\\"\"]}") == 0);
+    item = (ovh_item_t *) zlist_next (read);
+    CHECK (item && strcmp (item->id, "evt_00000000000000000000000000000002") == 0);
+    s_free_items (&read);
+
+    //  A writer opening that file ends the torn line first: the next line
+    //  stands alone and reads back
+    ovh_deadletter_t *letters = ovh_deadletter_new (path, error, sizeof error);
+    ovh_item_t *added = s_item (ID_A, NULL, 0, "{\"event\":\"sessionCreated\"}", 2);
+    CHECK (letters && ovh_deadletter_write (letters, added, "x") == 0);
+    ovh_deadletter_destroy (&letters);
+    read = zlist_new ();
+    CHECK (ovh_deadletter_read (path, s_collect, read, error, sizeof error) == 4);
+    item = (ovh_item_t *) zlist_last (read);
+    CHECK (item && strcmp (item->json, added->json) == 0);
+    s_free_items (&read);
+    ovh_item_destroy (&added);
+}
+
+//  Each item read is written again meanwhile (a redelivered event failing
+//  at once): the read stops at the lines it started with
+static zlist_t *s_seen;
+static ovh_deadletter_t *s_writer;
+
+static void
+s_fail_again (void *arg, ovh_item_t *item)
+{
+    (void) arg;
+    CHECK (ovh_deadletter_write (s_writer, item, "again") == 0);
+    zlist_append (s_seen, item);
+}
+
+static void
+test_read_stops_at_start_size (void)
+{
+    const char *path = s_path ("again.jsonl");
+    char error [256] = "";
+    s_writer = ovh_deadletter_new (path, error, sizeof error);
+    s_seen = zlist_new ();
+    for (int index = 0; index < 3; index++) {
+        ovh_item_t *item = s_item (ID_A, NULL, 0, "{\"event\":\"sessionCreated\"}", index);
+        CHECK (ovh_deadletter_write (s_writer, item, "x") == 0);
+        ovh_item_destroy (&item);
+    }
+    CHECK (ovh_deadletter_read (path, s_fail_again, NULL, error, sizeof error) == 3);
+    CHECK (zlist_size (s_seen) == 3);
+    s_free_items (&s_seen);
+    zlist_t *read = zlist_new ();
+    CHECK (ovh_deadletter_read (path, s_collect, read, error, sizeof error) == 6);
+    s_free_items (&read);
+
+    //  Retire, then the writer follows the path to a new file
+    CHECK (ovh_deadletter_retire (path) == 0);
+    CHECK (access (path, F_OK) != 0);
+    ovh_item_t *item = s_item (ID_A, NULL, 0, "{\"event\":\"sessionCreated\"}", 9);
+    CHECK (ovh_deadletter_write (s_writer, item, "after") == 0);
+    ovh_item_destroy (&item);
+    ovh_deadletter_destroy (&s_writer);
+    read = zlist_new ();
+    CHECK (ovh_deadletter_read (path, s_collect, read, error, sizeof error) == 1);
+    s_free_items (&read);
+
+    //  The retired file holds the six lines, under the documented name;
+    //  a second retirement in the same second does not overwrite it
+    long long now = (long long) time (NULL);
+    CHECK (ovh_deadletter_retire (path) == 0);
+    char first [600], second [700];
+    snprintf (first, sizeof first, "%s.redelivered-%lld", path, now - 1);
+    if (access (first, F_OK) != 0)
+        snprintf (first, sizeof first, "%s.redelivered-%lld", path, now);
+    snprintf (second, sizeof second, "%s.1", first);
+    read = zlist_new ();
+    CHECK_MSG (ovh_deadletter_read (first, s_collect, read, error, sizeof error) == 6, "%s", first);
+    s_free_items (&read);
+    if (access (second, F_OK) == 0) {           //  same second: ".1"
+        read = zlist_new ();
+        CHECK (ovh_deadletter_read (second, s_collect, read, error, sizeof error) == 1);
+        s_free_items (&read);
+    }
+    errno = 0;
+    CHECK (ovh_deadletter_retire (path) == -1 && errno == ENOENT);
+}
+
+static void
+test_unusable_paths (void)
+{
+    struct {
+        const char *path;
+        const char *error;
+    } cases [] = {
+        { "/nonexistent-ovhook-dir/dead.jsonl", "No such file or directory" },
+        { "/tmp", "Is a directory" },
+        { "/dev/null", "not a regular file" },
+    };
+    for (size_t index = 0; index < sizeof cases / sizeof cases [0]; index++) {
+        char error [256] = "";
+        ovh_deadletter_t *letters = ovh_deadletter_new (cases [index].path, error, sizeof error);
+        CHECK_MSG (letters == NULL, "%s", cases [index].path);
+        ovh_deadletter_destroy (&letters);
+        CHECK_STR (error, cases [index].error);
+    }
+    //  Permissions only bind a non-root user
+    if (geteuid () != 0) {
+        const char *path = s_path ("readonly.jsonl");
+        s_spit (path, "", 0);
+        chmod (path, 0400);
+        char error [256] = "";
+        CHECK (ovh_deadletter_new (path, error, sizeof error) == NULL);
+        CHECK_STR (error, "Permission denied");
+        chmod (path, 0000);
+        CHECK (ovh_deadletter_read (path, s_collect, NULL, error, sizeof error) == -1);
+        CHECK_STR (error, "Permission denied");
+    }
+    //  Reading: a missing file holds no dead letters; a folder is an error
+    char error [256] = "";
+    CHECK (ovh_deadletter_read (s_path ("missing.jsonl"), s_collect, NULL,
+                                error, sizeof error) == 0);
+    CHECK (ovh_deadletter_read (s_folder, s_collect, NULL, error, sizeof error) == -1);
+    CHECK_STR (error, "Is a directory");
+}
+
+int
+main (void)
+{
+    snprintf (s_folder, sizeof s_folder, "/tmp/test_deadletter.XXXXXX");
+    if (!mkdtemp (s_folder)) {
+        perror ("mkdtemp");
+        return 1;
+    }
+    test_line_format ();
+    test_round_trip ();
+    test_bad_lines ();
+    test_read_stops_at_start_size ();
+    test_unusable_paths ();
+
+    char command [300];
+    snprintf (command, sizeof command, "rm -rf '%s'", s_folder);
+    CHECK (system (command) == 0);
+    zsys_shutdown ();
+    return ovh_test_done ("test_deadletter");
+}

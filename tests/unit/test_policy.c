@@ -1,0 +1,142 @@
+/*  test_policy.c - the retry policy (ovh_retry), the circuit breaker
+    (ovh_breaker) and the retry schedule (ovh_schedule).                    */
+
+#include "ovh_test.h"
+#include "ovh_breaker.h"
+#include "ovh_retry.h"
+#include "ovh_schedule.h"
+
+static void
+test_worth_retrying (void)
+{
+    struct { int curl_code; long status; bool worth; } cases [] = {
+        { 7, 0, true },             //  couldn't connect
+        { 28, 0, true },            //  timeout
+        { 56, 0, true },            //  connection reset while receiving
+        { 0, 408, true }, { 0, 429, true }, { 0, 500, true }, { 0, 502, true },
+        { 0, 503, true }, { 0, 599, true },
+        { 0, 400, false }, { 0, 401, false }, { 0, 404, false }, { 0, 410, false },
+        { 0, 301, false }, { 0, 201, false }, { 0, 204, false }, { 0, 100, false },
+    };
+    for (size_t index = 0; index < sizeof cases / sizeof cases [0]; index++) {
+        ovh_result_t result = { .curl_code = cases [index].curl_code,
+                                .status = cases [index].status, .retry_after = -1 };
+        CHECK_MSG (ovh_retry_worth (&result) == cases [index].worth, "curl %d status %ld",
+                   cases [index].curl_code, cases [index].status);
+    }
+}
+
+static void
+test_delays (void)
+{
+    ovh_config_t config = { .retry_initial_ms = 1000, .retry_max_ms = 60000,
+                            .retry_jitter = 20 };
+    ovh_result_t plain = { .status = 500, .retry_after = -1 };
+    //  random 0.5: no jitter; doubling from 1 s to the 60 s cap
+    struct { int failures; int64_t delay; } doubling [] = {
+        { 1, 1000 }, { 2, 2000 }, { 3, 4000 }, { 4, 8000 }, { 5, 16000 }, { 6, 32000 },
+        { 7, 60000 }, { 8, 60000 }, { 40, 60000 },
+    };
+    for (size_t index = 0; index < sizeof doubling / sizeof doubling [0]; index++)
+        CHECK_MSG (ovh_retry_delay (&config, doubling [index].failures, &plain, 0.5)
+                   == doubling [index].delay, "failures %d", doubling [index].failures);
+    //  Jitter: +-20 % at the ends of the random range
+    CHECK (ovh_retry_delay (&config, 2, &plain, 0.0) == 1600);
+    CHECK (ovh_retry_delay (&config, 2, &plain, 0.999999) >= 2399);
+    CHECK (ovh_retry_delay (&config, 2, &plain, 0.999999) <= 2400);
+    //  Retry-After replaces the computed delay, bounded by twice the cap
+    ovh_result_t later = { .status = 429, .retry_after = 3 };
+    CHECK (ovh_retry_delay (&config, 1, &later, 0.9) == 3000);
+    later.retry_after = 100000;
+    CHECK (ovh_retry_delay (&config, 1, &later, 0.9) == 120000);
+    config.retry_jitter = 0;
+    CHECK (ovh_retry_delay (&config, 3, &plain, 0.0) == 4000);
+}
+
+static void
+test_breaker (void)
+{
+    ovh_breaker_t *breaker = ovh_breaker_new (3, 1000, 4000);
+    int64_t now = 10000;
+    CHECK (!ovh_breaker_record (breaker, false, now));
+    CHECK (!ovh_breaker_record (breaker, false, now));
+    CHECK (ovh_breaker_allows (breaker, now, 5));
+    //  The third failure in a row opens it
+    CHECK (ovh_breaker_record (breaker, false, now));
+    CHECK (ovh_breaker_open (breaker));
+    CHECK (!ovh_breaker_allows (breaker, now, 0));
+    CHECK (ovh_breaker_next_probe (breaker) == now + 1000);
+    //  One probe when due, and only with nothing in flight
+    CHECK (!ovh_breaker_allows (breaker, now + 1000, 1));
+    CHECK (ovh_breaker_allows (breaker, now + 1000, 0));
+    CHECK (!ovh_breaker_allows (breaker, now + 1000, 0));
+    //  A failed probe doubles the wait, up to the cap
+    CHECK (!ovh_breaker_record (breaker, false, now + 1100));
+    CHECK (ovh_breaker_next_probe (breaker) == now + 1100 + 2000);
+    ovh_breaker_record (breaker, false, now + 3200);
+    CHECK (ovh_breaker_interval (breaker) == 4000);
+    ovh_breaker_record (breaker, false, now + 7300);
+    CHECK (ovh_breaker_interval (breaker) == 4000);
+    //  The first success closes it
+    CHECK (ovh_breaker_record (breaker, true, now + 12000));
+    CHECK (!ovh_breaker_open (breaker));
+    CHECK (ovh_breaker_next_probe (breaker) == -1);
+    CHECK (ovh_breaker_allows (breaker, now + 12000, 30));
+    //  Successes in between reset the count
+    ovh_breaker_record (breaker, false, now);
+    ovh_breaker_record (breaker, false, now);
+    ovh_breaker_record (breaker, true, now);
+    CHECK (!ovh_breaker_record (breaker, false, now));
+    CHECK (!ovh_breaker_open (breaker));
+    ovh_breaker_destroy (&breaker);
+    CHECK (breaker == NULL);
+
+    //  Threshold 0: never opens
+    breaker = ovh_breaker_new (0, 1000, 4000);
+    for (int index = 0; index < 1000; index++)
+        CHECK (!ovh_breaker_record (breaker, false, now));
+    CHECK (ovh_breaker_allows (breaker, now, 100));
+    ovh_breaker_destroy (&breaker);
+}
+
+static void
+test_schedule (void)
+{
+    ovh_schedule_t *schedule = ovh_schedule_new ();
+    ovh_item_t items [100];
+    memset (items, 0, sizeof items);
+    //  Dues in a scrambled order
+    for (int index = 0; index < 100; index++) {
+        items [index].due = (index * 37) % 100;
+        CHECK (ovh_schedule_add (schedule, &items [index]) == 0);
+    }
+    CHECK (ovh_schedule_size (schedule) == 100);
+    CHECK (ovh_schedule_next (schedule) == 0);
+    CHECK (ovh_schedule_pop_due (schedule, -1) == NULL);
+    int64_t last = -1;
+    int popped = 0;
+    ovh_item_t *item;
+    while ((item = ovh_schedule_pop_due (schedule, 49))) {
+        CHECK (item->due >= last && item->due <= 49);
+        last = item->due;
+        popped++;
+    }
+    CHECK (popped == 50);
+    CHECK (ovh_schedule_next (schedule) == 50);
+    while (ovh_schedule_pop_due (schedule, 1000))
+        popped++;
+    CHECK (popped == 100);
+    CHECK (ovh_schedule_next (schedule) == -1);
+    ovh_schedule_destroy (&schedule);
+    CHECK (schedule == NULL);
+}
+
+int
+main (void)
+{
+    test_worth_retrying ();
+    test_delays ();
+    test_breaker ();
+    test_schedule ();
+    return ovh_test_done ("test_policy");
+}
