@@ -2,7 +2,8 @@
 
     Each checker stores nothing until the whole value is known to be good,
     so that a bad value leaves the setting as it was (its default); only
-    the headers are kept as read, since a bad one fails the load anyway.    */
+    the headers are kept as read, since a bad one fails the load anyway.
+    The formatters, the other way round, are in ovh_config_format.c.        */
 
 #include <ctype.h>
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 #include "ovh_config_check.h"
+#include "ovh_signer.h"
 
 #define KIB ((int64_t) 1024)
 #define MIB (KIB * 1024)
@@ -40,103 +42,6 @@ s_store (char **text_p, const char *value)
 {
     free (*text_p);
     *text_p = strdup (value);
-}
-
-char *
-ovh_config_printable (const char *text)
-{
-    char *out = (char *) malloc (strlen (text) * 4 + 1), *p = out;
-    if (!out)
-        return NULL;
-    for (const unsigned char *c = (const unsigned char *) text; *c; c++) {
-        if (*c == '\n')
-            p += sprintf (p, "\\n");
-        else
-        if (*c == '\r')
-            p += sprintf (p, "\\r");
-        else
-        if (*c == '\t')
-            p += sprintf (p, "\\t");
-        else
-        if (*c < 0x20 || *c == 0x7f)
-            p += sprintf (p, "\\x%02x", *c);
-        else
-            *p++ = (char) *c;
-    }
-    *p = '\0';
-    return out;
-}
-
-void
-ovh_config_format_size (char *buffer, size_t size, int64_t bytes)
-{
-    if (bytes > 0 && bytes % GIB == 0)
-        snprintf (buffer, size, "%" PRId64 "G", bytes / GIB);
-    else
-    if (bytes > 0 && bytes % MIB == 0)
-        snprintf (buffer, size, "%" PRId64 "M", bytes / MIB);
-    else
-    if (bytes > 0 && bytes % KIB == 0)
-        snprintf (buffer, size, "%" PRId64 "K", bytes / KIB);
-    else
-        snprintf (buffer, size, "%" PRId64, bytes);
-}
-
-void
-ovh_config_format_duration (char *buffer, size_t size, int64_t msecs)
-{
-    if (msecs == 0)
-        snprintf (buffer, size, "0");
-    else
-    if (msecs % 60000 == 0 && msecs >= 600000)
-        snprintf (buffer, size, "%" PRId64 "m", msecs / 60000);
-    else
-    if (msecs % 1000 == 0)
-        snprintf (buffer, size, "%" PRId64 "s", msecs / 1000);
-    else
-        snprintf (buffer, size, "%" PRId64 "ms", msecs);
-}
-
-char *
-ovh_config_format_url (const char *url)
-{
-    const char *authority = strstr (url, "://");
-    authority = authority? authority + 3: url;
-    const char *at = NULL;
-    for (const char *p = authority; *p && !strchr ("/?#", *p); p++)
-        if (*p == '@')
-            at = p;         //  the last one: passwords may hold '@'
-    if (at)
-        return zsys_sprintf ("%.*s****%s", (int) (authority - url), url, at);
-    return strdup (url);
-}
-
-char *
-ovh_config_format_headers (zlist_t *headers)
-{
-    json_t *array = json_array ();
-    for (const char *header = (const char *) zlist_first (headers);
-         header; header = (const char *) zlist_next (headers)) {
-        const char *split = strstr (header, ": ");
-        char *masked = zsys_sprintf ("%.*s: ****", split? (int) (split - header): 0, header);
-        json_array_append_new (array, json_string (masked));
-        free (masked);
-    }
-    char *json = json_dumps (array, JSON_COMPACT);
-    json_decref (array);
-    return json;
-}
-
-char *
-ovh_config_format_events (const bool events [OVH_CATALOG_SIZE])
-{
-    json_t *array = json_array ();
-    for (size_t index = 0; index < OVH_CATALOG_SIZE; index++)
-        if (events [index])
-            json_array_append_new (array, json_string (ovh_catalog_at (index)->name));
-    char *json = json_dumps (array, JSON_COMPACT);
-    json_decref (array);
-    return json;
 }
 
 int
@@ -197,7 +102,7 @@ static const s_unit_t s_size_units [] = {
     { "K", KIB }, { "M", MIB }, { "G", GIB }, { NULL, 0 }
 };
 static const s_unit_t s_duration_units [] = {
-    { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { NULL, 0 }
+    { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }, { NULL, 0 }
 };
 
 int
@@ -241,7 +146,7 @@ ovh_config_check_duration (const char *value, int64_t min, int64_t max,
         ovh_config_format_duration (low, sizeof low, min);
         ovh_config_format_duration (high, sizeof high, max);
         s_problem (problems, "Is not a duration between %s and %s "
-                   "(milliseconds, or a number with suffix ms, s or m)", low, high);
+                   "(milliseconds, or a number with suffix ms, s, m or h)", low, high);
         return -1;
     }
     *msecs = parsed;
@@ -489,5 +394,44 @@ ovh_config_check_file (const char *value, char **path_p, zlist_t *problems)
         return -1;
     }
     s_store (path_p, value);
+    return 0;
+}
+
+int
+ovh_config_check_path (const char *value, char **path_p, zlist_t *problems)
+{
+    (void) problems;            //  any path: the bridge reports what fails at start
+    if (*value)
+        s_store (path_p, value);
+    return 0;
+}
+
+int
+ovh_config_check_secret (const char *value, char **secret_p, zlist_t *problems)
+{
+    if (*value == '\0')
+        return 0;               //  no signatures
+    //  The signer's reasons name the entry by its number, never its text
+    char reason [128];
+    if (ovh_signer_check_secrets (value, reason, sizeof reason)) {
+        s_problem (problems, "Is not a valid secret: %s", reason);
+        return -1;
+    }
+    s_store (secret_p, value);
+    return 0;
+}
+
+int
+ovh_config_check_sync (const char *value, bool *full, zlist_t *problems)
+{
+    if (strcasecmp (value, "normal") == 0)
+        *full = false;
+    else
+    if (strcasecmp (value, "full") == 0)
+        *full = true;
+    else {
+        s_problem (problems, *value? "Is not normal or full": "Cannot be empty");
+        return -1;
+    }
     return 0;
 }

@@ -10,7 +10,8 @@
     keeps copies). A value may have more than one reason (a header ": " has
     neither name nor value); they come in the order the value is read.
 
-    The formatters do the other way round, for --help and --check-config.  */
+    The formatters do the other way round, for --help and --check-config;
+    they are in ovh_config_format.c.                                        */
 
 #ifndef OVH_CONFIG_CHECK_H_INCLUDED
 #define OVH_CONFIG_CHECK_H_INCLUDED
@@ -45,7 +46,7 @@ int
     ovh_config_check_size (const char *value, int64_t min, int64_t max,
                            int64_t *bytes, zlist_t *problems);
 
-//  Milliseconds, or digits with suffix ms, s or m (any letter case),
+//  Milliseconds, or digits with suffix ms, s, m or h (any letter case),
 //  within [min, max] milliseconds.
 int
     ovh_config_check_duration (const char *value, int64_t min, int64_t max,
@@ -81,9 +82,28 @@ int
 int
     ovh_config_check_file (const char *value, char **path_p, zlist_t *problems);
 
-//  The other way round, values as --help and --check-config write them.
-//  Sizes as "16M" and durations as "10s": the largest unit that divides
-//  them.
+//  A path that the bridge opens or creates when it starts (spool, dead
+//  letters) into *path_p (a copy); what fails is reported then, with the
+//  reason. Empty means none: returns 0 and leaves *path_p.
+int
+    ovh_config_check_path (const char *value, char **path_p, zlist_t *problems);
+
+//  Standard Webhooks secrets, "whsec_<base64>" separated by spaces, as
+//  ovh_signer_check_secrets reads them, into *secret_p (a copy). Empty
+//  means none: returns 0 and leaves *secret_p. The reason never quotes
+//  the secret; the caller must not show the value either.
+int
+    ovh_config_check_secret (const char *value, char **secret_p, zlist_t *problems);
+
+//  The spool's synchronous mode, "normal" or "full" (any letter case),
+//  into *full.
+int
+    ovh_config_check_sync (const char *value, bool *full, zlist_t *problems);
+
+//  The other way round, values as --help and --check-config write them
+//  (in ovh_config_format.c). Sizes as "16M": the largest unit that divides
+//  them; durations as "10s", "90s", "15m", "1h": hours when whole, minutes
+//  when whole from 10 minutes on, else seconds or milliseconds.
 void
     ovh_config_format_size (char *buffer, size_t size, int64_t bytes);
 void

@@ -27,7 +27,7 @@ static const char *s_schema =
 typedef enum {
     ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
     ST_INSERT, ST_REMOVE, ST_ATTEMPTS, ST_BURY, ST_MOVE_DEAD,
-    ST_LOAD, ST_EVENTS, ST_DEAD, ST_BYTES, ST_OLDEST,
+    ST_LOAD, ST_EVENTS, ST_DEAD, ST_BYTES, ST_OLDEST, ST_LAST_ROW,
     ST_REDELIVER, ST_CLEAR_DEAD,
     ST_COUNT
 } statement_t;
@@ -36,8 +36,8 @@ static const char *s_sql [ST_COUNT] = {
     [ST_BEGIN]      = "BEGIN IMMEDIATE",
     [ST_COMMIT]     = "COMMIT",
     [ST_ROLLBACK]   = "ROLLBACK",
-    [ST_INSERT]     = "INSERT INTO events (id, type, key, json, accepted_ms, attempts)"
-                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_INSERT]     = "INSERT INTO events (id, type, key, json, accepted_ms, attempts, rowid)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [ST_REMOVE]     = "DELETE FROM events WHERE rowid = ?1",
     [ST_ATTEMPTS]   = "UPDATE events SET attempts = ?2 WHERE rowid = ?1",
     [ST_BURY]       = "INSERT INTO dead_letters (id, type, key, json, accepted_ms,"
@@ -54,8 +54,10 @@ static const char *s_sql [ST_COUNT] = {
     [ST_BYTES]      = "SELECT (c.page_count - f.freelist_count) * s.page_size FROM"
                       " pragma_page_count () c, pragma_freelist_count () f, pragma_page_size () s",
     [ST_OLDEST]     = "SELECT min(accepted_ms) FROM events",
-    [ST_REDELIVER]  = "INSERT INTO events (id, type, key, json, accepted_ms, attempts)"
-                      " SELECT id, type, key, json, ?1, 0 FROM dead_letters ORDER BY rowid",
+    [ST_LAST_ROW]   = "SELECT coalesce (max (rowid), 0) FROM events",
+    [ST_REDELIVER]  = "INSERT INTO events (rowid, id, type, key, json, accepted_ms, attempts)"
+                      " SELECT ?2 + row_number () OVER (ORDER BY rowid), id, type, key,"
+                      " json, ?1, 0 FROM dead_letters ORDER BY rowid",
     [ST_CLEAR_DEAD] = "DELETE FROM dead_letters",
 };
 
@@ -65,6 +67,12 @@ struct _ovh_spool_t {
     char *path;
     char *wal_path;                 //  path + "-wal"
     size_t max_bytes;
+    //  The next rowid we give. SQLite would give max(rowid) + 1, which
+    //  reuses the number of a deleted last row or of a rolled-back batch;
+    //  ours only grows, so a row number names one event for as long as the
+    //  spool is open: a stale number never touches another event's row,
+    //  and the rows above a number are those inserted after it
+    int64_t next_row;
 };
 
 //  ---------------------------------------------------------------------
@@ -130,6 +138,9 @@ s_pragma_int (sqlite3 *db, const char *sql, int64_t *value)
     *value = strtoll (text, NULL, 10);
     return 0;
 }
+
+static int64_t
+s_count (ovh_spool_t *self, statement_t index);
 
 //  The checks of a freshly opened file, in an order that leaves a foreign
 //  or broken file untouched: read what it is before switching it to WAL.
@@ -210,6 +221,11 @@ s_check (ovh_spool_t *self, bool sync_full, char *error, size_t error_size)
             s_sqlite_error (error, error_size, path, db);
             return -1;
         }
+    self->next_row = s_count (self, ST_LAST_ROW) + 1;
+    if (self->next_row <= 0) {
+        s_sqlite_error (error, error_size, path, db);
+        return -1;
+    }
     return 0;
 }
 
@@ -370,9 +386,9 @@ ovh_spool_insert (ovh_spool_t *self, const ovh_item_t *item)
     assert (item);
     sqlite3_stmt *stmt = self->stmt [ST_INSERT];
     s_bind_item (stmt, item);
-    if (s_write (self, stmt))
-        return -1;
-    return sqlite3_last_insert_rowid (self->db);
+    int64_t row = self->next_row++;
+    sqlite3_bind_int64 (stmt, 7, row);
+    return s_write (self, stmt) ? -1 : row;
 }
 
 int
@@ -562,8 +578,11 @@ ovh_spool_redeliver (ovh_spool_t *self)
         return -1;
     sqlite3_stmt *stmt = self->stmt [ST_REDELIVER];
     sqlite3_bind_int64 (stmt, 1, zclock_time ());
+    sqlite3_bind_int64 (stmt, 2, self->next_row - 1);
     int rc = s_write (self, stmt);
     int count = rc == 0 ? sqlite3_changes (self->db) : -1;
+    if (rc == 0)
+        self->next_row += count;
     if (rc == 0)
         rc = s_write (self, self->stmt [ST_CLEAR_DEAD]);
     if (rc == 0 && own && ovh_spool_commit (self))

@@ -56,7 +56,10 @@ bool
     ovh_spool_in_transaction (ovh_spool_t *self);
 
 //  Store an item (id, type, key, json, accepted_ms, attempts). Returns its
-//  rowid (> 0), which the caller puts in item->spool_row, or -1.
+//  rowid (> 0), which the caller puts in item->spool_row, or -1. Rowids
+//  only grow while the spool is open, even past a rolled-back batch or a
+//  deleted last row: a number is never given to two events, and the rows
+//  above a number are exactly those inserted after it.
 int64_t
     ovh_spool_insert (ovh_spool_t *self, const ovh_item_t *item);
 //  Delete a delivered event's row (no row: not an error). 0 or -1.

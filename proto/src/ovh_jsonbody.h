@@ -20,6 +20,8 @@
 //  up to OVH_JSON_OVERWRITE bytes a vector copy may write past the end of a
 //  string.
 #define OVH_JSON_SLACK 64
+_Static_assert (OVH_JSON_SLACK >= sizeof "{\"event\":\"\"}" + OVH_JSON_OVERWRITE,
+                "JSON slack too small");
 
 //  One level of the path to the value being read, for error reports
 typedef struct {

@@ -25,6 +25,7 @@ import hmac
 import json
 import os
 import re
+import shutil
 import socket
 import sqlite3
 import sys
@@ -417,3 +418,21 @@ def spool_rows (path, table="dead_letters"):
         return [dict (row) for row in db.execute ("SELECT * FROM %s" % table)]
     finally:
         db.close ()
+
+
+def spool_copy_ids (path, folder, table="events"):
+    """Ids of 'table' in a copy of the spool (database + WAL) made now:
+    for a spool whose writer was killed (the copy replays the WAL, the
+    original is left as the bridge will find it)."""
+    copy = os.path.join (folder, "spool-copy-%d.db" % time.monotonic_ns ())
+    shutil.copyfile (path, copy)
+    if os.path.exists (path + "-wal"):
+        shutil.copyfile (path + "-wal", copy + "-wal")
+    db = sqlite3.connect (copy)
+    try:
+        return [r [0] for r in db.execute ("SELECT id FROM %s" % table)]
+    finally:
+        db.close ()
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists (copy + suffix):
+                os.unlink (copy + suffix)

@@ -9,7 +9,6 @@ import base64
 import importlib.util
 import json
 import os
-import re
 import sys
 import time
 

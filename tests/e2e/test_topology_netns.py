@@ -29,7 +29,10 @@ Run with Debian's /usr/bin/python3; $OVHOOK_BIN holds the binaries.
 """
 
 import os
+import re
+import signal
 import sys
+import time
 
 sys.path.insert (0, os.path.dirname (os.path.abspath (__file__)))
 import ovhtest                                      # noqa: E402
@@ -87,6 +90,95 @@ class NetnsTopologyTest (ovhtest.BridgeTestCase):
         own = topology._ip ("-o", "addr", "show").stdout.decode ()
         self.assertNotIn (NET, own)
         self.assertNotIn ("to-", own)
+
+    def test_proxy_host_vanishes_and_comes_back (self):
+        """The proxy's host vanishes without a word (its links go first, so
+        no FIN or RST reaches anyone, then the process and the namespace)
+        while a publisher keeps publishing; 2 s later a new proxy host comes
+        up at the same addresses. The publisher, the bridge and a tail,
+        which only connect, notice and reconnect by themselves; every seq
+        the publisher sent is either received or reported lost, by the
+        tail and the bridge alike."""
+        ns = self.ns
+        roles = ("pubA", "bridge", "tails")
+        hosts = {role: ns.add (role) for role in roles}
+
+        def proxy_host (name):
+            proxy_ns = ns.add (name)
+            for k, role in enumerate (roles):
+                ns.link (proxy_ns, NET + str (4 * k + 1), hosts [role], NET + str (4 * k + 2))
+            return proxy_ns, topology.program (self, name, "ovhook-proxy", [
+                "--frontend", "@tcp://%s1:5560" % NET,
+                "--backend", "@tcp://%s5:5561,@tcp://%s9:5561" % (NET, NET)], netns=proxy_ns)
+
+        first_ns, first = proxy_host ("proxy1")
+        receiver = topology.ReceiverProcess (self, hosts ["bridge"])
+        bridge = topology.program (self, "bridge", "ovhook-bridge", env=self.webhook_env (
+            receiver.url (), ">tcp://%s5:5561" % NET), netns=hosts ["bridge"])
+        tail = topology.program (self, "tail", "ovhook-tail", [
+            "--bus", ">tcp://%s9:5561" % NET, "--envelope", "sessionCreated"],
+            netns=hosts ["tails"])
+        place = topology.Place (None, None, ["tcp://%s1:5560" % NET], {},
+                                pub_ns=[hosts ["pubA"]])
+        bodies = lambda: [r.body for r in receiver.requests]
+        out = lambda: [line.encode () for line in tail.lines ()]
+        warm = topology.warm_up (self, place, [("bridge", ["sessionCreated"], bodies),
+                                               ("tail", ["sessionCreated"], out)],
+                                 ["sessionCreated"])
+        publisher = topology.program (self, "steady", "ovhook-inject", [
+            "--bus", ">tcp://%s1:5560" % NET, "--src", "hostA/steady", "--count", 0,
+            "--rate", 25, "sessionCreated", "sessionId=ses_steady"],
+            netns=hosts ["pubA"], ready=False)
+
+        def seqs ():
+            return [int (line.rsplit ("\t", 1) [1]) for line in tail.lines ()
+                    if line.endswith ("\thostA/steady\t" + line.rsplit ("\t", 1) [1])]
+        ovhtest.wait_until (lambda: len (seqs ()) >= 10, 10, "10 events at the tail", tail.show)
+        for role in roles:
+            topology._ip ("-n", first_ns, "link", "del", "to-" + role)
+        first.kill ()
+        ns.remove (first_ns)
+        vanished = max (seqs ())
+        time.sleep (2)
+        second_ns, second = proxy_host ("proxy2")
+        started = time.monotonic ()
+        #   Publishing never stopped: once everyone is back, new seqs arrive
+        ovhtest.wait_until (lambda: max (seqs ()) > vanished + 60, 30,
+                            "events through the new proxy",
+                            lambda: tail.show () + bridge.show () + publisher.show ())
+        back = time.monotonic () - started
+        err = publisher.halt (signal.SIGINT)
+        sent = int (re.search (r"sent (\d+) events", err).group (1))
+        ovhtest.wait_until (lambda: max (seqs ()) == sent, 10, "the last seq %d" % sent,
+                            tail.show)
+        code, tail_log = tail.stop (signal.SIGTERM)
+        self.assertEqual (code, 0, tail_log)
+        stats = ovhtest.parse_stopped (bridge.halt (signal.SIGTERM))
+        second.halt (signal.SIGTERM)
+
+        #   The tail: seqs in order; each gap reported, exactly
+        printed = seqs ()
+        self.assertEqual (printed, sorted (set (printed)))
+        self.assertEqual (printed [0], 1)
+        gaps = [(a, b) for a, b in zip (printed, printed [1:]) if b != a + 1]
+        reported = re.findall (r"ovhook-tail: lost (\d+) message\(s\) from src hostA/steady "
+                               r"\(sessionCreated seq (\d+) -> (\d+)\)", tail_log)
+        self.assertEqual ([(int (a), int (b)) for n, a, b in reported], gaps, tail_log)
+        self.assertEqual (len (printed) + sum (int (n) for n, a, b in reported), sent)
+        #   The bridge: delivered what it received, the rest counted as lost
+        real = [b for b in bodies () if not topology.is_warmup (b)]
+        self.assertEqual ((stats ["received"], stats ["delivered"], stats ["failed"],
+                           stats ["dropped"]), (len (bodies ()), len (bodies ()), 0, 0))
+        self.assertEqual (len (real) + stats ["extra"] ["lost on bus"], sent,
+                          "%d delivered + %d lost != %d sent\n%s" % (
+                              len (real), stats ["extra"] ["lost on bus"], sent, bridge.show ()))
+        lost_lines = re.findall (r"lost (\d+) message\(s\) on the bus: sessionCreated from src "
+                                 r"hostA/steady", bridge.log ())
+        self.assertEqual (sum (map (int, lost_lines)), stats ["extra"] ["lost on bus"])
+        print ("\n  proxy host away 2 s; events flowed again %.1f s after the new proxy; "
+               "sent %d, tail lost %d, bridge lost %d, warm-up %d"
+               % (back, sent, sent - len (printed), stats ["extra"] ["lost on bus"], warm),
+               file=sys.stderr)
 
 
 if __name__ == "__main__":

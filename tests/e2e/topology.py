@@ -341,14 +341,13 @@ def _ip (*args, check=True):
 
 class Namespaces:
     """Network namespaces named ovhtopo<pid>-<role>, joined by veth pairs.
-    delete () kills what runs inside (processes this test started) and
-    removes them; it runs at cleanup, at exit and on SIGTERM."""
+    delete () removes them (the veths go with them); it runs at the test's
+    cleanup (after the processes inside were killed), at exit and on SIGTERM."""
     PREFIX = "ovhtopo"
 
     def __init__ (self):
         self.tag = "%s%d" % (self.PREFIX, os.getpid ())
         self.names = []
-        self.procs = []
         _namespaces.append (self)
 
     @classmethod
@@ -410,9 +409,12 @@ class Namespaces:
         stats = json.loads (_ip ("-n", ns, "-j", "-s", "link", "show", "dev", device).stdout)
         return stats [0] ["stats64"] ["rx"] ["bytes"]
 
+    def remove (self, name):
+        """Remove one namespace now (a host that vanishes)."""
+        _ip ("netns", "del", name)
+        self.names.remove (name)
+
     def delete (self):
-        for proc in self.procs:
-            proc.kill ()
         for name in reversed (self.names):
             _ip ("netns", "del", name, check=False)
         self.names = []
@@ -428,6 +430,7 @@ _previous_sigterm = signal.getsignal (signal.SIGTERM)
 
 
 def _on_sigterm (signum, frame):
+    ovhtest._kill_leftovers ()          #   what runs inside first
     _delete_all_namespaces ()
     if callable (_previous_sigterm):
         _previous_sigterm (signum, frame)
@@ -485,7 +488,7 @@ class Place:
         self.pub_ns = list (pub_ns)
 
 
-def _warm_up (test, place, consumers, topics):
+def warm_up (test, place, consumers, topics):
     """Make sure every consumer's subscription to every topic the feeds use
     has reached the proxy before the publishers start: a throw-away
     publisher sends warm-up events (sessionId "warmup", no envelope) on
@@ -536,7 +539,7 @@ def run_cluster (test, place, feeds, some_topics=("sessionCreated", "sessionDest
     topics = sorted ({topic_of (line) for feed in feeds for line in feed.lines})
     received = lambda: [r.body for r in receiver.requests]
     out = lambda tail: lambda: [l.encode () for l in tail.lines ()]
-    warm_sent = _warm_up (test, place, [
+    warm_sent = warm_up (test, place, [
         ("bridge", ovhtest.DEFAULT_EVENTS, received),
         ("tail-all", ovhtest.ALL_EVENTS, out (every)),
         ("tail-some", some_topics, out (some))], topics)

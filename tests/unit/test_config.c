@@ -1,7 +1,10 @@
 /*  test_config.c - the bridge's configuration: OpenVidu's four properties
-    with OpenVidu's error texts, the bridge's own settings, flags, the
-    environment and the --env-file reader, their precedence, --check-config
-    output with secrets masked, --help and --version.
+    with OpenVidu's error texts, the bridge's own settings and those of the
+    delivery guarantees (secret, retries, breaker, spool, dead letters,
+    --redeliver), flags, the environment and the --env-file reader, their
+    precedence, --check-config output with secrets masked (headers, the
+    endpoint's password, the webhook secret, which no error line shows
+    either), --help and --version.
 
     Cases are tables of {argv, environment, env-file text} with either the
     exact error lines expected, in order, or lines expected in the printed
@@ -99,8 +102,16 @@ typedef struct {
 #define SYNTAX "' syntax is not correct. "
 #define NOT_URL ". Is not a valid URL. "
 #define ON "OPENVIDU_WEBHOOK=true"
-#define DURATION_MSG " (milliseconds, or a number with suffix ms, s or m)"
+#define DURATION_MSG " (milliseconds, or a number with suffix ms, s, m or h)"
 #define SIZE_MSG " (bytes, or a number with suffix K, M or G)"
+//  Two good secrets (24 and 30 bytes) and the error prefix for a bad one
+#define KEY_A "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+#define KEY_B "c2Vjb25kLXNlY3JldC1rZXktZm9yLXJvdGF0aW9u"
+#define SECRET_A "whsec_" KEY_A
+#define SECRET_B "whsec_" KEY_B
+#define BAD_SECRET "Property OVHOOK_WEBHOOK_SECRET=****. Is not a valid secret: "
+//  base64 of 66 bytes: two more than a key may have
+#define KEY_66 "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB"
 
 static const s_error_case_t s_error_cases [] = {
     //  OPENVIDU_WEBHOOK
@@ -197,11 +208,14 @@ static const s_error_case_t s_error_cases [] = {
     { { "--queue-bytes=1K" }, { "OVHOOK_MAX_FRAME=2K" }, NULL,
       { "Property OVHOOK_QUEUE_BYTES=1K. Must not be less than OVHOOK_MAX_FRAME (2K)" } },
     { {0}, { "OVHOOK_CONNECT_TIMEOUT=0", "OVHOOK_REQUEST_TIMEOUT=1.5s",
-             "OVHOOK_DRAIN_TIMEOUT=61m", "OVHOOK_STATS_INTERVAL=1h" }, NULL,
-      { "Property OVHOOK_CONNECT_TIMEOUT=0. Is not a duration between 1ms and 60m" DURATION_MSG,
-        "Property OVHOOK_REQUEST_TIMEOUT=1.5s. Is not a duration between 1ms and 60m" DURATION_MSG,
-        "Property OVHOOK_DRAIN_TIMEOUT=61m. Is not a duration between 0 and 60m" DURATION_MSG,
-        "Property OVHOOK_STATS_INTERVAL=1h. Is not a duration between 1ms and 60m" DURATION_MSG } },
+             "OVHOOK_DRAIN_TIMEOUT=61m", "OVHOOK_STATS_INTERVAL=2h" }, NULL,
+      { "Property OVHOOK_CONNECT_TIMEOUT=0. Is not a duration between 1ms and 1h" DURATION_MSG,
+        "Property OVHOOK_REQUEST_TIMEOUT=1.5s. Is not a duration between 1ms and 1h" DURATION_MSG,
+        "Property OVHOOK_DRAIN_TIMEOUT=61m. Is not a duration between 0 and 1h" DURATION_MSG,
+        "Property OVHOOK_STATS_INTERVAL=2h. Is not a duration between 1ms and 1h" DURATION_MSG } },
+    { { "--request-timeout", "1h1m", "--drain-timeout=-1h" }, {0}, NULL,
+      { "Property OVHOOK_REQUEST_TIMEOUT=1h1m. Is not a duration between 1ms and 1h" DURATION_MSG,
+        "Property OVHOOK_DRAIN_TIMEOUT=-1h. Is not a duration between 0 and 1h" DURATION_MSG } },
     { {0}, { "OVHOOK_CA_FILE=/nonexistent/ca.pem" }, NULL,
       { "Property OVHOOK_CA_FILE=/nonexistent/ca.pem. Is not a readable file: No such file or directory" } },
     { { "--ca-file", "/" }, {0}, NULL,
@@ -221,6 +235,61 @@ static const s_error_case_t s_error_cases [] = {
       { "Property OVHOOK_BUS=>ipc://x,,inproc://y. Endpoint '' is not valid: it is empty" } },
     { { "--bus", ">inproc://" }, {0}, NULL,
       { "Property OVHOOK_BUS=>inproc://. Endpoint '>inproc://' is not valid: the address is missing" } },
+    //  Delivery guarantees. A secret is never shown, whatever is wrong with it
+    { {0}, { "OVHOOK_WEBHOOK_SECRET=" SECRET_A " s3cr3tWithoutPrefix" }, NULL,
+      { BAD_SECRET "entry 2 is not 'whsec_' followed by base64" } },
+    { { "--secret", "whsec_Zm9v*YmFy!!" }, {0}, NULL,
+      { BAD_SECRET "entry 1 is not 'whsec_' followed by base64" } },
+    { { "--secret=" KEY_B " " SECRET_A }, {0}, NULL,
+      { BAD_SECRET "entry 1 is not 'whsec_' followed by base64" } },
+    { {0}, { "OVHOOK_WEBHOOK_SECRET=whsec_" }, NULL,
+      { BAD_SECRET "entry 1 is not 'whsec_' followed by base64" } },
+    { {0}, {0}, "OVHOOK_WEBHOOK_SECRET=whsec_" KEY_66 "\n",
+      { BAD_SECRET "entry 1 decodes to 66 bytes, more than 64" } },
+    { {0}, { "OVHOOK_WEBHOOK_SECRET= \t " }, NULL, { BAD_SECRET "no 'whsec_' entry" } },
+    //  Retries, jitter, breaker
+    { {0}, { "OVHOOK_RETRIES=101", "OVHOOK_RETRY_JITTER=101", "OVHOOK_BREAKER_THRESHOLD=100001" },
+      NULL,
+      { "Property OVHOOK_RETRIES=101. Is not an integer between 0 and 100",
+        "Property OVHOOK_RETRY_JITTER=101. Is not an integer between 0 and 100",
+        "Property OVHOOK_BREAKER_THRESHOLD=100001. Is not an integer between 0 and 100000" } },
+    { { "--retries", "-1", "--retry-jitter=20%", "--breaker-threshold", "" }, {0}, NULL,
+      { "Property OVHOOK_RETRIES=-1. Is not an integer between 0 and 100",
+        "Property OVHOOK_RETRY_JITTER=20%. Is not an integer between 0 and 100",
+        "Property OVHOOK_BREAKER_THRESHOLD is not set. Is not an integer between 0 and 100000" } },
+    { {0}, { "OVHOOK_RETRY_INITIAL=61m", "OVHOOK_RETRY_MAX=1.5s", "OVHOOK_RETRY_MAX_AGE=1d" }, NULL,
+      { "Property OVHOOK_RETRY_INITIAL=61m. Is not a duration between 1ms and 1h" DURATION_MSG,
+        "Property OVHOOK_RETRY_MAX=1.5s. Is not a duration between 1ms and 24h" DURATION_MSG,
+        "Property OVHOOK_RETRY_MAX_AGE=1d. Is not a duration between 1ms and 720h" DURATION_MSG } },
+    { { "--retry-initial=0", "--retry-max", "25h", "--retry-max-age", "721h" }, {0}, NULL,
+      { "Property OVHOOK_RETRY_INITIAL=0. Is not a duration between 1ms and 1h" DURATION_MSG,
+        "Property OVHOOK_RETRY_MAX=25h. Is not a duration between 1ms and 24h" DURATION_MSG,
+        "Property OVHOOK_RETRY_MAX_AGE=721h. Is not a duration between 1ms and 720h" DURATION_MSG } },
+    //  The cap below the first delay: against a value given, or the default
+    { { "--retry-initial", "2s", "--retry-max", "1500ms" }, {0}, NULL,
+      { "Property OVHOOK_RETRY_MAX=1500ms. Must not be less than OVHOOK_RETRY_INITIAL (2s)" } },
+    { {0}, { "OVHOOK_RETRY_MAX=999" }, NULL,
+      { "Property OVHOOK_RETRY_MAX=999. Must not be less than OVHOOK_RETRY_INITIAL (1s)" } },
+    //  ... but not against a bad value, whose default is not what was meant
+    { { "--retry-initial=2x", "--retry-max=500ms" }, {0}, NULL,
+      { "Property OVHOOK_RETRY_INITIAL=2x. Is not a duration between 1ms and 1h" DURATION_MSG } },
+    //  Spool
+    { {0}, { "OVHOOK_SPOOL_SYNC=fsync" }, NULL,
+      { "Property OVHOOK_SPOOL_SYNC=fsync. Is not normal or full" } },
+    { { "--spool-sync=" }, {0}, NULL, { "Property OVHOOK_SPOOL_SYNC is not set. Cannot be empty" } },
+    { {0}, { "OVHOOK_SPOOL_MAX=1023K" }, NULL,
+      { "Property OVHOOK_SPOOL_MAX=1023K. Is not a size between 1M and 1024G" SIZE_MSG } },
+    { { "--spool-max", "1025G" }, {0}, NULL,
+      { "Property OVHOOK_SPOOL_MAX=1025G. Is not a size between 1M and 1024G" SIZE_MSG } },
+    //  --redeliver: something to redeliver from, a boolean if given a value
+    { { "--redeliver" }, {0}, NULL,
+      { "Option '--redeliver' needs OVHOOK_SPOOL or OVHOOK_DEAD_LETTER: there is nothing "
+        "to redeliver" } },
+    { { "--redeliver", "TRUE" }, {0}, "OVHOOK_DEAD_LETTER=\n",
+      { "Option '--redeliver' needs OVHOOK_SPOOL or OVHOOK_DEAD_LETTER: there is nothing "
+        "to redeliver" } },
+    { { "--redeliver=yes", "--spool", "/tmp/spool.db" }, {0}, NULL,
+      { "Option '--redeliver=yes'. Is not a boolean (true or false)" } },
     //  Command line
     { { "--foo", "--bar=1", "-x", "stray", "--", "--workers" }, {0}, NULL,
       { "Unknown option '--foo'", "Unknown option '--bar'", "Unknown option '-x'",
@@ -271,6 +340,13 @@ s_test_errors (void)
         }
         for (; error; error = (const char *) zlist_next (errors))
             fprintf (stderr, "  case %zu: extra error: %s\n", index, error);
+        //  The secrets of the cases above: in no error line, expected or not
+        const char *secrets [] = { KEY_A, KEY_B, "s3cr3tWithoutPrefix", "Zm9v*YmFy", "QUFBQUFB" };
+        for (size_t secret = 0; secret < sizeof secrets / sizeof secrets [0]; secret++)
+            for (error = (const char *) zlist_first (errors); error;
+                 error = (const char *) zlist_next (errors))
+                CHECK_MSG (!strstr (error, secrets [secret]),
+                           "case %zu: '%s' shown in: %s", index, secrets [secret], error);
         ovh_config_destroy (&config);
         CHECK (config == NULL);
     }
@@ -309,9 +385,37 @@ static const s_value_case_t s_value_cases [] = {
     { {0}, { "OVHOOK_CONNECT_TIMEOUT=250", "OVHOOK_REQUEST_TIMEOUT=1500ms",
              "OVHOOK_DRAIN_TIMEOUT=0", "OVHOOK_STATS_INTERVAL=60m" }, NULL,
       { "OVHOOK_CONNECT_TIMEOUT=250ms", "OVHOOK_REQUEST_TIMEOUT=1500ms",
-        "OVHOOK_DRAIN_TIMEOUT=0", "OVHOOK_STATS_INTERVAL=60m" } },
+        "OVHOOK_DRAIN_TIMEOUT=0", "OVHOOK_STATS_INTERVAL=1h" } },
+    //  The h suffix, and each duration in its shortest exact form
+    { { "--connect-timeout=1H", "--request-timeout", "3600000" }, { "OVHOOK_DRAIN_TIMEOUT=600s",
+      "OVHOOK_STATS_INTERVAL=90s" }, NULL,
+      { "OVHOOK_CONNECT_TIMEOUT=1h", "OVHOOK_REQUEST_TIMEOUT=1h", "OVHOOK_DRAIN_TIMEOUT=10m",
+        "OVHOOK_STATS_INTERVAL=90s" } },
     { { "--connect-timeout=2S", "--stats-interval", "1m" }, {0}, NULL,
       { "OVHOOK_CONNECT_TIMEOUT=2s", "OVHOOK_STATS_INTERVAL=60s" } },
+    //  Delivery guarantees. Precedence: file < environment < flag
+    { {0}, {0}, "OVHOOK_RETRIES=3\n", { "OVHOOK_RETRIES=3" } },
+    { {0}, { "OVHOOK_RETRIES=4" }, "OVHOOK_RETRIES=3\n", { "OVHOOK_RETRIES=4" } },
+    { { "--retries", "0" }, { "OVHOOK_RETRIES=4" }, "OVHOOK_RETRIES=3\n", { "OVHOOK_RETRIES=0" } },
+    //  Only the secret in effect is checked, and printed masked
+    { { "--secret", SECRET_A }, { "OVHOOK_WEBHOOK_SECRET=bad" }, "OVHOOK_WEBHOOK_SECRET=worse\n",
+      { "OVHOOK_WEBHOOK_SECRET=****" } },
+    { {0}, { "OVHOOK_WEBHOOK_SECRET=" }, "OVHOOK_WEBHOOK_SECRET=" SECRET_A "\n",
+      { "OVHOOK_WEBHOOK_SECRET=" } },
+    { {0}, { "OVHOOK_RETRY_INITIAL=1h", "OVHOOK_RETRY_MAX=24H", "OVHOOK_RETRY_MAX_AGE=720h",
+             "OVHOOK_RETRY_JITTER=0", "OVHOOK_BREAKER_THRESHOLD=0" }, NULL,
+      { "OVHOOK_RETRY_INITIAL=1h", "OVHOOK_RETRY_MAX=24h", "OVHOOK_RETRY_MAX_AGE=720h",
+        "OVHOOK_RETRY_JITTER=0", "OVHOOK_BREAKER_THRESHOLD=0" } },
+    { { "--retry-initial=1", "--retry-max", "1ms", "--retry-max-age", "5400s",
+        "--retries=100", "--retry-jitter=100" }, {0}, NULL,
+      { "OVHOOK_RETRY_INITIAL=1ms", "OVHOOK_RETRY_MAX=1ms", "OVHOOK_RETRY_MAX_AGE=90m",
+        "OVHOOK_RETRIES=100", "OVHOOK_RETRY_JITTER=100" } },
+    { { "--spool", "/var/lib/ovhook/spool.db", "--spool-sync", "FULL", "--spool-max=1M",
+        "--dead-letter", "/var/log/ovhook/dead.jsonl" }, {0}, NULL,
+      { "OVHOOK_SPOOL=/var/lib/ovhook/spool.db", "OVHOOK_SPOOL_SYNC=full", "OVHOOK_SPOOL_MAX=1M",
+        "OVHOOK_DEAD_LETTER=/var/log/ovhook/dead.jsonl" } },
+    { {0}, { "OVHOOK_SPOOL_SYNC=Normal", "OVHOOK_SPOOL_MAX=1024G", "OVHOOK_SPOOL=" }, NULL,
+      { "OVHOOK_SPOOL_SYNC=normal", "OVHOOK_SPOOL_MAX=1024G", "OVHOOK_SPOOL=" } },
     //  Events and headers
     { {0}, { "OPENVIDU_WEBHOOK_EVENTS=[]" }, NULL, { "OPENVIDU_WEBHOOK_EVENTS=[]" } },
     { {0}, { "OPENVIDU_WEBHOOK_EVENTS=[\"\"]", "OPENVIDU_WEBHOOK_HEADERS=[\"\"]" }, NULL,
@@ -395,6 +499,18 @@ s_test_defaults (void)
     CHECK (!config->insecure && !config->accept_2xx && !config->verbose);
     CHECK (config->max_frame == 1024 * 1024);
     CHECK (config->env_file == NULL);
+    CHECK (config->secret == NULL);
+    CHECK (config->retries == 7);
+    CHECK (config->retry_initial_ms == 1000);
+    CHECK (config->retry_max_ms == 60000);
+    CHECK (config->retry_jitter == 20);
+    CHECK (config->retry_max_age_ms == 3600000);
+    CHECK (config->breaker_threshold == 20);
+    CHECK (config->spool == NULL);
+    CHECK (!config->spool_sync_full);
+    CHECK (config->spool_max_bytes == (size_t) 1024 * 1024 * 1024);
+    CHECK (config->dead_letter == NULL);
+    CHECK (!config->redeliver);
     char *printed = s_print (config);
     CHECK_STR (printed,
         "OPENVIDU_WEBHOOK=false\n"
@@ -417,7 +533,18 @@ s_test_defaults (void)
         "OVHOOK_INSECURE=false\n"
         "OVHOOK_ACCEPT_2XX=false\n"
         "OVHOOK_MAX_FRAME=1M\n"
-        "OVHOOK_VERBOSE=false\n");
+        "OVHOOK_VERBOSE=false\n"
+        "OVHOOK_WEBHOOK_SECRET=\n"
+        "OVHOOK_RETRIES=7\n"
+        "OVHOOK_RETRY_INITIAL=1s\n"
+        "OVHOOK_RETRY_MAX=60s\n"
+        "OVHOOK_RETRY_JITTER=20\n"
+        "OVHOOK_RETRY_MAX_AGE=1h\n"
+        "OVHOOK_BREAKER_THRESHOLD=20\n"
+        "OVHOOK_SPOOL=\n"
+        "OVHOOK_SPOOL_SYNC=normal\n"
+        "OVHOOK_SPOOL_MAX=1G\n"
+        "OVHOOK_DEAD_LETTER=\n");
     free (printed);
     ovh_config_destroy (&config);
 }
@@ -465,6 +592,54 @@ s_test_fields (void)
     ovh_config_destroy (&config);       //  harmless on NULL
 }
 
+//  The delivery settings' values, the secret kept as given but never
+//  printed, --redeliver read from the command line only
+static void
+s_test_delivery (void)
+{
+    const char *args [] = {
+        "--retry-max-age", "720h", "--retry-initial", "250ms", "--retry-max=2m",
+        "--spool-max", "1024G", "--spool-sync=full", "--spool", "/tmp/ovh spool.db",
+        "--dead-letter", "/tmp/dead.jsonl", "--redeliver", "--breaker-threshold", "0", NULL
+    };
+    const char *env [] = { "OVHOOK_WEBHOOK_SECRET=" SECRET_A " " SECRET_B, NULL };
+    int rc;
+    ovh_config_t *config = s_load (args, env, NULL, NULL, &rc);
+    CHECK (rc == 0);
+    CHECK_STR (config->secret, SECRET_A " " SECRET_B);
+    CHECK (config->retry_max_age_ms == (int64_t) 720 * 3600 * 1000);     //  over 2^31
+    CHECK (config->retry_initial_ms == 250);
+    CHECK (config->retry_max_ms == 120000);
+    CHECK (config->spool_max_bytes == (size_t) 1024 * 1024 * 1024 * 1024);
+    CHECK (config->spool_sync_full);
+    CHECK_STR (config->spool, "/tmp/ovh spool.db");
+    CHECK_STR (config->dead_letter, "/tmp/dead.jsonl");
+    CHECK (config->redeliver);
+    CHECK (config->breaker_threshold == 0);
+    char *printed = s_print (config);
+    CHECK (strstr (printed, "\nOVHOOK_WEBHOOK_SECRET=****\n"));
+    CHECK (!strstr (printed, KEY_A) && !strstr (printed, KEY_B) && !strstr (printed, "whsec_"));
+    CHECK (strstr (printed, "\nOVHOOK_RETRY_MAX_AGE=720h\n"));
+    CHECK (strstr (printed, "\nOVHOOK_RETRY_MAX=2m\n") == NULL);     //  under 10 m: seconds
+    CHECK (strstr (printed, "\nOVHOOK_RETRY_MAX=120s\n"));
+    CHECK (!strstr (printed, "REDELIVER") && !strstr (printed, "redeliver"));
+    free (printed);
+    //  A second load forgets them all
+    char *argv [] = { "ovhook-bridge", NULL };
+    CHECK (ovh_config_load (config, 1, argv, NULL, NULL) == 0);
+    CHECK (config->secret == NULL && config->spool == NULL && config->dead_letter == NULL);
+    CHECK (!config->redeliver && !config->spool_sync_full);
+    CHECK (config->retry_max_age_ms == 3600000);
+    ovh_config_destroy (&config);
+    //  No variable or env file line asks for a redelivery on every start
+    const char *redeliver [] = { "OVHOOK_REDELIVER=true", "REDELIVER=true",
+                                 "OVHOOK_SPOOL=/tmp/s.db", NULL };
+    config = s_load (NULL, redeliver, "OVHOOK_REDELIVER=true\nREDELIVER=true\n", NULL, &rc);
+    CHECK (rc == 0);
+    CHECK (!config->redeliver);
+    ovh_config_destroy (&config);
+}
+
 static void
 s_test_actions (void)
 {
@@ -481,6 +656,9 @@ s_test_actions (void)
         { { "--check-config" }, OVH_CONFIG_CHECK, 0 },
         { { "--check-config", "--workers=0" }, OVH_CONFIG_CHECK, -1 },
         { { "-v" }, OVH_CONFIG_RUN, 0 },
+        { { "--redeliver", "--dead-letter=/tmp/d.jsonl" }, OVH_CONFIG_RUN, 0 },
+        { { "--check-config", "--redeliver", "false" }, OVH_CONFIG_CHECK, 0 },
+        { { "--check-config", "--redeliver" }, OVH_CONFIG_CHECK, -1 },
     };
     const char *env [] = { "OPENVIDU_WEBHOOK=maybe", NULL };
     for (size_t index = 0; index < sizeof cases / sizeof cases [0]; index++) {
@@ -520,7 +698,15 @@ s_test_usage (void)
         "OVHOOK_CA_FILE", "--insecure[=BOOL]", "OVHOOK_INSECURE", "--accept-2xx[=BOOL]",
         "OVHOOK_ACCEPT_2XX", "--max-frame SIZE", "OVHOOK_MAX_FRAME", "default: 1M",
         "-v, --verbose[=BOOL]", "OVHOOK_VERBOSE", "--env-file PATH", "--check-config",
-        "-h, --help", "-V, --version", "default: false", "HANodeRegistered", NULL
+        "-h, --help", "-V, --version", "default: false", "HANodeRegistered",
+        "--secret SECRETS", "OVHOOK_WEBHOOK_SECRET", "--retries N", "OVHOOK_RETRIES\n",
+        "default: 7", "--retry-initial TIME", "OVHOOK_RETRY_INITIAL", "default: 1s",
+        "--retry-max TIME", "OVHOOK_RETRY_MAX\n", "--retry-jitter PERCENT", "OVHOOK_RETRY_JITTER",
+        "default: 20", "--retry-max-age TIME", "OVHOOK_RETRY_MAX_AGE", "default: 1h",
+        "--breaker-threshold N", "OVHOOK_BREAKER_THRESHOLD", "--spool PATH", "OVHOOK_SPOOL\n",
+        "--spool-sync MODE", "OVHOOK_SPOOL_SYNC", "default: normal", "--spool-max SIZE",
+        "OVHOOK_SPOOL_MAX", "default: 1G", "--dead-letter PATH", "OVHOOK_DEAD_LETTER",
+        "--redeliver[=BOOL]", "suffix ms, s, m or h", "MODE is normal or full", NULL
     };
     for (const char **needle = needles; *needle; needle++)
         CHECK_MSG (strstr (text, *needle), "usage lacks '%s'", *needle);
@@ -624,6 +810,7 @@ main (void)
     s_test_errors ();
     s_test_values ();
     s_test_fields ();
+    s_test_delivery ();
     s_test_actions ();
     s_test_usage ();
     s_test_dotenv ();

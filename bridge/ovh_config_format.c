@@ -1,0 +1,117 @@
+/*  ovh_config_format.c - the formatters behind ovh_config: values written
+    as --help and --check-config show them, secrets masked.                  */
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <czmq.h>
+#include <jansson.h>
+#include "ovh_config_check.h"
+
+#define KIB ((int64_t) 1024)
+#define MIB (KIB * 1024)
+#define GIB (MIB * 1024)
+#define MINUTE_MS ((int64_t) 60 * 1000)
+#define HOUR_MS (60 * MINUTE_MS)
+
+char *
+ovh_config_printable (const char *text)
+{
+    char *out = (char *) malloc (strlen (text) * 4 + 1), *p = out;
+    if (!out)
+        return NULL;
+    for (const unsigned char *c = (const unsigned char *) text; *c; c++) {
+        if (*c == '\n')
+            p += sprintf (p, "\\n");
+        else
+        if (*c == '\r')
+            p += sprintf (p, "\\r");
+        else
+        if (*c == '\t')
+            p += sprintf (p, "\\t");
+        else
+        if (*c < 0x20 || *c == 0x7f)
+            p += sprintf (p, "\\x%02x", *c);
+        else
+            *p++ = (char) *c;
+    }
+    *p = '\0';
+    return out;
+}
+
+void
+ovh_config_format_size (char *buffer, size_t size, int64_t bytes)
+{
+    if (bytes > 0 && bytes % GIB == 0)
+        snprintf (buffer, size, "%" PRId64 "G", bytes / GIB);
+    else
+    if (bytes > 0 && bytes % MIB == 0)
+        snprintf (buffer, size, "%" PRId64 "M", bytes / MIB);
+    else
+    if (bytes > 0 && bytes % KIB == 0)
+        snprintf (buffer, size, "%" PRId64 "K", bytes / KIB);
+    else
+        snprintf (buffer, size, "%" PRId64, bytes);
+}
+
+void
+ovh_config_format_duration (char *buffer, size_t size, int64_t msecs)
+{
+    //  Whole seconds stay seconds up to 10 minutes ("60s", "90s"), since
+    //  "1m" and "1m30s" read no better; whole hours are hours ("1h").
+    if (msecs == 0)
+        snprintf (buffer, size, "0");
+    else
+    if (msecs % HOUR_MS == 0)
+        snprintf (buffer, size, "%" PRId64 "h", msecs / HOUR_MS);
+    else
+    if (msecs % MINUTE_MS == 0 && msecs >= 10 * MINUTE_MS)
+        snprintf (buffer, size, "%" PRId64 "m", msecs / MINUTE_MS);
+    else
+    if (msecs % 1000 == 0)
+        snprintf (buffer, size, "%" PRId64 "s", msecs / 1000);
+    else
+        snprintf (buffer, size, "%" PRId64 "ms", msecs);
+}
+
+char *
+ovh_config_format_url (const char *url)
+{
+    const char *authority = strstr (url, "://");
+    authority = authority? authority + 3: url;
+    const char *at = NULL;
+    for (const char *p = authority; *p && !strchr ("/?#", *p); p++)
+        if (*p == '@')
+            at = p;         //  the last one: passwords may hold '@'
+    if (at)
+        return zsys_sprintf ("%.*s****%s", (int) (authority - url), url, at);
+    return strdup (url);
+}
+
+char *
+ovh_config_format_headers (zlist_t *headers)
+{
+    json_t *array = json_array ();
+    for (const char *header = (const char *) zlist_first (headers);
+         header; header = (const char *) zlist_next (headers)) {
+        const char *split = strstr (header, ": ");
+        char *masked = zsys_sprintf ("%.*s: ****", split? (int) (split - header): 0, header);
+        json_array_append_new (array, json_string (masked));
+        free (masked);
+    }
+    char *json = json_dumps (array, JSON_COMPACT);
+    json_decref (array);
+    return json;
+}
+
+char *
+ovh_config_format_events (const bool events [OVH_CATALOG_SIZE])
+{
+    json_t *array = json_array ();
+    for (size_t index = 0; index < OVH_CATALOG_SIZE; index++)
+        if (events [index])
+            json_array_append_new (array, json_string (ovh_catalog_at (index)->name));
+    char *json = json_dumps (array, JSON_COMPACT);
+    json_decref (array);
+    return json;
+}

@@ -1,0 +1,109 @@
+"""Dead letters without a spool (--dead-letter FILE): an event that gets a
+final failure or exhausts its retries is appended as one JSON line {id,
+event, key, attempts, last_error, failed_at, body (the webhook JSON,
+verbatim)}; --redeliver sends those events again with their ids and
+renames FILE to FILE.redelivered-<unix seconds>."""
+
+import glob
+import json
+import os
+import sys
+import time
+
+sys.path.insert (0, os.path.dirname (os.path.abspath (__file__)))
+import ovhtest
+import delivery
+
+KEYS = ("id", "event", "key", "attempts", "last_error", "failed_at", "body")
+
+
+class DeadLetterTest (ovhtest.BridgeTestCase):
+
+    def test_dead_letter_file_and_redeliver (self):
+        state = {"redelivery": False}
+        def plan (body, attempt, request):
+            session = body.get ("sessionId")
+            if session == "ses_404":
+                return 404              #   final, before and after the redelivery
+            if state ["redelivery"]:
+                return 200
+            return {"ses_500": 500, None: 410}.get (session, 200)
+        dead = os.path.join (self.tmp, "dead.jsonl")
+        receiver, bridge, xpub = self.bridge_setup (
+            delivery.Attempts (plan),
+            args=delivery.FAST_RETRY + ["--retries", "2", "--dead-letter", dead])
+        publisher = delivery.SeqPublisher (xpub, "dead-test/%d" % os.getpid ())
+        started = time.time ()
+        ids = {
+            "ses_404": publisher.send ("participantJoined", {
+                "timestamp": 1, "sessionId": "ses_404", "connectionId": "con_1",
+                "location": "Z\u00fcrich \"HQ\" \\ \u2603", "clientData": "a/b\n\tc",
+                "ratio": 0.1, "big": 18446744073709551615, "nested": {"a": [1, 2.5, None]}}),
+            "ses_500": publisher.send ("sessionCreated", {"timestamp": 2, "sessionId": "ses_500"}),
+            None: publisher.send ("sessionCreated", {"timestamp": 3}),     #   no key
+            "ses_ok": publisher.send ("sessionCreated", {"timestamp": 4, "sessionId": "ses_ok"}),
+        }
+        receiver.wait_for (1 + 3 + 1 + 1, log=bridge.show)
+        bridge.wait_log (r"E: .*key ses_500, id \S+, attempt 3/3; giving up",
+                         what="ses_500 giving up")
+        ovhtest.wait_until (lambda: os.path.exists (dead) and open (dead, "rb").read ().count (
+            b"\n") == 3, 5, "3 dead letters in %s" % dead, bridge.show)
+        finished = time.time ()
+        with open (dead, "rb") as f:
+            raw = f.read ()
+        lines = raw.split (b"\n")
+        self.assertEqual (lines [-1], b"", "the file ends with a newline")
+        letters = {}
+        for line in lines [:-1]:
+            letter = json.loads (line)
+            self.assertEqual (sorted (letter), sorted (KEYS), line)
+            letters [letter ["id"]] = (letter, line)
+        self.assertEqual (set (letters), {ids ["ses_404"], ids ["ses_500"], ids [None]})
+        bodies = {r.header ("webhook-id") [0]: r.body for r in receiver.requests}
+        for key, event, attempts, status in (("ses_404", "participantJoined", 1, "404"),
+                                             ("ses_500", "sessionCreated", 3, "500"),
+                                             (None, "sessionCreated", 1, "410")):
+            letter, line = letters [ids [key]]
+            self.assertEqual ((letter ["event"], letter ["key"], letter ["attempts"]),
+                              (event, key, attempts), line)
+            self.assertIn (status, letter ["last_error"])
+            self.assertGreaterEqual (letter ["failed_at"], int (started * 1000) - 1000)
+            self.assertLessEqual (letter ["failed_at"], int (finished * 1000) + 1000)
+            #   The body is the webhook JSON as sent, byte for byte
+            self.assertEqual (letter ["body"], json.loads (bodies [ids [key]]))
+            self.assertIn (b'"body":' + bodies [ids [key]], line)
+        code, log = bridge.stop ()
+        self.assertEqual (code, 0, log)
+
+        #   --redeliver: the same ids again; ses_404 fails again and becomes
+        #   a dead letter in a new FILE
+        state ["redelivery"] = True
+        bind, connect = self.bus ()
+        before = int (time.time ())
+        bridge = self.start_bridge (self.webhook_env (receiver.url (), bind), delivery.FAST_RETRY + [
+            "--retries", "2", "--dead-letter", dead, "--redeliver"], name="redeliver")
+        bridge.wait_log (r"I: .*redelivering 3 dead letters", what="the redeliver line")
+        after = int (time.time ())
+        requests = receiver.wait_for (6 + 3, log=bridge.show)
+        again = requests [6:]
+        self.assertEqual (sorted (r.header ("webhook-id") [0] for r in again), sorted (letters))
+        for request in again:
+            self.assertEqual (request.body, bodies [request.header ("webhook-id") [0]])
+        (renamed,) = glob.glob (dead + ".redelivered-*")
+        stamp = int (renamed.rsplit ("-", 1) [1])
+        self.assertTrue (before - 1 <= stamp <= after + 1, (before, stamp, after))
+        with open (renamed, "rb") as f:
+            self.assertEqual (f.read (), raw)
+        ovhtest.wait_until (lambda: os.path.exists (dead) and open (dead, "rb").read ().count (
+            b"\n") == 1, 5, "ses_404 dead again", bridge.show)
+        with open (dead) as f:
+            letter = json.loads (f.read ())
+        self.assertEqual ((letter ["id"], letter ["key"]), (ids ["ses_404"], "ses_404"))
+        code, log = bridge.stop ()
+        self.assertEqual (code, 0, log)
+        stats = ovhtest.parse_stopped (log)
+        self.assertEqual (stats ["delivered"], 2, log)
+
+
+if __name__ == "__main__":
+    ovhtest.main ()

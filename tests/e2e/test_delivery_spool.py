@@ -1,0 +1,213 @@
+"""The durable spool (--spool DB, SQLite): an accepted event survives kill -9,
+the restarted bridge delivers what the spool holds with the same ids and in
+per-session order; killed at full speed it loses nothing accepted and
+re-sends at most the in-flight requests; a corrupted or unusable spool file
+stops the bridge at start (exit 2, 'cannot use spool'), never a silent loss;
+dead letters stay in the spool and --redeliver sends them with their ids."""
+
+import os
+import re
+import sqlite3
+import sys
+import time
+
+sys.path.insert (0, os.path.dirname (os.path.abspath (__file__)))
+import ovhtest
+import delivery
+
+DOWN_EVENTS = 100000
+FAST_EVENTS = 50000
+WORKERS = 8
+
+
+class SpoolTest (ovhtest.BridgeTestCase):
+
+    def spool_bridge (self, url, db, bind, args=(), name="bridge"):
+        return self.start_bridge (self.webhook_env (url, bind), [
+            "--spool", db, "--retries", "100", "--retry-max", "2s"] + list (args), name=name)
+
+    def test_kill9_while_receiver_down (self):
+        hold = delivery.PortHold ()
+        self.addCleanup (hold.release)
+        db = os.path.join (self.tmp, "spool.db")
+        bind, connect = self.bus ()
+        bridge = self.spool_bridge (hold.url (), db, bind)
+        publisher = delivery.SeqPublisher (self.publisher (connect, ovhtest.DEFAULT_EVENTS),
+                                           "spool-down/%d" % os.getpid ())
+        started = time.monotonic ()
+        ids = publisher.send_many (delivery.bulk_events (DOWN_EVENTS, 1000))
+        sent = time.monotonic ()
+        ovhtest.wait_until (lambda: delivery.spool_count (db) == DOWN_EVENTS, 60,
+                            "%d events in the spool" % DOWN_EVENTS,
+                            lambda: "spool holds %s\n%s" % (delivery.spool_count (db),
+                                                             bridge.show ()))
+        spooled = time.monotonic ()
+        bridge.kill ()                  #   SIGKILL
+        self.assertEqual (bridge.process.returncode, -9)
+        kept = delivery.spool_copy_ids (db, self.tmp)
+        self.assertEqual (sorted (kept), sorted (ids), "the spool lost events in the kill")
+        #   Restart on the same spool; the receiver comes up after it
+        bridge = self.spool_bridge (hold.url (), db, bind, name="restarted")
+        bridge.wait_log (r"I: .*spool %s: %d events to resume, 0 dead letters" % (
+            re.escape (db), DOWN_EVENTS), what="the resume line")
+        receiver = delivery.FastReceiver (port=hold.port)
+        self.addCleanup (receiver.stop)
+        hold.release ()
+        up = time.monotonic ()
+        receiver.wait_unique (set (ids), 120, bridge.show)
+        done = time.monotonic ()
+        ovhtest.wait_until (lambda: delivery.spool_count (db) == 0, 10,
+                            "the spool emptied after delivery",
+                            lambda: "spool holds %s" % delivery.spool_count (db))
+        seen = receiver.snapshot ()
+        extra, twice = delivery.duplicates (seen)
+        print ("\nkill -9 while down: published %d in %.1f s, all spooled %.1f s after the "
+               "start; after the restart all delivered in %.1f s (%.0f/s); %d requests, "
+               "%d duplicate(s)" % (DOWN_EVENTS, sent - started, spooled - started,
+                                    done - up, DOWN_EVENTS / (done - up), len (seen), extra))
+        self.assertEqual ({h.id for h in seen}, set (ids))
+        keys = [r ["key"] for r in publisher.sent]
+        self.assertEqual (delivery.order_violations (seen, list (zip (ids, keys))), [])
+        code, log = bridge.stop ()
+        self.assertEqual (code, 0, log [-3000:])
+
+    def test_kill9_at_full_speed (self):
+        receiver = delivery.FastReceiver ()
+        self.addCleanup (receiver.stop)
+        db = os.path.join (self.tmp, "spool.db")
+        bind, connect = self.bus ()
+        bridge = self.spool_bridge (receiver.url (), db, bind, ["--workers", str (WORKERS)])
+        publisher = delivery.SeqPublisher (self.publisher (connect, ovhtest.DEFAULT_EVENTS),
+                                           "spool-fast/%d" % os.getpid ())
+        ids = publisher.send_many (delivery.bulk_events (FAST_EVENTS, 200))
+        ovhtest.wait_until (lambda: receiver.count () >= FAST_EVENTS // 2, 60,
+                            "half the events delivered", bridge.show)
+        bridge.kill ()
+        time.sleep (0.3)                #   the receiver reads what was already sent
+        before = receiver.snapshot ()
+        self.assertLess (len (before), FAST_EVENTS, "killed too late: all delivered already")
+        #   Accepted = delivered before the kill, or committed in the spool
+        left = delivery.spool_copy_ids (db, self.tmp)
+        accepted = {h.id for h in before} | set (left)
+        self.assertLessEqual (accepted, set (ids), "unknown ids")
+        bridge = self.spool_bridge (receiver.url (), db, bind, ["--workers", str (WORKERS)],
+                                    name="restarted")
+        bridge.wait_log (r"I: .*spool %s: %d events to resume" % (re.escape (db), len (left)),
+                         what="the resume line")
+        receiver.wait_unique (accepted, 60, bridge.show)
+        time.sleep (0.5)
+        seen = receiver.snapshot ()
+        extra, twice = delivery.duplicates (seen)
+        overlap = len (before) + len (left) - len (accepted)
+        print ("\nkill -9 at full speed: %d of %d delivered before the kill, %d left in the "
+               "spool (%d of them had arrived: in flight or delivered but not yet deleted), "
+               "%d never accepted (in the dead bridge's bus buffers), %d duplicate(s) "
+               "after the restart (workers %d)" % (
+                   len (before), FAST_EVENTS, len (left), overlap, FAST_EVENTS - len (accepted),
+                   extra, WORKERS))
+        self.assertEqual ({h.id for h in seen} - set (ids), set ())
+        self.assertLessEqual (extra, WORKERS, "more duplicates than requests in flight: %r"
+                              % sorted (twice.items ()) [:20])
+        code, log = bridge.stop ()
+        self.assertEqual (code, 0, log [-3000:])
+
+    def test_unusable_spool_stops_the_start (self):
+        garbage = os.path.join (self.tmp, "garbage.db")
+        with open (garbage, "wb") as f:
+            f.write (os.urandom (8192))
+        text = os.path.join (self.tmp, "text.db")
+        with open (text, "wb") as f:
+            f.write (b"this is not a database\n" * 50)
+        foreign = os.path.join (self.tmp, "foreign.db")
+        db = sqlite3.connect (foreign)
+        db.executescript ("CREATE TABLE t (x); INSERT INTO t VALUES (1); PRAGMA user_version = 7;")
+        db.close ()
+        damaged = os.path.join (self.tmp, "damaged.db")
+        db = sqlite3.connect (damaged)
+        db.executescript ("CREATE TABLE filler (x TEXT); PRAGMA user_version = 1;")
+        db.executemany ("INSERT INTO filler VALUES (?)", [("x" * 200,)] * 2000)
+        db.commit ()
+        db.close ()
+        with open (damaged, "r+b") as f:     #   keep the header page, ruin the rest
+            f.seek (4096 * 3)
+            f.write (os.urandom (4096 * 20))
+        cases = [
+            (garbage, "random bytes"),
+            (text, "a text file"),
+            (foreign, "another program's database (user_version 7)"),
+            (damaged, "damaged pages"),
+            (self.tmp, "a directory"),
+            (os.path.join (self.tmp, "no-such-dir", "spool.db"), "a missing directory"),
+            ("/proc/ovhook-spool.db", "an unwritable place"),
+        ]
+        bind, _ = self.bus ()
+        for path, what in cases:
+            with self.subTest (what=what):
+                before = open (path, "rb").read () if os.path.isfile (path) else None
+                env = self.webhook_env ("http://127.0.0.1:9/hook", bind)
+                code, out, err = ovhtest.run_program ("ovhook-bridge", ["--spool", path], env)
+                self.assertEqual (code, 2, "%s: exit %d\n%s" % (what, code, err))
+                self.assertIn ("ovhook-bridge: cannot use spool %s: " % path, err)
+                self.assertNotIn ("ready:", err)
+                if before is not None:
+                    self.assertEqual (open (path, "rb").read (), before,
+                                      "%s: the file was changed" % what)
+        #   The same through the environment
+        env = self.webhook_env ("http://127.0.0.1:9/hook", bind, OVHOOK_SPOOL=garbage)
+        code, out, err = ovhtest.run_program ("ovhook-bridge", [], env)
+        self.assertEqual (code, 2, err)
+        self.assertIn ("cannot use spool %s: " % garbage, err)
+
+    def test_dead_letters_and_redeliver (self):
+        state = {"status": 404}
+        def responder (request):
+            if request.json () ["sessionId"] == "ses_dead":
+                return state ["status"]
+            return 200
+        db = os.path.join (self.tmp, "spool.db")
+        receiver = self.receiver (responder)
+        bind, connect = self.bus ()
+        bridge = self.spool_bridge (receiver.url (), db, bind, delivery.FAST_RETRY)
+        publisher = delivery.SeqPublisher (self.publisher (connect, ovhtest.DEFAULT_EVENTS))
+        started_ms = time.time () * 1000
+        dead_id = publisher.send ("participantJoined", {
+            "timestamp": 1, "sessionId": "ses_dead", "connectionId": "con_1",
+            "location": "Z\u00fcrich \"HQ\"", "ratio": 0.1})
+        ok_id = publisher.send ("sessionCreated", {"timestamp": 2, "sessionId": "ses_ok"})
+        receiver.wait_for (2, log=bridge.show)
+        ovhtest.wait_until (lambda: delivery.spool_count (db, "dead_letters") == 1, 10,
+                            "the dead letter in the spool", bridge.show)
+        ovhtest.wait_until (lambda: delivery.spool_count (db) == 0, 10, "events emptied")
+        (row,) = delivery.spool_rows (db, "dead_letters")
+        (first,) = [r for r in receiver.requests if r.header ("webhook-id") == [dead_id]]
+        body = row ["json"] if isinstance (row ["json"], bytes) else row ["json"].encode ()
+        self.assertEqual ((row ["id"], row ["type"], row ["key"], row ["attempts"]),
+                          (dead_id, "participantJoined", "ses_dead", 1))
+        self.assertEqual (body, first.body)
+        self.assertIn ("404", row ["last_error"])
+        self.assertLessEqual (started_ms - 1000, row ["accepted_ms"])
+        self.assertLessEqual (row ["accepted_ms"], row ["failed_ms"])
+        self.assertLessEqual (row ["failed_ms"], time.time () * 1000 + 1000)
+        code, log = bridge.stop ()
+        self.assertEqual (code, 0, log)
+        #   Restart with --redeliver, the endpoint now accepts it
+        state ["status"] = 200
+        bridge = self.spool_bridge (receiver.url (), db, bind, delivery.FAST_RETRY +
+                                    ["--redeliver"], name="redeliver")
+        bridge.wait_log (r"I: .*redelivering 1 dead letters", what="the redeliver line")
+        self.assertRegex (bridge.log (), r"I: .*spool %s: 0 events to resume, 1 dead letters"
+                          % re.escape (db))
+        requests = receiver.wait_for (3, log=bridge.show)
+        again = requests [2]
+        self.assertEqual (again.header ("webhook-id"), [dead_id])
+        self.assertEqual (again.body, first.body)
+        ovhtest.wait_until (lambda: (delivery.spool_count (db, "dead_letters"),
+                                     delivery.spool_count (db)) == (0, 0), 10,
+                            "an empty spool after redelivery", bridge.show)
+        code, log = bridge.stop ()
+        self.assertEqual (code, 0, log)
+        self.assertEqual ([r.header ("webhook-id") [0] for r in receiver.requests].count (ok_id), 1)
+
+
+if __name__ == "__main__":
+    ovhtest.main ()
