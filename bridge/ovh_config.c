@@ -221,7 +221,12 @@ s_parse_args (ovh_config_t *self, int argc, char *argv [], s_args_t *args)
     for (int index = 1; index < argc; index++) {
         const char *arg = argv [index];
         if (options_done || arg [0] != '-' || arg [1] == '\0') {
-            s_add_error (self, zsys_sprintf ("Unexpected argument '%s'", arg));
+            //  "--secret whsec_a whsec_b" unquoted: the second key is not shown
+            if (strncmp (arg, "whsec_", 6) == 0)
+                s_add_error (self, strdup ("Unexpected argument 'whsec_****': give several "
+                                           "secrets as one quoted value"));
+            else
+                s_add_error (self, zsys_sprintf ("Unexpected argument '%s'", arg));
             continue;
         }
         if (streq (arg, "--")) {

@@ -16,6 +16,7 @@
 #include <czmq.h>
 #include <curl/curl.h>
 #include "ovh_dispatcher.h"
+#include "ovh_backlog.h"
 #include "ovh_breaker.h"
 #include "ovh_lanes.h"
 #include "ovh_retry.h"
@@ -24,9 +25,6 @@
 
 //  Items taken from the feed in one go before the actor looks at curl again
 #define FEED_BATCH      256
-//  Group commit: at most this many changes, or this long, per transaction
-#define COMMIT_ROWS     1000
-#define COMMIT_MS       5
 
 struct _ovh_dispatcher_t {
     ovh_config_t *config;
@@ -40,14 +38,8 @@ struct _ovh_dispatcher_t {
     ovh_schedule_t *schedule;       //  items waiting for a retry
     ovh_breaker_t *breaker;
     ovh_spool_t *spool;             //  NULL: no spool
+    ovh_backlog_t *backlog;         //  with a spool
     ovh_deadletter_t *deadletter;   //  NULL: no dead-letter file
-    ovh_item_t *uncommitted;        //  spooled, not yet committed, in order
-    ovh_item_t *uncommitted_tail;
-    size_t changes;                 //  in the open transaction
-    int64_t commit_due;             //  zclock_mono, 0: nothing to commit
-    bool spilling;                  //  newer events are on disk only
-    int64_t memory_row;             //  newest spool row loaded into memory
-    bool spool_broken;              //  logged once
     bool draining;
     int64_t drain_deadline;
     //  Written by the actor, read by anyone
@@ -79,82 +71,6 @@ s_shown_key (const ovh_item_t *item, char *buffer, size_t size)
 }
 
 //  ---------------------------------------------------------------------
-//  The spool side: group commit, spill and reload
-
-static void
-s_changed (ovh_dispatcher_t *self)
-{
-    self->changes++;
-    if (!self->commit_due)
-        self->commit_due = zclock_mono () + COMMIT_MS;
-}
-
-//  Is there room in memory for one more item?
-static bool
-s_memory_room (ovh_dispatcher_t *self)
-{
-    return ovh_lanes_items (self->lanes) < self->config->queue_events
-        && ovh_lanes_bytes (self->lanes) < self->config->queue_bytes;
-}
-
-static void
-s_admit (ovh_dispatcher_t *self, ovh_item_t *item);
-
-//  Commit the open transaction; what it made durable may now be sent
-static void
-s_commit (ovh_dispatcher_t *self)
-{
-    if (!self->spool || !self->changes)
-        return;
-    if (ovh_spool_commit (self->spool) && !self->spool_broken) {
-        self->spool_broken = true;
-        zsys_error ("spool: commit failed: events are delivered from memory only "
-                    "and would not survive a restart");
-    }
-    self->changes = 0;
-    self->commit_due = 0;
-    atomic_store (&self->spool_full, ovh_spool_full (self->spool));
-    while (self->uncommitted) {
-        ovh_item_t *item = self->uncommitted;
-        self->uncommitted = item->next;
-        item->next = NULL;
-        if (!self->spilling && s_memory_room (self)) {
-            self->memory_row = item->spool_row;
-            s_admit (self, item);
-        }
-        else {
-            //  On disk only; loaded back in row order as memory frees
-            self->spilling = true;
-            ovh_item_destroy (&item);
-        }
-    }
-    self->uncommitted_tail = NULL;
-}
-
-static void
-s_loaded (void *arg, ovh_item_t *item)
-{
-    ovh_dispatcher_t *self = (ovh_dispatcher_t *) arg;
-    self->memory_row = item->spool_row;
-    s_admit (self, item);
-}
-
-//  Load spilled events back, oldest first, while memory has room
-static void
-s_reload (ovh_dispatcher_t *self)
-{
-    if (!self->spilling || !s_memory_room (self))
-        return;
-    s_commit (self);        //  so that every spooled row is visible and counted
-    size_t room = self->config->queue_events - ovh_lanes_items (self->lanes);
-    if (room > 1000)
-        room = 1000;
-    int loaded = ovh_spool_load (self->spool, self->memory_row, room, s_loaded, self);
-    if (loaded >= 0 && (size_t) loaded < room)
-        self->spilling = false;         //  caught up
-}
-
-//  ---------------------------------------------------------------------
 //  After an attempt
 
 //  An item is finished: free it and give its room back to the intake
@@ -174,12 +90,9 @@ static const char *
 s_bury (ovh_dispatcher_t *self, ovh_item_t *item, const char *error)
 {
     atomic_fetch_add (&self->dead, 1);
-    if (self->spool && item->spool_row) {
-        if (ovh_spool_begin (self->spool) == 0
-        &&  ovh_spool_bury (self->spool, item, error) == 0) {
-            s_changed (self);
+    if (self->backlog && item->spool_row) {
+        if (ovh_backlog_bury (self->backlog, item, error) == 0)
             return "dead letter kept in the spool";
-        }
     }
     else
     if (self->deadletter && ovh_deadletter_write (self->deadletter, item, error) == 0)
@@ -239,9 +152,8 @@ s_failed (ovh_dispatcher_t *self, ovh_item_t *item, const ovh_result_t *result)
     //  The lane stays busy while its head waits: later events of the key
     //  keep their place, other keys go on
     item->due = zclock_mono () + delay;
-    if (self->spool && item->spool_row && ovh_spool_begin (self->spool) == 0
-    &&  ovh_spool_set_attempts (self->spool, item->spool_row, item->attempts) == 0)
-        s_changed (self);
+    if (self->backlog)
+        ovh_backlog_retrying (self->backlog, item);
     if (ovh_schedule_add (self->schedule, item)) {
         zsys_error ("out of memory scheduling a retry of %s: %s", item->id,
                     s_bury (self, item, "out of memory"));
@@ -263,9 +175,8 @@ s_done (void *arg, ovh_item_t *item, const ovh_result_t *result)
                        s_shown_key (item, key, sizeof key), item->id, result->status,
                        result->usecs / 1000.0);
         }
-        if (self->spool && item->spool_row && ovh_spool_begin (self->spool) == 0
-        &&  ovh_spool_remove (self->spool, item->spool_row) == 0)
-            s_changed (self);
+        if (self->backlog)
+            ovh_backlog_delivered (self->backlog, item);
         s_release (self, item);
     }
     else
@@ -281,22 +192,35 @@ s_done (void *arg, ovh_item_t *item, const ovh_result_t *result)
 //  ---------------------------------------------------------------------
 //  Taking events in and sending them out
 
-//  A durable (or, without a spool, accepted) item joins its lane
-static void
-s_admit (ovh_dispatcher_t *self, ovh_item_t *item)
+//  Is there room in memory for one more item? (With a spool; without,
+//  the intake's counts keep memory within the capacity.)
+static bool
+s_memory_room (ovh_dispatcher_t *self)
 {
-    if (ovh_lanes_push (self->lanes, item)) {
-        zsys_error ("out of memory queueing %s: event dropped", item->id);
-        atomic_fetch_add (&self->failed, 1);
-        if (!self->spool) {
-            atomic_fetch_sub (&self->held_bytes, ovh_item_size (item));
-            atomic_fetch_sub (&self->held_items, 1);
-        }
-        ovh_item_destroy (&item);
-    }
+    return ovh_lanes_items (self->lanes) < self->config->queue_events
+        && ovh_lanes_bytes (self->lanes) < self->config->queue_bytes;
 }
 
-//  Take items from the feed: into the spool first, if any. Returns the
+//  An accepted (with a spool: committed) item joins its lane
+static bool
+s_admit (void *arg, ovh_item_t *item)
+{
+    ovh_dispatcher_t *self = (ovh_dispatcher_t *) arg;
+    if (self->backlog && !s_memory_room (self))
+        return false;
+    if (ovh_lanes_push (self->lanes, item) == 0)
+        return true;
+    if (self->backlog)
+        return false;           //  stays on disk, loaded again later
+    zsys_error ("out of memory queueing %s: event dropped", item->id);
+    atomic_fetch_add (&self->failed, 1);
+    atomic_fetch_sub (&self->held_bytes, ovh_item_size (item));
+    atomic_fetch_sub (&self->held_items, 1);
+    ovh_item_destroy (&item);
+    return true;                //  taken care of
+}
+
+//  Take items from the feed: through the spool, if any. Returns the
 //  number taken.
 static int
 s_take_feed (ovh_dispatcher_t *self)
@@ -309,32 +233,28 @@ s_take_feed (ovh_dispatcher_t *self)
             break;
         (void) atomic_load_explicit (&item->handed_over, memory_order_acquire);
         taken++;
-        if (!self->spool) {
+        if (self->backlog)
+            ovh_backlog_accept (self->backlog, item);
+        else
             s_admit (self, item);
-            continue;
-        }
-        if (ovh_spool_begin (self->spool) == 0)
-            item->spool_row = ovh_spool_insert (self->spool, item);
-        if (item->spool_row <= 0) {
-            item->spool_row = 0;
-            if (!self->spool_broken) {
-                self->spool_broken = true;
-                zsys_error ("spool: cannot write: events are delivered from memory only "
-                            "and would not survive a restart");
-            }
-        }
-        else
-            s_changed (self);
-        item->next = NULL;
-        if (self->uncommitted_tail)
-            self->uncommitted_tail->next = item;
-        else
-            self->uncommitted = item;
-        self->uncommitted_tail = item;
     }
-    if (self->changes >= COMMIT_ROWS)
-        s_commit (self);
     return taken;
+}
+
+//  With a spool: commit, let memory take spilled events back, and tell the
+//  intake whether the spool is over its limit
+static void
+s_spool_work (ovh_dispatcher_t *self, bool commit_now)
+{
+    if (!self->backlog)
+        return;
+    int64_t due = ovh_backlog_commit_due (self->backlog);
+    if (commit_now || (due >= 0 && zclock_mono () >= due))
+        ovh_backlog_commit (self->backlog);
+    if (s_memory_room (self))
+        ovh_backlog_reload (self->backlog,
+                            self->config->queue_events - ovh_lanes_items (self->lanes));
+    atomic_store (&self->spool_full, ovh_backlog_full (self->backlog));
 }
 
 static void
@@ -403,11 +323,12 @@ static bool
 s_drained (ovh_dispatcher_t *self)
 {
     if (ovh_lanes_items (self->lanes) || ovh_sender_busy (self->sender)
-    ||  self->uncommitted || self->spilling)
+    ||  (self->backlog && ovh_backlog_pending (self->backlog)))
         return false;
     //  The intake stopped posting before it asked to drain: once the feed
     //  reads empty, nothing more is coming
-    return s_take_feed (self) == 0 && !self->uncommitted;
+    return s_take_feed (self) == 0
+        && !(self->backlog && ovh_backlog_pending (self->backlog));
 }
 
 static void
@@ -447,7 +368,7 @@ s_timeout (ovh_dispatcher_t *self)
     long timeout = ovh_sender_timeout (self->sender);
     int64_t deadlines [4] = {
         ovh_schedule_next (self->schedule),
-        self->commit_due ? self->commit_due : -1,
+        self->backlog ? ovh_backlog_commit_due (self->backlog) : -1,
         ovh_breaker_next_probe (self->breaker),
         self->draining ? self->drain_deadline : -1
     };
@@ -467,8 +388,7 @@ s_actor (zsock_t *pipe, void *arg)
     ovh_dispatcher_t *self = (ovh_dispatcher_t *) arg;
     zsock_signal (pipe, 0);
     //  What an earlier run left in the spool goes first, oldest first
-    self->spilling = self->spool != NULL;
-    s_reload (self);
+    s_spool_work (self, false);
 
     size_t max_items = 2 + (size_t) self->config->workers * 2 + 16;
     zmq_pollitem_t *items = (zmq_pollitem_t *) calloc (max_items, sizeof (zmq_pollitem_t));
@@ -485,18 +405,16 @@ s_actor (zsock_t *pipe, void *arg)
         if (items [1].revents & ZMQ_POLLIN)
             s_take_feed (self);
         ovh_sender_act (self->sender, items + 2, count - 2);
-        if (self->commit_due && zclock_mono () >= self->commit_due)
-            s_commit (self);
-        s_reload (self);
+        s_spool_work (self, false);
         s_dispatch (self);
 
         if (running && self->draining
         &&  (s_drained (self) || zclock_mono () >= self->drain_deadline)) {
-            s_commit (self);
+            s_spool_work (self, true);
             s_dispatch (self);
             if (!s_drained (self))
                 s_abandon (self);
-            s_commit (self);
+            s_spool_work (self, true);
             s_reply_stats (self, pipe);
             self->draining = false;
             //  Nothing more to do but wait for $TERM
@@ -505,7 +423,7 @@ s_actor (zsock_t *pipe, void *arg)
             running = false;
         }
     }
-    s_commit (self);
+    s_spool_work (self, true);
     if (ovh_lanes_items (self->lanes))
         s_abandon (self);
     free (items);
@@ -529,6 +447,8 @@ ovh_dispatcher_new (ovh_config_t *config, ovh_signer_t *signer, ovh_spool_t *spo
     self->sender = ovh_sender_new (config, signer, s_done, self);
     self->lanes = ovh_lanes_new ();
     self->schedule = ovh_schedule_new ();
+    if (spool)
+        self->backlog = ovh_backlog_new (spool, s_admit, self);
     //  Probes start at the first retry delay and back off to the cap
     self->breaker = ovh_breaker_new (config->breaker_threshold, config->retry_initial_ms,
                                      config->retry_max_ms);
@@ -538,7 +458,7 @@ ovh_dispatcher_new (ovh_config_t *config, ovh_signer_t *signer, ovh_spool_t *spo
     self->feed_out = zsock_new (ZMQ_PAIR);
     self->feed_in = zsock_new (ZMQ_PAIR);
     if (!self->sender || !self->lanes || !self->schedule || !self->breaker
-    ||  !self->feed_out || !self->feed_in) {
+    ||  !self->feed_out || !self->feed_in || (spool && !self->backlog)) {
         ovh_dispatcher_destroy (&self);
         return NULL;
     }
@@ -576,11 +496,7 @@ ovh_dispatcher_destroy (ovh_dispatcher_t **self_p)
                == sizeof item)
             ovh_item_destroy (&item);
     }
-    while (self->uncommitted) {
-        ovh_item_t *item = self->uncommitted;
-        self->uncommitted = item->next;
-        ovh_item_destroy (&item);
-    }
+    ovh_backlog_destroy (&self->backlog);
     zsock_destroy (&self->feed_in);
     zsock_destroy (&self->feed_out);
     ovh_schedule_destroy (&self->schedule);

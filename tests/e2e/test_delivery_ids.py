@@ -25,7 +25,7 @@ class IdsTest (ovhtest.BridgeTestCase):
     def setup_ids (self, plan=None, args=()):
         attempts = delivery.Attempts (plan) if plan else delivery.Attempts ()
         receiver, bridge, publisher = self.bridge_setup (
-            attempts, args=delivery.FAST_RETRY + list (args))
+            attempts, events=ovhtest.ALL_EVENTS, args=delivery.FAST_RETRY + list (args))
         return receiver, bridge, delivery.SeqPublisher (publisher, "ids-test/%d" % os.getpid ())
 
     def check_headers (self, request):

@@ -51,7 +51,8 @@ class SignatureTest (ovhtest.BridgeTestCase):
         """Bridge with 'env'/'args', 15 examples plus one event answered 500
         once (so a retry is signed too): returns (requests, bridge log)."""
         receiver, bridge, xpub = self.bridge_setup (
-            delivery.Attempts (fail_once), args=delivery.FAST_RETRY + list (args), **env)
+            delivery.Attempts (fail_once), events=ovhtest.ALL_EVENTS,
+            args=delivery.FAST_RETRY + list (args), **env)
         publisher = delivery.SeqPublisher (xpub)
         for line in ovhtest.examples ():
             body = json.loads (line)

@@ -247,6 +247,8 @@ static const s_error_case_t s_error_cases [] = {
     { {0}, {0}, "OVHOOK_WEBHOOK_SECRET=whsec_" KEY_66 "\n",
       { BAD_SECRET "entry 1 decodes to 66 bytes, more than 64" } },
     { {0}, { "OVHOOK_WEBHOOK_SECRET= \t " }, NULL, { BAD_SECRET "no 'whsec_' entry" } },
+    { { "--secret", SECRET_A, SECRET_B }, {0}, NULL,
+      { "Unexpected argument 'whsec_****': give several secrets as one quoted value" } },
     //  Retries, jitter, breaker
     { {0}, { "OVHOOK_RETRIES=101", "OVHOOK_RETRY_JITTER=101", "OVHOOK_BREAKER_THRESHOLD=100001" },
       NULL,

@@ -374,6 +374,7 @@ test_dead_letters (void)
         }
     }
     s_loaded_clear (&loaded);
+    CHECK (ovh_spool_insert (spool, items [0]) == 6);     //  after the redelivered
     CHECK (ovh_spool_redeliver (spool) == 0);
     for (int index = 0; index < 3; index++)
         ovh_item_destroy (&items [index]);
