@@ -436,3 +436,17 @@ def spool_copy_ids (path, folder, table="events"):
         for suffix in ("", "-wal", "-shm"):
             if os.path.exists (copy + suffix):
                 os.unlink (copy + suffix)
+
+
+def read_bytes (path):
+    """The bytes of a file, None if it does not exist."""
+    try:
+        with open (path, "rb") as f:
+            return f.read ()
+    except FileNotFoundError:
+        return None
+
+
+def line_count (path):
+    """Number of complete lines in a file (0 if it does not exist)."""
+    return (read_bytes (path) or b"").count (b"\n")

@@ -46,11 +46,10 @@ class DeadLetterTest (ovhtest.BridgeTestCase):
         receiver.wait_for (1 + 3 + 1 + 1, log=bridge.show)
         bridge.wait_log (r"E: .*key ses_500, id \S+, attempt 3/3; giving up",
                          what="ses_500 giving up")
-        ovhtest.wait_until (lambda: os.path.exists (dead) and open (dead, "rb").read ().count (
-            b"\n") == 3, 5, "3 dead letters in %s" % dead, bridge.show)
+        ovhtest.wait_until (lambda: delivery.line_count (dead) == 3, 5,
+                            "3 dead letters in %s" % dead, bridge.show)
         finished = time.time ()
-        with open (dead, "rb") as f:
-            raw = f.read ()
+        raw = delivery.read_bytes (dead)
         lines = raw.split (b"\n")
         self.assertEqual (lines [-1], b"", "the file ends with a newline")
         letters = {}
@@ -92,10 +91,9 @@ class DeadLetterTest (ovhtest.BridgeTestCase):
         (renamed,) = glob.glob (dead + ".redelivered-*")
         stamp = int (renamed.rsplit ("-", 1) [1])
         self.assertTrue (before - 1 <= stamp <= after + 1, (before, stamp, after))
-        with open (renamed, "rb") as f:
-            self.assertEqual (f.read (), raw)
-        ovhtest.wait_until (lambda: os.path.exists (dead) and open (dead, "rb").read ().count (
-            b"\n") == 1, 5, "ses_404 dead again", bridge.show)
+        self.assertEqual (delivery.read_bytes (renamed), raw)
+        ovhtest.wait_until (lambda: delivery.line_count (dead) == 1, 5, "ses_404 dead again",
+                            bridge.show)
         with open (dead) as f:
             letter = json.loads (f.read ())
         self.assertEqual ((letter ["id"], letter ["key"]), (ids ["ses_404"], "ses_404"))

@@ -143,14 +143,14 @@ class SpoolTest (ovhtest.BridgeTestCase):
         bind, _ = self.bus ()
         for path, what in cases:
             with self.subTest (what=what):
-                before = open (path, "rb").read () if os.path.isfile (path) else None
+                before = delivery.read_bytes (path) if os.path.isfile (path) else None
                 env = self.webhook_env ("http://127.0.0.1:9/hook", bind)
                 code, out, err = ovhtest.run_program ("ovhook-bridge", ["--spool", path], env)
                 self.assertEqual (code, 2, "%s: exit %d\n%s" % (what, code, err))
                 self.assertIn ("ovhook-bridge: cannot use spool %s: " % path, err)
                 self.assertNotIn ("ready:", err)
                 if before is not None:
-                    self.assertEqual (open (path, "rb").read (), before,
+                    self.assertEqual (delivery.read_bytes (path), before,
                                       "%s: the file was changed" % what)
         #   The same through the environment
         env = self.webhook_env ("http://127.0.0.1:9/hook", bind, OVHOOK_SPOOL=garbage)
