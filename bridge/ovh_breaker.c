@@ -11,6 +11,7 @@ struct _ovh_breaker_t {
     bool open;
     int64_t interval;           //  between probes
     int64_t next_probe;
+    bool probing;               //  a probe is in flight
 };
 
 ovh_breaker_t *
@@ -39,6 +40,7 @@ ovh_breaker_record (ovh_breaker_t *self, bool success, int64_t now)
 {
     if (success) {
         self->failures = 0;
+        self->probing = false;
         if (!self->open)
             return false;
         self->open = false;
@@ -47,9 +49,14 @@ ovh_breaker_record (ovh_breaker_t *self, bool success, int64_t now)
     }
     self->failures++;
     if (self->open) {
-        //  A failed probe: wait longer before the next one
-        self->interval = self->interval * 2 < self->max ? self->interval * 2 : self->max;
-        self->next_probe = now + self->interval;
+        //  A failed probe: wait longer before the next one. Failures of
+        //  requests that were in flight when the circuit opened change
+        //  nothing
+        if (self->probing) {
+            self->probing = false;
+            self->interval = self->interval * 2 < self->max ? self->interval * 2 : self->max;
+            self->next_probe = now + self->interval;
+        }
         return false;
     }
     if (self->threshold > 0 && self->failures >= self->threshold) {
@@ -69,6 +76,7 @@ ovh_breaker_allows (ovh_breaker_t *self, int64_t now, size_t busy)
     if (busy > 0 || now < self->next_probe)
         return false;
     //  This is the probe; until it answers, no other
+    self->probing = true;
     self->next_probe = now + self->interval;
     return true;
 }

@@ -390,6 +390,30 @@ ovh_deadletter_read (const char *path, ovh_deadletter_fn *callback, void *arg,
 }
 
 int
+ovh_deadletter_retire_as (const char *path, char *target, size_t target_size)
+{
+    assert (path);
+    assert (target);
+    long long now = (long long) time (NULL);
+    //  Never overwrite an earlier retired file (two runs in one second)
+    for (int attempt = 0; attempt < 100; attempt++) {
+        int size = attempt
+            ? snprintf (target, target_size, "%s.redelivered-%lld.%d", path, now, attempt)
+            : snprintf (target, target_size, "%s.redelivered-%lld", path, now);
+        if (size < 0 || (size_t) size >= target_size) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        if (access (target, F_OK) != 0 && errno == ENOENT)
+            break;
+    }
+    if (rename (path, target))
+        return -1;
+    zsys_info ("dead-letter file %s retired as %s", path, target);
+    return 0;
+}
+
+int
 ovh_deadletter_retire (const char *path)
 {
     assert (path);
@@ -399,20 +423,8 @@ ovh_deadletter_retire (const char *path)
         errno = ENOMEM;
         return -1;
     }
-    long long now = (long long) time (NULL);
-    //  Never overwrite an earlier retired file (two runs in one second)
-    for (int attempt = 0; attempt < 100; attempt++) {
-        if (attempt)
-            snprintf (target, size, "%s.redelivered-%lld.%d", path, now, attempt);
-        else
-            snprintf (target, size, "%s.redelivered-%lld", path, now);
-        if (access (target, F_OK) != 0 && errno == ENOENT)
-            break;
-    }
-    int rc = rename (path, target);
+    int rc = ovh_deadletter_retire_as (path, target, size);
     int saved = errno;
-    if (rc == 0)
-        zsys_info ("dead-letter file %s retired as %s", path, target);
     free (target);
     errno = saved;
     return rc;

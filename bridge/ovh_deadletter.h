@@ -62,6 +62,14 @@ int
 int
     ovh_deadletter_retire (const char *path);
 
+//  The same, writing the new name into 'target'. Retiring FIRST and then
+//  reading the retired file is the safe order while a writer is running:
+//  a redelivered event that fails again at once then lands in a new file
+//  at 'path', never in the file being redelivered (where it would not be
+//  redelivered and could be thrown away with it).
+int
+    ovh_deadletter_retire_as (const char *path, char *target, size_t target_size);
+
 #ifdef __cplusplus
 }
 #endif

@@ -269,7 +269,9 @@ s_start (ovh_dispatcher_t *self, ovh_item_t *item)
 }
 
 //  Start as many transfers as the workers, the breaker and the queue allow:
-//  due retries first, then ready keys
+//  due retries first, then ready keys. While the circuit is open, the probe
+//  is the next of those, or else the retry due soonest: probes keep their
+//  own pace, not the events' backoff.
 static void
 s_dispatch (ovh_dispatcher_t *self)
 {
@@ -277,12 +279,15 @@ s_dispatch (ovh_dispatcher_t *self)
     while (ovh_sender_free (self->sender)) {
         int64_t next = ovh_schedule_next (self->schedule);
         bool due = next >= 0 && next <= now;
-        if (!due && !ovh_lanes_has_ready (self->lanes))
+        bool open = ovh_breaker_open (self->breaker);
+        if (!due && !ovh_lanes_has_ready (self->lanes) && !(open && next >= 0))
             break;
         if (!ovh_breaker_allows (self->breaker, now, ovh_sender_busy (self->sender)))
             break;
         ovh_item_t *item = due ? ovh_schedule_pop_due (self->schedule, now)
                                : ovh_lanes_next (self->lanes);
+        if (!item)
+            item = ovh_schedule_pop_due (self->schedule, INT64_MAX);
         s_start (self, item);
     }
 }

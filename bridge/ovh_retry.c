@@ -16,7 +16,10 @@ ovh_retry_delay (const ovh_config_t *config, int failures,
                  const ovh_result_t *result, double random)
 {
     int64_t cap = config->retry_max_ms;
-    if (result->retry_after >= 0) {
+    //  Retry-After means something on 429 and 503 (RFC 9110); elsewhere it
+    //  is ignored
+    bool honoured = result->status == 429 || result->status == 503;
+    if (honoured && result->retry_after >= 0) {
         int64_t asked = result->retry_after * 1000;
         return asked < 2 * cap ? asked : 2 * cap;
     }

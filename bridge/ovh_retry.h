@@ -17,7 +17,8 @@ bool
 
 //  Milliseconds to wait before the next attempt, after 'failures' failed
 //  attempts (1, 2, ...): initial x 2^(failures-1) up to the cap, with
-//  +-jitter %; a Retry-After replaces it, bounded by twice the cap.
+//  +-jitter %; a Retry-After on 429 or 503 replaces it, bounded by twice
+//  the cap.
 //  'random' is uniform in [0, 1).
 int64_t
     ovh_retry_delay (const ovh_config_t *config, int failures,

@@ -168,21 +168,6 @@ s_check (ovh_spool_t *self, bool sync_full, char *error, size_t error_size)
         return -1;
     }
     char text [256] = "";
-    if (s_pragma_text (db, "PRAGMA journal_mode = WAL", text, sizeof text)) {
-        s_sqlite_error (error, error_size, path, db);
-        return -1;
-    }
-    if (strcmp (text, "wal") != 0) {
-        s_error (error, error_size, path, "cannot switch to WAL mode (journal_mode is %s)", text);
-        return -1;
-    }
-    if (sqlite3_exec (db, sync_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
-                      NULL, NULL, NULL) != SQLITE_OK
-    ||  sqlite3_exec (db, "PRAGMA journal_size_limit = " SPOOL_WAL_LIMIT,
-                      NULL, NULL, NULL) != SQLITE_OK) {
-        s_sqlite_error (error, error_size, path, db);
-        return -1;
-    }
     if (s_pragma_text (db, "PRAGMA quick_check (1)", text, sizeof text)) {
         s_sqlite_error (error, error_size, path, db);
         return -1;
@@ -197,6 +182,21 @@ s_check (ovh_spool_t *self, bool sync_full, char *error, size_t error_size)
             if (*cursor == '\n')
                 *cursor = ' ';
         s_error (error, error_size, path, "integrity check failed: %s", problem);
+        return -1;
+    }
+    if (s_pragma_text (db, "PRAGMA journal_mode = WAL", text, sizeof text)) {
+        s_sqlite_error (error, error_size, path, db);
+        return -1;
+    }
+    if (strcmp (text, "wal") != 0) {
+        s_error (error, error_size, path, "cannot switch to WAL mode (journal_mode is %s)", text);
+        return -1;
+    }
+    if (sqlite3_exec (db, sync_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
+                      NULL, NULL, NULL) != SQLITE_OK
+    ||  sqlite3_exec (db, "PRAGMA journal_size_limit = " SPOOL_WAL_LIMIT,
+                      NULL, NULL, NULL) != SQLITE_OK) {
+        s_sqlite_error (error, error_size, path, db);
         return -1;
     }
     //  Take the write lock once (and create the schema in a new file), so

@@ -246,17 +246,23 @@ s_redeliver_file_line (void *arg, ovh_item_t *item)
 static void
 s_redeliver_file (bridge_t *self)
 {
-    char error [512];
-    int count = ovh_deadletter_read (self->config->dead_letter, s_redeliver_file_line, self,
-                                     error, sizeof error);
-    if (count < 0) {
-        zsys_error ("cannot redeliver from %s: %s", self->config->dead_letter, error);
+    //  Retire the file first, then read the retired one: an event that
+    //  fails again at once lands in a new file, never in the one being read
+    char retired [PATH_MAX + 64];
+    if (ovh_deadletter_retire_as (self->config->dead_letter, retired, sizeof retired)) {
+        if (errno != ENOENT)
+            zsys_error ("cannot rename %s for redelivery: %s", self->config->dead_letter,
+                        strerror (errno));
+        zsys_info ("redelivering 0 dead letters from %s", self->config->dead_letter);
         return;
     }
-    zsys_info ("redelivering %d dead letters from %s", count, self->config->dead_letter);
-    if (count > 0 && ovh_deadletter_retire (self->config->dead_letter))
-        zsys_error ("cannot rename %s after redelivery: %s", self->config->dead_letter,
-                    strerror (errno));
+    char error [512];
+    int count = ovh_deadletter_read (retired, s_redeliver_file_line, self, error, sizeof error);
+    if (count < 0)
+        zsys_error ("cannot redeliver from %s: %s", retired, error);
+    else
+        zsys_info ("redelivering %d dead letters from %s (now %s)", count,
+                   self->config->dead_letter, retired);
 }
 
 static void

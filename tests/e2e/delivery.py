@@ -208,6 +208,10 @@ class _FastProtocol (asyncio.Protocol):
     def connection_made (self, transport):
         self.transport = transport
         self.owner.connections += 1
+        self.owner._transports.add (transport)
+
+    def connection_lost (self, error):
+        self.owner._transports.discard (self.transport)
 
     def data_received (self, data):
         self.buffer += data
@@ -241,6 +245,7 @@ class FastReceiver:
         self.keep_headers = keep_headers
         self.hits = []
         self.connections = 0
+        self._transports = set ()       #   open connections (loop thread only)
         self._cond = threading.Condition ()
         self._loop = asyncio.new_event_loop ()
         started = threading.Event ()
@@ -303,9 +308,16 @@ class FastReceiver:
                                 len (ids & seen), self.count (), log ()))
         return self.snapshot ()
 
+    def _shutdown (self):
+        self._server.close ()
+        for transport in list (self._transports):
+            transport.close ()
+        #   Let the transports finish closing, then end the loop
+        self._loop.call_later (0.05, self._loop.stop)
+
     def stop (self):
         if self._loop.is_running ():
-            self._loop.call_soon_threadsafe (self._loop.stop)
+            self._loop.call_soon_threadsafe (self._shutdown)
         self._thread.join (5)
 
 

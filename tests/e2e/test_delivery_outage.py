@@ -32,7 +32,7 @@ class OutageTest (ovhtest.BridgeTestCase):
         lines = delivery.bulk_lines (EVENTS, SESSIONS)
         expected = delivery.expected_ids (lines, src)
         keys = ["ses_%04d" % (i % SESSIONS) for i in range (EVENTS)]
-        code, out, err = ovhtest.test_publish (connect, lines, ["--src", src], timeout=60)
+        code, out, err = ovhtest.test_publish (">" + connect, lines, ["--src", src], timeout=60)
         self.assertEqual (code, 0, err)
         published = time.monotonic ()
         bridge.wait_log (r"W: .*circuit open after \d+ consecutive failures",

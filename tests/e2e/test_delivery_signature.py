@@ -34,15 +34,17 @@ def load_example ():
 
 
 def accepts (verify, secrets, request, now=None, body=None):
-    """True if the example's verify () accepts the request; a rejection is a
-    false result or an exception."""
+    """True if the example's verify () accepts the request. It returns
+    (ok, reason); a rejection is a false ok (or an exception)."""
     headers = {name.lower (): value for name, value in request.headers}
     try:
         result = verify (secrets, headers, request.body if body is None else body,
                          int (time.time ()) if now is None else now)
     except Exception:                   # the example may raise to reject
         return False
-    return bool (result)
+    if isinstance (result, tuple):
+        result = result [0]
+    return result is True
 
 
 class SignatureTest (ovhtest.BridgeTestCase):

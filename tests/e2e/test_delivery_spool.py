@@ -54,7 +54,7 @@ class SpoolTest (ovhtest.BridgeTestCase):
         self.addCleanup (receiver.stop)
         hold.release ()
         up = time.monotonic ()
-        receiver.wait_unique (set (ids), 120, bridge.show)
+        receiver.wait_unique (set (ids), 60, bridge.show)
         done = time.monotonic ()
         ovhtest.wait_until (lambda: delivery.spool_count (db) == 0, 10,
                             "the spool emptied after delivery",
@@ -143,15 +143,18 @@ class SpoolTest (ovhtest.BridgeTestCase):
         bind, _ = self.bus ()
         for path, what in cases:
             with self.subTest (what=what):
-                before = delivery.read_bytes (path) if os.path.isfile (path) else None
+                before = delivery.read_bytes (path) if os.path.isfile (path) else b""
                 env = self.webhook_env ("http://127.0.0.1:9/hook", bind)
                 code, out, err = ovhtest.run_program ("ovhook-bridge", ["--spool", path], env)
                 self.assertEqual (code, 2, "%s: exit %d\n%s" % (what, code, err))
                 self.assertIn ("ovhook-bridge: cannot use spool %s: " % path, err)
                 self.assertNotIn ("ready:", err)
-                if before is not None:
-                    self.assertEqual (delivery.read_bytes (path), before,
-                                      "%s: the file was changed" % what)
+                #   Left as it was for the operator to look at (SQLite's
+                #   100-byte header aside: the journal mode and change
+                #   counter there may have been written before the check)
+                after = delivery.read_bytes (path) if os.path.isfile (path) else b""
+                self.assertEqual (len (after), len (before), "%s: the file was changed" % what)
+                self.assertEqual (after [100:], before [100:], "%s: the file was changed" % what)
         #   The same through the environment
         env = self.webhook_env ("http://127.0.0.1:9/hook", bind, OVHOOK_SPOOL=garbage)
         code, out, err = ovhtest.run_program ("ovhook-bridge", [], env)
@@ -195,8 +198,10 @@ class SpoolTest (ovhtest.BridgeTestCase):
         bridge = self.spool_bridge (receiver.url (), db, bind, delivery.FAST_RETRY +
                                     ["--redeliver"], name="redeliver")
         bridge.wait_log (r"I: .*redelivering 1 dead letters", what="the redeliver line")
-        self.assertRegex (bridge.log (), r"I: .*spool %s: 0 events to resume, 1 dead letters"
-                          % re.escape (db))
+        #   Counted before or after the dead letter went back: 0 + 1 or 1 + 0
+        m = re.search (r"I: .*spool %s: (\d+) events to resume, (\d+) dead letters"
+                       % re.escape (db), bridge.log ())
+        self.assertTrue (m and int (m.group (1)) + int (m.group (2)) == 1, bridge.log ())
         requests = receiver.wait_for (3, log=bridge.show)
         again = requests [2]
         self.assertEqual (again.header ("webhook-id"), [dead_id])

@@ -3,7 +3,8 @@
     hand-made ones with unicode, escapes, NULs and big numbers), every kind
     of bad line reported with its line number and skipped, a torn last line,
     the file followed across a rename, a read that cannot chase its own
-    appends, retiring, and paths that cannot be used.                      */
+    appends, retiring (after or before the read), and paths that cannot be
+    used.                                                                   */
 
 #include <czmq.h>
 #include <sys/stat.h>
@@ -375,6 +376,41 @@ test_read_stops_at_start_size (void)
     CHECK (ovh_deadletter_retire (path) == -1 && errno == ENOENT);
 }
 
+//  The safe order for --redeliver: retire first, read the retired file;
+//  events failing again meanwhile go to a new file at the path
+static void
+test_retire_first (void)
+{
+    const char *path = s_path ("first.jsonl");
+    char error [256] = "";
+    s_writer = ovh_deadletter_new (path, error, sizeof error);
+    for (int index = 0; index < 3; index++) {
+        ovh_item_t *item = s_item (ID_A, NULL, 0, "{\"event\":\"sessionCreated\"}", index);
+        CHECK (ovh_deadletter_write (s_writer, item, "x") == 0);
+        ovh_item_destroy (&item);
+    }
+    char small [8];
+    errno = 0;
+    CHECK (ovh_deadletter_retire_as (path, small, sizeof small) == -1 && errno == ENAMETOOLONG);
+    CHECK (access (path, F_OK) == 0);
+    char taken [600];
+    CHECK (ovh_deadletter_retire_as (path, taken, sizeof taken) == 0);
+    CHECK (strncmp (taken, path, strlen (path)) == 0
+           && strncmp (taken + strlen (path), ".redelivered-", 13) == 0);
+    s_seen = zlist_new ();
+    CHECK (ovh_deadletter_read (taken, s_fail_again, NULL, error, sizeof error) == 3);
+    s_free_items (&s_seen);
+    ovh_deadletter_destroy (&s_writer);
+    zlist_t *read = zlist_new ();
+    CHECK (ovh_deadletter_read (taken, s_collect, read, error, sizeof error) == 3);
+    s_free_items (&read);
+    read = zlist_new ();
+    CHECK (ovh_deadletter_read (path, s_collect, read, error, sizeof error) == 3);
+    ovh_item_t *item = (ovh_item_t *) zlist_first (read);
+    CHECK (item && strcmp (item->id, ID_A) == 0);
+    s_free_items (&read);
+}
+
 static void
 test_unusable_paths (void)
 {
@@ -425,6 +461,7 @@ main (void)
     test_round_trip ();
     test_bad_lines ();
     test_read_stops_at_start_size ();
+    test_retire_first ();
     test_unusable_paths ();
 
     char command [300];

@@ -49,6 +49,12 @@ test_delays (void)
     CHECK (ovh_retry_delay (&config, 1, &later, 0.9) == 3000);
     later.retry_after = 100000;
     CHECK (ovh_retry_delay (&config, 1, &later, 0.9) == 120000);
+    later.status = 503;
+    later.retry_after = 7;
+    CHECK (ovh_retry_delay (&config, 1, &later, 0.5) == 7000);
+    //  ...and is ignored on other statuses
+    later.status = 500;
+    CHECK (ovh_retry_delay (&config, 1, &later, 0.5) == 1000);
     config.retry_jitter = 0;
     CHECK (ovh_retry_delay (&config, 3, &plain, 0.0) == 4000);
 }
@@ -66,6 +72,9 @@ test_breaker (void)
     CHECK (ovh_breaker_open (breaker));
     CHECK (!ovh_breaker_allows (breaker, now, 0));
     CHECK (ovh_breaker_next_probe (breaker) == now + 1000);
+    //  Failures of requests in flight when it opened change nothing
+    CHECK (!ovh_breaker_record (breaker, false, now + 500));
+    CHECK (ovh_breaker_next_probe (breaker) == now + 1000);
     //  One probe when due, and only with nothing in flight
     CHECK (!ovh_breaker_allows (breaker, now + 1000, 1));
     CHECK (ovh_breaker_allows (breaker, now + 1000, 0));
@@ -73,8 +82,10 @@ test_breaker (void)
     //  A failed probe doubles the wait, up to the cap
     CHECK (!ovh_breaker_record (breaker, false, now + 1100));
     CHECK (ovh_breaker_next_probe (breaker) == now + 1100 + 2000);
+    CHECK (ovh_breaker_allows (breaker, now + 3100, 0));
     ovh_breaker_record (breaker, false, now + 3200);
     CHECK (ovh_breaker_interval (breaker) == 4000);
+    CHECK (ovh_breaker_allows (breaker, now + 7200, 0));
     ovh_breaker_record (breaker, false, now + 7300);
     CHECK (ovh_breaker_interval (breaker) == 4000);
     //  The first success closes it

@@ -452,7 +452,7 @@ setup_garbage (const char *path)
 
 //  A real spool, then one of its table pages overwritten
 static void
-setup_damaged (const char *path)
+s_damage (const char *path, bool journal_wal)
 {
     ovh_spool_t *spool = ovh_spool_new (path, false, 1 << 30, NULL, 0);
     assert (spool);
@@ -463,6 +463,8 @@ setup_damaged (const char *path)
     ovh_spool_commit (spool);
     ovh_item_destroy (&item);
     ovh_spool_destroy (&spool);
+    if (!journal_wal)
+        CHECK (s_exec (path, "PRAGMA journal_mode = DELETE") == 0);
     FILE *file = fopen (path, "r+b");
     assert (file);
     unsigned char bytes [4096];
@@ -470,6 +472,20 @@ setup_damaged (const char *path)
     fseek (file, 4096 * 10 + 100, SEEK_SET);
     fwrite (bytes, 1, 2000, file);
     fclose (file);
+}
+
+static void
+setup_damaged_wal (const char *path)
+{
+    s_damage (path, true);
+}
+
+//  The same in rollback-journal mode: the check must come before the
+//  switch to WAL, which would rewrite the header
+static void
+setup_damaged_rollback (const char *path)
+{
+    s_damage (path, false);
 }
 
 static void
@@ -526,7 +542,8 @@ test_unusable (void)
         bool needs_non_root;
     } cases [] = {
         { "garbage bytes",     "garbage.db",     setup_garbage, "file is not a database", true, false },
-        { "damaged page",      "damaged.db",     setup_damaged, NULL, false, false },
+        { "damaged page",      "damaged.db",     setup_damaged_wal, NULL, true, false },
+        { "damaged, rollback", "damaged2.db",    setup_damaged_rollback, NULL, true, false },
         { "other user_version","version.db",     setup_version, "not an ovhook spool (user_version 7)", true, false },
         { "foreign tables",    "foreign.db",     setup_foreign, "not an ovhook spool (user_version 0)", true, false },
         { "missing folder",    "no/such/dir.db", NULL, "unable to open database file (No such file or directory)", false, false },
