@@ -20,6 +20,7 @@ struct _ovh_backlog_t {
     bool full;
     bool broken;                    //  logged once
     bool refused;                   //  memory refused an item of this load
+    bool failed;                    //  a write of the open transaction failed
 };
 
 ovh_backlog_t *
@@ -84,6 +85,7 @@ ovh_backlog_accept (ovh_backlog_t *self, ovh_item_t *item)
         item->spool_row = ovh_spool_insert (self->spool, item);
     if (item->spool_row <= 0) {
         item->spool_row = 0;
+        self->failed = true;
         s_broken (self, "write");
     }
     item->next = NULL;
@@ -134,24 +136,29 @@ s_offer (ovh_backlog_t *self, ovh_item_t *item)
 void
 ovh_backlog_commit (ovh_backlog_t *self)
 {
+    bool committed = true;
     if (self->changes) {
-        if (ovh_spool_commit (self->spool))
+        //  A failed write or commit undoes the whole transaction: none of
+        //  this batch is on disk, so memory must keep all of it
+        committed = ovh_spool_commit (self->spool) == 0 && !self->failed;
+        if (!committed)
             s_broken (self, "commit");
         self->changes = 0;
         self->commit_due = 0;
+        self->failed = false;
         self->full = ovh_spool_full (self->spool);
     }
     while (self->uncommitted) {
         ovh_item_t *item = self->uncommitted;
         self->uncommitted = item->next;
         item->next = NULL;
+        if (!committed)
+            item->spool_row = 0;
         if (item->spool_row)
             s_offer (self, item);
         else
-        if (!self->admit (self->admit_arg, item))
-            //  Not on disk and no room: cannot happen unless the spool broke
-            //  and memory is full; the admit function has logged the loss
-            ovh_item_destroy (&item);
+            //  Not on disk: memory takes it whatever its fill
+            self->admit (self->admit_arg, item);
     }
     self->uncommitted_tail = NULL;
 }

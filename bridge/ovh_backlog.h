@@ -14,7 +14,8 @@
 #include "ovh_spool.h"
 
 //  Offered a committed item: take it (true) or refuse, memory being full
-//  (false: the backlog frees it and keeps it on disk only)
+//  (false: the backlog frees it and keeps it on disk only). An item that
+//  is not on disk (spool_row 0: the spool failed) must be taken.
 typedef bool (ovh_backlog_admit_fn) (void *arg, ovh_item_t *item);
 
 typedef struct _ovh_backlog_t ovh_backlog_t;

@@ -206,16 +206,21 @@ static bool
 s_admit (void *arg, ovh_item_t *item)
 {
     ovh_dispatcher_t *self = (ovh_dispatcher_t *) arg;
-    if (self->backlog && !s_memory_room (self))
+    //  What is on disk can wait there; what is not (no spool, or the spool
+    //  failed) is taken whatever memory's fill
+    bool on_disk = self->backlog && item->spool_row;
+    if (on_disk && !s_memory_room (self))
         return false;
     if (ovh_lanes_push (self->lanes, item) == 0)
         return true;
-    if (self->backlog)
+    if (on_disk)
         return false;           //  stays on disk, loaded again later
     zsys_error ("out of memory queueing %s: event dropped", item->id);
     atomic_fetch_add (&self->failed, 1);
-    atomic_fetch_sub (&self->held_bytes, ovh_item_size (item));
-    atomic_fetch_sub (&self->held_items, 1);
+    if (!self->backlog) {
+        atomic_fetch_sub (&self->held_bytes, ovh_item_size (item));
+        atomic_fetch_sub (&self->held_items, 1);
+    }
     ovh_item_destroy (&item);
     return true;                //  taken care of
 }

@@ -196,7 +196,7 @@ s_open_delivery (bridge_t *self)
         self->spool = ovh_spool_new (config->spool, config->spool_sync_full,
                                      config->spool_max_bytes, error, sizeof error);
         if (!self->spool) {
-            fprintf (stderr, "ovhook-bridge: cannot use spool %s: %s\n", config->spool, error);
+            fprintf (stderr, "ovhook-bridge: %s\n", error);
             return 2;
         }
         if (config->redeliver)
