@@ -5,6 +5,7 @@
 #include "ovh_seqtrack.h"
 
 #define MAX_FRAMES      3
+#define SUB_RCVHWM      10000
 #define MAX_SOURCES     65536
 
 struct _ovh_intake_t {
@@ -53,7 +54,10 @@ ovh_intake_new (ovh_config_t *config)
     //  sender's connection, which then reconnects)
     size_t hard_limit = config->max_frame * 4 + 65536;
     zsock_set_maxmsgsize (self->sub, hard_limit > INT_MAX ? INT_MAX : (int) hard_limit);
-    zsock_set_rcvhwm (self->sub, 100000);
+    //  What the bus may buffer in the bridge beyond its own queue: kept
+    //  small so that the bridge's memory stays bounded (a burst waits in the
+    //  publishers' send queues instead, and past those shows as seq gaps)
+    zsock_set_rcvhwm (self->sub, SUB_RCVHWM);
     //  A connecting bridge notices a vanished proxy and reconnects
     zsock_set_reconnect_ivl (self->sub, 100);
     zsock_set_reconnect_ivl_max (self->sub, 5000);

@@ -39,6 +39,7 @@ struct _ovh_sender_t {
     ovh_sender_done_fn *done;
     void *done_arg;
     ovh_signer_t *signer;
+    CURLU *url;                     //  the endpoint, parsed once for all transfers
     bool accept_2xx;
     char *endpoint_shown;
 };
@@ -148,14 +149,19 @@ s_build_headers (ovh_sender_t *self, ovh_config_t *config)
 }
 
 static int
-s_setup_transfer (transfer_t *transfer, ovh_config_t *config)
+s_setup_transfer (transfer_t *transfer, ovh_config_t *config, CURLU *url)
 {
     CURL *easy = curl_easy_init ();
     if (!easy)
         return -1;
     transfer->easy = easy;
     int rc = 0;
-    rc |= curl_easy_setopt (easy, CURLOPT_URL, config->endpoint);
+    //  A parsed URL handle spares curl parsing the endpoint at every request
+    rc |= curl_easy_setopt (easy, CURLOPT_CURLU, url);
+    //  The endpoint is reached directly: no proxy from the environment
+    //  (http_proxy & co. would silently reroute webhooks; and looking them
+    //  up costs at every request)
+    rc |= curl_easy_setopt (easy, CURLOPT_PROXY, "");
     rc |= curl_easy_setopt (easy, CURLOPT_POST, 1L);
     rc |= curl_easy_setopt (easy, CURLOPT_USERAGENT, "ovhook/" OVHOOK_VERSION);
     rc |= curl_easy_setopt (easy, CURLOPT_NOSIGNAL, 1L);
@@ -198,7 +204,14 @@ ovh_sender_new (ovh_config_t *config, ovh_signer_t *signer,
     self->watch_max = self->transfer_count + 8;
     self->watches = (watch_t *) calloc (self->watch_max, sizeof (watch_t));
     self->multi = curl_multi_init ();
+    self->url = curl_url ();
+    if (self->url && curl_url_set (self->url, CURLUPART_URL, config->endpoint, 0) != CURLUE_OK) {
+        zsys_error ("cannot parse the endpoint %s", self->endpoint_shown);
+        ovh_sender_destroy (&self);
+        return NULL;
+    }
     if (!self->endpoint_shown || !self->transfers || !self->watches || !self->multi
+    ||  !self->url
     ||  s_build_headers (self, config)) {
         zsys_error ("cannot set up HTTP delivery: out of memory");
         ovh_sender_destroy (&self);
@@ -212,7 +225,7 @@ ovh_sender_new (ovh_config_t *config, ovh_signer_t *signer,
     curl_multi_setopt (self->multi, CURLMOPT_MAXCONNECTS, (long) self->transfer_count);
     curl_multi_setopt (self->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long) self->transfer_count);
     for (size_t index = 0; index < self->transfer_count; index++)
-        if (s_setup_transfer (&self->transfers [index], config)) {
+        if (s_setup_transfer (&self->transfers [index], config, self->url)) {
             zsys_error ("cannot set up HTTP delivery to %s (libcurl refused an option)",
                         self->endpoint_shown);
             ovh_sender_destroy (&self);
@@ -238,6 +251,7 @@ ovh_sender_destroy (ovh_sender_t **self_p)
     }
     if (self->multi)
         curl_multi_cleanup (self->multi);
+    curl_url_cleanup (self->url);
     curl_slist_free_all (self->headers);
     free (self->transfers);
     free (self->watches);
