@@ -21,10 +21,13 @@ struct _ovh_backlog_t {
     bool broken;                    //  logged once
     bool refused;                   //  memory refused an item of this load
     bool failed;                    //  a write of the open transaction failed
+    size_t deletes;                 //  deliveries in the open transaction
+    size_t delete_batch;            //  commit when that many are waiting
 };
 
 ovh_backlog_t *
-ovh_backlog_new (ovh_spool_t *spool, ovh_backlog_admit_fn *admit, void *arg)
+ovh_backlog_new (ovh_spool_t *spool, size_t delete_batch,
+                 ovh_backlog_admit_fn *admit, void *arg)
 {
     assert (spool);
     assert (admit);
@@ -34,6 +37,7 @@ ovh_backlog_new (ovh_spool_t *spool, ovh_backlog_admit_fn *admit, void *arg)
     self->spool = spool;
     self->admit = admit;
     self->admit_arg = arg;
+    self->delete_batch = delete_batch ? delete_batch : 1;
     //  What an earlier run left goes first: start as if all were spilled
     self->spilling = true;
     return self;
@@ -101,8 +105,13 @@ ovh_backlog_accept (ovh_backlog_t *self, ovh_item_t *item)
 void
 ovh_backlog_delivered (ovh_backlog_t *self, ovh_item_t *item)
 {
-    if (item->spool_row && s_change (self))
+    if (item->spool_row && s_change (self)) {
         ovh_spool_remove (self->spool, item->spool_row);
+        //  A delivery not yet committed would be sent again after a crash:
+        //  keep those few, so that duplicates stay within twice the workers
+        if (++self->deletes >= self->delete_batch)
+            ovh_backlog_commit (self);
+    }
 }
 
 void
@@ -144,6 +153,7 @@ ovh_backlog_commit (ovh_backlog_t *self)
         if (!committed)
             s_broken (self, "commit");
         self->changes = 0;
+        self->deletes = 0;
         self->commit_due = 0;
         self->failed = false;
         self->full = ovh_spool_full (self->spool);

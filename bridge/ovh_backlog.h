@@ -20,9 +20,13 @@ typedef bool (ovh_backlog_admit_fn) (void *arg, ovh_item_t *item);
 
 typedef struct _ovh_backlog_t ovh_backlog_t;
 
-//  Works on 'spool', which stays the caller's
+//  Works on 'spool', which stays the caller's. Deliveries are committed at
+//  the latest when 'delete_batch' of them wait (the worker count: after a
+//  crash, at most that many delivered events are sent again, beyond those
+//  in flight).
 ovh_backlog_t *
-    ovh_backlog_new (ovh_spool_t *spool, ovh_backlog_admit_fn *admit, void *arg);
+    ovh_backlog_new (ovh_spool_t *spool, size_t delete_batch,
+                     ovh_backlog_admit_fn *admit, void *arg);
 void
     ovh_backlog_destroy (ovh_backlog_t **self_p);
 

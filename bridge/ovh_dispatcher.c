@@ -399,6 +399,7 @@ s_actor (zsock_t *pipe, void *arg)
     zsock_signal (pipe, 0);
     //  What an earlier run left in the spool goes first, oldest first
     s_spool_work (self, false);
+    s_dispatch (self);
 
     size_t max_items = 2 + (size_t) self->config->workers * 2 + 16;
     zmq_pollitem_t *items = (zmq_pollitem_t *) calloc (max_items, sizeof (zmq_pollitem_t));
@@ -458,7 +459,7 @@ ovh_dispatcher_new (ovh_config_t *config, ovh_signer_t *signer, ovh_spool_t *spo
     self->lanes = ovh_lanes_new ();
     self->schedule = ovh_schedule_new ();
     if (spool)
-        self->backlog = ovh_backlog_new (spool, s_admit, self);
+        self->backlog = ovh_backlog_new (spool, (size_t) config->workers, s_admit, self);
     //  Probes start at the first retry delay and back off to the cap
     self->breaker = ovh_breaker_new (config->breaker_threshold, config->retry_initial_ms,
                                      config->retry_max_ms);

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <czmq.h>
 #include "ovhook.h"
 #include "ovh_cli.h"
@@ -161,11 +162,147 @@ ovh_cli_check_endpoints (const char *endpoints, char *why, size_t why_size)
     }
 }
 
-void
-ovh_cli_print_events (FILE *file)
+int
+ovh_cli_usage_error (const char *name, const char *format, ...)
 {
+    va_list args;
+    va_start (args, format);
+    fprintf (stderr, "%s: ", name);
+    vfprintf (stderr, format, args);
+    fprintf (stderr, " (see --help)\n");
+    va_end (args);
+    return 2;
+}
+
+int
+ovh_cli_unknown_event (const char *name, const char *event)
+{
+    fprintf (stderr, "%s: unknown event '%s'; valid names: ", name, event);
     for (size_t index = 0; index < ovh_catalog_size (); index++)
-        fprintf (file, "%s%s", index? ", ": "", ovh_catalog_at (index)->name);
+        fprintf (stderr, "%s%s", index? ", ": "", ovh_catalog_at (index)->name);
+    fprintf (stderr, "\n");
+    return 2;
+}
+
+int
+ovh_cli_check_bus (const char *name, const char *what, const char *endpoints)
+{
+    char why [256];
+    if (ovh_cli_check_endpoints (endpoints, why, sizeof why) == 0)
+        return 0;
+    fprintf (stderr, "%s: invalid %s endpoint '%s': %s\n", name, what, endpoints, why);
+    return -1;
+}
+
+//  Store the value given to 'option'. Returns -1, or 2 after a usage error.
+static int
+s_cli_store (const char *name, const ovh_cli_option_t *option, const char *value)
+{
+    bool valid = true;
+    int64_t msecs;
+    switch (option->type) {
+        case OVH_CLI_STRING:
+        case OVH_CLI_OPTIONAL:
+            *(const char **) option->target = value;
+            break;
+        case OVH_CLI_INTEGER:
+            valid = ovh_cli_integer (value, option->min, option->max,
+                                     (int64_t *) option->target) == 0;
+            break;
+        case OVH_CLI_REAL:
+            valid = ovh_cli_real (value, (double *) option->target) == 0;
+            break;
+        case OVH_CLI_DURATION:
+            valid = ovh_cli_duration (value, &msecs) == 0
+                 && msecs >= option->min && msecs <= option->max;
+            if (valid)
+                *(int64_t *) option->target = msecs;
+            break;
+        default:
+            assert (false);     //  a flag has no value
+    }
+    return valid? -1: ovh_cli_usage_error (name, "%s needs %s, not '%s'",
+                                           option->name, option->needs, value);
+}
+
+//  The option at argv [*index], against the table. Returns -1 when taken
+//  (*index is then on its last argument), else 2 after a usage error.
+static int
+s_cli_option (const ovh_cli_t *cli, int argc, char *argv [], int *index)
+{
+    const char *arg = argv [*index];
+    bool missing = false;
+    for (const ovh_cli_option_t *option = cli->options; option && option->name; option++) {
+        if (option->type == OVH_CLI_TRUE || option->type == OVH_CLI_FALSE) {
+            if (streq (arg, option->name) || (option->alias && streq (arg, option->alias))) {
+                *(bool *) option->target = option->type == OVH_CLI_TRUE;
+                return -1;
+            }
+        }
+        else
+        if (option->type == OVH_CLI_OPTIONAL) {
+            size_t size = strlen (option->name);
+            if (strncmp (arg, option->name, size) != 0 || (arg [size] && arg [size] != '='))
+                continue;
+            const char *value = "-";
+            if (arg [size] == '=')
+                value = arg + size + 1;
+            else
+            if (*index + 1 < argc
+            && (argv [*index + 1][0] != '-' || streq (argv [*index + 1], "-")))
+                value = argv [++*index];
+            return s_cli_store (cli->name, option, value);
+        }
+        else {
+            const char *value = ovh_cli_value (argc, argv, index, option->name, &missing);
+            if (value)
+                return s_cli_store (cli->name, option, value);
+        }
+    }
+    if (missing)
+        return ovh_cli_usage_error (cli->name, "%s needs a value", arg);
+    return ovh_cli_usage_error (cli->name, "unknown option '%s'", arg);
+}
+
+int
+ovh_cli_parse (const ovh_cli_t *cli, int argc, char *argv [])
+{
+    assert (cli && cli->name && cli->usage);
+    bool options_done = false;
+    for (int index = 1; index < argc; index++) {
+        char *arg = argv [index];
+        int status = -1;
+        if (options_done || arg [0] != '-' || streq (arg, "-"))
+            status = cli->operand? cli->operand (cli->self, arg)
+                   : ovh_cli_usage_error (cli->name, "unexpected argument '%s'", arg);
+        else
+        if (streq (arg, "--"))
+            options_done = true;
+        else
+        if (streq (arg, "--help") || streq (arg, "-h")) {
+            cli->usage (stdout);
+            status = 0;
+        }
+        else
+        if (streq (arg, "--version")) {
+            printf ("%s %s (libovhook %s, protocol %d)\n", cli->name, OVHOOK_VERSION_STRING,
+                    OVHOOK_VERSION, OVH_PROTOCOL_VERSION);
+            status = 0;
+        }
+        else
+            status = s_cli_option (cli, argc, argv, &index);
+        if (status >= 0)
+            return status;
+    }
+    return -1;
+}
+
+void
+ovh_cli_start (const char *name)
+{
+    zsys_init ();
+    zsys_set_logident (name);
+    zsys_set_logstream (stderr);
 }
 
 void

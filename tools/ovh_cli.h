@@ -1,7 +1,8 @@
 /*  ovh_cli.h - what the three command-line tools share: option parsing
-    ("--name value" and "--name=value"), numbers and durations, a syntax
-    check of CZMQ endpoint lists, the list of event names, and the socket
-    options of a bus connection.                                            */
+    from a table ("--name value" and "--name=value", --help, --version,
+    "--", usage errors worded alike), numbers and durations, a syntax check
+    of CZMQ endpoint lists, the list of event names, logging, and the
+    socket options of a bus connection.                                     */
 
 #ifndef OVH_CLI_H_INCLUDED
 #define OVH_CLI_H_INCLUDED
@@ -16,6 +17,67 @@
 #define OVH_CLI_RECONNECT_IVL_MAX   5000
 #define OVH_CLI_HEARTBEAT_IVL       2000
 #define OVH_CLI_HEARTBEAT_TIMEOUT   6000
+
+//  What an option takes, and the type of its target
+typedef enum {
+    OVH_CLI_TRUE,               //  a flag; bool *, set true
+    OVH_CLI_FALSE,              //  a flag; bool *, set false ("--no-envelope")
+    OVH_CLI_STRING,             //  const char *
+    OVH_CLI_OPTIONAL,           //  const char *; "--json=V", "--json V" when V
+                                //  is no option ("-" is one), else "-"
+    OVH_CLI_INTEGER,            //  int64_t, in [min, max]
+    OVH_CLI_REAL,               //  double, >= 0
+    OVH_CLI_DURATION            //  int64_t, ms (ovh_cli_duration), in [min, max]
+} ovh_cli_type_t;
+
+typedef struct {
+    const char *name;           //  "--count"
+    ovh_cli_type_t type;
+    void *target;
+    //  A bad value is "NAME needs <needs>, not 'VALUE'"
+    const char *needs;
+    int64_t min, max;           //  OVH_CLI_INTEGER, OVH_CLI_DURATION
+    const char *alias;          //  another spelling of a flag ("-q"), or NULL
+} ovh_cli_option_t;
+
+typedef struct {
+    const char *name;           //  the program: first word of every message
+    void (*usage) (FILE *file); //  --help, -h
+    const ovh_cli_option_t *options;    //  ended by an entry without name
+    //  Called with each operand: an argument that is no option, "-", and
+    //  all after "--". Returns -1 to go on, else the exit status. NULL: the
+    //  program takes none ("unexpected argument").
+    int (*operand) (void *self, char *arg);
+    void *self;
+} ovh_cli_t;
+
+//  Parse argv [1..]: --help/-h (usage on stdout), --version, the options
+//  of the table in turn, and the operands. Returns -1 to go on, else the
+//  exit status: 0 after --help or --version, 2 after a usage error (its
+//  message is on stderr).
+int
+    ovh_cli_parse (const ovh_cli_t *cli, int argc, char *argv []);
+
+//  Print "NAME: MESSAGE (see --help)" on stderr. Returns 2, the exit
+//  status of a usage error.
+int
+    ovh_cli_usage_error (const char *name, const char *format, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+//  Print "NAME: unknown event 'EVENT'; valid names: ..." on stderr.
+//  Returns 2, the exit status of a usage error.
+int
+    ovh_cli_unknown_event (const char *name, const char *event);
+
+//  Check the endpoint list given for 'what' ("bus", "frontend"). Returns
+//  0, or -1 after "NAME: invalid WHAT endpoint 'ENDPOINTS': why" on stderr.
+int
+    ovh_cli_check_bus (const char *name, const char *what, const char *endpoints);
+
+//  Once the options are read: zsys log lines carry the program's name and
+//  go to stderr.
+void
+    ovh_cli_start (const char *name);
 
 //  If argv [*index] is option 'name' ("--bus"), return its value, taken
 //  from "--bus=VALUE" or from the next argument (then *index moves past
@@ -44,10 +106,6 @@ int
 //  tell (a port in use, an unknown host) is left to bind/connect.
 int
     ovh_cli_check_endpoints (const char *endpoints, char *why, size_t why_size);
-
-//  Write the 17 event names, comma-separated, to 'file'.
-void
-    ovh_cli_print_events (FILE *file);
 
 //  Reconnect interval and heartbeats of a bus socket; call before attach.
 void

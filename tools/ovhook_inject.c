@@ -35,8 +35,7 @@ typedef struct {
     int64_t sessions, participants;
     uint64_t seed;
     bool quiet;
-    bool json;
-    const char *json_file;      //  NULL or "-": stdin
+    const char *json_file;      //  --json: "-" is stdin; NULL without --json
     const char *scenario;
     char **positional;          //  EVENT key=value ...
     int positional_count;
@@ -93,117 +92,56 @@ s_usage (FILE *file)
         "  --help, --version\n", ovh_scenario_names ());
 }
 
+//  An operand: EVENT key=value ...
 static int
-s_bad_usage (const char *format, const char *arg)
+s_positional (void *self, char *arg)
 {
-    fprintf (stderr, NAME ": ");
-    fprintf (stderr, format, arg);
-    fprintf (stderr, " (see --help)\n");
-    return 2;
+    options_t *options = (options_t *) self;
+    options->positional [options->positional_count++] = arg;
+    return -1;
 }
 
 //  Returns -1 to go on, else the exit status
 static int
 s_parse_options (options_t *options, int argc, char *argv [])
 {
-    bool options_done = false;
-    for (int index = 1; index < argc; index++) {
-        const char *arg = argv [index];
-        if (options_done || arg [0] != '-' || streq (arg, "-")) {
-            options->positional [options->positional_count++] = argv [index];
-            continue;
-        }
-        bool missing = false;
-        const char *value;
-        if (streq (arg, "--")) {
-            options_done = true;
-            continue;
-        }
-        if (streq (arg, "--help") || streq (arg, "-h")) {
-            s_usage (stdout);
-            return 0;
-        }
-        if (streq (arg, "--version")) {
-            printf (NAME " %s (libovhook %s, protocol %d)\n", OVHOOK_VERSION_STRING,
-                    OVHOOK_VERSION, OVH_PROTOCOL_VERSION);
-            return 0;
-        }
-        if (streq (arg, "--no-envelope"))
-            options->envelope = false;
-        else
-        if (streq (arg, "--strict"))
-            options->strict = true;
-        else
-        if (streq (arg, "--quiet") || streq (arg, "-q"))
-            options->quiet = true;
-        else
-        if (streq (arg, "--json") || strncmp (arg, "--json=", 7) == 0) {
-            options->json = true;
-            if (arg [6] == '=')
-                options->json_file = arg + 7;
-            else
-            if (index + 1 < argc && (argv [index + 1][0] != '-' || streq (argv [index + 1], "-")))
-                options->json_file = argv [++index];
-        }
-        else
-        if ((value = ovh_cli_value (argc, argv, &index, "--bus", &missing)))
-            options->bus = value;
-        else
-        if ((value = ovh_cli_value (argc, argv, &index, "--src", &missing)))
-            options->src = value;
-        else
-        if ((value = ovh_cli_value (argc, argv, &index, "--scenario", &missing)))
-            options->scenario = value;
-        else
-        if ((value = ovh_cli_value (argc, argv, &index, "--join-timeout", &missing))) {
-            if (ovh_cli_integer (value, 0, INT32_MAX, &options->join_timeout))
-                return s_bad_usage ("--join-timeout needs milliseconds, not '%s'", value);
-        }
-        else
-        if ((value = ovh_cli_value (argc, argv, &index, "--count", &missing))) {
-            if (ovh_cli_integer (value, 0, INT64_MAX, &options->count))
-                return s_bad_usage ("--count needs a number >= 0, not '%s'", value);
-        }
-        else
-        if ((value = ovh_cli_value (argc, argv, &index, "--rate", &missing))) {
-            if (ovh_cli_real (value, &options->rate))
-                return s_bad_usage ("--rate needs events per second >= 0, not '%s'", value);
-        }
-        else
-        if ((value = ovh_cli_value (argc, argv, &index, "--sessions", &missing))) {
-            if (ovh_cli_integer (value, 1, OVH_SCENARIO_MAX_SESSIONS, &options->sessions))
-                return s_bad_usage ("--sessions needs 1.." "100000" ", not '%s'", value);
-        }
-        else
-        if ((value = ovh_cli_value (argc, argv, &index, "--participants", &missing))) {
-            if (ovh_cli_integer (value, 1, OVH_SCENARIO_MAX_PARTICIPANTS, &options->participants))
-                return s_bad_usage ("--participants needs 1..100, not '%s'", value);
-        }
-        else
-        if ((value = ovh_cli_value (argc, argv, &index, "--seed", &missing))) {
-            int64_t seed;
-            if (ovh_cli_integer (value, 0, INT64_MAX, &seed))
-                return s_bad_usage ("--seed needs a number >= 0, not '%s'", value);
-            options->seed = (uint64_t) seed;
-        }
-        else
-        if (missing)
-            return s_bad_usage ("%s needs a value", arg);
-        else
-            return s_bad_usage ("unknown option '%s'", arg);
-    }
-    if (options->json + (options->scenario != NULL) > 1)
-        return s_bad_usage ("%s", "--json and --scenario exclude each other");
-    if ((options->json || options->scenario) && options->positional_count > 0)
-        return s_bad_usage ("unexpected argument '%s'", options->positional [0]);
-    if (!options->json && !options->scenario && options->positional_count == 0)
-        return s_bad_usage ("%s", "no EVENT given");
-    char why [256];
-    if (ovh_cli_check_endpoints (options->bus, why, sizeof why)) {
-        fprintf (stderr, NAME ": invalid bus endpoint '%s': %s\n", options->bus, why);
-        return 2;
-    }
-    return -1;
+    int64_t seed = -1;
+    const ovh_cli_option_t table [] = {
+        { .name = "--no-envelope", .type = OVH_CLI_FALSE, .target = &options->envelope },
+        { .name = "--strict", .type = OVH_CLI_TRUE, .target = &options->strict },
+        { .name = "--quiet", .type = OVH_CLI_TRUE, .target = &options->quiet, .alias = "-q" },
+        { .name = "--json", .type = OVH_CLI_OPTIONAL, .target = &options->json_file },
+        { .name = "--bus", .type = OVH_CLI_STRING, .target = &options->bus },
+        { .name = "--src", .type = OVH_CLI_STRING, .target = &options->src },
+        { .name = "--scenario", .type = OVH_CLI_STRING, .target = &options->scenario },
+        { .name = "--join-timeout", .type = OVH_CLI_INTEGER, .target = &options->join_timeout,
+          .needs = "milliseconds", .min = 0, .max = INT32_MAX },
+        { .name = "--count", .type = OVH_CLI_INTEGER, .target = &options->count,
+          .needs = "a number >= 0", .min = 0, .max = INT64_MAX },
+        { .name = "--rate", .type = OVH_CLI_REAL, .target = &options->rate,
+          .needs = "events per second >= 0" },
+        { .name = "--sessions", .type = OVH_CLI_INTEGER, .target = &options->sessions,
+          .needs = "1..100000", .min = 1, .max = OVH_SCENARIO_MAX_SESSIONS },
+        { .name = "--participants", .type = OVH_CLI_INTEGER, .target = &options->participants,
+          .needs = "1..100", .min = 1, .max = OVH_SCENARIO_MAX_PARTICIPANTS },
+        { .name = "--seed", .type = OVH_CLI_INTEGER, .target = &seed,
+          .needs = "a number >= 0", .min = 0, .max = INT64_MAX },
+        { .name = NULL }
+    };
+    ovh_cli_t cli = { NAME, s_usage, table, s_positional, options };
+    int status = ovh_cli_parse (&cli, argc, argv);
+    if (status >= 0)
+        return status;
+    if (seed >= 0)
+        options->seed = (uint64_t) seed;
+    bool json = options->json_file != NULL;
+    if (json && options->scenario)
+        return ovh_cli_usage_error (NAME, "--json and --scenario exclude each other");
+    if ((json || options->scenario) && options->positional_count > 0)
+        return ovh_cli_usage_error (NAME, "unexpected argument '%s'", options->positional [0]);
+    if (!json && !options->scenario && options->positional_count == 0)
+        return ovh_cli_usage_error (NAME, "no EVENT given");
+    return ovh_cli_check_bus (NAME, "bus", options->bus)? 2: -1;
 }
 
 static void
@@ -308,12 +246,8 @@ s_run_event (run_t *run)
     options_t *options = run->options;
     const char *name = options->positional [0];
     const ovh_event_type_t *type = ovh_catalog_lookup (name, strlen (name));
-    if (!type) {
-        fprintf (stderr, NAME ": unknown event '%s'; valid names: ", name);
-        ovh_cli_print_events (stderr);
-        fprintf (stderr, "\n");
-        return 2;
-    }
+    if (!type)
+        return ovh_cli_unknown_event (NAME, name);
     char **args = options->positional + 1;
     size_t arg_count = (size_t) options->positional_count - 1;
     ovh_error_t error;
@@ -341,7 +275,7 @@ static int
 s_run_json (run_t *run)
 {
     options_t *options = run->options;
-    bool from_stdin = !options->json_file || streq (options->json_file, "-");
+    bool from_stdin = streq (options->json_file, "-");
     FILE *file = from_stdin? stdin: fopen (options->json_file, "r");
     if (!file) {
         fprintf (stderr, NAME ": cannot read %s: %s\n", options->json_file, strerror (errno));
@@ -457,13 +391,12 @@ main (int argc, char *argv [])
         free (options.positional);
         return status;
     }
-    zsys_set_logident (NAME);
-    zsys_set_logstream (stderr);
+    ovh_cli_start (NAME);
 
     run_t run = { .options = &options, .progress = isatty (STDERR_FILENO) && !options.quiet };
     run.body = ovh_body_new ();
     assert (run.body);
-    if (options.json)
+    if (options.json_file)
         status = s_run_json (&run);
     else
     if (options.scenario)

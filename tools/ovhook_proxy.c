@@ -59,69 +59,28 @@ s_usage (FILE *file)
         "  --help, --version\n", DEFAULT_HWM);
 }
 
-static int
-s_bad_usage (const char *format, const char *arg)
-{
-    fprintf (stderr, NAME ": ");
-    fprintf (stderr, format, arg);
-    fprintf (stderr, " (see --help)\n");
-    return 2;
-}
-
+//  Returns -1 to go on, else the exit status
 static int
 s_parse_options (proxy_t *self, int argc, char *argv [])
 {
-    for (int index = 1; index < argc; index++) {
-        const char *arg = argv [index];
-        bool missing = false;
-        const char *value;
-        if (streq (arg, "--help") || streq (arg, "-h")) {
-            s_usage (stdout);
-            return 0;
-        }
-        else
-        if (streq (arg, "--version")) {
-            printf (NAME " %s (libovhook %s, protocol %d)\n", OVHOOK_VERSION_STRING,
-                    OVHOOK_VERSION, OVH_PROTOCOL_VERSION);
-            return 0;
-        }
-        else
-        if ((value = ovh_cli_value (argc, argv, &index, "--frontend", &missing)))
-            self->frontend = value;
-        else
-        if ((value = ovh_cli_value (argc, argv, &index, "--backend", &missing)))
-            self->backend = value;
-        else
-        if ((value = ovh_cli_value (argc, argv, &index, "--sndhwm", &missing))) {
-            if (ovh_cli_integer (value, 0, INT32_MAX, &self->sndhwm))
-                return s_bad_usage ("--sndhwm needs a number >= 0, not '%s'", value);
-        }
-        else
-        if ((value = ovh_cli_value (argc, argv, &index, "--rcvhwm", &missing))) {
-            if (ovh_cli_integer (value, 0, INT32_MAX, &self->rcvhwm))
-                return s_bad_usage ("--rcvhwm needs a number >= 0, not '%s'", value);
-        }
-        else
-        if ((value = ovh_cli_value (argc, argv, &index, "--stats-interval", &missing))) {
-            if (ovh_cli_duration (value, &self->stats_interval) || self->stats_interval == 0)
-                return s_bad_usage ("--stats-interval needs a duration (500ms, 10s, 1m), "
-                                    "not '%s'", value);
-        }
-        else
-        if (missing)
-            return s_bad_usage ("%s needs a value", arg);
-        else
-            return s_bad_usage ("unexpected argument '%s'", arg);
-    }
-    char why [256];
-    if (ovh_cli_check_endpoints (self->frontend, why, sizeof why)) {
-        fprintf (stderr, NAME ": invalid frontend endpoint '%s': %s\n", self->frontend, why);
+    const ovh_cli_option_t table [] = {
+        { .name = "--frontend", .type = OVH_CLI_STRING, .target = &self->frontend },
+        { .name = "--backend", .type = OVH_CLI_STRING, .target = &self->backend },
+        { .name = "--sndhwm", .type = OVH_CLI_INTEGER, .target = &self->sndhwm,
+          .needs = "a number >= 0", .min = 0, .max = INT32_MAX },
+        { .name = "--rcvhwm", .type = OVH_CLI_INTEGER, .target = &self->rcvhwm,
+          .needs = "a number >= 0", .min = 0, .max = INT32_MAX },
+        { .name = "--stats-interval", .type = OVH_CLI_DURATION, .target = &self->stats_interval,
+          .needs = "a duration (500ms, 10s, 1m)", .min = 1, .max = INT64_MAX },
+        { .name = NULL }
+    };
+    ovh_cli_t cli = { NAME, s_usage, table, NULL, NULL };
+    int status = ovh_cli_parse (&cli, argc, argv);
+    if (status >= 0)
+        return status;
+    if (ovh_cli_check_bus (NAME, "frontend", self->frontend)
+    ||  ovh_cli_check_bus (NAME, "backend", self->backend))
         return 2;
-    }
-    if (ovh_cli_check_endpoints (self->backend, why, sizeof why)) {
-        fprintf (stderr, NAME ": invalid backend endpoint '%s': %s\n", self->backend, why);
-        return 2;
-    }
     return -1;
 }
 
@@ -249,9 +208,7 @@ main (int argc, char *argv [])
     int status = s_parse_options (&self, argc, argv);
     if (status >= 0)
         return status;
-    zsys_set_logident (NAME);
-    zsys_set_logstream (stderr);
-    zsys_init ();
+    ovh_cli_start (NAME);
 
     zsock_t *frontend = s_socket (&self, ZMQ_XSUB, self.frontend, "frontend");
     zsock_t *backend = frontend? s_socket (&self, ZMQ_XPUB, self.backend, "backend"): NULL;

@@ -57,83 +57,43 @@ s_usage (FILE *file)
         "  --help, --version\n");
 }
 
+//  An operand: an event type to subscribe to
 static int
-s_bad_usage (const char *format, const char *arg)
+s_wanted (void *self_, char *arg)
 {
-    fprintf (stderr, NAME ": ");
-    fprintf (stderr, format, arg);
-    fprintf (stderr, " (see --help)\n");
-    return 2;
+    tail_t *self = (tail_t *) self_;
+    const ovh_event_type_t *type = ovh_catalog_lookup (arg, strlen (arg));
+    if (!type)
+        return ovh_cli_unknown_event (NAME, arg);
+    if (!self->wanted [type->index])
+        self->wanted_count++;
+    self->wanted [type->index] = true;
+    return -1;
 }
 
 //  Returns -1 to go on, else the exit status
 static int
 s_parse_options (tail_t *self, int argc, char *argv [])
 {
-    bool options_done = false;
-    for (int index = 1; index < argc; index++) {
-        const char *arg = argv [index];
-        bool missing = false;
-        const char *value;
-        if (options_done || arg [0] != '-') {
-            const ovh_event_type_t *type = ovh_catalog_lookup (arg, strlen (arg));
-            if (!type) {
-                fprintf (stderr, NAME ": unknown event '%s'; valid names: ", arg);
-                ovh_cli_print_events (stderr);
-                fprintf (stderr, "\n");
-                return 2;
-            }
-            if (!self->wanted [type->index])
-                self->wanted_count++;
-            self->wanted [type->index] = true;
-        }
-        else
-        if (streq (arg, "--"))
-            options_done = true;
-        else
-        if (streq (arg, "--help") || streq (arg, "-h")) {
-            s_usage (stdout);
-            return 0;
-        }
-        else
-        if (streq (arg, "--version")) {
-            printf (NAME " %s (libovhook %s, protocol %d)\n", OVHOOK_VERSION_STRING,
-                    OVHOOK_VERSION, OVH_PROTOCOL_VERSION);
-            return 0;
-        }
-        else
-        if (streq (arg, "--envelope"))
-            self->envelope = true;
-        else
-        if ((value = ovh_cli_value (argc, argv, &index, "--bus", &missing)))
-            self->bus = value;
-        else
-        if ((value = ovh_cli_value (argc, argv, &index, "--count", &missing))) {
-            if (ovh_cli_integer (value, 0, INT64_MAX, &self->count))
-                return s_bad_usage ("--count needs a number >= 0, not '%s'", value);
-        }
-        else
-        if ((value = ovh_cli_value (argc, argv, &index, "--max-frame", &missing))) {
-            if (ovh_cli_integer (value, 1, INT32_MAX, &self->max_frame))
-                return s_bad_usage ("--max-frame needs bytes >= 1, not '%s'", value);
-        }
-        else
-        if (missing)
-            return s_bad_usage ("%s needs a value", arg);
-        else
-            return s_bad_usage ("unknown option '%s'", arg);
-    }
+    const ovh_cli_option_t table [] = {
+        { .name = "--envelope", .type = OVH_CLI_TRUE, .target = &self->envelope },
+        { .name = "--bus", .type = OVH_CLI_STRING, .target = &self->bus },
+        { .name = "--count", .type = OVH_CLI_INTEGER, .target = &self->count,
+          .needs = "a number >= 0", .min = 0, .max = INT64_MAX },
+        { .name = "--max-frame", .type = OVH_CLI_INTEGER, .target = &self->max_frame,
+          .needs = "bytes >= 1", .min = 1, .max = INT32_MAX },
+        { .name = NULL }
+    };
+    ovh_cli_t cli = { NAME, s_usage, table, s_wanted, self };
+    int status = ovh_cli_parse (&cli, argc, argv);
+    if (status >= 0)
+        return status;
     if (self->wanted_count == 0) {
         for (size_t index = 0; index < OVH_CATALOG_SIZE; index++)
             self->wanted [index] = true;
         self->wanted_count = OVH_CATALOG_SIZE;
     }
-    char why [256];
-    if (ovh_cli_check_endpoints (self->bus, why, sizeof why)) {
-        fprintf (stderr, NAME ": invalid bus endpoint '%s': %s\n", self->bus, why);
-        return 2;
-    }
-    return -1;
+    return ovh_cli_check_bus (NAME, "bus", self->bus)? 2: -1;
 }
 
 //  A warning about a dropped message: the first of each reason at once,
@@ -243,9 +203,7 @@ main (int argc, char *argv [])
     if (status >= 0)
         return status;
     signal (SIGPIPE, SIG_IGN);
-    zsys_set_logident (NAME);
-    zsys_set_logstream (stderr);
-    zsys_init ();
+    ovh_cli_start (NAME);
 
     zsock_t *socket = zsock_new (ZMQ_SUB);
     ovh_translator_t *translator = ovh_translator_new ();

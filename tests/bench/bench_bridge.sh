@@ -56,7 +56,7 @@ if [ "${BENCH_PERF:-0}" = 1 ] && ! command -v perf >/dev/null; then
 fi
 
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/bench-bridge.XXXXXX") && cd "$DIR" || exit 2
-NGINX_PID='' BRIDGE_PID='' RECEIVER_PID='' PERF_PID=''
+NGINX_PID='' BRIDGE_PID='' RECEIVER_PID='' PERF_PID='' CHILD_PID=''
 
 # Stop what we started, by pid, and wait for it
 stop () {
@@ -68,11 +68,23 @@ stop () {
 # shellcheck disable=SC2317  # called by the trap
 cleanup () {
     trap - EXIT INT TERM
-    stop "$PERF_PID" "$RECEIVER_PID" "$BRIDGE_PID" "$NGINX_PID"
+    stop "$CHILD_PID" "$PERF_PID" "$RECEIVER_PID" "$BRIDGE_PID" "$NGINX_PID"
     if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "bench: kept $DIR"; else rm -rf "$DIR"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# Run a command to its end in the background, so that a signal to this
+# script is handled at once (sh runs traps only between commands) and the
+# command is stopped with the rest
+run () {
+    "$@" &
+    CHILD_PID=$!
+    wait "$CHILD_PID"
+    status=$?
+    CHILD_PID=''
+    return $status
+}
 
 free_port () {
     "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -170,7 +182,7 @@ LAST_ROUND=$ROUNDS
 round=1
 while [ $round -le "$LAST_ROUND" ]; do
     nginx_ticks=$(cpu_ticks "$NGINX_PID")
-    wrk -t1 -c"$WORKERS" -d"${WRK_SECONDS}s" -s "$DIR/post.lua" \
+    run wrk -t1 -c"$WORKERS" -d"${WRK_SECONDS}s" -s "$DIR/post.lua" \
         "http://127.0.0.1:$NGINX_PORT/ceiling" > "$DIR/wrk-$round.txt" 2>&1
     nginx_wrk_ticks=$(($(cpu_ticks "$NGINX_PID") - nginx_ticks))
     ceiling=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$DIR/wrk-$round.txt")
@@ -189,7 +201,7 @@ while [ $round -le "$LAST_ROUND" ]; do
     before=$(lines "$DIR/hook.log")
     requests_before=$(nginx_requests)
     nginx_ticks=$(cpu_ticks "$NGINX_PID")
-    "$BIN/bench_publish" --bus ">$BUS" --count "$EVENTS" --sessions "$SESSIONS" \
+    run "$BIN/bench_publish" --bus ">$BUS" --count "$EVENTS" --sessions "$SESSIONS" \
         > "$DIR/publish-$round.txt" 2>&1
     published=$(field "$(cat "$DIR/publish-$round.txt")" published)
     first_us=$(field "$(cat "$DIR/publish-$round.txt")" first_us)
@@ -248,7 +260,7 @@ for rate in $RATES; do
     RECEIVER_PID=$!
     wait_for "$DIR/receiver.port" . 5 "$RECEIVER_PID" || { echo "bench: receiver did not start" >&2; exit 2; }
     start_bridge "http://127.0.0.1:$(cat "$DIR/receiver.port")/hook" "rate-$rate"
-    "$BIN/bench_publish" --bus ">$BUS" --count "$count" --sessions "$SESSIONS" --rate "$rate" \
+    run "$BIN/bench_publish" --bus ">$BUS" --count "$count" --sessions "$SESSIONS" --rate "$rate" \
         > "$DIR/publish-rate-$rate.txt" 2>&1
     wait "$RECEIVER_PID"
     RECEIVER_PID=

@@ -11,7 +11,7 @@
     cost when nothing else runs), the mean over all, events/s from the mean,
     and the heap allocations made during the timed loops.
     Each message is topic + body + envelope, the body packed from the JSON
-    example with msgpack-c (properties in the example's order). The heap
+    example by ovh_webhook_to_body (properties in the example's order). The heap
     is counted by defining malloc/calloc/realloc/free here, forwarding to
     glibc: every allocation anywhere in the process goes through them. (Off
     under AddressSanitizer, which owns malloc.)
@@ -19,8 +19,6 @@
       valgrind --tool=callgrind --toggle-collect=ovh_translator_translate
     and divide the total by the "translate calls" line.                      */
 
-#include <jansson.h>
-#include <msgpack.h>
 #include <time.h>
 #include "ovhook.h"
 
@@ -53,47 +51,11 @@ void free (void *pointer) { __libc_free (pointer); }
 #define S_BATCHES 100           //  timed batches per shape
 
 typedef struct {
-    char topic [64];
-    msgpack_sbuffer body;
-    size_t json_size;
+    const char *topic;          //  the catalog's name
+    ovh_body_t *body;
+    const void *data;           //  the packed body
+    size_t size;
 } shape_t;
-
-static void
-s_pack (msgpack_packer *packer, json_t *value)
-{
-    const char *key;
-    json_t *item;
-    size_t index;
-    switch (json_typeof (value)) {
-        case JSON_OBJECT:
-            msgpack_pack_map (packer, json_object_size (value));
-            json_object_foreach (value, key, item) {
-                msgpack_pack_str (packer, strlen (key));
-                msgpack_pack_str_body (packer, key, strlen (key));
-                s_pack (packer, item);
-            }
-            break;
-        case JSON_ARRAY:
-            msgpack_pack_array (packer, json_array_size (value));
-            json_array_foreach (value, index, item)
-                s_pack (packer, item);
-            break;
-        case JSON_STRING:
-            msgpack_pack_str (packer, json_string_length (value));
-            msgpack_pack_str_body (packer, json_string_value (value), json_string_length (value));
-            break;
-        case JSON_INTEGER:
-            if (json_integer_value (value) >= 0)
-                msgpack_pack_uint64 (packer, (uint64_t) json_integer_value (value));
-            else
-                msgpack_pack_int64 (packer, json_integer_value (value));
-            break;
-        case JSON_REAL:  msgpack_pack_double (packer, json_real_value (value)); break;
-        case JSON_TRUE:  msgpack_pack_true (packer); break;
-        case JSON_FALSE: msgpack_pack_false (packer); break;
-        default:         msgpack_pack_nil (packer); break;
-    }
-}
 
 //  Read the examples into shapes; returns how many
 static size_t
@@ -107,21 +69,24 @@ s_load (const char *path, shape_t *shapes, const char *only)
     size_t count = 0;
     char line [8192];
     while (count < S_MAX_SHAPES && fgets (line, sizeof line, file)) {
-        json_error_t error;
-        json_t *json = json_loads (line, 0, &error);
-        const char *topic = json_string_value (json_object_get (json, "event"));
-        if (!topic || (only && strcmp (topic, only) != 0)) {
-            json_decref (json);
+        line [strcspn (line, "\r\n")] = 0;
+        if (!*line)
+            continue;
+        shape_t *shape = &shapes [count];
+        if (!shape->body)
+            shape->body = ovh_body_new ();
+        ovh_error_t error;
+        const ovh_event_type_t *type = ovh_webhook_to_body (line, strlen (line), shape->body, &error);
+        shape->data = type? ovh_body_data (shape->body, &shape->size): NULL;
+        if (!shape->data) {
+            fprintf (stderr, "bench_translate: %s: %s (line skipped)\n", path,
+                     type? ovh_body_error (shape->body)->text: error.text);
             continue;
         }
-        shape_t *shape = &shapes [count++];
-        snprintf (shape->topic, sizeof shape->topic, "%s", topic);
-        json_object_del (json, "event");
-        msgpack_sbuffer_init (&shape->body);
-        msgpack_packer packer;
-        msgpack_packer_init (&packer, &shape->body, msgpack_sbuffer_write);
-        s_pack (&packer, json);
-        json_decref (json);
+        if (only && strcmp (type->name, only) != 0)
+            continue;
+        shape->topic = type->name;
+        count++;
     }
     fclose (file);
     return count;
@@ -154,19 +119,17 @@ main (int argc, char *argv [])
 
     static shape_t shapes [S_MAX_SHAPES];
     size_t count = s_load (path, shapes, only);
-    if (count == 0)
+    if (count == 0) {
+        ovh_body_destroy (&shapes [0].body);
         return 1;
+    }
 
     //  The envelope a publisher sends: src and a seq
-    msgpack_sbuffer envelope;
-    msgpack_sbuffer_init (&envelope);
-    msgpack_packer packer;
-    msgpack_packer_init (&packer, &envelope, msgpack_sbuffer_write);
-    msgpack_pack_map (&packer, 2);
-    msgpack_pack_str_with_body (&packer, "src", 3);
-    msgpack_pack_str_with_body (&packer, "bench/4242/a1b2c3d4", 19);
-    msgpack_pack_str_with_body (&packer, "seq", 3);
-    msgpack_pack_uint64 (&packer, 123456789);
+    ovh_body_t *envelope = ovh_body_new ();
+    ovh_body_str (envelope, "src", "bench/4242/a1b2c3d4");
+    ovh_body_uint (envelope, "seq", 123456789);
+    size_t envelope_size;
+    const void *envelope_data = ovh_body_data (envelope, &envelope_size);
 
     ovh_translator_t *translator = ovh_translator_new ();
     ovh_event_t event;
@@ -183,8 +146,8 @@ main (int argc, char *argv [])
         shape_t *shape = &shapes [index];
         ovh_frame_t frames [3] = {
             { shape->topic, strlen (shape->topic) },
-            { shape->body.data, shape->body.size },
-            { envelope.data, envelope.size }
+            { shape->data, shape->size },
+            { envelope_data, envelope_size }
         };
         //  Warm up: the buffer grows to this shape's size here, if ever
         for (long round = 0; round < warmup; round++, calls++)
@@ -216,7 +179,7 @@ main (int argc, char *argv [])
         total_seconds += seconds;
         total_best += best;
         total_events += iterations;
-        printf ("%-26s %6zu %6zu %9.1f %9.1f %12.0f %7zu\n", shape->topic, shape->body.size,
+        printf ("%-26s %6zu %6zu %9.1f %9.1f %12.0f %7zu\n", shape->topic, shape->size,
                 event.json_size, best * 1e9, seconds * 1e9 / (double) iterations,
                 (double) iterations / seconds, allocated);
     }
@@ -228,8 +191,8 @@ main (int argc, char *argv [])
             S_COUNTING? (allocations? "SOME (see allocs column)": "0"): "not counted (ASan)");
 
     ovh_translator_destroy (&translator);
-    msgpack_sbuffer_destroy (&envelope);
-    for (size_t index = 0; index < count; index++)
-        msgpack_sbuffer_destroy (&shapes [index].body);
+    ovh_body_destroy (&envelope);
+    for (size_t index = 0; index <= count && index < S_MAX_SHAPES; index++)
+        ovh_body_destroy (&shapes [index].body);
     return S_COUNTING && allocations? 2: 0;
 }

@@ -303,6 +303,8 @@ class RetryTest (ovhtest.BridgeTestCase):
                                      "a probe went out while another request was in flight")
         times = [opened] + [p.time for p in probes]
         intervals = [b - a for a, b in zip (times, times [1:])]
+        print ("\ncircuit breaker: %d requests before it opened, then probes %s s apart" % (
+            before, ", ".join ("%.2f" % i for i in intervals)))
         #   1 s, 2 s, 4 s (= --retry-max); measured arrival to arrival, the
         #   0.2 s answers included. The requests in flight when the circuit
         #   opened are not probes: their failures must not stretch the gaps

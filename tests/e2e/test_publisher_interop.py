@@ -27,21 +27,10 @@ import unittest
 import msgpack
 import zmq
 
-HERE = os.path.dirname (os.path.abspath (__file__))
-SOURCE_DIR = os.environ.get ("OVHOOK_SOURCE_DIR") or os.path.dirname (os.path.dirname (HERE))
-BIN_DIR = os.environ.get ("OVHOOK_BIN") or os.path.join (SOURCE_DIR, "build", "bin")
-REFERENCE_DIR = os.environ.get ("OVHOOK_REFERENCE_DIR") or os.path.join (
-    os.path.dirname (SOURCE_DIR), "shared", "reference")
-SLOW = float (os.environ.get ("OVHOOK_E2E_SLOW", "1"))
-TOOL = os.path.join (BIN_DIR, "ovh-test-publish")
+sys.path.insert (0, os.path.dirname (os.path.abspath (__file__)))
+import ovhtest
 
-
-def examples ():
-    path = os.path.join (REFERENCE_DIR, "openvidu-examples.jsonl")
-    with open (path, "rb") as f:
-        lines = [line.rstrip (b"\r\n") for line in f if line.strip ()]
-    assert len (lines) == 15, "%s: %d lines, expected 15" % (path, len (lines))
-    return lines
+SLOW = ovhtest.SLOW
 
 
 def canon (value):
@@ -54,18 +43,10 @@ def canon (value):
     return (type (value).__name__, value)
 
 
-def env ():
-    result = {"PATH": os.environ.get ("PATH", "/usr/bin:/bin")}
-    for name in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
-        if name in os.environ:
-            result [name] = os.environ [name]
-    return result
-
-
 class PublisherInterop (unittest.TestCase):
 
     def setUp (self):
-        self.assertTrue (os.access (TOOL, os.X_OK), "%s is not built" % TOOL)
+        self.tool = ovhtest.binary ("ovh-test-publish")
         self.context = zmq.Context ()
         self.sub = self.context.socket (zmq.SUB)
         self.sub.setsockopt (zmq.LINGER, 0)
@@ -82,7 +63,7 @@ class PublisherInterop (unittest.TestCase):
         (a bound SUB sends its subscription only while it is being used).
         Returns (exit code, stderr, pid, messages as lists of frames)."""
         data = b"".join (l + b"\n" for l in lines)
-        process = subprocess.Popen ([TOOL] + list (args), env=env (),
+        process = subprocess.Popen ([self.tool] + list (args), env=ovhtest.clean_env (None),
                                     stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                     stderr=subprocess.PIPE)
         try:
@@ -129,7 +110,7 @@ class PublisherInterop (unittest.TestCase):
             self.assertRegex (env ["src"], src)
 
     def test_examples (self):
-        lines = examples ()
+        lines = ovhtest.examples ()
         code, stderr, pid, messages = self.publish (
             lines, ["--bus", self.bus, "--src", "interop/1"], expect=15)
         self.assertEqual (code, 0, stderr)
@@ -138,7 +119,7 @@ class PublisherInterop (unittest.TestCase):
             self.check_message (message, line, "interop/1", 1)   # seq counts per topic
 
     def test_default_src (self):
-        lines = examples () [:3]
+        lines = ovhtest.examples () [:3]
         code, stderr, pid, messages = self.publish (lines, ["--bus", self.bus], expect=3)
         self.assertEqual (code, 0, stderr)
         self.assertEqual (len (messages), 3)
@@ -147,7 +128,7 @@ class PublisherInterop (unittest.TestCase):
             self.check_message (message, line, pattern, 1)
 
     def test_no_envelope (self):
-        lines = examples () [:2]
+        lines = ovhtest.examples () [:2]
         code, stderr, pid, messages = self.publish (
             lines, ["--bus", self.bus, "--no-envelope"], expect=2)
         self.assertEqual (code, 0, stderr)
@@ -155,7 +136,7 @@ class PublisherInterop (unittest.TestCase):
         self.assertEqual (messages [1][0], b"sessionDestroyed")
 
     def test_repeat (self):
-        lines = examples ()
+        lines = ovhtest.examples ()
         code, stderr, pid, messages = self.publish (
             lines, ["--bus", self.bus, "--repeat", "3", "--src", "r"], expect=45)
         self.assertEqual (code, 0, stderr)
@@ -164,7 +145,7 @@ class PublisherInterop (unittest.TestCase):
             self.check_message (message, lines [index % 15], "r", index // 15 + 1)
 
     def test_bad_lines (self):
-        good = examples ()
+        good = ovhtest.examples ()
         lines = [good [0], b'{"event":"sessionCreated",', good [1],
                  b'{"event":"recordingStarted"}', b"", good [2]]
         code, stderr, pid, messages = self.publish (lines, ["--bus", self.bus], expect=3)
@@ -179,21 +160,17 @@ class PublisherInterop (unittest.TestCase):
         self.assertEqual ([msgpack.unpackb (m [2]) ["seq"] for m in messages], [1, 1, 1])
 
     def test_no_subscriber (self):
-        #   A port with nobody on it
-        probe = socket.socket ()
-        probe.bind (("127.0.0.1", 0))
-        port = probe.getsockname () [1]
-        probe.close ()
+        port = ovhtest.free_port ()         # nobody on it
         start = time.monotonic ()
         code, stderr, pid, messages = self.publish (
-            examples () [:1], ["--bus", ">tcp://127.0.0.1:%d" % port, "--join-timeout", "300"])
+            ovhtest.examples () [:1], ["--bus", ">tcp://127.0.0.1:%d" % port, "--join-timeout", "300"])
         self.assertEqual (code, 2, stderr)
         self.assertIn ("no subscriber", stderr)
         self.assertLess (time.monotonic () - start, 5 * SLOW)
         self.assertEqual (messages, [])
 
     def test_bad_bus (self):
-        code, stderr, pid, messages = self.publish (examples () [:1], ["--bus", ">foo://x"])
+        code, stderr, pid, messages = self.publish (ovhtest.examples () [:1], ["--bus", ">foo://x"])
         self.assertEqual (code, 2, stderr)
         self.assertIn ("cannot open bus", stderr)
 

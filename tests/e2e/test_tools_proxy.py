@@ -20,8 +20,6 @@ import signal
 import sys
 import time
 
-import msgpack
-
 sys.path.insert (0, os.path.dirname (os.path.abspath (__file__)))
 import ovhtest
 
@@ -91,7 +89,7 @@ class ProxyTest (ovhtest.BridgeTestCase):
             ("sessionCreated", "sessionDestroyed")])
         self.assertNotIn ("lost", every.log () + some.log ())
         #   Counters: 79 events forwarded; a stats line came while traffic
-        m = proxy.wait_log (r"stats: forwarded 79 messages", 5)
+        proxy.wait_log (r"stats: forwarded 79 messages", 5)
         code, log = proxy.stop (signal.SIGINT)
         self.assertEqual (code, 0, log)
         summary = [m for m in STATS.finditer (log) if m.group (1) == "stopped"]
@@ -170,6 +168,7 @@ class ProxyTest (ovhtest.BridgeTestCase):
                 (["--stats-interval", "soon"], "--stats-interval needs a duration"),
                 (["--stats-interval", "0"], "--stats-interval needs a duration"),
                 (["--backend"], "--backend needs a value"),
+                (["--bus", "x"], "unknown option '--bus'"),
                 (["extra"], "unexpected argument 'extra'")):
             code, out, err = ovhtest.run_program ("ovhook-proxy", args)
             self.assertEqual (code, 2, (args, err))

@@ -7,38 +7,6 @@
 #include "ovhook.h"
 #include "ovh_test.h"
 
-#define REQUIRE(expr) do { if (!(expr)) { \
-    fprintf (stderr, "%s:%d: broken test: %s\n", __FILE__, __LINE__, #expr); abort (); } \
-} while (0)
-
-static size_t
-s_bytes (const char *spec, uint8_t *out, size_t capacity)
-{
-    size_t size = 0;
-    for (const char *s = spec; *s; ) {
-        if (*s == ' ')
-            s++;
-        else
-        if (*s == '\'') {
-            for (s++; *s && *s != '\''; s++) {
-                REQUIRE (size < capacity);
-                out [size++] = (uint8_t) *s;
-            }
-            REQUIRE (*s == '\'');
-            s++;
-        }
-        else {
-            unsigned value;
-            int used;
-            REQUIRE (sscanf (s, "%2x%n", &value, &used) == 1 && used == 2);
-            REQUIRE (size < capacity);
-            out [size++] = (uint8_t) value;
-            s += 2;
-        }
-    }
-    return size;
-}
-
 //  The reference table (openvidu-events.md), in catalog order
 typedef struct {
     const char *name;
@@ -212,7 +180,7 @@ s_test_checks (void)
         const ovh_event_type_t *type = ovh_catalog_lookup (row->type, strlen (row->type));
         REQUIRE (type);
         uint8_t body [256];
-        size_t size = s_bytes (row->body, body, sizeof body);
+        size_t size = ovh_test_bytes (row->body, body, sizeof body);
         zlist_t *warnings = zlist_new ();
         zlist_autofree (warnings);
         int count = ovh_catalog_check (type, body, size, warnings);

@@ -17,9 +17,22 @@ s_item (const char *key, const char *json)
     return ovh_item_new (&event);
 }
 
+//  The next item ready to send, which must be the one whose JSON is 'json'
+//  (NULL: none may be ready)
+static ovh_item_t *
+s_next (ovh_lanes_t *lanes, const char *json)
+{
+    ovh_item_t *item = ovh_lanes_next (lanes);
+    CHECK_MSG (json? item && streq (item->json, json): item == NULL, "want %s, got %s",
+               json? json: "none", item? item->json: "none");
+    return item;
+}
+
 static void
 s_finish (ovh_lanes_t *lanes, ovh_item_t *item)
 {
+    if (!item)
+        return;                 //  s_next has reported it
     ovh_item_t *done = ovh_lanes_done (lanes, item);
     CHECK (done == item);
     ovh_item_destroy (&done);
@@ -35,15 +48,12 @@ test_one_in_flight_per_key (void)
     CHECK (ovh_lanes_items (lanes) == 3);
     CHECK (ovh_lanes_keys (lanes) == 2);
 
-    ovh_item_t *first = ovh_lanes_next (lanes);
-    ovh_item_t *second = ovh_lanes_next (lanes);
-    CHECK_STR (first->json, "a1");
-    CHECK_STR (second->json, "b1");
+    ovh_item_t *first = s_next (lanes, "a1");
+    ovh_item_t *second = s_next (lanes, "b1");
     //  a2 waits behind a1, which is still in flight
-    CHECK (ovh_lanes_next (lanes) == NULL);
+    s_next (lanes, NULL);
     s_finish (lanes, first);
-    ovh_item_t *third = ovh_lanes_next (lanes);
-    CHECK (third && streq (third->json, "a2"));
+    ovh_item_t *third = s_next (lanes, "a2");
     s_finish (lanes, second);
     s_finish (lanes, third);
     CHECK (ovh_lanes_items (lanes) == 0);
@@ -59,22 +69,19 @@ test_slow_key_does_not_block_others (void)
     ovh_lanes_t *lanes = ovh_lanes_new ();
     ovh_lanes_push (lanes, s_item ("slow", "s1"));
     ovh_lanes_push (lanes, s_item ("slow", "s2"));
-    ovh_item_t *slow = ovh_lanes_next (lanes);
+    ovh_item_t *slow = s_next (lanes, "s1");
     //  While "slow" is in flight, 100 other keys all get through
     for (int index = 0; index < 100; index++) {
         char key [16];
         snprintf (key, sizeof key, "k%d", index);
         ovh_lanes_push (lanes, s_item (key, key));
-        ovh_item_t *item = ovh_lanes_next (lanes);
-        CHECK (item && streq (item->json, key));
+        ovh_item_t *item = s_next (lanes, key);
         if (item)
             s_finish (lanes, item);
     }
-    CHECK (ovh_lanes_next (lanes) == NULL);
+    s_next (lanes, NULL);
     s_finish (lanes, slow);
-    ovh_item_t *next = ovh_lanes_next (lanes);
-    CHECK (next && streq (next->json, "s2"));
-    s_finish (lanes, next);
+    s_finish (lanes, s_next (lanes, "s2"));
     ovh_lanes_destroy (&lanes);
 }
 
@@ -85,16 +92,12 @@ test_keyless_events_in_order (void)
     ovh_lanes_push (lanes, s_item (NULL, "n1"));
     ovh_lanes_push (lanes, s_item (NULL, "n2"));
     ovh_lanes_push (lanes, s_item ("", "empty-key"));
-    ovh_item_t *first = ovh_lanes_next (lanes);
-    ovh_item_t *other = ovh_lanes_next (lanes);
-    CHECK_STR (first->json, "n1");
+    ovh_item_t *first = s_next (lanes, "n1");
     //  An empty string is a key of its own, not "no key"
-    CHECK_STR (other->json, "empty-key");
-    CHECK (ovh_lanes_next (lanes) == NULL);
+    ovh_item_t *other = s_next (lanes, "empty-key");
+    s_next (lanes, NULL);
     s_finish (lanes, first);
-    ovh_item_t *second = ovh_lanes_next (lanes);
-    CHECK (second && streq (second->json, "n2"));
-    s_finish (lanes, second);
+    s_finish (lanes, s_next (lanes, "n2"));
     s_finish (lanes, other);
     ovh_lanes_destroy (&lanes);
 }
@@ -106,21 +109,14 @@ test_ready_keys_served_oldest_first (void)
     const char *keys [] = { "C", "A", "B", "A", "C" };
     for (size_t index = 0; index < 5; index++)
         ovh_lanes_push (lanes, s_item (keys [index], keys [index]));
-    ovh_item_t *c = ovh_lanes_next (lanes);
-    ovh_item_t *a = ovh_lanes_next (lanes);
-    ovh_item_t *b = ovh_lanes_next (lanes);
-    CHECK_STR (c->json, "C");
-    CHECK_STR (a->json, "A");
-    CHECK_STR (b->json, "B");
+    ovh_item_t *c = s_next (lanes, "C");
+    ovh_item_t *a = s_next (lanes, "A");
+    ovh_item_t *b = s_next (lanes, "B");
     //  A finishes before C: A's second event is ready first
     s_finish (lanes, a);
     s_finish (lanes, c);
-    ovh_item_t *a2 = ovh_lanes_next (lanes);
-    ovh_item_t *c2 = ovh_lanes_next (lanes);
-    CHECK_STR (a2->json, "A");
-    CHECK_STR (c2->json, "C");
-    s_finish (lanes, a2);
-    s_finish (lanes, c2);
+    s_finish (lanes, s_next (lanes, "A"));
+    s_finish (lanes, s_next (lanes, "C"));
     s_finish (lanes, b);
     CHECK (ovh_lanes_items (lanes) == 0);
     ovh_lanes_destroy (&lanes);

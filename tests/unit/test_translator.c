@@ -14,42 +14,6 @@
 #define TOPIC "sessionCreated"
 #define PREFIX "{\"event\":\"" TOPIC "\""
 
-//  A broken table is a bug of the test: stop at once (assert would vanish
-//  under NDEBUG)
-#define REQUIRE(expr) do { if (!(expr)) { \
-    fprintf (stderr, "%s:%d: broken test: %s\n", __FILE__, __LINE__, #expr); abort (); } \
-} while (0)
-
-//  Parse a byte spec into 'out'; returns the size
-static size_t
-s_bytes (const char *spec, uint8_t *out, size_t capacity)
-{
-    size_t size = 0;
-    for (const char *s = spec; *s; ) {
-        if (*s == ' ')
-            s++;
-        else
-        if (*s == '\'') {
-            for (s++; *s && *s != '\''; s++) {
-                REQUIRE (size < capacity);
-                out [size++] = (uint8_t) *s;
-            }
-            REQUIRE (*s == '\'');
-            s++;
-        }
-        else {
-            unsigned value;
-            int used;
-            int rc = sscanf (s, "%2x%n", &value, &used);
-            REQUIRE (rc == 1 && used == 2);
-            REQUIRE (size < capacity);
-            out [size++] = (uint8_t) value;
-            s += 2;
-        }
-    }
-    return size;
-}
-
 //  Translate topic + body (+ envelope when not NULL); specs as above
 static int
 s_translate (ovh_translator_t *translator, const char *topic, const char *body,
@@ -58,11 +22,11 @@ s_translate (ovh_translator_t *translator, const char *topic, const char *body,
     static uint8_t body_bytes [4096], envelope_bytes [1024];
     ovh_frame_t frames [3] = {
         { topic, strlen (topic) },
-        { body_bytes, s_bytes (body, body_bytes, sizeof body_bytes) },
+        { body_bytes, ovh_test_bytes (body, body_bytes, sizeof body_bytes) },
         { envelope_bytes, 0 }
     };
     if (envelope)
-        frames [2].size = s_bytes (envelope, envelope_bytes, sizeof envelope_bytes);
+        frames [2].size = ovh_test_bytes (envelope, envelope_bytes, sizeof envelope_bytes);
     return ovh_translator_translate (translator, frames, envelope? 3: 2, event);
 }
 
@@ -510,8 +474,8 @@ s_test_rejects (ovh_translator_t *translator)
         uint8_t body [256], envelope [256];
         ovh_frame_t frames [4] = {
             { row->topic? row->topic: TOPIC, strlen (row->topic? row->topic: TOPIC) },
-            { body, s_bytes (row->body, body, sizeof body) },
-            { envelope, row->envelope? s_bytes (row->envelope, envelope, sizeof envelope): 0 },
+            { body, ovh_test_bytes (row->body, body, sizeof body) },
+            { envelope, row->envelope? ovh_test_bytes (row->envelope, envelope, sizeof envelope): 0 },
             { "x", 1 }
         };
         size_t count = row->frames? row->frames: row->envelope? 3: 2;
@@ -584,7 +548,7 @@ s_test_depth_and_cuts (ovh_translator_t *translator)
     const char *whole = "84 a9 'sessionId' a3 'abc' a2 'to' 92 a1 'x' cd 01 00"
                         " a1 'f' cb 40 21 33 33 33 33 33 33 a1 'b' d9 02 'hi'";
     uint8_t bytes [128];
-    size_t size = s_bytes (whole, bytes, sizeof bytes);
+    size_t size = ovh_test_bytes (whole, bytes, sizeof bytes);
     for (size_t cut = 0; cut < size; cut++) {
         ovh_frame_t frames [2] = { { TOPIC, strlen (TOPIC) }, { bytes, cut } };
         int rc = ovh_translator_translate (translator, frames, 2, &event);
@@ -745,7 +709,7 @@ s_test_zmsg (ovh_translator_t *translator)
     zmsg_addstr (msg, "signalSent");
     zmsg_addmem (msg, "\x81\xa2to\x91\xa1x", 7);
     uint8_t envelope [64];
-    size_t size = s_bytes (ENV_OK, envelope, sizeof envelope);
+    size_t size = ovh_test_bytes (ENV_OK, envelope, sizeof envelope);
     zmsg_addmem (msg, envelope, size);
     ovh_event_t event;
     CHECK (ovh_translator_translate_zmsg (translator, msg, &event) == 0);
