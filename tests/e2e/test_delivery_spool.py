@@ -114,6 +114,24 @@ class SpoolTest (ovhtest.BridgeTestCase):
         code, log = bridge.stop ()
         self.assertEqual (code, 0, log [-3000:])
 
+    def test_one_bridge_per_spool (self):
+        db = os.path.join (self.tmp, "shared.db")
+        receiver = self.receiver ()
+        first_bind, _ = self.bus ()
+        first = self.spool_bridge (receiver.url (), db, first_bind)
+        second_bind, _ = self.bus ()
+        second = self.start_bridge (self.webhook_env (receiver.url (), second_bind),
+                                    ["--spool", db], ready=False, name="second")
+        code = second.wait_exit (10)
+        self.assertEqual (code, 2, second.log ())
+        self.assertIn ("cannot use spool %s: in use by another ovhook-bridge" % db, second.log ())
+        #   Once the first has stopped, the spool is free again
+        code, log = first.stop ()
+        self.assertEqual (code, 0, log)
+        third = self.spool_bridge (receiver.url (), db, second_bind, name="third")
+        code, log = third.stop ()
+        self.assertEqual (code, 0, log)
+
     def test_unusable_spool_stops_the_start (self):
         garbage = os.path.join (self.tmp, "garbage.db")
         with open (garbage, "wb") as f:
