@@ -13,6 +13,7 @@ struct _ovh_intake_t {
     zsock_t *sub;
     ovh_translator_t *translator;
     ovh_ratelog_t *ratelog;
+    ovh_ratelog_t *seqlog;          //  gaps and seq going back, limited too
     ovh_seqtrack_t *seqtrack;
     zmq_msg_t frames [MAX_FRAMES];
     uint64_t received;
@@ -42,9 +43,10 @@ ovh_intake_new (ovh_config_t *config)
         zmq_msg_init (&self->frames [index]);
     self->translator = ovh_translator_new ();
     self->ratelog = ovh_ratelog_new (OVH_DROP_REASONS, 1000);
+    self->seqlog = ovh_ratelog_new (2, 1000);
     self->seqtrack = ovh_seqtrack_new (MAX_SOURCES);
     self->sub = zsock_new (ZMQ_SUB);
-    if (!self->translator || !self->ratelog || !self->seqtrack || !self->sub) {
+    if (!self->translator || !self->ratelog || !self->seqlog || !self->seqtrack || !self->sub) {
         ovh_intake_destroy (&self);
         return NULL;
     }
@@ -61,8 +63,15 @@ ovh_intake_new (ovh_config_t *config)
     //  A connecting bridge notices a vanished proxy and reconnects
     zsock_set_reconnect_ivl (self->sub, 100);
     zsock_set_reconnect_ivl_max (self->sub, 5000);
-    zsock_set_heartbeat_ivl (self->sub, 2000);
-    zsock_set_heartbeat_timeout (self->sub, 6000);
+    //  A vanished peer is noticed by TCP keepalives (about 5 s), not by
+    //  ZMTP heartbeats: heartbeats are not answered while a receiver's
+    //  queue is full and it has stopped reading, so they would cut (and
+    //  reorder, and in libzmq 4.3.4 sometimes crash on) a connection that is
+    //  only slow. Keepalives are answered by the kernel.
+    zsock_set_tcp_keepalive (self->sub, 1);
+    zsock_set_tcp_keepalive_idle (self->sub, 2);
+    zsock_set_tcp_keepalive_intvl (self->sub, 1);
+    zsock_set_tcp_keepalive_cnt (self->sub, 3);
     //  Exactly the enabled types, nothing else: filtering stays at the
     //  publishers (or the proxy), and the exact check below drops the
     //  types that merely share a prefix
@@ -89,6 +98,7 @@ ovh_intake_destroy (ovh_intake_t **self_p)
     zsock_destroy (&self->sub);
     ovh_seqtrack_destroy (&self->seqtrack);
     ovh_ratelog_destroy (&self->ratelog);
+    ovh_ratelog_destroy (&self->seqlog);
     ovh_translator_destroy (&self->translator);
     free (self);
     *self_p = NULL;
@@ -133,7 +143,7 @@ s_check_seq (ovh_intake_t *self, const ovh_event_t *event)
     switch (ovh_seqtrack_record (self->seqtrack, event->type->name, event->src,
                                  event->src_size, event->seq, &last)) {
         case OVH_SEQ_GAP:
-            zsys_warning ("lost %" PRIu64 " message(s) on the bus: %s from src %.*s (seq %"
+            ovh_ratelog_warn (self->seqlog, 0, "lost %" PRIu64 " message(s) on the bus: %s from src %.*s (seq %"
                           PRIu64 " → %" PRIu64 ")", event->seq - last - 1, event->type->name,
                           (int) (event->src_size > 200 ? 200 : event->src_size),
                           event->src, last, event->seq);
@@ -144,7 +154,7 @@ s_check_seq (ovh_intake_t *self, const ovh_event_t *event)
                        event->src, event->type->name, last);
             break;
         case OVH_SEQ_BACKWARDS:
-            zsys_warning ("src %.*s went back from %s seq %" PRIu64 " to %" PRIu64
+            ovh_ratelog_warn (self->seqlog, 1, "src %.*s went back from %s seq %" PRIu64 " to %" PRIu64
                           " (two publishers with one src?)",
                           (int) (event->src_size > 200 ? 200 : event->src_size),
                           event->src, event->type->name, last, event->seq);

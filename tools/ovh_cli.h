@@ -15,8 +15,9 @@
 //  Reconnect quickly, back off to 5 s; notice a vanished peer in 6 s
 #define OVH_CLI_RECONNECT_IVL       100
 #define OVH_CLI_RECONNECT_IVL_MAX   5000
-#define OVH_CLI_HEARTBEAT_IVL       2000
-#define OVH_CLI_HEARTBEAT_TIMEOUT   6000
+#define OVH_CLI_KEEPALIVE_IDLE      2       //  seconds
+#define OVH_CLI_KEEPALIVE_INTVL     1
+#define OVH_CLI_KEEPALIVE_CNT       3
 
 //  What an option takes, and the type of its target
 typedef enum {

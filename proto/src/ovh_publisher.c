@@ -43,8 +43,9 @@
 //  Notice a vanished peer and reconnect quickly, backing off to 5 s
 #define RECONNECT_IVL       100
 #define RECONNECT_IVL_MAX   5000
-#define HEARTBEAT_IVL       2000
-#define HEARTBEAT_TIMEOUT   6000
+#define KEEPALIVE_IDLE      2       //  seconds before the first probe
+#define KEEPALIVE_INTVL     1       //  seconds between probes
+#define KEEPALIVE_CNT       3       //  unanswered probes that end a connection
 
 struct _ovh_publisher_t {
     zsock_t *socket;
@@ -128,9 +129,15 @@ ovh_publisher_new (const char *endpoints)
     zsock_set_linger (self->socket, OVH_PUBLISHER_LINGER);
     zsock_set_reconnect_ivl (self->socket, RECONNECT_IVL);
     zsock_set_reconnect_ivl_max (self->socket, RECONNECT_IVL_MAX);
-    zsock_set_heartbeat_ivl (self->socket, HEARTBEAT_IVL);
-    zsock_set_heartbeat_timeout (self->socket, HEARTBEAT_TIMEOUT);
+    //  A vanished peer is noticed by TCP keepalives (about 5 s), not by
+    //  ZMTP heartbeats: heartbeats are not answered while a receiver's
+    //  queue is full and it has stopped reading, so they would cut (and
+    //  reorder, and in libzmq 4.3.4 sometimes crash on) a connection that is
+    //  only slow. Keepalives are answered by the kernel.
     zsock_set_tcp_keepalive (self->socket, 1);
+    zsock_set_tcp_keepalive_idle (self->socket, KEEPALIVE_IDLE);
+    zsock_set_tcp_keepalive_intvl (self->socket, KEEPALIVE_INTVL);
+    zsock_set_tcp_keepalive_cnt (self->socket, KEEPALIVE_CNT);
 
     if (!endpoints)
         endpoints = ">" OVH_BUS_ENDPOINT;

@@ -28,8 +28,8 @@
 # BENCH_PERF=1 (one more full-speed round, left out of the medians, under
 # perf record, and the top of perf report), BENCH_KEEP=1 (keep the temp directory).
 # Exit status: 0 when the figures were measured (whatever they are); 1 when
-# events were lost, or order was broken (per session at the receiver, or per
-# publisher on the bus as the bridge logs it); 2 when a tool is missing or a
+# events were lost, order was broken (per session at the receiver, or per
+# publisher on the bus as the bridge logs it) or the bridge died; 2 when a tool is missing or a
 # process would not start.
 
 set -u
@@ -135,16 +135,22 @@ start_bridge () {
 stop_bridge () {
     kill -TERM "$BRIDGE_PID" 2>/dev/null
     wait "$BRIDGE_PID" 2>/dev/null
-    BRIDGE_PID=
+    status=$?
+    BRIDGE_PID=''
     STOPPED=$(grep 'stopped:' "$BRIDGE_LOG" | sed 's/.*stopped: //')
+    if [ -z "$STOPPED" ]; then
+        STOPPED="DIED (exit status $status): $(grep -v 'went back' "$BRIDGE_LOG" | tail -n 1)"
+        BRIDGE_DEATHS=$((BRIDGE_DEATHS + 1))
+    fi
 }
+BRIDGE_DEATHS=0
 
 echo "== ovhook-bridge benchmark ($(date -u '+%Y-%m-%d %H:%M UTC'))"
 echo "machine: $(nproc) CPUs, $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1),"\
      "load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "bridge:  $("$BIN/ovhook-bridge" --version), $WORKERS workers${BRIDGE_ARGS:+, $BRIDGE_ARGS}"
 echo "load:    $EVENTS events over $SESSIONS sessions, $ROUNDS rounds; wrk $WRK_SECONDS s;" \
-     "latency at $RATES events/s for $LATENCY_SECONDS s each"
+     "latency at ${RATES:-no} events/s for $LATENCY_SECONDS s each"
 echo
 
 # --- nginx ----------------------------------------------------------------
@@ -175,8 +181,8 @@ EOF
 # --- 1 + 2: ceiling and full speed, alternating ----------------------------
 TICK=$(getconf CLK_TCK)
 # CPU time of a process, and of its busiest thread, in clock ticks
-cpu_ticks () { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-busiest_ticks () { cat /proc/"$1"/task/*/stat | awk '{ t = $14 + $15; if (t > m) m = t } END { print m + 0 }'; }
+cpu_ticks () { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+busiest_ticks () { cat /proc/"$1"/task/*/stat 2>/dev/null | awk '{ t = $14 + $15; if (t > m) m = t } END { print m + 0 }'; }
 # Microseconds of CPU per item: ticks, items
 per_item () { awk -v t="$1" -v n="$2" -v hz="$TICK" 'BEGIN { printf "%.1f", (n > 0) ? t * 1e6 / hz / n : 0 }'; }
 
@@ -220,7 +226,8 @@ while [ $round -le "$LAST_ROUND" ]; do
         sleep 0.2
     done
     nginx_bridge_ticks=$(($(cpu_ticks "$NGINX_PID") - nginx_ticks))
-    rss_kib=$(awk '/^VmHWM:/ { print $2 }' "/proc/$BRIDGE_PID/status")
+    rss_kib=$(awk '/^VmHWM:/ { print $2 }' "/proc/$BRIDGE_PID/status" 2>/dev/null)
+    rss_kib=${rss_kib:-0}
     bridge_ticks=$(cpu_ticks "$BRIDGE_PID")
     thread_ticks=$(busiest_ticks "$BRIDGE_PID")
     [ -n "$PERF_PID" ] && { kill -INT "$PERF_PID"; wait "$PERF_PID"; PERF_PID=; }
@@ -248,7 +255,7 @@ while [ $round -le "$LAST_ROUND" ]; do
     went_back=$(grep -c 'went back' "$BRIDGE_LOG")
     [ "$went_back" -gt 0 ] && echo "       bridge saw $went_back message(s) out of seq order on the bus"
     BUS_REORDERS=$((BUS_REORDERS + went_back))
-    if [ $round -le "$ROUNDS" ]; then
+    if [ $round -le "$ROUNDS" ] && [ "$rss_kib" -gt 0 ]; then     # not if it died
         CEILINGS="$CEILINGS $ceiling" RATES_E2E="$RATES_E2E $rate" RSS_LIST="$RSS_LIST $rss_kib"
         BRIDGE_CPU="$BRIDGE_CPU $cpu"
     fi
@@ -296,7 +303,7 @@ if [ "$ORDER_RUN" = 1 ]; then
 fi
 
 # --- 3: latency at steady rates -------------------------------------------
-printf '%-12s %9s %8s %8s %8s %9s %8s %11s %s\n' "rate ev/s" received "p50 ms" "p90 ms" "p99 ms" "p99.9 ms" "max ms" "order viol." sessions
+[ -n "$RATES" ] && printf '%-12s %9s %8s %8s %8s %9s %8s %11s %s\n' "rate ev/s" received "p50 ms" "p90 ms" "p99 ms" "p99.9 ms" "max ms" "order viol." sessions
 LATENCY_SUMMARY=''
 for rate in $RATES; do
     count=$((rate * LATENCY_SECONDS))
@@ -326,7 +333,7 @@ echo
 # --- summary --------------------------------------------------------------
 verdict () { awk -v v="$1" -v t="$2" -v up="$3" 'BEGIN { ok = up ? v >= t : v < t; print ok ? "target met" : "BELOW TARGET" }'; }
 echo "== summary (medians of $ROUNDS rounds)"
-if [ "$ROUNDS" -gt 0 ]; then
+if [ -n "$E2E" ]; then
     RATIO=$(awk -v a="$E2E" -v b="$CEILING" 'BEGIN { printf "%.2f", a / b }')
     RSS_MIB=$(awk -v k="$RSS_MAX" 'BEGIN { printf "%.1f", k / 1024 }')
     echo "ceiling (wrk -c$WORKERS -> nginx):   $CEILING req/s"
@@ -335,11 +342,12 @@ if [ "$ROUNDS" -gt 0 ]; then
 fi
 [ -n "${P99_1000:-}" ] && echo "p99 latency at 1,000/s:       $P99_1000 ms  ($(verdict "$P99_1000" 2 0) < 2 ms)"
 [ -n "$RATES" ] && echo "latency:                     $LATENCY_SUMMARY"
-if [ "$ROUNDS" -gt 0 ]; then
+if [ -n "$E2E" ]; then
     echo "bridge CPU per event:         $CPU_PER_EVENT us (all threads, full speed)"
     echo "peak RSS at full speed:       $RSS_MIB MiB  ($(verdict "$RSS_MIB" 32 0) < 32 MiB)"
 fi
 echo "per-session order violations: $VIOLATIONS; out of seq order on the bus: $BUS_REORDERS; events lost: $LOST_TOTAL"
+[ "$BRIDGE_DEATHS" -gt 0 ] && echo "THE BRIDGE DIED in $BRIDGE_DEATHS run(s): see the 'bridge:' lines above"
 
 if [ "${BENCH_PERF:-0}" = 1 ] && [ -f "$DIR/perf.data" ]; then
     report () { perf report -i "$DIR/perf.data" --stdio -g none "$@" 2>/dev/null | grep -v '^#' | grep -v '^$'; }
@@ -352,5 +360,6 @@ if [ "${BENCH_PERF:-0}" = 1 ] && [ -f "$DIR/perf.data" ]; then
     report --children --sort sym | grep -v '\] 0x0000' \
         | grep -E '\[\.\] |__x64_sys_|finish_task_switch|tcp_v4_rcv|sock_def_readable' | head -n 45
 fi
-[ "$VIOLATIONS" -eq 0 ] && [ "$BUS_REORDERS" -eq 0 ] && [ "$LOST_TOTAL" -eq 0 ] || exit 1
+[ "$VIOLATIONS" -eq 0 ] && [ "$BUS_REORDERS" -eq 0 ] && [ "$LOST_TOTAL" -eq 0 ] \
+    && [ "$BRIDGE_DEATHS" -eq 0 ] || exit 1
 exit 0
