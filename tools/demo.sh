@@ -46,13 +46,14 @@ grep -q "ready:" "$work/bridge.log" || { cat "$work/bridge.log"; exit 1; }
 sed 's/^/  bridge | /' "$work/bridge.log"
 
 echo "== publishing one session with $participants participants (ovhook-inject --scenario session) =="
+echo "== the webhook bodies, as the receiver gets them: =="
+# Show the receiver's lines live while the session is published
+tail -n +2 -f "$work/receiver.log" | sed -u 's/^/  /' &
+tail_pid=$!
 "$bin/ovhook-inject" --bus ">tcp://127.0.0.1:$bus_port" --scenario session \
     --sessions 1 --participants "$participants"
-
-# Wait until the receiver has everything the bridge accepted
-sleep 0.5
-echo "== the webhook bodies, as the receiver got them =="
-sed -n 's/^#/  #/p' "$work/receiver.log"
+sleep 1
+kill "$tail_pid" 2>/dev/null || true
 
 echo "== stopping the bridge (SIGTERM: it delivers what is queued, then exits) =="
 kill -TERM "$bridge_pid"
