@@ -108,7 +108,7 @@ int
 int
     ovh_cli_check_endpoints (const char *endpoints, char *why, size_t why_size);
 
-//  Reconnect interval and heartbeats of a bus socket; call before attach.
+//  Reconnect interval and TCP keepalives of a bus socket; call before attach.
 void
     ovh_cli_bus_options (zsock_t *socket);
 

@@ -177,7 +177,7 @@ s_run (proxy_t *self, zsock_t *frontend, zsock_t *backend)
     }
 }
 
-//  HWMs, reconnects and heartbeats, then bind/connect ('@' binds by default)
+//  HWMs, reconnects and TCP keepalives, then bind/connect ('@' binds by default)
 static zsock_t *
 s_socket (proxy_t *self, int type, const char *endpoints, const char *side)
 {
