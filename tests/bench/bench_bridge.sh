@@ -19,7 +19,16 @@
 #   3. latency publish -> arrival at bench_receiver (p50/p99/max) at steady
 #      rates, and per-session order (violations must be 0);
 #   4. the bridge's peak RSS (VmHWM) in the full-speed runs, and CPU time per
-#      event of the bridge and of nginx (from /proc).
+#      event of the bridge and of nginx (from /proc);
+#   5. with BENCH_SPOOL=1 (default): after each round of 2, the same round
+#      with --spool (a fresh file), and the ratio spool/no spool; once,
+#      --spool-sync full, for information;
+#   6. with BENCH_SPOOL=1: recovery: BENCH_RECOVERY_EVENTS (100000) published
+#      while the endpoint's port is closed, into a bridge with --spool; once
+#      the spool holds them all, the bridge is stopped (BENCH_RECOVERY_SIGNAL,
+#      TERM or KILL), an nginx logging webhook-ids started on that port, the
+#      bridge restarted on the spool; time to the last delivery, loss and
+#      duplicates (by webhook-id).
 # Knobs (environment): BENCH_EVENTS (200000), BENCH_SESSIONS (1000),
 # BENCH_WORKERS (32), BENCH_ROUNDS (3), BENCH_WRK_SECONDS (5),
 # BENCH_RATES ("1000 10000"), BENCH_LATENCY_SECONDS (10), BENCH_ORDER_RUN
@@ -47,6 +56,9 @@ WRK_SECONDS=${BENCH_WRK_SECONDS:-5}
 RATES=${BENCH_RATES-1000 10000}
 LATENCY_SECONDS=${BENCH_LATENCY_SECONDS:-10}
 ORDER_RUN=${BENCH_ORDER_RUN:-1}
+SPOOL=${BENCH_SPOOL:-1}
+RECOVERY_EVENTS=${BENCH_RECOVERY_EVENTS:-100000}
+RECOVERY_SIGNAL=${BENCH_RECOVERY_SIGNAL:-TERM}
 BRIDGE_ARGS=${BENCH_BRIDGE_ARGS:-}
 PYTHON=/usr/bin/python3
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
@@ -62,7 +74,7 @@ if [ "${BENCH_PERF:-0}" = 1 ] && ! command -v perf >/dev/null; then
 fi
 
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/bench-bridge.XXXXXX") && cd "$DIR" || exit 2
-NGINX_PID='' BRIDGE_PID='' RECEIVER_PID='' PERF_PID='' CHILD_PID=''
+NGINX_PID='' BRIDGE_PID='' RECEIVER_PID='' PERF_PID='' CHILD_PID='' REC_NGINX_PID=''
 
 # Stop what we started, by pid, and wait for it
 stop () {
@@ -74,7 +86,7 @@ stop () {
 # shellcheck disable=SC2317  # called by the trap
 cleanup () {
     trap - EXIT INT TERM
-    stop "$CHILD_PID" "$PERF_PID" "$RECEIVER_PID" "$BRIDGE_PID" "$NGINX_PID"
+    stop "$CHILD_PID" "$PERF_PID" "$RECEIVER_PID" "$BRIDGE_PID" "$NGINX_PID" "$REC_NGINX_PID"
     if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "bench: kept $DIR"; else rm -rf "$DIR"; fi
 }
 trap cleanup EXIT
@@ -114,7 +126,8 @@ wait_for () {
     return 1
 }
 
-# Start the bridge towards $1 (endpoint); sets BRIDGE_PID, BUS
+# Start the bridge towards $1 (endpoint), log named after $2, extra flags
+# $3; sets BRIDGE_PID, BUS
 start_bridge () {
     BUS_PORT=$(free_port)
     BUS="tcp://127.0.0.1:$BUS_PORT"
@@ -122,7 +135,7 @@ start_bridge () {
     # shellcheck disable=SC2086
     OPENVIDU_WEBHOOK=true OPENVIDU_WEBHOOK_ENDPOINT="$1" \
         "$BIN/ovhook-bridge" --bus "@$BUS" --workers "$WORKERS" --stats-interval 60m \
-        $BRIDGE_ARGS > "$BRIDGE_LOG" 2>&1 &
+        $BRIDGE_ARGS ${3:-} > "$BRIDGE_LOG" 2>&1 &
     BRIDGE_PID=$!
     if ! wait_for "$BRIDGE_LOG" 'ready:' 10 "$BRIDGE_PID"; then
         echo "bench: the bridge did not start:" >&2
@@ -186,23 +199,11 @@ busiest_ticks () { cat /proc/"$1"/task/*/stat 2>/dev/null | awk '{ t = $14 + $15
 # Microseconds of CPU per item: ticks, items
 per_item () { awk -v t="$1" -v n="$2" -v hz="$TICK" 'BEGIN { printf "%.1f", (n > 0) ? t * 1e6 / hz / n : 0 }'; }
 
-CEILINGS='' RATES_E2E='' RSS_LIST='' BRIDGE_CPU='' LOST_TOTAL=0 BUS_REORDERS=0
-printf '%-6s %10s %12s %6s %10s %6s %8s %10s\n' round "wrk req/s" "bridge ev/s" ratio delivered lost "RSS MiB" "queue-full"
-# With BENCH_PERF=1, one more round under perf, left out of the medians
-LAST_ROUND=$ROUNDS
-[ "${BENCH_PERF:-0}" = 1 ] && LAST_ROUND=$((ROUNDS + 1))
-round=1
-while [ $round -le "$LAST_ROUND" ]; do
-    nginx_ticks=$(cpu_ticks "$NGINX_PID")
-    run wrk -t1 -c"$WORKERS" -d"${WRK_SECONDS}s" -s "$DIR/post.lua" \
-        "http://127.0.0.1:$NGINX_PORT/ceiling" > "$DIR/wrk-$round.txt" 2>&1
-    nginx_wrk_ticks=$(($(cpu_ticks "$NGINX_PID") - nginx_ticks))
-    ceiling=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$DIR/wrk-$round.txt")
-    wrk_requests=$(awk '/ requests in / { print $1 }' "$DIR/wrk-$round.txt")
-    [ -n "$ceiling" ] || { echo "bench: wrk failed:" >&2; cat "$DIR/wrk-$round.txt" >&2; exit 2; }
-
-    start_bridge "http://127.0.0.1:$NGINX_PORT/hook" "full-$round"
-    if [ $round -gt "$ROUNDS" ]; then
+# One full-speed round into nginx: $1 label, $2 extra bridge flags, $3 1 to
+# run it under perf. Prints its row; sets rate, rss_kib, cpu
+full_round () {
+    start_bridge "http://127.0.0.1:$NGINX_PORT/hook" "full-$1" "$2"
+    if [ "$3" = 1 ]; then
         # DWARF call graphs: Debian's libcurl and libc have no frame pointers
         perf record -F 499 --call-graph dwarf,16384 -p "$BRIDGE_PID" -o "$DIR/perf.data" \
             > "$DIR/perf.out" 2>&1 &
@@ -214,9 +215,9 @@ while [ $round -le "$LAST_ROUND" ]; do
     requests_before=$(nginx_requests)
     nginx_ticks=$(cpu_ticks "$NGINX_PID")
     run "$BIN/bench_publish" --bus ">$BUS" --count "$EVENTS" --sessions "$SESSIONS" \
-        > "$DIR/publish-$round.txt" 2>&1
-    published=$(field "$(cat "$DIR/publish-$round.txt")" published)
-    first_us=$(field "$(cat "$DIR/publish-$round.txt")" first_us)
+        > "$DIR/publish-$1.txt" 2>&1
+    published=$(field "$(cat "$DIR/publish-$1.txt")" published)
+    first_us=$(field "$(cat "$DIR/publish-$1.txt")" first_us)
     # Until all arrived, or nothing more for 5 s
     seen=-1 still=0
     while [ $still -lt 25 ]; do
@@ -242,22 +243,62 @@ while [ $round -le "$LAST_ROUND" ]; do
     lost=$((EVENTS - delivered))
     LOST_TOTAL=$((LOST_TOTAL + lost))
     flaps=$(grep -c 'queue full' "$BRIDGE_LOG")
-    label=$round
-    [ $round -gt "$ROUNDS" ] && label=perf
-    printf '%-6s %10s %12s %6s %10s %6s %8.1f %10s\n' "$label" "$ceiling" "$rate" "$ratio" \
+    printf '%-8s %10s %12s %6s %10s %6s %8.1f %10s\n' "$1" "$ceiling" "$rate" "$ratio" \
         "$delivered" "$lost" "$(awk -v k="$rss_kib" 'BEGIN { print k / 1024 }')" "$flaps"
     cpu=$(per_item "$bridge_ticks" "$delivered")
-    echo "       CPU per event: bridge $cpu us (busiest thread $(per_item "$thread_ticks" "$delivered") us);" \
+    echo "         CPU per event: bridge $cpu us (busiest thread $(per_item "$thread_ticks" "$delivered") us);" \
          "nginx $(per_item "$nginx_bridge_ticks" "$delivered") us/request (under wrk: $(per_item "$nginx_wrk_ticks" "$wrk_requests") us)"
-    echo "       published $published; nginx counted $requests bridge requests; bridge: $STOPPED"
+    echo "         published $published; nginx counted $requests bridge requests; bridge: $STOPPED"
     # Messages of one publisher read out of seq order: the bus reordered them
     # (nginx cannot check per-session order; the order run below does)
     went_back=$(grep -c 'went back' "$BRIDGE_LOG")
-    [ "$went_back" -gt 0 ] && echo "       bridge saw $went_back message(s) out of seq order on the bus"
+    [ "$went_back" -gt 0 ] && echo "         bridge saw $went_back message(s) out of seq order on the bus"
     BUS_REORDERS=$((BUS_REORDERS + went_back))
-    if [ $round -le "$ROUNDS" ] && [ "$rss_kib" -gt 0 ]; then     # not if it died
+    [ -n "$2" ] && [ "$rss_kib" -gt 0 ] && [ "${BENCH_KEEP:-0}" != 1 ] && rm -f "$DIR/spool-$1.db"*
+    return 0
+}
+
+CEILINGS='' RATES_E2E='' RSS_LIST='' BRIDGE_CPU='' LOST_TOTAL=0 BUS_REORDERS=0
+SPOOL_RATES='' SPOOL_RATIOS='' SPOOL_RSS='' SPOOL_CPU='' SPOOL_FULL_RATE=''
+[ "$SPOOL" = 1 ] && echo "spool rounds: the same load with --spool $DIR/spool-<round>.db" \
+    "($(df -T "$DIR" | awk 'NR == 2 { print $2 }'), a fresh file each round), right after each round without"
+printf '%-8s %10s %12s %6s %10s %6s %8s %10s\n' round "wrk req/s" "bridge ev/s" "/wrk" delivered lost "RSS MiB" "queue-full"
+# With BENCH_PERF=1, one more round under perf, left out of the medians
+LAST_ROUND=$ROUNDS
+[ "${BENCH_PERF:-0}" = 1 ] && LAST_ROUND=$((ROUNDS + 1))
+round=1
+while [ $round -le "$LAST_ROUND" ]; do
+    nginx_ticks=$(cpu_ticks "$NGINX_PID")
+    run wrk -t1 -c"$WORKERS" -d"${WRK_SECONDS}s" -s "$DIR/post.lua" \
+        "http://127.0.0.1:$NGINX_PORT/ceiling" > "$DIR/wrk-$round.txt" 2>&1
+    nginx_wrk_ticks=$(($(cpu_ticks "$NGINX_PID") - nginx_ticks))
+    ceiling=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$DIR/wrk-$round.txt")
+    wrk_requests=$(awk '/ requests in / { print $1 }' "$DIR/wrk-$round.txt")
+    [ -n "$ceiling" ] || { echo "bench: wrk failed:" >&2; cat "$DIR/wrk-$round.txt" >&2; exit 2; }
+
+    if [ $round -gt "$ROUNDS" ]; then
+        full_round perf '' 1
+        round=$((round + 1))
+        continue
+    fi
+    full_round "$round" '' 0
+    if [ "$rss_kib" -gt 0 ]; then           # not if it died
         CEILINGS="$CEILINGS $ceiling" RATES_E2E="$RATES_E2E $rate" RSS_LIST="$RSS_LIST $rss_kib"
         BRIDGE_CPU="$BRIDGE_CPU $cpu"
+    fi
+    if [ "$SPOOL" = 1 ]; then
+        no_spool=$rate
+        full_round "$round-spool" "--spool $DIR/spool-$round-spool.db" 0
+        if [ "$rss_kib" -gt 0 ]; then
+            SPOOL_RATES="$SPOOL_RATES $rate" SPOOL_RSS="$SPOOL_RSS $rss_kib" SPOOL_CPU="$SPOOL_CPU $cpu"
+            SPOOL_RATIOS="$SPOOL_RATIOS $(awk -v a="$rate" -v b="$no_spool" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }')"
+        fi
+        echo "         spool/no spool this round: $(echo "$SPOOL_RATIOS" | awk '{ print $NF }')"
+        # For information: every commit fsynced (power-cut safe), once
+        if [ $round = 1 ]; then
+            full_round "1-full" "--spool $DIR/spool-1-full.db --spool-sync full" 0
+            SPOOL_FULL_RATE=$rate
+        fi
     fi
     round=$((round + 1))
 done
@@ -330,6 +371,91 @@ for rate in $RATES; do
 done
 echo
 
+# --- 5: recovery of a full spool after a restart -----------------------------
+# The endpoint is down (its port is closed: the receiver is not started yet)
+# while RECOVERY_EVENTS are published; once the spool holds them all, the
+# bridge is stopped (SIGTERM, or BENCH_RECOVERY_SIGNAL=KILL), the receiver
+# started, and the bridge restarted on the same spool: recovery time = from
+# the restart to the last delivery in the receiver's log. The receiver is an
+# nginx of its own that logs each request's webhook-id, for loss and
+# duplicates.
+spool_count () {
+    "$PYTHON" -c 'import sqlite3, sys
+db = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True, timeout=5)
+print(db.execute("SELECT count(*) FROM events").fetchone()[0])' "$1" 2>/dev/null || echo -1
+}
+now_ms () { date +%s%3N; }
+REC_SUMMARY=''
+if [ "$SPOOL" = 1 ] && [ "$RECOVERY_EVENTS" -gt 0 ]; then
+    REC_DIR=$DIR/recovery
+    mkdir -p "$REC_DIR"
+    REC_PORT=$(free_port)
+    REC_DB=$DIR/recovery.db
+    sed -e "s|@DIR@|$REC_DIR|g" -e "s|@PORT@|$REC_PORT|g" \
+        -e "s|log_format bench '\$msec';|log_format bench '\$msec \$http_webhook_id';|" \
+        "$HERE/nginx.conf.in" > "$REC_DIR/nginx.conf"
+    # The first bridge gives up on nothing: retries and a short drain at exit
+    REC_ARGS="--spool $REC_DB --retries 100 --retry-max 2s --drain-timeout 1s"
+    start_bridge "http://127.0.0.1:$REC_PORT/hook" "recovery-fill" "$REC_ARGS"
+    run "$BIN/bench_publish" --bus ">$BUS" --count "$RECOVERY_EVENTS" --sessions "$SESSIONS" \
+        > "$DIR/publish-recovery.txt" 2>&1
+    fill_start_us=$(field "$(cat "$DIR/publish-recovery.txt")" first_us)
+    tries=1200                              # up to 120 s
+    while [ "$(spool_count "$REC_DB")" -lt "$RECOVERY_EVENTS" ] && [ $tries -gt 0 ]; do
+        sleep 0.1; tries=$((tries - 1))
+    done
+    fill_ms=$(($(now_ms) - fill_start_us / 1000))
+    spooled=$(spool_count "$REC_DB")
+    if [ "$RECOVERY_SIGNAL" = KILL ]; then
+        kill -KILL "$BRIDGE_PID"; wait "$BRIDGE_PID" 2>/dev/null; BRIDGE_PID=''
+        STOPPED='killed (-9)'
+    else
+        stop_bridge
+    fi
+    left=$(spool_count "$REC_DB")
+    echo "recovery: $spooled of $RECOVERY_EVENTS events in the spool $fill_ms ms after the first publish" \
+         "(endpoint down); SIG$RECOVERY_SIGNAL: $STOPPED; spool holds $left"
+    "$NGINX" -p "$REC_DIR" -e "$REC_DIR/error.log" -c "$REC_DIR/nginx.conf" > "$REC_DIR/nginx.out" 2>&1 &
+    REC_NGINX_PID=$!
+    tries=50
+    until curl -s -o /dev/null "http://127.0.0.1:$REC_PORT/status" || [ $tries -eq 0 ]; do
+        sleep 0.1; tries=$((tries - 1))
+    done
+    [ $tries -gt 0 ] || { echo "bench: recovery nginx did not start:" >&2; cat "$REC_DIR/nginx.out" "$REC_DIR/error.log" >&2; stop "$REC_NGINX_PID"; exit 2; }
+    restart_ms=$(now_ms)
+    start_bridge "http://127.0.0.1:$REC_PORT/hook" "recovery-resume" "--spool $REC_DB"
+    ready_ms=$(($(now_ms) - restart_ms))
+    rss_start=$(awk '/^VmRSS:/ { print $2 }' "/proc/$BRIDGE_PID/status" 2>/dev/null)
+    # Until the spool is empty and all arrived, or nothing more for 5 s
+    seen=-1 still=0 count=0
+    while [ $still -lt 25 ]; do
+        count=$(lines "$REC_DIR/hook.log")
+        [ "$count" -ge "$left" ] && [ "$(spool_count "$REC_DB")" = 0 ] && break
+        if [ "$count" = "$seen" ]; then still=$((still + 1)); else still=0; seen=$count; fi
+        sleep 0.2
+    done
+    rss_kib=$(awk '/^VmHWM:/ { print $2 }' "/proc/$BRIDGE_PID/status" 2>/dev/null)
+    resumed=$(sed -n 's/.*spool .*: \([0-9]*\) events to resume.*/\1/p' "$BRIDGE_LOG" | head -1)
+    stop_bridge
+    left_after=$(spool_count "$REC_DB")
+    stop "$REC_NGINX_PID"                   # flushes its log
+    REC_NGINX_PID=''
+    last_ms=$(tail -n 1 "$REC_DIR/hook.log" | awk '{ printf "%.0f", $1 * 1000 }')
+    received=$(lines "$REC_DIR/hook.log")
+    unique=$(awk '{ print $2 }' "$REC_DIR/hook.log" | sort -u | wc -l | tr -d ' ')
+    rec_lost=$((RECOVERY_EVENTS - unique))
+    duplicates=$((received - unique))
+    recovery_ms=$((last_ms - restart_ms))
+    LOST_TOTAL=$((LOST_TOTAL + rec_lost))
+    REC_RATE=$(awk -v n="$received" -v ms="$recovery_ms" 'BEGIN { printf "%.0f", (ms > 0) ? n * 1000 / ms : 0 }')
+    echo "          restart: ready in $ready_ms ms ($resumed to resume), RSS $(awk -v k="${rss_start:-0}" 'BEGIN { printf "%.1f", k / 1024 }') MiB at ready," \
+         "peak $(awk -v k="${rss_kib:-0}" 'BEGIN { printf "%.1f", k / 1024 }') MiB"
+    echo "          all delivered $recovery_ms ms after the restart ($REC_RATE events/s); received $received," \
+         "distinct ids $unique, lost $rec_lost, duplicates $duplicates; spool left $left_after; bridge: $STOPPED"
+    REC_SUMMARY="$RECOVERY_EVENTS events in $recovery_ms ms after the restart ($REC_RATE events/s), lost $rec_lost, duplicates $duplicates (SIG$RECOVERY_SIGNAL)"
+    echo
+fi
+
 # --- summary --------------------------------------------------------------
 verdict () { awk -v v="$1" -v t="$2" -v up="$3" 'BEGIN { ok = up ? v >= t : v < t; print ok ? "target met" : "BELOW TARGET" }'; }
 echo "== summary (medians of $ROUNDS rounds)"
@@ -342,6 +468,15 @@ if [ -n "$E2E" ]; then
 fi
 [ -n "${P99_1000:-}" ] && echo "p99 latency at 1,000/s:       $P99_1000 ms  ($(verdict "$P99_1000" 2 0) < 2 ms)"
 [ -n "$RATES" ] && echo "latency:                     $LATENCY_SUMMARY"
+if [ -n "$SPOOL_RATES" ]; then
+    SPOOL_RATIO=$(echo "$SPOOL_RATIOS" | median)
+    echo "with --spool:                 $(echo "$SPOOL_RATES" | median) events/s; spool/no spool $SPOOL_RATIO" \
+         "(median of the rounds' ratios: $(echo "$SPOOL_RATIOS" | tr -s ' ' | sed 's/^ //'); $(verdict "$SPOOL_RATIO" 0.7 1) >= 0.7)"
+    echo "                              --spool-sync full (1 round): $SPOOL_FULL_RATE events/s;" \
+         "bridge CPU per event with spool $(echo "$SPOOL_CPU" | median) us;" \
+         "peak RSS $(echo "$SPOOL_RSS" | tr ' ' '\n' | sort -n | tail -n 1 | awk '{ printf "%.1f", $1 / 1024 }') MiB"
+fi
+[ -n "$REC_SUMMARY" ] && echo "recovery:                     $REC_SUMMARY"
 if [ -n "$E2E" ]; then
     echo "bridge CPU per event:         $CPU_PER_EVENT us (all threads, full speed)"
     echo "peak RSS at full speed:       $RSS_MIB MiB  ($(verdict "$RSS_MIB" 32 0) < 32 MiB)"

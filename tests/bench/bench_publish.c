@@ -22,7 +22,16 @@
     Pacing uses absolute deadlines (event i is due at start + i/R), so a late
     wake-up is caught up at once rather than lowering the rate; the sends
     that catch up are what a real burst looks like. The publisher lingers at
-    exit (up to 60 s) until the bridge has taken everything queued.          */
+    exit (up to 60 s) until the bridge has taken everything queued.
+
+    At full speed (--rate 0) it does not use ovh_publisher but an XPUB of
+    its own with the same high-water mark (100,000) and ZMQ_XPUB_NODROP, and
+    writes the same three frames (topic, body, envelope {src, seq}): when
+    the chain is full (this queue + the bridge's SUB, 10,000, + its queue),
+    the send waits instead of dropping. A bus publisher must never wait,
+    which is why ovh_publisher drops; but 200,000 events sent as fast as
+    possible exceed what the buffers hold, and the benchmark measures
+    delivery, not the drop. --rate R (latency) uses ovh_publisher itself.  */
 
 #include <czmq.h>
 #include <time.h>
@@ -69,6 +78,87 @@ s_build (ovh_body_t *body, uint64_t index, long sessions, int64_t t_us)
     rc |= ovh_body_int (body, "t_us", t_us);
     rc |= ovh_body_uint (body, "n", index);
     return rc ? -1 : 0;
+}
+
+//  The full-speed sender: an XPUB that waits at its high-water mark
+typedef struct {
+    zsock_t *socket;
+    void *handle;
+    ovh_body_t *envelope;
+    char src [64];
+    uint64_t seq;
+} sender_t;
+
+static int
+s_sender_open (sender_t *self, const char *bus, long join_timeout)
+{
+    self->socket = zsock_new (ZMQ_XPUB);
+    self->envelope = ovh_body_new ();
+    if (!self->socket || !self->envelope)
+        return -1;
+    self->handle = zsock_resolve (self->socket);
+    snprintf (self->src, sizeof self->src, "bench/%d/%08x", (int) getpid (),
+              (unsigned) randof (0x7fffffff));
+    zsock_set_sndhwm (self->socket, 100000);
+    zsock_set_xpub_nodrop (self->socket, 1);
+    zsock_set_linger (self->socket, LINGER_MSECS);
+    zsock_set_rcvtimeo (self->socket, 100);
+    if (zsock_attach (self->socket, bus, false)) {
+        fprintf (stderr, "bench_publish: bad bus endpoint '%s'\n", bus);
+        return -1;
+    }
+    //  Wait for the bridge's subscription to our topic ("\x01" + prefix)
+    int64_t deadline = zclock_mono () + join_timeout;
+    while (zclock_mono () < deadline && !zsys_interrupted) {
+        char buffer [256];
+        int size = zmq_recv (self->handle, buffer, sizeof buffer, 0);
+        if (size > 1 && size <= (int) sizeof buffer && buffer [0] == 1
+        &&  (size_t) size - 1 <= strlen (TOPIC)
+        &&  memcmp (buffer + 1, TOPIC, (size_t) size - 1) == 0)
+            return 0;
+    }
+    return 1;
+}
+
+//  Send one frame; at the high-water mark (EAGAIN) wait and try again
+static int
+s_sender_frame (sender_t *self, const void *data, size_t size, int flags)
+{
+    while (zmq_send (self->handle, data, size, flags) == -1) {
+        if (zmq_errno () == EAGAIN && !zsys_interrupted)
+            zclock_sleep (1);
+        else
+        if (zmq_errno () != EINTR)
+            return -1;
+    }
+    return 0;
+}
+
+static int
+s_sender_send (sender_t *self, ovh_body_t *body)
+{
+    size_t size, envelope_size;
+    const void *data = ovh_body_data (body, &size);
+    ovh_body_reset (self->envelope);
+    if (!data
+    ||  ovh_body_str (self->envelope, "src", self->src)
+    ||  ovh_body_uint (self->envelope, "seq", self->seq + 1))
+        return -1;
+    const void *envelope = ovh_body_data (self->envelope, &envelope_size);
+    if (!envelope
+    ||  s_sender_frame (self, TOPIC, strlen (TOPIC), ZMQ_SNDMORE)
+    ||  s_sender_frame (self, data, size, ZMQ_SNDMORE)
+    ||  s_sender_frame (self, envelope, envelope_size, 0))
+        return -1;
+    self->seq++;
+    return 0;
+}
+
+static void
+s_sender_close (sender_t *self)
+{
+    zsock_destroy (&self->socket);      //  the linger applies at exit
+    ovh_body_destroy (&self->envelope);
 }
 
 static int
@@ -150,19 +240,26 @@ main (int argc, char *argv [])
         ovh_body_destroy (&body);
         return rc;
     }
-    ovh_publisher_t *publisher = ovh_publisher_new (bus);
-    if (!publisher) {
-        ovh_body_destroy (&body);
-        return 2;
+    ovh_publisher_t *publisher = NULL;
+    sender_t sender = { NULL };
+    bool joined;
+    if (rate > 0) {
+        publisher = ovh_publisher_new (bus);
+        if (publisher) {
+            ovh_publisher_set_join_timeout (publisher, (int) join_timeout);
+            ovh_publisher_set_linger (publisher, LINGER_MSECS);
+        }
+        //  The bridge subscribes to each enabled type in turn: wait for the
+        //  first subscription, then a little for the rest, so that the first
+        //  send does not wait for its topic inside the measured run
+        joined = publisher && ovh_publisher_wait_subscriber (publisher, (int) join_timeout);
     }
-    ovh_publisher_set_join_timeout (publisher, (int) join_timeout);
-    ovh_publisher_set_linger (publisher, LINGER_MSECS);
-    //  The bridge subscribes to each enabled type in turn: wait for the
-    //  first subscription, then a little for the rest, so that the first
-    //  send does not wait for its topic inside the measured run
-    if (!ovh_publisher_wait_subscriber (publisher, (int) join_timeout)) {
+    else
+        joined = s_sender_open (&sender, bus, join_timeout) == 0;
+    if (!joined) {
         fprintf (stderr, "bench_publish: no subscriber on %s after %ld ms\n", bus, join_timeout);
         ovh_publisher_destroy (&publisher);
+        s_sender_close (&sender);
         ovh_body_destroy (&body);
         return 2;
     }
@@ -183,7 +280,8 @@ main (int argc, char *argv [])
         }
         int64_t now_us = s_realtime_usecs ();
         if (s_build (body, (uint64_t) index, sessions, now_us) == 0
-        &&  ovh_publisher_send (publisher, TOPIC, body) == 0)
+        &&  (publisher ? ovh_publisher_send (publisher, TOPIC, body)
+                       : s_sender_send (&sender, body)) == 0)
             sent++;
         else
             failed++;
@@ -198,6 +296,7 @@ main (int argc, char *argv [])
     fflush (stdout);
     //  Lingers until the bridge has read what is still queued
     ovh_publisher_destroy (&publisher);
+    s_sender_close (&sender);
     ovh_body_destroy (&body);
     return failed ? 1 : 0;
 }
