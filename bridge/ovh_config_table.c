@@ -44,7 +44,7 @@ const ovh_config_setting_t ovh_config_settings [S_COUNT] = {
       "Requests in flight at most (one per ordering key at a time)." },
     { "OVHOOK_QUEUE_EVENTS", "queue-events", K_INT, FIELD (queue_events), "N", "65536",
       "65536", 1, 16 * MIB, "Events waiting for delivery at most; when full, the bus is not read." },
-    { "OVHOOK_QUEUE_BYTES", "queue-bytes", K_SIZE, FIELD (queue_bytes), "SIZE", "16M", "16M",
+    { "OVHOOK_QUEUE_BYTES", "queue-bytes", K_SIZE, FIELD (queue_bytes), "SIZE", "8M", "8M",
       64, 64 * GIB, "Bytes of webhook bodies waiting for delivery at most." },
     { "OVHOOK_CONNECT_TIMEOUT", "connect-timeout", K_DURATION, FIELD (connect_timeout_ms),
       "TIME", "10s", "10s", 1, HOUR_MS, "Time allowed to connect to the endpoint." },

@@ -260,9 +260,13 @@ s_spool_work (ovh_dispatcher_t *self, bool commit_now)
     int64_t due = ovh_backlog_commit_due (self->backlog);
     if (commit_now || (due >= 0 && zclock_mono () >= due))
         ovh_backlog_commit (self->backlog);
-    if (s_memory_room (self))
-        ovh_backlog_reload (self->backlog,
-                            self->config->queue_events - ovh_lanes_items (self->lanes));
+    //  Reload in large batches: each reload commits first, and a commit per
+    //  delivered event would cost more than the events themselves
+    size_t items = ovh_lanes_items (self->lanes);
+    size_t room = self->config->queue_events - items;
+    size_t batch = self->config->queue_events / 4 < 1000 ? self->config->queue_events / 4 : 1000;
+    if (s_memory_room (self) && (room >= batch || items == 0))
+        ovh_backlog_reload (self->backlog, room);
     atomic_store (&self->spool_full, ovh_backlog_full (self->backlog));
 }
 

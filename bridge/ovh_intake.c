@@ -5,7 +5,7 @@
 #include "ovh_seqtrack.h"
 
 #define MAX_FRAMES      3
-#define SUB_RCVHWM      10000
+#define SUB_RCVHWM      5000
 #define MAX_SOURCES     65536
 
 struct _ovh_intake_t {

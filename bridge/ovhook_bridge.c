@@ -328,6 +328,7 @@ main (int argc, char *argv [])
     zsys_set_linger (0);
 
     bridge_t bridge = { .config = config, .spool_lock = -1 };
+    ovh_dispatch_stats_t stats = { 0 };
     rc = s_open_delivery (&bridge);
     if (rc == 0) {
         bridge.dispatcher = ovh_dispatcher_new (config, bridge.signer, bridge.spool,
@@ -349,7 +350,6 @@ main (int argc, char *argv [])
         //  Stop reading, then deliver what was accepted, up to the deadline
         zsys_info ("stopping: delivering what is queued (up to %d ms)",
                    config->drain_timeout_ms);
-        ovh_dispatch_stats_t stats;
         if (bridge.pending && ovh_dispatcher_post (bridge.dispatcher, bridge.pending) == 0)
             bridge.pending = NULL;
         ovh_dispatcher_drain (bridge.dispatcher, config->drain_timeout_ms, &stats);
@@ -357,14 +357,22 @@ main (int argc, char *argv [])
             stats.undelivered++;
             ovh_item_destroy (&bridge.pending);
         }
-        s_log_stats (&bridge, "stopped", &stats);
         rc = 0;
     }
-    ovh_intake_destroy (&bridge.intake);
     ovh_dispatcher_destroy (&bridge.dispatcher);
-    if (bridge.spool && rc == 0 && ovh_spool_events (bridge.spool))
-        zsys_info ("%zu events stay in the spool %s for the next start",
-                   ovh_spool_events (bridge.spool), config->spool);
+    if (rc == 0) {
+        //  With a spool, what was not delivered is what it still holds
+        //  (spilled events included), safe for the next start
+        if (bridge.spool) {
+            stats.undelivered = ovh_spool_events (bridge.spool);
+            stats.queued = 0;
+        }
+        s_log_stats (&bridge, "stopped", &stats);
+        if (bridge.spool && stats.undelivered)
+            zsys_info ("%" PRIu64 " undelivered events stay in the spool %s for the next start",
+                       stats.undelivered, config->spool);
+    }
+    ovh_intake_destroy (&bridge.intake);
     s_close_delivery (&bridge);
     ovh_config_destroy (&config);
     zsys_shutdown ();

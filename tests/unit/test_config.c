@@ -492,7 +492,7 @@ s_test_defaults (void)
     CHECK_STR (config->bus, "@tcp://127.0.0.1:5560");
     CHECK (config->workers == 32);
     CHECK (config->queue_events == 65536);
-    CHECK (config->queue_bytes == 16 * 1024 * 1024);
+    CHECK (config->queue_bytes == 8 * 1024 * 1024);
     CHECK (config->connect_timeout_ms == 10000);
     CHECK (config->request_timeout_ms == 10000);
     CHECK (config->drain_timeout_ms == 10000);
@@ -526,7 +526,7 @@ s_test_defaults (void)
         "OVHOOK_BUS=@tcp://127.0.0.1:5560\n"
         "OVHOOK_WORKERS=32\n"
         "OVHOOK_QUEUE_EVENTS=65536\n"
-        "OVHOOK_QUEUE_BYTES=16M\n"
+        "OVHOOK_QUEUE_BYTES=8M\n"
         "OVHOOK_CONNECT_TIMEOUT=10s\n"
         "OVHOOK_REQUEST_TIMEOUT=10s\n"
         "OVHOOK_DRAIN_TIMEOUT=10s\n"
@@ -693,7 +693,7 @@ s_test_usage (void)
         "--headers JSON", "OPENVIDU_WEBHOOK_HEADERS", "--events JSON", "OPENVIDU_WEBHOOK_EVENTS",
         "--bus ENDPOINTS", "OVHOOK_BUS", "default: @tcp://127.0.0.1:5560",
         "--workers N", "OVHOOK_WORKERS", "default: 32", "--queue-events N", "OVHOOK_QUEUE_EVENTS",
-        "default: 65536", "--queue-bytes SIZE", "OVHOOK_QUEUE_BYTES", "default: 16M",
+        "default: 65536", "--queue-bytes SIZE", "OVHOOK_QUEUE_BYTES", "default: 8M",
         "--connect-timeout TIME", "OVHOOK_CONNECT_TIMEOUT", "--request-timeout TIME",
         "OVHOOK_REQUEST_TIMEOUT", "--drain-timeout TIME", "OVHOOK_DRAIN_TIMEOUT", "default: 10s",
         "--stats-interval TIME", "OVHOOK_STATS_INTERVAL", "default: 60s", "--ca-file PATH",
