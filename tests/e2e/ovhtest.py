@@ -38,7 +38,7 @@ HERE = os.path.dirname (os.path.abspath (__file__))
 SOURCE_DIR = os.environ.get ("OVHOOK_SOURCE_DIR") or os.path.dirname (os.path.dirname (HERE))
 BIN_DIR = os.environ.get ("OVHOOK_BIN") or os.path.join (SOURCE_DIR, "build", "bin")
 REFERENCE_DIR = os.environ.get ("OVHOOK_REFERENCE_DIR") or os.path.join (
-    os.path.dirname (SOURCE_DIR), "shared", "reference")
+    SOURCE_DIR, "tests", "data")
 #   Environment variables passed through to the binaries (sanitizer builds)
 PASS_THROUGH = ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS")
 #   Slow builds (sanitizers, valgrind) may need more: OVHOOK_E2E_SLOW=3

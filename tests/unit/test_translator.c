@@ -779,7 +779,7 @@ s_test_golden (ovh_translator_t *translator)
 {
     const char *dir = getenv ("OVHOOK_REFERENCE_DIR");
     char path [512];
-    snprintf (path, sizeof path, "%s/openvidu-examples.jsonl", dir? dir: "../shared/reference");
+    snprintf (path, sizeof path, "%s/openvidu-examples.jsonl", dir? dir: "tests/data");
     FILE *file = fopen (path, "r");
     CHECK_MSG (file, "cannot open %s", path);
     if (!file)
