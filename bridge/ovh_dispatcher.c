@@ -25,6 +25,9 @@
 
 //  Items taken from the feed in one go before the actor looks at curl again
 #define FEED_BATCH      256
+//  With a spool, items posted and not yet written: the spool, not memory,
+//  is where a backlog waits, so the feed stays short
+#define FEED_MAX        4096
 
 struct _ovh_dispatcher_t {
     ovh_config_t *config;
@@ -52,6 +55,7 @@ struct _ovh_dispatcher_t {
     //  ThreadSanitizer the hand-back of the actor's state on destroy (CZMQ
     //  orders it through ZeroMQ, out of TSan's sight)
     atomic_bool finished;
+    atomic_uint_least64_t feed_items;   //  posted, not yet taken by the actor
     //  Without a spool: items handed over and not finished, and their bytes
     atomic_uint_least64_t held_items;
     atomic_uint_least64_t held_bytes;
@@ -241,6 +245,7 @@ s_take_feed (ovh_dispatcher_t *self)
         if (zmq_recv (socket, &item, sizeof item, ZMQ_DONTWAIT) != sizeof item)
             break;
         (void) atomic_load_explicit (&item->handed_over, memory_order_acquire);
+        atomic_fetch_sub (&self->feed_items, 1);
         taken++;
         if (self->backlog)
             ovh_backlog_accept (self->backlog, item);
@@ -264,6 +269,13 @@ s_spool_work (ovh_dispatcher_t *self, bool commit_now)
     //  delivered event would cost more than the events themselves
     size_t items = ovh_lanes_items (self->lanes);
     size_t room = self->config->queue_events - items;
+    //  Room by bytes too, at the queue's average item size, so that a
+    //  reload does not read rows memory would refuse
+    size_t bytes = ovh_lanes_bytes (self->lanes);
+    size_t average = items ? bytes / items : 512;
+    size_t room_bytes = bytes < self->config->queue_bytes ? self->config->queue_bytes - bytes : 0;
+    if (room_bytes / (average ? average : 1) < room)
+        room = room_bytes / (average ? average : 1);
     size_t batch = self->config->queue_events / 4 < 1000 ? self->config->queue_events / 4 : 1000;
     if (s_memory_room (self) && (room >= batch || items == 0))
         ovh_backlog_reload (self->backlog, room);
@@ -325,6 +337,7 @@ s_abandon (ovh_dispatcher_t *self)
     while (zmq_recv (zsock_resolve (self->feed_out), &item, sizeof item, ZMQ_DONTWAIT)
            == sizeof item) {
         (void) atomic_load_explicit (&item->handed_over, memory_order_acquire);
+        atomic_fetch_sub (&self->feed_items, 1);
         if (!self->spool) {
             atomic_fetch_sub (&self->held_bytes, ovh_item_size (item));
             atomic_fetch_sub (&self->held_items, 1);
@@ -382,10 +395,17 @@ s_timeout (ovh_dispatcher_t *self)
 {
     int64_t now = zclock_mono ();
     long timeout = ovh_sender_timeout (self->sender);
+    //  While the circuit is open, retries wait for the probe, and the
+    //  probe waits while a request is still out: then only a transfer's
+    //  end (a socket event) can change anything
+    bool open = ovh_breaker_open (self->breaker);
+    bool probe_possible = open && ovh_sender_busy (self->sender) == 0
+                       && (ovh_schedule_size (self->schedule) || ovh_lanes_has_ready (self->lanes));
     int64_t deadlines [4] = {
-        ovh_schedule_next (self->schedule),
+        //  A due retry needs a free worker too
+        open || !ovh_sender_free (self->sender) ? -1 : ovh_schedule_next (self->schedule),
         self->backlog ? ovh_backlog_commit_due (self->backlog) : -1,
-        ovh_breaker_next_probe (self->breaker),
+        probe_possible ? ovh_breaker_next_probe (self->breaker) : -1,
         self->draining ? self->drain_deadline : -1
     };
     for (int index = 0; index < 4; index++) {
@@ -532,7 +552,7 @@ static bool
 s_has_room (ovh_dispatcher_t *self, size_t size)
 {
     if (self->spool)
-        return !atomic_load (&self->spool_full);
+        return !atomic_load (&self->spool_full) && atomic_load (&self->feed_items) < FEED_MAX;
     uint64_t items = atomic_load (&self->held_items);
     uint64_t bytes = atomic_load (&self->held_bytes);
     return items < self->config->queue_events
@@ -552,9 +572,11 @@ ovh_dispatcher_post (ovh_dispatcher_t *self, ovh_item_t *item)
         atomic_fetch_add (&self->held_bytes, size);
     }
     atomic_store_explicit (&item->handed_over, 1, memory_order_release);
+    atomic_fetch_add (&self->feed_items, 1);
     if (zmq_send (zsock_resolve (self->feed_in), &item, sizeof item, ZMQ_DONTWAIT)
         == sizeof item)
         return 0;
+    atomic_fetch_sub (&self->feed_items, 1);
     if (!self->spool) {
         atomic_fetch_sub (&self->held_bytes, size);
         atomic_fetch_sub (&self->held_items, 1);

@@ -101,6 +101,10 @@ s_post_pending (bridge_t *self)
                           "buffers, then drops, what comes meanwhile (seq gaps will show it)",
                           self->config->spool_max_bytes);
         else
+        if (self->spool)
+            zsys_warning ("the spool's writer is behind the bus: pausing bus reads "
+                          "until it catches up");
+        else
             zsys_warning ("queue full (%zu events or %zu bytes): pausing bus reads; the bus "
                           "buffers, then drops, what comes meanwhile (seq gaps will show it)",
                           self->config->queue_events, self->config->queue_bytes);
