@@ -21,6 +21,7 @@ struct _ovh_backlog_t {
     bool broken;                    //  logged once
     bool refused;                   //  memory refused an item of this load
     bool failed;                    //  a write of the open transaction failed
+    int64_t full_checked;           //  zclock_mono of the last size check
     size_t deletes;                 //  deliveries in the open transaction
     size_t delete_batch;            //  commit when that many are waiting
 };
@@ -156,7 +157,12 @@ ovh_backlog_commit (ovh_backlog_t *self)
         self->deletes = 0;
         self->commit_due = 0;
         self->failed = false;
-        self->full = ovh_spool_full (self->spool);
+        //  The size takes a query and a stat: look at most every 50 ms
+        int64_t now = zclock_mono ();
+        if (now - self->full_checked >= 50) {
+            self->full = ovh_spool_full (self->spool);
+            self->full_checked = now;
+        }
     }
     while (self->uncommitted) {
         ovh_item_t *item = self->uncommitted;
