@@ -109,7 +109,7 @@ ovh_backlog_delivered (ovh_backlog_t *self, ovh_item_t *item)
     if (item->spool_row && s_change (self)) {
         ovh_spool_remove (self->spool, item->spool_row);
         //  A delivery not yet committed would be sent again after a crash:
-        //  keep those few, so that duplicates stay within twice the workers
+        //  keep those few
         if (++self->deletes >= self->delete_batch)
             ovh_backlog_commit (self);
     }
@@ -217,6 +217,12 @@ bool
 ovh_backlog_pending (ovh_backlog_t *self)
 {
     return self->uncommitted || self->spilling;
+}
+
+size_t
+ovh_backlog_deletes (ovh_backlog_t *self)
+{
+    return self->deletes;
 }
 
 bool

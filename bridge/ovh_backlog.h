@@ -21,9 +21,9 @@ typedef bool (ovh_backlog_admit_fn) (void *arg, ovh_item_t *item);
 typedef struct _ovh_backlog_t ovh_backlog_t;
 
 //  Works on 'spool', which stays the caller's. Deliveries are committed at
-//  the latest when 'delete_batch' of them wait (the worker count: after a
-//  crash, at most that many delivered events are sent again, beyond those
-//  in flight).
+//  the latest when 'delete_batch' of them wait; the dispatcher keeps
+//  requests in flight plus deliveries not yet committed within its worker
+//  count, so that a crash sends at most that many events again.
 ovh_backlog_t *
     ovh_backlog_new (ovh_spool_t *spool, size_t delete_batch,
                      ovh_backlog_admit_fn *admit, void *arg);
@@ -54,6 +54,9 @@ void
 //  Are items uncommitted or on disk only?
 bool
     ovh_backlog_pending (ovh_backlog_t *self);
+//  Deliveries recorded in the open transaction (not yet durable)
+size_t
+    ovh_backlog_deletes (ovh_backlog_t *self);
 //  Is the spool over its size limit (as of the last commit)?
 bool
     ovh_backlog_full (ovh_backlog_t *self);

@@ -301,7 +301,11 @@ static void
 s_dispatch (ovh_dispatcher_t *self)
 {
     int64_t now = zclock_mono ();
-    while (ovh_sender_free (self->sender)) {
+    //  With a spool, deliveries not yet committed count as in flight: after
+    //  a crash they are sent again, so together with the requests under way
+    //  they stay within the worker count (the bound on duplicates)
+    size_t unsure = self->backlog ? ovh_backlog_deletes (self->backlog) : 0;
+    while (ovh_sender_free (self->sender) > unsure) {
         int64_t next = ovh_schedule_next (self->schedule);
         bool due = next >= 0 && next <= now;
         bool open = ovh_breaker_open (self->breaker);
@@ -486,7 +490,8 @@ ovh_dispatcher_new (ovh_config_t *config, ovh_signer_t *signer, ovh_spool_t *spo
     self->lanes = ovh_lanes_new ();
     self->schedule = ovh_schedule_new ();
     if (spool)
-        self->backlog = ovh_backlog_new (spool, (size_t) config->workers, s_admit, self);
+        self->backlog = ovh_backlog_new (spool, (size_t) (config->workers > 1 ? config->workers / 2 : 1),
+                                         s_admit, self);
     //  Probes start at the first retry delay and back off to the cap
     self->breaker = ovh_breaker_new (config->breaker_threshold, config->retry_initial_ms,
                                      config->retry_max_ms);
