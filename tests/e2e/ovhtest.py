@@ -484,6 +484,33 @@ class BridgeProcess:
             _live.discard (self.process)
 
 
+def canon (value):
+    """A form of a decoded JSON/msgpack value that compares key order and
+    type too (in Python True == 1, and key order does not matter to ==)."""
+    if isinstance (value, dict):
+        return ("object", [(k, canon (v)) for k, v in value.items ()])
+    if isinstance (value, list):
+        return ("array", [canon (v) for v in value])
+    return (type (value).__name__, value)
+
+
+class ToolProcess (BridgeProcess):
+    """One of the tools (ovhook-tail, ovhook-proxy...) as a child process:
+    the bridge's process helper (stderr to a file, stdout to another, waits
+    for "ready:") on another binary."""
+
+    def __init__ (self, folder, program, args, name):
+        super ().__init__ (folder, args, name=name)
+        self.path = binary (program)
+
+    def lines (self):
+        return self.output ().splitlines ()
+
+    def wait_lines (self, count, timeout=10):
+        return wait_until (lambda: len (self.lines ()) >= count and self.lines (),
+                           timeout, "%d lines from %s" % (count, self.path), self.show)
+
+
 def run_program (name, args=(), env=None, stdin=b"", timeout=15):
     """Run a built program to its end: (exit code, stdout, stderr) as text."""
     process = subprocess.Popen ([binary (name)] + [str (a) for a in args], env=clean_env (env),

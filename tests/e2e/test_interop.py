@@ -69,14 +69,7 @@ CRAFTED = [
 SRC = "py/interop"
 
 
-def canon (value):
-    """A form that compares types and order too (True == 1 and dict
-    equality ignore them in Python)."""
-    if isinstance (value, dict):
-        return ("object", [(k, canon (v)) for k, v in value.items ()])
-    if isinstance (value, list):
-        return ("array", [canon (v) for v in value])
-    return (type (value).__name__, value)
+canon = ovhtest.canon
 
 
 class InteropTest (ovhtest.BridgeTestCase):

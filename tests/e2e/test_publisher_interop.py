@@ -33,14 +33,7 @@ import ovhtest
 SLOW = ovhtest.SLOW
 
 
-def canon (value):
-    """A form that compares order and type too (in Python True == 1 and
-    key order does not matter to ==)."""
-    if isinstance (value, dict):
-        return ("object", [(k, canon (v)) for k, v in value.items ()])
-    if isinstance (value, list):
-        return ("array", [canon (v) for v in value])
-    return (type (value).__name__, value)
+canon = ovhtest.canon
 
 
 class PublisherInterop (unittest.TestCase):

@@ -30,13 +30,7 @@ SLOW = ovhtest.SLOW
 REPORT = re.compile (r"ovhook-inject: sent (\d+) events? in ([0-9.]+) s \((\d+) events/s\)")
 
 
-def canon (value):
-    """Compare order and type too (True == 1 and key order do not matter to ==)."""
-    if isinstance (value, dict):
-        return ("object", [(k, canon (v)) for k, v in value.items ()])
-    if isinstance (value, list):
-        return ("array", [canon (v) for v in value])
-    return (type (value).__name__, value)
+canon = ovhtest.canon
 
 
 class InjectTest (ovhtest.BridgeTestCase):

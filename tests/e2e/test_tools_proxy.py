@@ -28,16 +28,7 @@ STATS = re.compile (r"(stats|stopped): forwarded (\d+) messages? \((\d+) bytes\)
                     r"(\d+) subscribe and (\d+) unsubscribe messages? to publishers")
 
 
-class Tool (ovhtest.BridgeProcess):
-    """A tool as a child process: the harness's process helper (stderr to
-    a file, stdout to another, waits for "ready:"), another binary."""
-
-    def __init__ (self, folder, program, args, name):
-        super ().__init__ (folder, args, name=name)
-        self.path = ovhtest.binary (program)
-
-    def lines (self):
-        return self.output ().splitlines ()
+Tool = ovhtest.ToolProcess
 
 
 class ProxyTest (ovhtest.BridgeTestCase):

@@ -27,20 +27,7 @@ import ovhtest
 SLOW = ovhtest.SLOW
 
 
-class Tool (ovhtest.BridgeProcess):
-    """A tool as a child process: the harness's process helper (stderr to
-    a file, stdout to another, waits for "ready:"), another binary."""
-
-    def __init__ (self, folder, program, args, name):
-        super ().__init__ (folder, args, name=name)
-        self.path = ovhtest.binary (program)
-
-    def lines (self):
-        return self.output ().splitlines ()
-
-    def wait_lines (self, count, timeout=10):
-        return ovhtest.wait_until (lambda: len (self.lines ()) >= count and self.lines (),
-                                   timeout, "%d lines from %s" % (count, self.path), self.show)
+Tool = ovhtest.ToolProcess
 
 
 class TailTest (ovhtest.BridgeTestCase):
