@@ -22,13 +22,10 @@ struct _ovh_backlog_t {
     bool refused;                   //  memory refused an item of this load
     bool failed;                    //  a write of the open transaction failed
     int64_t full_checked;           //  zclock_mono of the last size check
-    size_t deletes;                 //  deliveries in the open transaction
-    size_t delete_batch;            //  commit when that many are waiting
 };
 
 ovh_backlog_t *
-ovh_backlog_new (ovh_spool_t *spool, size_t delete_batch,
-                 ovh_backlog_admit_fn *admit, void *arg)
+ovh_backlog_new (ovh_spool_t *spool, ovh_backlog_admit_fn *admit, void *arg)
 {
     assert (spool);
     assert (admit);
@@ -38,7 +35,6 @@ ovh_backlog_new (ovh_spool_t *spool, size_t delete_batch,
     self->spool = spool;
     self->admit = admit;
     self->admit_arg = arg;
-    self->delete_batch = delete_batch ? delete_batch : 1;
     //  What an earlier run left goes first: start as if all were spilled
     self->spilling = true;
     return self;
@@ -106,13 +102,16 @@ ovh_backlog_accept (ovh_backlog_t *self, ovh_item_t *item)
 void
 ovh_backlog_delivered (ovh_backlog_t *self, ovh_item_t *item)
 {
-    if (item->spool_row && s_change (self)) {
-        ovh_spool_remove (self->spool, item->spool_row);
-        //  A delivery not yet committed would be sent again after a crash:
-        //  keep those few
-        if (++self->deletes >= self->delete_batch)
-            ovh_backlog_commit (self);
-    }
+    //  The receipt makes the delivery durable before the next request
+    //  starts; the removal rides with the group commit
+    if (item->spool_row && s_change (self))
+        ovh_spool_delivered (self->spool, item->spool_row, item->id);
+}
+
+void
+ovh_backlog_write_receipts (ovh_backlog_t *self)
+{
+    ovh_spool_write_receipts (self->spool);
 }
 
 void
@@ -154,7 +153,6 @@ ovh_backlog_commit (ovh_backlog_t *self)
         if (!committed)
             s_broken (self, "commit");
         self->changes = 0;
-        self->deletes = 0;
         self->commit_due = 0;
         self->failed = false;
         //  The size takes a query and a stat: look at most every 50 ms
@@ -217,12 +215,6 @@ bool
 ovh_backlog_pending (ovh_backlog_t *self)
 {
     return self->uncommitted || self->spilling;
-}
-
-size_t
-ovh_backlog_deletes (ovh_backlog_t *self)
-{
-    return self->deletes;
 }
 
 bool

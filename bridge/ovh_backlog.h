@@ -20,13 +20,9 @@ typedef bool (ovh_backlog_admit_fn) (void *arg, ovh_item_t *item);
 
 typedef struct _ovh_backlog_t ovh_backlog_t;
 
-//  Works on 'spool', which stays the caller's. Deliveries are committed at
-//  the latest when 'delete_batch' of them wait; the dispatcher keeps
-//  requests in flight plus deliveries not yet committed within its worker
-//  count, so that a crash sends at most that many events again.
+//  Works on 'spool', which stays the caller's.
 ovh_backlog_t *
-    ovh_backlog_new (ovh_spool_t *spool, size_t delete_batch,
-                     ovh_backlog_admit_fn *admit, void *arg);
+    ovh_backlog_new (ovh_spool_t *spool, ovh_backlog_admit_fn *admit, void *arg);
 void
     ovh_backlog_destroy (ovh_backlog_t **self_p);
 
@@ -38,6 +34,11 @@ void
     ovh_backlog_delivered (ovh_backlog_t *self, ovh_item_t *item);
 void
     ovh_backlog_retrying (ovh_backlog_t *self, ovh_item_t *item);
+//  Write the receipts of the deliveries recorded since the last call; the
+//  dispatcher does it before it starts requests, so that a crash sends
+//  again at most the requests that were under way
+void
+    ovh_backlog_write_receipts (ovh_backlog_t *self);
 //  Returns 0 when the dead letter was kept
 int
     ovh_backlog_bury (ovh_backlog_t *self, ovh_item_t *item, const char *error);
@@ -54,9 +55,6 @@ void
 //  Are items uncommitted or on disk only?
 bool
     ovh_backlog_pending (ovh_backlog_t *self);
-//  Deliveries recorded in the open transaction (not yet durable)
-size_t
-    ovh_backlog_deletes (ovh_backlog_t *self);
 //  Is the spool over its size limit (as of the last commit)?
 bool
     ovh_backlog_full (ovh_backlog_t *self);

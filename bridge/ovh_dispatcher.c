@@ -301,11 +301,12 @@ static void
 s_dispatch (ovh_dispatcher_t *self)
 {
     int64_t now = zclock_mono ();
-    //  With a spool, deliveries not yet committed count as in flight: after
-    //  a crash they are sent again, so together with the requests under way
-    //  they stay within the worker count (the bound on duplicates)
-    size_t unsure = self->backlog ? ovh_backlog_deletes (self->backlog) : 0;
-    while (ovh_sender_free (self->sender) > unsure) {
+    //  With a spool, the deliveries so far are made durable before more
+    //  requests start: after a crash, only the requests under way (at most
+    //  the worker count) are sent again
+    if (self->backlog)
+        ovh_backlog_write_receipts (self->backlog);
+    while (ovh_sender_free (self->sender) > 0) {
         int64_t next = ovh_schedule_next (self->schedule);
         bool due = next >= 0 && next <= now;
         bool open = ovh_breaker_open (self->breaker);
@@ -490,8 +491,7 @@ ovh_dispatcher_new (ovh_config_t *config, ovh_signer_t *signer, ovh_spool_t *spo
     self->lanes = ovh_lanes_new ();
     self->schedule = ovh_schedule_new ();
     if (spool)
-        self->backlog = ovh_backlog_new (spool, (size_t) (config->workers > 1 ? config->workers / 2 : 1),
-                                         s_admit, self);
+        self->backlog = ovh_backlog_new (spool, s_admit, self);
     //  Probes start at the first retry delay and back off to the cap
     self->breaker = ovh_breaker_new (config->breaker_threshold, config->retry_initial_ms,
                                      config->retry_max_ms);

@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include "ovh_spool.h"
+#include "ovh_receipts.h"
 
 #define SPOOL_VERSION 1
 
@@ -28,7 +29,7 @@ typedef enum {
     ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
     ST_INSERT, ST_REMOVE, ST_ATTEMPTS, ST_BURY, ST_MOVE_DEAD,
     ST_LOAD, ST_EVENTS, ST_DEAD, ST_BYTES, ST_OLDEST, ST_LAST_ROW,
-    ST_REDELIVER, ST_CLEAR_DEAD,
+    ST_REDELIVER, ST_CLEAR_DEAD, ST_SETTLE,
     ST_COUNT
 } statement_t;
 
@@ -59,6 +60,7 @@ static const char *s_sql [ST_COUNT] = {
                       " SELECT ?2 + row_number () OVER (ORDER BY rowid), id, type, key,"
                       " json, ?1, 0 FROM dead_letters ORDER BY rowid",
     [ST_CLEAR_DEAD] = "DELETE FROM dead_letters",
+    [ST_SETTLE]     = "DELETE FROM events WHERE rowid = ?1 AND id = ?2",
 };
 
 struct _ovh_spool_t {
@@ -73,7 +75,16 @@ struct _ovh_spool_t {
     //  spool is open: a stale number never touches another event's row,
     //  and the rows above a number are those inserted after it
     int64_t next_row;
+    ovh_receipts_t *receipts;       //  PATH.delivered
+    //  A batch holding removals was rolled back: its receipts must be
+    //  applied again from the file before they are cleared
+    bool unsettled;
 };
+
+static int s_commit (ovh_spool_t *self);
+static int s_run (ovh_spool_t *self, sqlite3_stmt *stmt);
+static int s_write (ovh_spool_t *self, sqlite3_stmt *stmt);
+static int64_t s_count (ovh_spool_t *self, statement_t index);
 
 //  ---------------------------------------------------------------------
 //  Opening
@@ -138,9 +149,6 @@ s_pragma_int (sqlite3 *db, const char *sql, int64_t *value)
     *value = strtoll (text, NULL, 10);
     return 0;
 }
-
-static int64_t
-s_count (ovh_spool_t *self, statement_t index);
 
 //  The checks of a freshly opened file, in an order that leaves a foreign
 //  or broken file untouched: read what it is before switching it to WAL.
@@ -231,6 +239,85 @@ s_check (ovh_spool_t *self, bool sync_full, char *error, size_t error_size)
     return 0;
 }
 
+//  ---------------------------------------------------------------------
+//  Delivery receipts (see ovh_receipts.h)
+
+typedef struct {
+    ovh_spool_t *spool;
+    int rc;
+    size_t removed;
+} settle_t;
+
+static void
+s_settle_one (void *arg, int64_t row, const char *id)
+{
+    settle_t *settle = (settle_t *) arg;
+    if (settle->rc)
+        return;
+    sqlite3_stmt *stmt = settle->spool->stmt [ST_SETTLE];
+    sqlite3_bind_int64 (stmt, 1, row);
+    sqlite3_bind_text (stmt, 2, id, -1, SQLITE_TRANSIENT);
+    settle->rc = s_write (settle->spool, stmt);
+    if (settle->rc == 0)
+        settle->removed += (size_t) sqlite3_changes (settle->spool->db);
+}
+
+//  Remove the rows the receipts file names (in a batch of its own), then
+//  clear it. Returns the number of rows removed, or -1.
+static int
+s_settle (ovh_spool_t *self)
+{
+    assert (!ovh_spool_in_transaction (self));
+    if (!ovh_receipts_pending (self->receipts))
+        return 0;
+    settle_t settle = { self, 0, 0 };
+    size_t malformed = 0;
+    if (ovh_receipts_flush (self->receipts)
+    ||  ovh_spool_begin (self)
+    ||  ovh_receipts_read (self->receipts, s_settle_one, &settle, &malformed) < 0
+    ||  settle.rc
+    ||  s_commit (self)) {
+        if (ovh_spool_in_transaction (self))
+            s_run (self, self->stmt [ST_ROLLBACK]);
+        return -1;
+    }
+    if (malformed)
+        zsys_warning ("spool %s: %zu malformed lines in %s ignored (those events, if"
+                      " delivered, are sent again)", self->path, malformed,
+                      ovh_receipts_path (self->receipts));
+    if (ovh_receipts_clear (self->receipts))
+        return -1;
+    self->unsettled = false;
+    return (int) settle.removed;
+}
+
+//  Open PATH.delivered and apply what an earlier run left in it: those
+//  events were delivered, their removal not yet committed
+static int
+s_open_receipts (ovh_spool_t *self, char *error, size_t error_size)
+{
+    char *path = zsys_sprintf ("%s.delivered", self->path);
+    char reason [PATH_MAX + 128] = "out of memory";
+    if (path)
+        self->receipts = ovh_receipts_new (path, reason, sizeof reason);
+    zstr_free (&path);
+    if (!self->receipts) {
+        s_error (error, error_size, self->path, "%s", reason);
+        return -1;
+    }
+    int removed = s_settle (self);
+    if (removed < 0) {
+        s_error (error, error_size, self->path, "cannot apply the delivery receipts in %s",
+                 ovh_receipts_path (self->receipts));
+        return -1;
+    }
+    if (removed > 0)
+        zsys_info ("spool %s: %d delivered events removed (their receipts were written,"
+                   " their removal not yet committed when the last run ended)",
+                   self->path, removed);
+    return 0;
+}
+
 ovh_spool_t *
 ovh_spool_new (const char *path, bool sync_full, size_t max_bytes,
                char *error, size_t error_size)
@@ -257,7 +344,8 @@ ovh_spool_new (const char *path, bool sync_full, size_t max_bytes,
         ovh_spool_destroy (&self);
         return NULL;
     }
-    if (s_check (self, sync_full, error, error_size)) {
+    if (s_check (self, sync_full, error, error_size)
+    ||  s_open_receipts (self, error, error_size)) {
         ovh_spool_destroy (&self);
         return NULL;
     }
@@ -280,6 +368,7 @@ ovh_spool_destroy (ovh_spool_t **self_p)
             sqlite3_finalize (self->stmt [index]);
         sqlite3_close (self->db);
     }
+    ovh_receipts_destroy (&self->receipts);
     free (self->path);
     zstr_free (&self->wal_path);
     free (self);
@@ -314,6 +403,7 @@ s_write (ovh_spool_t *self, sqlite3_stmt *stmt)
     if (ovh_spool_in_transaction (self))
         s_run (self, self->stmt [ST_ROLLBACK]);
     zsys_error ("spool %s: the batch was rolled back", self->path);
+    self->unsettled = true;
     return -1;
 }
 
@@ -348,10 +438,9 @@ ovh_spool_begin (ovh_spool_t *self)
     return s_run (self, self->stmt [ST_BEGIN]);
 }
 
-int
-ovh_spool_commit (ovh_spool_t *self)
+static int
+s_commit (ovh_spool_t *self)
 {
-    assert (self);
     if (!ovh_spool_in_transaction (self))
         return 0;
     if (s_run (self, self->stmt [ST_COMMIT]) == 0)
@@ -361,7 +450,26 @@ ovh_spool_commit (ovh_spool_t *self)
     //  the batch is on disk
     if (ovh_spool_in_transaction (self))
         s_run (self, self->stmt [ST_ROLLBACK]);
+    self->unsettled = true;
     return -1;
+}
+
+int
+ovh_spool_commit (ovh_spool_t *self)
+{
+    assert (self);
+    if (s_commit (self))
+        return -1;
+    //  Every removal with a receipt is now on disk, unless a batch was
+    //  rolled back since the receipts were last cleared: then the file
+    //  says which to do again
+    if (self->receipts && ovh_receipts_pending (self->receipts)) {
+        if (self->unsettled)
+            s_settle (self);
+        else
+            ovh_receipts_clear (self->receipts);
+    }
+    return 0;
 }
 
 //  The six columns an event has, as ?1..?6 (the json as a BLOB). The
@@ -400,6 +508,22 @@ ovh_spool_remove (ovh_spool_t *self, int64_t row)
     sqlite3_stmt *stmt = self->stmt [ST_REMOVE];
     sqlite3_bind_int64 (stmt, 1, row);
     return s_write (self, stmt);
+}
+
+int
+ovh_spool_delivered (ovh_spool_t *self, int64_t row, const char *id)
+{
+    assert (self);
+    assert (id);
+    ovh_receipts_add (self->receipts, row, id);
+    return ovh_spool_remove (self, row);
+}
+
+int
+ovh_spool_write_receipts (ovh_spool_t *self)
+{
+    assert (self);
+    return ovh_receipts_flush (self->receipts);
 }
 
 int

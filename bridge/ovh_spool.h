@@ -2,6 +2,9 @@
     SQLite file (WAL mode), so that what the bridge accepted survives a
     restart or a killed process.
 
+    Beside the file: PATH-wal and PATH-shm (SQLite's), PATH.delivered (the
+    delivery receipts, ovh_receipts.h) and PATH.lock (ovhook_bridge.c).
+
     Used from one thread only (the dispatcher's): the connection is opened
     without SQLite's mutexes. Writes are grouped: the caller opens a
     transaction with ovh_spool_begin, inserts/removes/buries any number of
@@ -11,13 +14,16 @@
 
     A write that fails (-1: a full disk, an I/O error) ends the open batch:
     it is rolled back as a whole, so nothing written since ovh_spool_begin
-    is on disk. Its inserts are not accepted; its removals and buries are
-    to be done again (or the events are sent again after a restart).
+    is on disk. Its inserts are not accepted; its buries are to be done
+    again (or the events are sent again after a restart); its deliveries
+    are done again from their receipts at the next successful commit.
 
     What survives: with synchronous=NORMAL, everything committed survives a
     killed process; a power cut may lose the last commits (WAL frames not yet
     synced). With sync_full (synchronous=FULL) every commit is on the disk
-    before ovh_spool_commit returns.                                         */
+    before ovh_spool_commit returns. A delivery survives a killed process
+    once its receipt is written; receipts are never synced, so a power cut
+    may lose some and send those events again.                               */
 
 #ifndef OVH_SPOOL_H_INCLUDED
 #define OVH_SPOOL_H_INCLUDED
@@ -62,9 +68,20 @@ bool
 //  above a number are exactly those inserted after it.
 int64_t
     ovh_spool_insert (ovh_spool_t *self, const ovh_item_t *item);
-//  Delete a delivered event's row (no row: not an error). 0 or -1.
+//  Delete a row (no row: not an error). 0 or -1.
 int
     ovh_spool_remove (ovh_spool_t *self, int64_t row);
+//  The event of 'row' (with this id) was delivered: a receipt for
+//  PATH.delivered (see ovh_receipts.h) and the row's removal in the batch.
+//  The receipt reaches the file at the next ovh_spool_write_receipts; the
+//  commit of the batch clears the receipts. 0 or -1.
+int
+    ovh_spool_delivered (ovh_spool_t *self, int64_t row, const char *id);
+//  Write the receipts buffered since the last call: do it before a new
+//  request starts, so that a crash sends again at most the requests that
+//  were under way. 0 or -1 (logged; nothing is lost).
+int
+    ovh_spool_write_receipts (ovh_spool_t *self);
 //  Record the attempts made so far. 0 or -1.
 int
     ovh_spool_set_attempts (ovh_spool_t *self, int64_t row, int attempts);

@@ -420,6 +420,24 @@ def spool_ids (path, table="events"):
     return None if rows is None else [r [0] for r in rows]
 
 
+def spool_receipts (path):
+    """The delivery receipts beside the spool (PATH.delivered, as
+    docs/delivery.md describes it): a set of (rowid, id), read here
+    independently of the bridge's parser. A last line without its newline
+    is not a receipt."""
+    try:
+        with open (path + ".delivered", "rb") as file:
+            text = file.read ().decode ("ascii")
+    except FileNotFoundError:
+        return set ()
+    receipts = set ()
+    for line in text.split ("\n") [:-1]:        #   the rest has no newline
+        row, _, id = line.partition (" ")
+        if row.isdigit () and id:
+            receipts.add ((int (row), id))
+    return receipts
+
+
 def spool_rows (path, table="dead_letters"):
     """Every row of 'table' as a dict."""
     if not os.path.exists (path):
@@ -432,16 +450,19 @@ def spool_rows (path, table="dead_letters"):
         db.close ()
 
 
-def spool_copy_ids (path, folder, table="events"):
+def spool_copy_ids (path, folder, table="events", rows=False):
     """Ids of 'table' in a copy of the spool (database + WAL) made now:
     for a spool whose writer was killed (the copy replays the WAL, the
-    original is left as the bridge will find it)."""
+    original is left as the bridge will find it). With rows=True,
+    (rowid, id) pairs."""
     copy = os.path.join (folder, "spool-copy-%d.db" % time.monotonic_ns ())
     shutil.copyfile (path, copy)
     if os.path.exists (path + "-wal"):
         shutil.copyfile (path + "-wal", copy + "-wal")
     db = sqlite3.connect (copy)
     try:
+        if rows:
+            return [(r [0], r [1]) for r in db.execute ("SELECT rowid, id FROM %s" % table)]
         return [r [0] for r in db.execute ("SELECT id FROM %s" % table)]
     finally:
         db.close ()

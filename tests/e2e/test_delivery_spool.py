@@ -86,12 +86,23 @@ class SpoolTest (ovhtest.BridgeTestCase):
         time.sleep (0.3)                #   the receiver reads what was already sent
         before = receiver.snapshot ()
         self.assertLess (len (before), FAST_EVENTS, "killed too late: all delivered already")
-        #   Accepted = delivered before the kill, or committed in the spool
-        left = delivery.spool_copy_ids (db, self.tmp)
-        accepted = {h.id for h in before} | set (left)
+        #   Accepted = delivered before the kill, or committed in the spool.
+        #   Rows with a delivery receipt were delivered: the restart removes
+        #   them before it resumes the rest
+        rows = delivery.spool_copy_ids (db, self.tmp, rows=True)
+        receipts = delivery.spool_receipts (db)
+        left = [id for row, id in rows if (row, id) not in receipts]
+        receipted = len (rows) - len (left)
+        accepted = {h.id for h in before} | {id for row, id in rows}
         self.assertLessEqual (accepted, set (ids), "unknown ids")
+        self.assertLessEqual ({id for row, id in receipts if (row, id) in set (rows)},
+                              {h.id for h in before}, "a receipt for an event never delivered")
         bridge = self.spool_bridge (receiver.url (), db, bind, ["--workers", str (WORKERS)],
                                     name="restarted")
+        if receipted:
+            bridge.wait_log (r"I: .*spool %s: %d delivered events removed" % (re.escape (db),
+                                                                           receipted),
+                             what="the receipts line")
         bridge.wait_log (r"I: .*spool %s: %d events to resume" % (re.escape (db), len (left)),
                          what="the resume line")
         receiver.wait_unique (accepted, 60, bridge.show)
@@ -100,15 +111,14 @@ class SpoolTest (ovhtest.BridgeTestCase):
         extra, twice = delivery.duplicates (seen)
         overlap = len (before) + len (left) - len (accepted)
         print ("\nkill -9 at full speed: %d of %d delivered before the kill, %d left in the "
-               "spool (%d of them had arrived: in flight or delivered but not yet deleted), "
-               "%d never accepted (in the dead bridge's bus buffers), %d duplicate(s) "
-               "after the restart (workers %d)" % (
-                   len (before), FAST_EVENTS, len (left), overlap, FAST_EVENTS - len (accepted),
-                   extra, WORKERS))
+               "spool to resume (%d of them had arrived: in flight), %d more removed by "
+               "their delivery receipts, %d never accepted (in the dead bridge's bus buffers), "
+               "%d duplicate(s) after the restart (workers %d)" % (
+                   len (before), FAST_EVENTS, len (left), overlap, receipted,
+                   FAST_EVENTS - len (accepted), extra, WORKERS))
         self.assertEqual ({h.id for h in seen} - set (ids), set ())
-        #   In flight when killed: the requests under way and the deliveries
-        #   whose removal from the spool was not yet committed, together at
-        #   most WORKERS
+        #   In flight when killed: the requests under way, at most WORKERS
+        #   (a delivery whose removal was not committed has its receipt)
         self.assertLessEqual (extra, WORKERS, "more duplicates than requests in flight: %r"
                               % sorted (twice.items ()) [:20])
         code, log = bridge.stop ()
@@ -152,7 +162,13 @@ class SpoolTest (ovhtest.BridgeTestCase):
         with open (damaged, "r+b") as f:     #   keep the header page, ruin the rest
             f.seek (4096 * 3)
             f.write (os.urandom (4096 * 20))
+        #   A new spool whose receipts file cannot be opened (an empty file
+        #   is a new spool: it gets the schema before the receipts open)
+        blocked = os.path.join (self.tmp, "blocked.db")
+        sqlite3.connect (blocked).close ()
+        os.mkdir (blocked + ".delivered")
         cases = [
+            (blocked, "receipts that cannot be opened"),
             (garbage, "random bytes"),
             (text, "a text file"),
             (foreign, "another program's database (user_version 7)"),
@@ -169,11 +185,15 @@ class SpoolTest (ovhtest.BridgeTestCase):
                 code, out, err = ovhtest.run_program ("ovhook-bridge", ["--spool", path], env)
                 self.assertEqual (code, 2, "%s: exit %d\n%s" % (what, code, err))
                 self.assertIn ("ovhook-bridge: cannot use spool %s: " % path, err)
+                if path == blocked:
+                    self.assertIn ("cannot open %s.delivered: Is a directory" % path, err)
                 self.assertNotIn ("ready:", err)
                 #   Left as it was for the operator to look at (SQLite's
                 #   100-byte header aside: the journal mode and change
                 #   counter there may have been written before the check)
                 after = delivery.read_bytes (path) if os.path.isfile (path) else b""
+                if path == blocked:
+                    continue
                 self.assertEqual (len (after), len (before), "%s: the file was changed" % what)
                 self.assertEqual (after [100:], before [100:], "%s: the file was changed" % what)
         #   The same through the environment

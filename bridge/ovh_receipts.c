@@ -1,0 +1,197 @@
+/*  ovh_receipts.c - the spool's delivery receipts (see ovh_receipts.h).    */
+
+#include <czmq.h>
+#include "ovh_receipts.h"
+
+//  A receipt is at most 20 digits, a space, an id of up to 39 characters
+//  and a newline; the buffer holds a dispatch pass's worth many times over
+#define RECEIPT_MAX     64
+#define BUFFER_SIZE     (64 * 1024)
+
+struct _ovh_receipts_t {
+    char *path;
+    int fd;
+    char buffer [BUFFER_SIZE];
+    size_t used;                    //  bytes buffered
+    bool written;                   //  the file holds receipts
+    bool failing;                   //  the last write failed (logged)
+};
+
+ovh_receipts_t *
+ovh_receipts_new (const char *path, char *error, size_t error_size)
+{
+    assert (path);
+    ovh_receipts_t *self = (ovh_receipts_t *) zmalloc (sizeof (ovh_receipts_t));
+    if (self)
+        self->path = strdup (path);
+    if (!self || !self->path) {
+        snprintf (error, error_size, "cannot open %s: out of memory", path);
+        if (self)
+            free (self);
+        return NULL;
+    }
+    self->fd = open (path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    struct stat info;
+    if (self->fd == -1 || fstat (self->fd, &info)) {
+        snprintf (error, error_size, "cannot open %s: %s", path, strerror (errno));
+        ovh_receipts_destroy (&self);
+        return NULL;
+    }
+    self->written = info.st_size > 0;
+    return self;
+}
+
+void
+ovh_receipts_destroy (ovh_receipts_t **self_p)
+{
+    assert (self_p);
+    ovh_receipts_t *self = *self_p;
+    if (!self)
+        return;
+    if (self->fd >= 0) {
+        ovh_receipts_flush (self);
+        close (self->fd);
+    }
+    free (self->path);
+    free (self);
+    *self_p = NULL;
+}
+
+void
+ovh_receipts_add (ovh_receipts_t *self, int64_t row, const char *id)
+{
+    assert (self);
+    assert (id);
+    if (BUFFER_SIZE - self->used < RECEIPT_MAX)
+        ovh_receipts_flush (self);
+    if (BUFFER_SIZE - self->used < RECEIPT_MAX)
+        return;                     //  cannot write: the event may come again
+    int size = snprintf (self->buffer + self->used, RECEIPT_MAX, "%" PRId64 " %.39s\n", row, id);
+    assert (size > 0 && size < RECEIPT_MAX);
+    self->used += (size_t) size;
+}
+
+int
+ovh_receipts_flush (ovh_receipts_t *self)
+{
+    assert (self);
+    size_t done = 0;
+    while (done < self->used) {
+        ssize_t wrote = write (self->fd, self->buffer + done, self->used - done);
+        if (wrote < 0 && errno == EINTR)
+            continue;
+        if (wrote <= 0) {
+            if (!self->failing)
+                zsys_error ("spool receipts %s: cannot write (%s): events delivered now "
+                            "would be sent again after a crash", self->path,
+                            wrote < 0 ? strerror (errno) : "no progress");
+            self->failing = true;
+            //  A partial line is ignored when read; start the next on a
+            //  line of its own
+            if (done > 0 && write (self->fd, "\n", 1) < 0)
+                zsys_debug ("spool receipts %s: newline not written", self->path);
+            self->used = 0;
+            return -1;
+        }
+        done += (size_t) wrote;
+        self->written = true;
+    }
+    if (self->failing && self->used)
+        zsys_info ("spool receipts %s: written again", self->path);
+    self->failing = false;
+    self->used = 0;
+    return 0;
+}
+
+int
+ovh_receipts_clear (ovh_receipts_t *self)
+{
+    assert (self);
+    self->used = 0;
+    if (!self->written)
+        return 0;
+    if (ftruncate (self->fd, 0)) {
+        zsys_error ("spool receipts %s: cannot clear (%s)", self->path, strerror (errno));
+        return -1;
+    }
+    self->written = false;
+    return 0;
+}
+
+bool
+ovh_receipts_pending (ovh_receipts_t *self)
+{
+    assert (self);
+    return self->used > 0 || self->written;
+}
+
+//  "<digits> <id>" with the newline already cut off; false if not that
+static bool
+s_parse (char *line, int64_t *row, const char **id)
+{
+    char *end;
+    errno = 0;
+    if (*line < '1' || *line > '9')
+        return false;
+    long long value = strtoll (line, &end, 10);
+    if (errno || *end != ' ' || value <= 0)
+        return false;
+    char *text = end + 1;
+    size_t size = strlen (text);
+    if (size == 0 || size > 39)
+        return false;
+    for (size_t index = 0; index < size; index++)
+        if (!isalnum ((unsigned char) text [index]) && text [index] != '_')
+            return false;
+    *row = (int64_t) value;
+    *id = text;
+    return true;
+}
+
+int
+ovh_receipts_read (ovh_receipts_t *self, ovh_receipts_fn *fn, void *arg,
+                   size_t *malformed)
+{
+    assert (self);
+    assert (fn);
+    if (malformed)
+        *malformed = 0;
+    FILE *file = fopen (self->path, "r");
+    if (!file) {
+        zsys_error ("spool receipts %s: cannot read (%s)", self->path, strerror (errno));
+        return -1;
+    }
+    char *line = NULL;
+    size_t capacity = 0;
+    ssize_t size;
+    int count = 0;
+    while ((size = getline (&line, &capacity, file)) > 0) {
+        if (line [size - 1] != '\n')
+            break;                  //  a write cut short: not a receipt
+        line [size - 1] = 0;
+        int64_t row;
+        const char *id;
+        if (s_parse (line, &row, &id)) {
+            fn (arg, row, id);
+            count++;
+        }
+        else
+        if (malformed)
+            (*malformed)++;
+    }
+    bool failed = ferror (file);
+    free (line);
+    fclose (file);
+    if (failed) {
+        zsys_error ("spool receipts %s: cannot read", self->path);
+        return -1;
+    }
+    return count;
+}
+
+const char *
+ovh_receipts_path (ovh_receipts_t *self)
+{
+    assert (self);
+    return self->path;
+}
