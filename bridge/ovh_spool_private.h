@@ -1,0 +1,56 @@
+/*  ovh_spool_private.h - what the files of the spool class share: its
+    statements and its state. ovh_spool_open.c opens, checks and closes the
+    file and applies the delivery receipts; ovh_spool.c writes and reads it.
+    Not for other classes.                                                   */
+
+#ifndef OVH_SPOOL_PRIVATE_H_INCLUDED
+#define OVH_SPOOL_PRIVATE_H_INCLUDED
+
+#include <sqlite3.h>
+#include "ovh_spool.h"
+#include "ovh_receipts.h"
+
+typedef enum {
+    ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
+    ST_INSERT, ST_REMOVE, ST_ATTEMPTS, ST_BURY, ST_MOVE_DEAD,
+    ST_LOAD, ST_EVENTS, ST_DEAD, ST_BYTES, ST_OLDEST, ST_LAST_ROW,
+    ST_REDELIVER, ST_CLEAR_DEAD, ST_SETTLE,
+    ST_COUNT
+} statement_t;
+
+struct _ovh_spool_t {
+    sqlite3 *db;
+    sqlite3_stmt *stmt [ST_COUNT];
+    char *path;
+    char *wal_path;                 //  path + "-wal"
+    size_t max_bytes;
+    //  The next rowid we give. SQLite would give max(rowid) + 1, which
+    //  reuses the number of a deleted last row or of a rolled-back batch;
+    //  ours only grows, so a row number names one event for as long as the
+    //  spool is open: a stale number never touches another event's row,
+    //  and the rows above a number are those inserted after it
+    int64_t next_row;
+    ovh_receipts_t *receipts;       //  PATH.delivered
+    //  A batch holding removals was rolled back: its receipts must be
+    //  applied again from the file before they are cleared
+    bool unsettled;
+};
+
+//  Step a statement that returns no row, then reset it. 0 or -1 (logged).
+int
+    spool_run (ovh_spool_t *self, sqlite3_stmt *stmt);
+//  A write of a batch: on failure the whole batch is rolled back. 0 or -1.
+int
+    spool_write (ovh_spool_t *self, sqlite3_stmt *stmt);
+//  Step a statement that returns one integer (-1 on error)
+int64_t
+    spool_count (ovh_spool_t *self, statement_t index);
+//  COMMIT the open batch, or roll it back if that fails. 0 or -1.
+int
+    spool_commit_batch (ovh_spool_t *self);
+//  Apply the receipts file in a batch of its own, then clear it. Returns
+//  the number of rows removed, or -1.
+int
+    spool_settle (ovh_spool_t *self);
+
+#endif
