@@ -4,7 +4,12 @@
 #include "ovh_backlog.h"
 
 #define COMMIT_ROWS     1000
+//  An accepted event waits for its commit before it can be sent: commit
+//  soon. The other changes (deliveries, with their receipts already
+//  written; attempts; dead letters, sent again at worst) can wait longer
+//  and share fewer, larger commits.
 #define COMMIT_MS       5
+#define COMMIT_LAZY_MS  50
 #define RELOAD_MAX      1000
 
 struct _ovh_backlog_t {
@@ -66,15 +71,17 @@ s_broken (ovh_backlog_t *self, const char *what)
                 "not survive a restart", what);
 }
 
-//  Open a transaction if none is, and count one more change in it
+//  Open a transaction if none is, and count one more change in it, to be
+//  committed within 'delay' ms
 static bool
-s_change (ovh_backlog_t *self)
+s_change (ovh_backlog_t *self, int64_t delay)
 {
     if (ovh_spool_begin (self->spool))
         return false;
     self->changes++;
-    if (!self->commit_due)
-        self->commit_due = zclock_mono () + COMMIT_MS;
+    int64_t due = zclock_mono () + delay;
+    if (!self->commit_due || due < self->commit_due)
+        self->commit_due = due;
     return true;
 }
 
@@ -82,7 +89,7 @@ void
 ovh_backlog_accept (ovh_backlog_t *self, ovh_item_t *item)
 {
     item->spool_row = 0;
-    if (s_change (self))
+    if (s_change (self, COMMIT_MS))
         item->spool_row = ovh_spool_insert (self->spool, item);
     if (item->spool_row <= 0) {
         item->spool_row = 0;
@@ -104,8 +111,10 @@ ovh_backlog_delivered (ovh_backlog_t *self, ovh_item_t *item)
 {
     //  The receipt makes the delivery durable before the next request
     //  starts; the removal rides with the group commit
-    if (item->spool_row && s_change (self))
+    if (item->spool_row && s_change (self, COMMIT_LAZY_MS))
         ovh_spool_delivered (self->spool, item->spool_row, item->id);
+    if (self->changes >= COMMIT_ROWS)
+        ovh_backlog_commit (self);
 }
 
 void
@@ -117,14 +126,14 @@ ovh_backlog_write_receipts (ovh_backlog_t *self)
 void
 ovh_backlog_retrying (ovh_backlog_t *self, ovh_item_t *item)
 {
-    if (item->spool_row && s_change (self))
+    if (item->spool_row && s_change (self, COMMIT_LAZY_MS))
         ovh_spool_set_attempts (self->spool, item->spool_row, item->attempts);
 }
 
 int
 ovh_backlog_bury (ovh_backlog_t *self, ovh_item_t *item, const char *error)
 {
-    if (item->spool_row && s_change (self))
+    if (item->spool_row && s_change (self, COMMIT_LAZY_MS))
         return ovh_spool_bury (self->spool, item, error);
     return -1;
 }
@@ -201,8 +210,10 @@ ovh_backlog_reload (ovh_backlog_t *self, size_t room)
 {
     if (!self->spilling || room == 0)
         return;
-    //  Every written row must be committed (and so counted) first
-    ovh_backlog_commit (self);
+    //  Every accepted row must be committed (and so counted) first; the
+    //  open batch's other changes may wait
+    if (self->uncommitted)
+        ovh_backlog_commit (self);
     if (room > RELOAD_MAX)
         room = RELOAD_MAX;
     self->refused = false;
