@@ -1,0 +1,145 @@
+/*  ovh_dispatcher_outcome.c - what follows an attempt: a delivery is
+    counted and leaves the spool; a failure is logged (one line, OpenVidu's
+    text first) and retried after its backoff, or buried as a dead letter,
+    or dropped (see docs/delivery.md).                                       */
+
+#include <czmq.h>
+#include <curl/curl.h>
+#include "ovh_dispatcher_private.h"
+#include "ovh_retry.h"
+
+//  A key as logs may show it: at most 64 bytes, no control characters
+static const char *
+s_shown_key (const ovh_item_t *item, char *buffer, size_t size)
+{
+    if (!item->has_key)
+        return "(none)";
+    size_t length = item->key_size < size - 4 ? item->key_size : size - 4;
+    for (size_t index = 0; index < length; index++) {
+        unsigned char c = (unsigned char) item->key [index];
+        buffer [index] = c < 0x20 || c == 0x7f ? '?' : (char) c;
+    }
+    if (length < item->key_size)
+        memcpy (buffer + length, "...", 3), length += 3;
+    buffer [length] = 0;
+    return buffer;
+}
+
+//  ---------------------------------------------------------------------
+//  After an attempt
+
+//  An item is finished: free it and give its room back to the intake
+static void
+s_release (ovh_dispatcher_t *self, ovh_item_t *item)
+{
+    ovh_item_t *finished = ovh_lanes_done (self->lanes, item);
+    if (!self->spool) {
+        atomic_fetch_sub (&self->held_bytes, ovh_item_size (finished));
+        atomic_fetch_sub (&self->held_items, 1);
+    }
+    ovh_item_destroy (&finished);
+}
+
+//  Keep a dead event where the operator can find and resend it
+static const char *
+s_bury (ovh_dispatcher_t *self, ovh_item_t *item, const char *error)
+{
+    atomic_fetch_add (&self->dead, 1);
+    if (self->backlog && item->spool_row) {
+        if (ovh_backlog_bury (self->backlog, item, error) == 0)
+            return "dead letter kept in the spool";
+    }
+    else
+    if (self->deadletter && ovh_deadletter_write (self->deadletter, item, error) == 0)
+        return "dead letter written";
+    return self->spool || self->deadletter ? "dead letter could NOT be kept: event lost"
+                                           : "event dropped (no --spool or --dead-letter)";
+}
+
+static void
+s_failed (ovh_dispatcher_t *self, ovh_item_t *item, const ovh_result_t *result)
+{
+    atomic_fetch_add (&self->failed, 1);
+    if (ovh_breaker_record (self->breaker, false, zclock_mono ()))
+        zsys_warning ("circuit open after %d consecutive failures: pausing deliveries, "
+                      "probing every %.1f s", self->config->breaker_threshold,
+                      ovh_breaker_interval (self->breaker) / 1000.0);
+    char error [CURL_ERROR_SIZE + 160];
+    const char *endpoint = ovh_sender_endpoint (self->sender);
+    if (result->curl_code == 0)
+        snprintf (error, sizeof error, "Unexpected HTTP status from callback endpoint %s: "
+                  "expected 200, received %ld", endpoint, result->status);
+    else
+        snprintf (error, sizeof error, "Error sending to callback endpoint %s: %s",
+                  endpoint, result->error);
+
+    char key [80];
+    s_shown_key (item, key, sizeof key);
+    int attempts = 1 + self->config->retries;
+    if (self->config->retries == 0) {
+        //  OpenVidu's behaviour: one attempt, one line
+        zsys_error ("%s (event %s, key %s, id %s); %s", error, item->type->name, key,
+                    item->id, s_bury (self, item, error));
+        s_release (self, item);
+        return;
+    }
+    const char *verdict = NULL;
+    int64_t delay = 0;
+    if (!ovh_retry_worth (result))
+        verdict = "final status";
+    else
+    if (item->attempts >= attempts)
+        verdict = "giving up";
+    else {
+        delay = ovh_retry_delay (self->config, item->attempts, result, randof (1000000) / 1e6);
+        if (zclock_time () + delay - item->accepted_ms > self->config->retry_max_age_ms)
+            verdict = "too old to retry";
+    }
+    if (verdict) {
+        zsys_error ("%s (event %s, key %s, id %s, attempt %d/%d; %s: %s)", error,
+                    item->type->name, key, item->id, item->attempts, attempts, verdict,
+                    s_bury (self, item, error));
+        s_release (self, item);
+        return;
+    }
+    zsys_error ("%s (event %s, key %s, id %s, attempt %d/%d; retry in %.1f s)", error,
+                item->type->name, key, item->id, item->attempts, attempts, delay / 1000.0);
+    //  The lane stays busy while its head waits: later events of the key
+    //  keep their place, other keys go on
+    item->due = zclock_mono () + delay;
+    if (self->backlog)
+        ovh_backlog_retrying (self->backlog, item);
+    if (ovh_schedule_add (self->schedule, item)) {
+        zsys_error ("out of memory scheduling a retry of %s: %s", item->id,
+                    s_bury (self, item, "out of memory"));
+        s_release (self, item);
+    }
+}
+
+void
+dispatcher_done (void *arg, ovh_item_t *item, const ovh_result_t *result)
+{
+    ovh_dispatcher_t *self = (ovh_dispatcher_t *) arg;
+    if (result->ok) {
+        atomic_fetch_add (&self->delivered, 1);
+        if (ovh_breaker_record (self->breaker, true, zclock_mono ()))
+            zsys_info ("circuit closed: the endpoint answered, deliveries resume");
+        if (self->config->verbose) {
+            char key [80];
+            zsys_info ("delivered %s (key %s, id %s): %ld in %.1f ms", item->type->name,
+                       s_shown_key (item, key, sizeof key), item->id, result->status,
+                       result->usecs / 1000.0);
+        }
+        if (self->backlog)
+            ovh_backlog_delivered (self->backlog, item);
+        s_release (self, item);
+    }
+    else
+    if (self->draining && result->curl_code == CURLE_ABORTED_BY_CALLBACK) {
+        //  Cut short at the drain deadline: still in the spool, if any
+        atomic_fetch_add (&self->undelivered, 1);
+        s_release (self, item);
+    }
+    else
+        s_failed (self, item, result);
+}

@@ -1,0 +1,54 @@
+/*  ovh_dispatcher_private.h - what the files of the dispatcher class
+    share: the actor's state. ovh_dispatcher.c runs the actor and serves
+    the intake; ovh_dispatcher_outcome.c decides what follows an attempt.
+    Not for other classes.                                                   */
+
+#ifndef OVH_DISPATCHER_PRIVATE_H_INCLUDED
+#define OVH_DISPATCHER_PRIVATE_H_INCLUDED
+
+#include <stdatomic.h>
+#include "ovh_dispatcher.h"
+#include "ovh_backlog.h"
+#include "ovh_breaker.h"
+#include "ovh_lanes.h"
+#include "ovh_schedule.h"
+#include "ovh_sender.h"
+
+struct _ovh_dispatcher_t {
+    ovh_config_t *config;
+    zactor_t *actor;
+    zsock_t *feed_in;               //  intake's end (the caller's thread)
+    zsock_t *feed_out;              //  actor's end
+    //  Used by the actor only
+    ovh_sender_t *sender;
+    ovh_signer_t *signer;
+    ovh_lanes_t *lanes;
+    ovh_schedule_t *schedule;       //  items waiting for a retry
+    ovh_breaker_t *breaker;
+    ovh_spool_t *spool;             //  NULL: no spool
+    ovh_backlog_t *backlog;         //  with a spool
+    ovh_deadletter_t *deadletter;   //  NULL: no dead-letter file
+    bool draining;
+    int64_t drain_deadline;
+    //  Written by the actor, read by anyone
+    atomic_uint_least64_t delivered;
+    atomic_uint_least64_t failed;
+    atomic_uint_least64_t dead;
+    atomic_uint_least64_t undelivered;
+    atomic_bool spool_full;
+    //  Set last by the actor: a release/acquire pair that shows
+    //  ThreadSanitizer the hand-back of the actor's state on destroy (CZMQ
+    //  orders it through ZeroMQ, out of TSan's sight)
+    atomic_bool finished;
+    atomic_uint_least64_t feed_items;   //  posted, not yet taken by the actor
+    //  Without a spool: items handed over and not finished, and their bytes
+    atomic_uint_least64_t held_items;
+    atomic_uint_least64_t held_bytes;
+};
+
+//  The sender's callback after each attempt (ovh_sender_done_fn): count
+//  it, then deliver, retry, bury or drop the item
+void
+    dispatcher_done (void *arg, ovh_item_t *item, const ovh_result_t *result);
+
+#endif
