@@ -11,6 +11,9 @@
 struct _ovh_receipts_t {
     char *path;
     int fd;
+    size_t max_bytes;               //  the file's limit
+    size_t file_bytes;              //  the file's size, as we wrote it
+    bool over;                      //  over the limit (logged)
     char buffer [BUFFER_SIZE];
     size_t used;                    //  bytes buffered
     bool written;                   //  the file holds receipts
@@ -18,7 +21,7 @@ struct _ovh_receipts_t {
 };
 
 ovh_receipts_t *
-ovh_receipts_new (const char *path, char *error, size_t error_size)
+ovh_receipts_new (const char *path, size_t max_bytes, char *error, size_t error_size)
 {
     assert (path);
     ovh_receipts_t *self = (ovh_receipts_t *) zmalloc (sizeof (ovh_receipts_t));
@@ -38,6 +41,8 @@ ovh_receipts_new (const char *path, char *error, size_t error_size)
         return NULL;
     }
     self->written = info.st_size > 0;
+    self->file_bytes = (size_t) info.st_size;
+    self->max_bytes = max_bytes;
     return self;
 }
 
@@ -66,6 +71,17 @@ ovh_receipts_add (ovh_receipts_t *self, int64_t row, const char *id)
         ovh_receipts_flush (self);
     if (BUFFER_SIZE - self->used < RECEIPT_MAX)
         return;                     //  cannot write: the event may come again
+    if (self->file_bytes + self->used + RECEIPT_MAX > self->max_bytes) {
+        //  Only when commits keep failing (nothing clears the file): the
+        //  disk is not filled with receipts; these deliveries may be sent
+        //  again after a crash
+        if (!self->over)
+            zsys_error ("spool receipts %s: over %zu bytes, the spool has not committed for"
+                        " a while: deliveries from now on are not recorded and would be sent"
+                        " again after a crash", self->path, self->max_bytes);
+        self->over = true;
+        return;
+    }
     int size = snprintf (self->buffer + self->used, RECEIPT_MAX, "%" PRId64 " %.39s\n", row, id);
     assert (size > 0 && size < RECEIPT_MAX);
     self->used += (size_t) size;
@@ -94,6 +110,7 @@ ovh_receipts_flush (ovh_receipts_t *self)
             return -1;
         }
         done += (size_t) wrote;
+        self->file_bytes += (size_t) wrote;
         self->written = true;
     }
     if (self->failing && self->used)
@@ -115,6 +132,10 @@ ovh_receipts_clear (ovh_receipts_t *self)
         return -1;
     }
     self->written = false;
+    self->file_bytes = 0;
+    if (self->over)
+        zsys_info ("spool receipts %s: cleared, deliveries are recorded again", self->path);
+    self->over = false;
     return 0;
 }
 

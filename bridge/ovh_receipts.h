@@ -30,10 +30,13 @@ typedef struct _ovh_receipts_t ovh_receipts_t;
 //  Called by ovh_receipts_read for each well-formed receipt
 typedef void (ovh_receipts_fn) (void *arg, int64_t row, const char *id);
 
-//  Open or create the file at 'path' (mode 0600). On failure returns NULL
-//  and writes "cannot open PATH: <reason>" into 'error'.
+//  Open or create the file at 'path' (mode 0600). The file grows only
+//  while nothing clears it (the spool's commits keep failing); past
+//  'max_bytes' receipts are dropped, logged once: those deliveries would be
+//  sent again after a crash. On failure returns NULL and writes
+//  "cannot open PATH: <reason>" into 'error'.
 ovh_receipts_t *
-    ovh_receipts_new (const char *path, char *error, size_t error_size);
+    ovh_receipts_new (const char *path, size_t max_bytes, char *error, size_t error_size);
 //  Writes what is buffered, then closes the file
 void
     ovh_receipts_destroy (ovh_receipts_t **self_p);

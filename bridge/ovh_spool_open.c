@@ -11,6 +11,10 @@
 //  burst doesn't leave a large file behind (it counts in the spool's bytes)
 #define SPOOL_WAL_LIMIT "16777216"
 
+//  Delivery receipts wait for a commit; this many bytes (about 380,000
+//  receipts) only pile up while commits fail
+#define SPOOL_RECEIPTS_MAX (16 * 1024 * 1024)
+
 static const char *s_schema =
     "CREATE TABLE events (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL,"
     " type TEXT NOT NULL, key TEXT, json BLOB NOT NULL,"
@@ -264,7 +268,7 @@ s_open_receipts (ovh_spool_t *self, char *error, size_t error_size)
     char *path = zsys_sprintf ("%s.delivered", self->path);
     char reason [PATH_MAX + 128] = "out of memory";
     if (path)
-        self->receipts = ovh_receipts_new (path, reason, sizeof reason);
+        self->receipts = ovh_receipts_new (path, SPOOL_RECEIPTS_MAX, reason, sizeof reason);
     zstr_free (&path);
     if (!self->receipts) {
         s_error (error, error_size, self->path, "%s", reason);

@@ -98,7 +98,7 @@ static void
 test_file_format (void)
 {
     const char *path = s_fresh ("format.delivered");
-    ovh_receipts_t *receipts = ovh_receipts_new (path, s_error, sizeof s_error);
+    ovh_receipts_t *receipts = ovh_receipts_new (path, 1 << 20, s_error, sizeof s_error);
     REQUIRE (receipts);
     CHECK (!ovh_receipts_pending (receipts));
 
@@ -136,7 +136,7 @@ test_file_format (void)
     free (text);
 
     //  Reopened: what the file holds is pending
-    receipts = ovh_receipts_new (path, s_error, sizeof s_error);
+    receipts = ovh_receipts_new (path, 1 << 20, s_error, sizeof s_error);
     REQUIRE (receipts);
     CHECK (ovh_receipts_pending (receipts));
     ovh_receipts_destroy (&receipts);
@@ -161,7 +161,7 @@ test_file_damage (void)
                     "99999999999999999999 " ID (2) "\n"                  //  > INT64_MAX
                     "9 " ID (9) "\n"
                     "10 " ID (5));                   //  cut short
-    ovh_receipts_t *receipts = ovh_receipts_new (path, s_error, sizeof s_error);
+    ovh_receipts_t *receipts = ovh_receipts_new (path, 1 << 20, s_error, sizeof s_error);
     REQUIRE (receipts);
     seen_t seen = { .count = 0 };
     size_t malformed = 0;
@@ -171,9 +171,35 @@ test_file_damage (void)
     ovh_receipts_destroy (&receipts);
 
     //  Cannot open: a clear error naming the file
-    receipts = ovh_receipts_new ("/proc/no-such-dir/x.delivered", s_error, sizeof s_error);
+    receipts = ovh_receipts_new ("/proc/no-such-dir/x.delivered", 1 << 20, s_error, sizeof s_error);
     CHECK (receipts == NULL);
     CHECK_MSG (strstr (s_error, "/proc/no-such-dir/x.delivered") != NULL, "%s", s_error);
+}
+
+//  While nothing clears the file it stops at its limit, and starts again
+//  once cleared
+static void
+test_file_limit (void)
+{
+    const char *path = s_fresh ("limit.delivered");
+    ovh_receipts_t *receipts = ovh_receipts_new (path, 400, s_error, sizeof s_error);
+    REQUIRE (receipts);
+    for (int index = 1; index <= 20; index++)
+        ovh_receipts_add (receipts, index, ID (1));     //  39 bytes each (rows 1-9)
+    ovh_receipts_flush (receipts);
+    seen_t seen = { .count = 0 };
+    int kept = ovh_receipts_read (receipts, s_seen, &seen, NULL);
+    //  A receipt is taken while the file keeps room for a longest one (64
+    //  bytes) after it: 9 × 39 + 64 > 400 stops the tenth
+    CHECK_MSG (kept == 9, "%d", kept);
+    CHECK (seen.count == 9 && seen.rows [8] == 9);
+    CHECK (ovh_receipts_clear (receipts) == 0);
+    ovh_receipts_add (receipts, 21, ID (2));
+    ovh_receipts_flush (receipts);
+    char *text = s_slurp (path);
+    CHECK_STR (text, "21 " ID (2) "\n");
+    free (text);
+    ovh_receipts_destroy (&receipts);
 }
 
 //  ---------------------------------------------------------------------
@@ -311,6 +337,7 @@ main (void)
     }
     test_file_format ();
     test_file_damage ();
+    test_file_limit ();
     test_spool_after_kill ();
     test_spool_rollback ();
     test_spool_unusable_receipts ();
