@@ -1,7 +1,8 @@
 /*  ovh_backlog.h - the durable side of the dispatcher's queue: every event
     goes into the SQLite spool first and is released for delivery only once
-    its transaction has committed (group commit: at most COMMIT_ROWS changes
-    or COMMIT_MS per transaction). When memory is full, newer events stay on
+    its transaction has committed (group commit: at most COMMIT_ROWS changes,
+    and within COMMIT_MS of the first accepted event; deliveries, with their
+    receipts written, wait up to COMMIT_LAZY_MS). When memory is full, newer events stay on
     disk only ("spilled") and come back in spool order as memory frees, so
     memory always holds the oldest events and per-key order holds.           */
 
