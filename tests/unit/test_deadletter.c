@@ -9,6 +9,7 @@
 #include <czmq.h>
 #include <sys/stat.h>
 #include "ovh_test.h"
+#include "ovh_test_folder.h"
 #include "ovh_deadletter.h"
 
 #define ID_A "evt_0123456789abcdef0123456789abcdef"
@@ -452,11 +453,8 @@ test_unusable_paths (void)
 int
 main (void)
 {
-    snprintf (s_folder, sizeof s_folder, "/tmp/test_deadletter.XXXXXX");
-    if (!mkdtemp (s_folder)) {
-        perror ("mkdtemp");
+    if (ovh_test_folder_new (s_folder, sizeof s_folder, "test_deadletter"))
         return 1;
-    }
     test_line_format ();
     test_round_trip ();
     test_bad_lines ();
@@ -464,9 +462,7 @@ main (void)
     test_retire_first ();
     test_unusable_paths ();
 
-    char command [300];
-    snprintf (command, sizeof command, "rm -rf '%s'", s_folder);
-    CHECK (system (command) == 0);
+    ovh_test_folder_remove (s_folder);
     zsys_shutdown ();
     return ovh_test_done ("test_deadletter");
 }

@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include "ovh_test.h"
+#include "ovh_test_folder.h"
 #include "ovh_receipts.h"
 #include "ovh_spool.h"
 
@@ -60,23 +61,6 @@ s_seen (void *arg, int64_t row, const char *id)
     seen->rows [seen->count] = row;
     snprintf (seen->ids [seen->count], 40, "%s", id);
     seen->count++;
-}
-
-static int64_t
-s_peek (const char *path, const char *sql)
-{
-    sqlite3 *db;
-    int64_t value = -1;
-    if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
-        sqlite3_stmt *stmt;
-        if (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) == SQLITE_OK) {
-            if (sqlite3_step (stmt) == SQLITE_ROW)
-                value = sqlite3_column_int64 (stmt, 0);
-            sqlite3_finalize (stmt);
-        }
-    }
-    sqlite3_close (db);
-    return value;
 }
 
 static ovh_item_t *
@@ -241,7 +225,7 @@ test_spool_after_kill (void)
     int status = 0;
     waitpid (child, &status, 0);
     CHECK (WIFSIGNALED (status) && WTERMSIG (status) == SIGKILL);
-    CHECK (s_peek (path, "SELECT count(*) FROM events") == 5);
+    CHECK (ovh_test_peek (path, "SELECT count(*) FROM events") == 5);
     char *text = s_slurp (receipts_path);
     CHECK_STR (text, "1 " ID (1) "\n2 " ID (2) "\n3 " ID (3) "\n");
     free (text);
@@ -251,7 +235,7 @@ test_spool_after_kill (void)
     spool = ovh_spool_new (path, false, 1 << 30, s_error, sizeof s_error);
     REQUIRE (spool);
     CHECK (ovh_spool_events (spool) == 2);
-    CHECK (s_peek (path, "SELECT count(*) FROM events WHERE rowid IN (4, 5)") == 2);
+    CHECK (ovh_test_peek (path, "SELECT count(*) FROM events WHERE rowid IN (4, 5)") == 2);
     text = s_slurp (receipts_path);
     CHECK_STR (text, "");
     free (text);
@@ -303,7 +287,7 @@ test_spool_rollback (void)
     CHECK (ovh_spool_set_attempts (spool, 4, 2) == 0);
     CHECK (ovh_spool_commit (spool) == 0);
     CHECK_MSG (ovh_spool_events (spool) == 1, "%zu", ovh_spool_events (spool));
-    CHECK (s_peek (path, "SELECT count(*) FROM events WHERE rowid = 4 AND attempts = 2") == 1);
+    CHECK (ovh_test_peek (path, "SELECT count(*) FROM events WHERE rowid = 4 AND attempts = 2") == 1);
     text = s_slurp (receipts_path);
     CHECK_STR (text, "");
     free (text);
@@ -330,20 +314,14 @@ int
 main (void)
 {
     zsys_init ();
-    snprintf (s_dir, sizeof s_dir, "/tmp/test_receipts.XXXXXX");
-    if (!mkdtemp (s_dir)) {
-        perror ("mkdtemp");
+    if (ovh_test_folder_new (s_dir, sizeof s_dir, "test_receipts"))
         return 1;
-    }
     test_file_format ();
     test_file_damage ();
     test_file_limit ();
     test_spool_after_kill ();
     test_spool_rollback ();
     test_spool_unusable_receipts ();
-    char *command = zsys_sprintf ("rm -rf '%s'", s_dir);
-    if (system (command) != 0)
-        fprintf (stderr, "cannot remove %s\n", s_dir);
-    zstr_free (&command);
+    ovh_test_folder_remove (s_dir);
     return ovh_test_done ("test_receipts");
 }

@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include "ovh_test.h"
+#include "ovh_test_folder.h"
 #include "ovh_spool.h"
 
 static char s_dir [256];
@@ -51,25 +52,6 @@ s_loaded_clear (loaded_t *loaded)
     for (size_t index = 0; index < loaded->count; index++)
         ovh_item_destroy (&loaded->items [index]);
     loaded->count = 0;
-}
-
-//  One integer from SQL on a separate connection (the view of another
-//  process): -1 on error
-static int64_t
-s_peek (const char *path, const char *sql)
-{
-    sqlite3 *db;
-    int64_t value = -1;
-    if (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
-        sqlite3_stmt *stmt;
-        if (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) == SQLITE_OK) {
-            if (sqlite3_step (stmt) == SQLITE_ROW)
-                value = sqlite3_column_int64 (stmt, 0);
-            sqlite3_finalize (stmt);
-        }
-    }
-    sqlite3_close (db);
-    return value;
 }
 
 //  Run SQL on a separate read-write connection; 0 or -1
@@ -230,22 +212,22 @@ test_group_commit (void)
     for (int index = 0; index < 5; index++)
         CHECK (ovh_spool_insert (spool, item) > 0);
     CHECK (ovh_spool_events (spool) == 5);          //  own connection sees them
-    CHECK (s_peek (path, "SELECT count(*) FROM events") == 0);
+    CHECK (ovh_test_peek (path, "SELECT count(*) FROM events") == 0);
     CHECK (ovh_spool_commit (spool) == 0);
     CHECK (!ovh_spool_in_transaction (spool));
-    CHECK (s_peek (path, "SELECT count(*) FROM events") == 5);
+    CHECK (ovh_test_peek (path, "SELECT count(*) FROM events") == 5);
 
     //  Removals are batched the same way
     ovh_spool_begin (spool);
     CHECK (ovh_spool_remove (spool, 1) == 0);
     CHECK (ovh_spool_remove (spool, 999) == 0);     //  no such row: fine
-    CHECK (s_peek (path, "SELECT count(*) FROM events") == 5);
+    CHECK (ovh_test_peek (path, "SELECT count(*) FROM events") == 5);
     ovh_spool_commit (spool);
-    CHECK (s_peek (path, "SELECT count(*) FROM events") == 4);
+    CHECK (ovh_test_peek (path, "SELECT count(*) FROM events") == 4);
 
     //  Outside a batch, a write commits on its own
     CHECK (ovh_spool_insert (spool, item) > 0);
-    CHECK (s_peek (path, "SELECT count(*) FROM events") == 5);
+    CHECK (ovh_test_peek (path, "SELECT count(*) FROM events") == 5);
 
     //  A write that fails only as a statement (here a trigger; in life
     //  the errors that SQLite doesn't roll back itself) still ends the
@@ -259,7 +241,7 @@ test_group_commit (void)
     CHECK (ovh_spool_remove (spool, 2) == -1);
     CHECK (!ovh_spool_in_transaction (spool));
     CHECK (ovh_spool_events (spool) == 5);
-    CHECK (s_peek (path, "SELECT count(*) FROM events WHERE rowid = 3") == 1);
+    CHECK (ovh_test_peek (path, "SELECT count(*) FROM events WHERE rowid = 3") == 1);
     CHECK (sqlite3_exec (ovh_spool_db (spool), "DROP TRIGGER poison", NULL, NULL, NULL) == SQLITE_OK);
 
     //  Row numbers are not reused: not that of the rolled-back batch (7),
@@ -274,7 +256,7 @@ test_group_commit (void)
     ovh_spool_begin (spool);
     CHECK (ovh_spool_insert (spool, item) > 0);
     ovh_spool_destroy (&spool);
-    CHECK (s_peek (path, "SELECT count(*) FROM events") == 6);
+    CHECK (ovh_test_peek (path, "SELECT count(*) FROM events") == 6);
 
     //  A child commits 3 rows, inserts 4 more and dies without committing
     pid_t child = fork ();
@@ -329,16 +311,16 @@ test_dead_letters (void)
     items [2]->attempts = 8;
     CHECK (ovh_spool_bury (spool, items [2], "HTTP 500") == 0);
     CHECK (ovh_spool_dead (spool) == 1);
-    CHECK (s_peek (path, "SELECT count(*) FROM dead_letters") == 0);
+    CHECK (ovh_test_peek (path, "SELECT count(*) FROM dead_letters") == 0);
     int64_t before = zclock_time ();
     CHECK (ovh_spool_commit (spool) == 0);
     CHECK (ovh_spool_events (spool) == 1);
     CHECK (ovh_spool_dead (spool) == 1);
-    CHECK (s_peek (path, "SELECT count(*) FROM dead_letters"
+    CHECK (ovh_test_peek (path, "SELECT count(*) FROM dead_letters"
                          " WHERE id = 'evt_00000000000000000000000000000003' AND type = 'participantJoined'"
                          " AND key IS NULL AND json = CAST ('{\"a\":1}' AS BLOB) AND accepted_ms = 1002"
                          " AND attempts = 8 AND last_error = 'HTTP 500'") == 1);
-    CHECK (llabs (s_peek (path, "SELECT failed_ms FROM dead_letters") - before) < 5000);
+    CHECK (llabs (ovh_test_peek (path, "SELECT failed_ms FROM dead_letters") - before) < 5000);
 
     loaded_t loaded = { .count = 0 };
     CHECK (ovh_spool_load (spool, 0, 10, s_collect, &loaded) == 1);
@@ -358,7 +340,7 @@ test_dead_letters (void)
     CHECK (ovh_spool_redeliver (spool) == 2);
     CHECK (ovh_spool_dead (spool) == 0);
     CHECK (ovh_spool_events (spool) == 3);
-    CHECK (s_peek (path, "SELECT count(*) FROM events") == 3);      //  committed
+    CHECK (ovh_test_peek (path, "SELECT count(*) FROM events") == 3);      //  committed
     CHECK (ovh_spool_load (spool, 2, 10, s_collect, &loaded) == 2);
     CHECK (loaded.count == 2);
     if (loaded.count == 2) {
@@ -422,7 +404,7 @@ test_unknown_type (void)
     s_loaded_clear (&loaded);
     CHECK (ovh_spool_dead (spool) == 40);
     CHECK (ovh_spool_events (spool) == 4);
-    CHECK (s_peek (path, "SELECT count(*) FROM dead_letters WHERE type = 'bogusEvent'"
+    CHECK (ovh_test_peek (path, "SELECT count(*) FROM dead_letters WHERE type = 'bogusEvent'"
                          " AND last_error = 'unknown event type'") == 40);
     CHECK (ovh_spool_load (spool, 0, 100, s_collect, &loaded) == 4);
     s_loaded_clear (&loaded);
@@ -657,7 +639,7 @@ test_settings (void)
     char *sql = zsys_sprintf ("PRAGMA max_page_count = %" PRId64, pages + 8);
     CHECK (s_pragma (spool, sql) == pages + 8);
     zstr_free (&sql);
-    int64_t before = s_peek (path, "SELECT count(*) FROM events");
+    int64_t before = ovh_test_peek (path, "SELECT count(*) FROM events");
     ovh_spool_begin (spool);
     int inserted = 0;
     while (inserted < 1000 && ovh_spool_insert (spool, item) > 0)
@@ -665,7 +647,7 @@ test_settings (void)
     CHECK_MSG (inserted > 0 && inserted < 1000, "%d", inserted);
     CHECK (!ovh_spool_in_transaction (spool));
     CHECK (ovh_spool_commit (spool) == 0);
-    CHECK (s_peek (path, "SELECT count(*) FROM events") == before);
+    CHECK (ovh_test_peek (path, "SELECT count(*) FROM events") == before);
     CHECK (ovh_spool_events (spool) == (size_t) before);
     ovh_item_destroy (&item);
     ovh_spool_destroy (&spool);
@@ -680,11 +662,8 @@ test_settings (void)
 int
 main (void)
 {
-    snprintf (s_dir, sizeof s_dir, "/tmp/test_spool.XXXXXX");
-    if (!mkdtemp (s_dir)) {
-        perror ("mkdtemp");
+    if (ovh_test_folder_new (s_dir, sizeof s_dir, "test_spool"))
         return 1;
-    }
     test_reopen ();
     test_paging ();
     test_group_commit ();
@@ -692,9 +671,6 @@ main (void)
     test_unknown_type ();
     test_unusable ();
     test_settings ();
-    char *command = zsys_sprintf ("chmod -R u+rwx '%s'; rm -rf '%s'", s_dir, s_dir);
-    if (system (command) != 0)
-        fprintf (stderr, "cannot remove %s\n", s_dir);
-    zstr_free (&command);
+    ovh_test_folder_remove (s_dir);
     return ovh_test_done ("test_spool");
 }
