@@ -12,11 +12,10 @@ struct _ovh_receipts_t {
     char *path;
     int fd;
     size_t max_bytes;               //  the file's limit
-    size_t file_bytes;              //  the file's size, as we wrote it
+    size_t file_bytes;              //  the file's size, as we wrote it (0: empty)
     bool over;                      //  over the limit (logged)
     char buffer [BUFFER_SIZE];
     size_t used;                    //  bytes buffered
-    bool written;                   //  the file holds receipts
     bool failing;                   //  the last write failed (logged)
 };
 
@@ -40,7 +39,6 @@ ovh_receipts_new (const char *path, size_t max_bytes, char *error, size_t error_
         ovh_receipts_destroy (&self);
         return NULL;
     }
-    self->written = info.st_size > 0;
     self->file_bytes = (size_t) info.st_size;
     self->max_bytes = max_bytes;
     return self;
@@ -104,14 +102,16 @@ ovh_receipts_flush (ovh_receipts_t *self)
             self->failing = true;
             //  A partial line is ignored when read; start the next on a
             //  line of its own
-            if (done > 0 && write (self->fd, "\n", 1) < 0)
+            if (done > 0 && write (self->fd, "\n", 1) == 1)
+                self->file_bytes++;
+            else
+            if (done > 0)
                 zsys_debug ("spool receipts %s: newline not written", self->path);
             self->used = 0;
             return -1;
         }
         done += (size_t) wrote;
         self->file_bytes += (size_t) wrote;
-        self->written = true;
     }
     if (self->failing && self->used)
         zsys_info ("spool receipts %s: written again", self->path);
@@ -125,13 +125,12 @@ ovh_receipts_clear (ovh_receipts_t *self)
 {
     assert (self);
     self->used = 0;
-    if (!self->written)
+    if (self->file_bytes == 0)
         return 0;
     if (ftruncate (self->fd, 0)) {
         zsys_error ("spool receipts %s: cannot clear (%s)", self->path, strerror (errno));
         return -1;
     }
-    self->written = false;
     self->file_bytes = 0;
     if (self->over)
         zsys_info ("spool receipts %s: cleared, deliveries are recorded again", self->path);
@@ -143,7 +142,7 @@ bool
 ovh_receipts_pending (ovh_receipts_t *self)
 {
     assert (self);
-    return self->used > 0 || self->written;
+    return self->used > 0 || self->file_bytes > 0;
 }
 
 //  "<digits> <id>" with the newline already cut off; false if not that

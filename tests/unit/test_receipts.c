@@ -189,24 +189,36 @@ test_file_limit (void)
 //  ---------------------------------------------------------------------
 //  The spool with its receipts
 
-//  A child delivers rows 1-3 (receipts written), 4 without writing its
-//  receipt, and is killed before the commit: the next open removes 1-3 only
-static void
-test_spool_after_kill (void)
+//  A new spool at 'name' holding 'count' committed events (rows 1..count,
+//  ids[0..count-1]), its path in s_path; its receipts file's path into
+//  'receipts'
+static ovh_spool_t *
+s_spool_with (const char *name, const char **ids, int count,
+              char *receipts, size_t receipts_size)
 {
-    const char *path = s_fresh ("kill.db");
-    char receipts_path [600];
-    snprintf (receipts_path, sizeof receipts_path, "%s.delivered", path);
+    const char *path = s_fresh (name);
+    snprintf (receipts, receipts_size, "%s.delivered", path);
     ovh_spool_t *spool = ovh_spool_new (path, false, 1 << 30, s_error, sizeof s_error);
     REQUIRE (spool);
-    const char *ids [] = { ID (1), ID (2), ID (3), ID (4), ID (5) };
     ovh_spool_begin (spool);
-    for (int index = 0; index < 5; index++) {
+    for (int index = 0; index < count; index++) {
         ovh_item_t *item = s_item (ids [index]);
         CHECK (ovh_spool_insert (spool, item) == index + 1);
         ovh_item_destroy (&item);
     }
     CHECK (ovh_spool_commit (spool) == 0);
+    return spool;
+}
+
+//  A child delivers rows 1-3 (receipts written), 4 without writing its
+//  receipt, and is killed before the commit: the next open removes 1-3 only
+static void
+test_spool_after_kill (void)
+{
+    const char *ids [] = { ID (1), ID (2), ID (3), ID (4), ID (5) };
+    char receipts_path [600];
+    ovh_spool_t *spool = s_spool_with ("kill.db", ids, 5, receipts_path, sizeof receipts_path);
+    const char *path = s_path;
     ovh_spool_destroy (&spool);
 
     pid_t child = fork ();
@@ -247,19 +259,10 @@ test_spool_after_kill (void)
 static void
 test_spool_rollback (void)
 {
-    const char *path = s_fresh ("rollback.db");
-    char receipts_path [600];
-    snprintf (receipts_path, sizeof receipts_path, "%s.delivered", path);
-    ovh_spool_t *spool = ovh_spool_new (path, false, 1 << 30, s_error, sizeof s_error);
-    REQUIRE (spool);
     const char *ids [] = { ID (1), ID (2), ID (3), ID (4) };
-    ovh_spool_begin (spool);
-    for (int index = 0; index < 4; index++) {
-        ovh_item_t *item = s_item (ids [index]);
-        ovh_spool_insert (spool, item);
-        ovh_item_destroy (&item);
-    }
-    CHECK (ovh_spool_commit (spool) == 0);
+    char receipts_path [600];
+    ovh_spool_t *spool = s_spool_with ("rollback.db", ids, 4, receipts_path, sizeof receipts_path);
+    const char *path = s_path;
 
     //  Row 1 delivered and committed: receipts cleared
     ovh_spool_begin (spool);
