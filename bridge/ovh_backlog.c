@@ -1,4 +1,14 @@
-/*  ovh_backlog.c - the durable side of the dispatcher's queue.             */
+/*  ovh_backlog.c - the durable side of the dispatcher's queue.
+
+    SQLite undoes a whole transaction when one of its writes fails (a full
+    disk, an I/O error, a lock held by another process). So the open batch
+    is also kept here as a journal: the items it inserts, the rows it
+    removes, the attempts it records and the dead letters it buries. After a
+    failure the journal is written again in a new transaction, with backoff,
+    until it commits; nothing of it is forgotten meanwhile. An accepted item
+    reaches memory only once its row is committed, and while the spool fails
+    the dispatcher pauses the bus (ovh_backlog_blocked), so memory and the
+    journal stay bounded and per-key order holds.                            */
 
 #include <czmq.h>
 #include "ovh_backlog.h"
@@ -11,23 +21,71 @@
 #define COMMIT_MS       5
 #define COMMIT_LAZY_MS  50
 #define RELOAD_MAX      1000
+//  A failed batch is written again after this delay, doubling up to the cap
+#define RETRY_FIRST_MS  10
+#define RETRY_MAX_MS    1000
+//  While the spool fails: a reminder at most this often
+#define FAILING_LOG_MS  60000
+
+typedef struct {
+    int64_t row;
+    char id [40];
+} removal_t;
+
+typedef struct {
+    int64_t row;
+    int attempts;
+} attempt_t;
+
+typedef struct {
+    ovh_item_t *item;               //  a copy: the dispatcher freed its own
+    char *error;
+} burial_t;
 
 struct _ovh_backlog_t {
     ovh_spool_t *spool;
     ovh_backlog_admit_fn *admit;
     void *admit_arg;
-    ovh_item_t *uncommitted;        //  written, not yet committed, in order
-    ovh_item_t *uncommitted_tail;
-    size_t changes;                 //  in the open transaction
+    //  The journal of the open batch
+    ovh_item_t *accepted;           //  inserted (or to insert), in order
+    ovh_item_t *accepted_tail;
+    size_t accepted_count;
+    zlistx_t *removals;             //  removal_t
+    zlistx_t *attempts;             //  attempt_t
+    zlistx_t *burials;              //  burial_t
+    size_t changes;                 //  in the open batch
     int64_t commit_due;             //  zclock_mono, 0: nothing to commit
     bool spilling;                  //  newer events are on disk only
     int64_t memory_row;             //  newest row handed to memory
     bool full;
-    bool broken;                    //  logged once
     bool refused;                   //  memory refused an item of this load
-    bool failed;                    //  a write of the open transaction failed
     int64_t full_checked;           //  zclock_mono of the last size check
+    //  Failing: the last write or commit failed, the journal waits for a retry
+    bool failing;
+    int64_t failing_since;          //  zclock_mono
+    int64_t failing_logged;         //  zclock_mono of the last line about it
+    int64_t retry_ms;               //  the next retry's delay
+    uint64_t failures;              //  of this episode
 };
+
+static void
+s_removal_destroy (void **item)
+{
+    free (*item);
+    *item = NULL;
+}
+
+static void
+s_burial_destroy (void **item)
+{
+    burial_t *burial = (burial_t *) *item;
+    if (burial) {
+        ovh_item_destroy (&burial->item);
+        free (burial->error);
+        free (burial);
+    }
+    *item = NULL;
+}
 
 ovh_backlog_t *
 ovh_backlog_new (ovh_spool_t *spool, ovh_backlog_admit_fn *admit, void *arg)
@@ -40,8 +98,19 @@ ovh_backlog_new (ovh_spool_t *spool, ovh_backlog_admit_fn *admit, void *arg)
     self->spool = spool;
     self->admit = admit;
     self->admit_arg = arg;
+    self->removals = zlistx_new ();
+    self->attempts = zlistx_new ();
+    self->burials = zlistx_new ();
+    if (!self->removals || !self->attempts || !self->burials) {
+        ovh_backlog_destroy (&self);
+        return NULL;
+    }
+    zlistx_set_destructor (self->removals, s_removal_destroy);
+    zlistx_set_destructor (self->attempts, s_removal_destroy);
+    zlistx_set_destructor (self->burials, s_burial_destroy);
     //  What an earlier run left goes first: start as if all were spilled
     self->spilling = true;
+    self->retry_ms = RETRY_FIRST_MS;
     return self;
 }
 
@@ -52,68 +121,148 @@ ovh_backlog_destroy (ovh_backlog_t **self_p)
     ovh_backlog_t *self = *self_p;
     if (!self)
         return;
-    while (self->uncommitted) {
-        ovh_item_t *item = self->uncommitted;
-        self->uncommitted = item->next;
+    while (self->accepted) {
+        ovh_item_t *item = self->accepted;
+        self->accepted = item->next;
         ovh_item_destroy (&item);
     }
+    zlistx_destroy (&self->removals);
+    zlistx_destroy (&self->attempts);
+    zlistx_destroy (&self->burials);
     free (self);
     *self_p = NULL;
 }
 
+//  ---------------------------------------------------------------------
+//  The batch and its journal
+
+//  A write or the commit failed: SQLite undid the whole batch. Keep the
+//  journal and write it again later.
 static void
-s_broken (ovh_backlog_t *self, const char *what)
+s_fail (ovh_backlog_t *self, const char *what)
 {
-    if (self->broken)
-        return;
-    self->broken = true;
-    zsys_error ("spool: %s failed: events are delivered from memory only and would "
-                "not survive a restart", what);
+    int64_t now = zclock_mono ();
+    self->failures++;
+    if (!self->failing) {
+        self->failing = true;
+        self->failing_since = now;
+        self->failing_logged = now;
+        zsys_error ("spool %s: %s failed (%s): bus reads paused; %zu accepted events are "
+                    "held in memory and written again every %d ms at most until it works",
+                    ovh_spool_path (self->spool), what, ovh_spool_error (self->spool),
+                    self->accepted_count, RETRY_MAX_MS);
+    }
+    else
+    if (now - self->failing_logged >= FAILING_LOG_MS) {
+        self->failing_logged = now;
+        zsys_error ("spool %s: still failing after %.0f s (%s, %" PRIu64 " tries): %zu "
+                    "accepted events held in memory", ovh_spool_path (self->spool),
+                    (now - self->failing_since) / 1000.0, ovh_spool_error (self->spool),
+                    self->failures, self->accepted_count);
+    }
+    self->commit_due = now + self->retry_ms;
+    self->retry_ms = self->retry_ms * 2 < RETRY_MAX_MS ? self->retry_ms * 2 : RETRY_MAX_MS;
 }
 
-//  Open a transaction if none is, and count one more change in it, to be
-//  committed within 'delay' ms
-static bool
-s_change (ovh_backlog_t *self, int64_t delay)
+//  Count one more change, to be committed within 'delay' ms
+static void
+s_count (ovh_backlog_t *self, int64_t delay)
 {
-    if (ovh_spool_begin (self->spool))
-        return false;
     self->changes++;
+    if (self->failing)
+        return;                 //  the retry is scheduled already
     int64_t due = zclock_mono () + delay;
     if (!self->commit_due || due < self->commit_due)
         self->commit_due = due;
-    return true;
+}
+
+//  Open a batch unless one is open; false (and failing) when it cannot be
+static bool
+s_begin (ovh_backlog_t *self)
+{
+    if (self->failing)
+        return false;           //  the journal is written again at the retry
+    if (ovh_spool_begin (self->spool) == 0)
+        return true;
+    s_fail (self, "BEGIN");
+    return false;
+}
+
+static int
+s_write_accepted (ovh_backlog_t *self, ovh_item_t *item)
+{
+    int64_t row = ovh_spool_insert (self->spool, item);
+    item->spool_row = row > 0 ? row : 0;
+    return row > 0 ? 0 : -1;
+}
+
+static int
+s_write_burial (ovh_backlog_t *self, burial_t *burial)
+{
+    return ovh_spool_bury (self->spool, burial->item, burial->error);
+}
+
+//  Write the whole journal again in a new batch. 0 or -1 (failing).
+static int
+s_replay (ovh_backlog_t *self)
+{
+    if (ovh_spool_begin (self->spool))
+        return -1;
+    for (ovh_item_t *item = self->accepted; item; item = item->next)
+        if (s_write_accepted (self, item))
+            return -1;
+    for (removal_t *removal = (removal_t *) zlistx_first (self->removals); removal;
+         removal = (removal_t *) zlistx_next (self->removals))
+        if (ovh_spool_remove (self->spool, removal->row))
+            return -1;
+    for (attempt_t *attempt = (attempt_t *) zlistx_first (self->attempts); attempt;
+         attempt = (attempt_t *) zlistx_next (self->attempts))
+        if (ovh_spool_set_attempts (self->spool, attempt->row, attempt->attempts))
+            return -1;
+    for (burial_t *burial = (burial_t *) zlistx_first (self->burials); burial;
+         burial = (burial_t *) zlistx_next (self->burials))
+        if (s_write_burial (self, burial))
+            return -1;
+    return 0;
 }
 
 void
 ovh_backlog_accept (ovh_backlog_t *self, ovh_item_t *item)
 {
     item->spool_row = 0;
-    if (s_change (self, COMMIT_MS))
-        item->spool_row = ovh_spool_insert (self->spool, item);
-    if (item->spool_row <= 0) {
-        item->spool_row = 0;
-        self->failed = true;
-        s_broken (self, "write");
-    }
     item->next = NULL;
-    if (self->uncommitted_tail)
-        self->uncommitted_tail->next = item;
+    if (self->accepted_tail)
+        self->accepted_tail->next = item;
     else
-        self->uncommitted = item;
-    self->uncommitted_tail = item;
-    if (self->changes >= COMMIT_ROWS)
+        self->accepted = item;
+    self->accepted_tail = item;
+    self->accepted_count++;
+    s_count (self, COMMIT_MS);
+    if (s_begin (self) && s_write_accepted (self, item))
+        s_fail (self, "write");
+    if (self->changes >= COMMIT_ROWS && !self->failing)
         ovh_backlog_commit (self);
 }
 
 void
 ovh_backlog_delivered (ovh_backlog_t *self, ovh_item_t *item)
 {
+    if (!item->spool_row)
+        return;
+    removal_t *removal = (removal_t *) zmalloc (sizeof (removal_t));
+    if (removal) {
+        removal->row = item->spool_row;
+        snprintf (removal->id, sizeof removal->id, "%s", item->id);
+        zlistx_add_end (self->removals, removal);
+    }
     //  The receipt makes the delivery durable before the next request
-    //  starts; the removal rides with the group commit
-    if (item->spool_row && s_change (self, COMMIT_LAZY_MS))
-        ovh_spool_delivered (self->spool, item->spool_row, item->id);
-    if (self->changes >= COMMIT_ROWS)
+    //  starts (even while the spool fails); the removal rides with the
+    //  group commit
+    ovh_spool_receipt (self->spool, item->spool_row, item->id);
+    s_count (self, COMMIT_LAZY_MS);
+    if (s_begin (self) && ovh_spool_remove (self->spool, item->spool_row))
+        s_fail (self, "write");
+    if (self->changes >= COMMIT_ROWS && !self->failing)
         ovh_backlog_commit (self);
 }
 
@@ -126,16 +275,47 @@ ovh_backlog_write_receipts (ovh_backlog_t *self)
 void
 ovh_backlog_retrying (ovh_backlog_t *self, ovh_item_t *item)
 {
-    if (item->spool_row && s_change (self, COMMIT_LAZY_MS))
-        ovh_spool_set_attempts (self->spool, item->spool_row, item->attempts);
+    if (!item->spool_row)
+        return;
+    attempt_t *attempt = (attempt_t *) zmalloc (sizeof (attempt_t));
+    if (attempt) {
+        attempt->row = item->spool_row;
+        attempt->attempts = item->attempts;
+        zlistx_add_end (self->attempts, attempt);
+    }
+    s_count (self, COMMIT_LAZY_MS);
+    if (s_begin (self)
+    &&  ovh_spool_set_attempts (self->spool, item->spool_row, item->attempts))
+        s_fail (self, "write");
 }
 
 int
 ovh_backlog_bury (ovh_backlog_t *self, ovh_item_t *item, const char *error)
 {
-    if (item->spool_row && s_change (self, COMMIT_LAZY_MS))
-        return ovh_spool_bury (self->spool, item, error);
-    return -1;
+    if (!item->spool_row)
+        return -1;
+    //  The dispatcher frees its item now: the journal keeps a copy until
+    //  the dead letter is committed
+    burial_t *burial = (burial_t *) zmalloc (sizeof (burial_t));
+    if (burial) {
+        burial->item = ovh_item_restore (item->type, item->id,
+                                         item->has_key ? item->key : NULL, item->key_size,
+                                         item->json, item->json_size, item->accepted_ms,
+                                         item->attempts);
+        burial->error = strdup (error ? error : "");
+    }
+    if (!burial || !burial->item || !burial->error) {
+        void *gone = burial;
+        s_burial_destroy (&gone);
+        //  The row is still in the spool: sent again after a restart
+        return -1;
+    }
+    burial->item->spool_row = item->spool_row;
+    zlistx_add_end (self->burials, burial);
+    s_count (self, COMMIT_LAZY_MS);
+    if (s_begin (self) && s_write_burial (self, burial))
+        s_fail (self, "write");
+    return 0;
 }
 
 //  Offer a durable item to memory; once memory refuses one, every newer
@@ -151,39 +331,68 @@ s_offer (ovh_backlog_t *self, ovh_item_t *item)
     }
 }
 
+//  The batch committed: the journal is done with
+static void
+s_committed (ovh_backlog_t *self)
+{
+    if (self->failing) {
+        zsys_info ("spool %s: writes work again after %.1f s (%" PRIu64 " failed tries); "
+                   "%zu held events written", ovh_spool_path (self->spool),
+                   (zclock_mono () - self->failing_since) / 1000.0, self->failures,
+                   self->accepted_count);
+        self->failing = false;
+        self->failures = 0;
+    }
+    self->retry_ms = RETRY_FIRST_MS;
+    self->changes = 0;
+    self->commit_due = 0;
+    zlistx_purge (self->removals);
+    zlistx_purge (self->attempts);
+    zlistx_purge (self->burials);
+    while (self->accepted) {
+        ovh_item_t *item = self->accepted;
+        self->accepted = item->next;
+        item->next = NULL;
+        s_offer (self, item);
+    }
+    self->accepted_tail = NULL;
+    self->accepted_count = 0;
+}
+
 void
 ovh_backlog_commit (ovh_backlog_t *self)
 {
-    bool committed = true;
-    if (self->changes) {
-        //  A failed write or commit undoes the whole transaction: none of
-        //  this batch is on disk, so memory must keep all of it
-        committed = ovh_spool_commit (self->spool) == 0 && !self->failed;
-        if (!committed)
-            s_broken (self, "commit");
-        self->changes = 0;
-        self->commit_due = 0;
-        self->failed = false;
-        //  The size takes a query and a stat: look at most every 50 ms
-        int64_t now = zclock_mono ();
-        if (now - self->full_checked >= 50) {
-            self->full = ovh_spool_full (self->spool);
-            self->full_checked = now;
+    if (!self->changes)
+        return;
+    if (self->failing) {
+        if (zclock_mono () < self->commit_due)
+            return;             //  backing off
+        //  A full disk may be full of our own WAL: give it back first
+        ovh_spool_checkpoint (self->spool);
+        if (s_replay (self)) {
+            s_fail (self, "write");
+            return;
         }
     }
-    while (self->uncommitted) {
-        ovh_item_t *item = self->uncommitted;
-        self->uncommitted = item->next;
-        item->next = NULL;
-        if (!committed)
-            item->spool_row = 0;
-        if (item->spool_row)
-            s_offer (self, item);
-        else
-            //  Not on disk: memory takes it whatever its fill
-            self->admit (self->admit_arg, item);
+    if (ovh_spool_commit (self->spool)) {
+        s_fail (self, "commit");
+        return;
     }
-    self->uncommitted_tail = NULL;
+    s_committed (self);
+    //  The size takes a query and a stat: look at most every 50 ms
+    int64_t now = zclock_mono ();
+    if (now - self->full_checked >= 50) {
+        self->full = ovh_spool_full (self->spool);
+        self->full_checked = now;
+    }
+}
+
+void
+ovh_backlog_commit_now (ovh_backlog_t *self)
+{
+    if (self->failing)
+        self->commit_due = zclock_mono ();      //  no backoff this time
+    ovh_backlog_commit (self);
 }
 
 int64_t
@@ -210,10 +419,14 @@ ovh_backlog_reload (ovh_backlog_t *self, size_t room)
 {
     if (!self->spilling || room == 0)
         return;
-    //  Every accepted row must be committed (and so counted) first; the
-    //  open batch's other changes may wait
-    if (self->uncommitted)
+    //  Every accepted row must be committed (and so offered) first, or a
+    //  load would see it in the open batch and memory would get it twice.
+    //  While failing, the journal's items are in no batch at all.
+    if (self->accepted && !self->failing) {
         ovh_backlog_commit (self);
+        if (self->failing)
+            return;
+    }
     if (room > RELOAD_MAX)
         room = RELOAD_MAX;
     self->refused = false;
@@ -225,11 +438,23 @@ ovh_backlog_reload (ovh_backlog_t *self, size_t room)
 bool
 ovh_backlog_pending (ovh_backlog_t *self)
 {
-    return self->uncommitted || self->spilling;
+    return self->accepted || self->spilling;
 }
 
 bool
 ovh_backlog_full (ovh_backlog_t *self)
 {
     return self->full;
+}
+
+bool
+ovh_backlog_failing (ovh_backlog_t *self)
+{
+    return self->failing;
+}
+
+size_t
+ovh_backlog_unwritten (ovh_backlog_t *self)
+{
+    return self->failing ? self->accepted_count : 0;
 }

@@ -2,9 +2,15 @@
     goes into the SQLite spool first and is released for delivery only once
     its transaction has committed (group commit: at most COMMIT_ROWS changes,
     and within COMMIT_MS of the first accepted event; deliveries, with their
-    receipts written, wait up to COMMIT_LAZY_MS). When memory is full, newer events stay on
-    disk only ("spilled") and come back in spool order as memory frees, so
-    memory always holds the oldest events and per-key order holds.           */
+    receipts written, wait up to COMMIT_LAZY_MS). When memory is full, newer
+    events stay on disk only ("spilled") and come back in spool order as
+    memory frees, so memory always holds the oldest events and per-key order
+    holds.
+
+    A batch whose write or commit fails is kept (a journal of its inserts,
+    removals, attempts and dead letters) and written again with backoff
+    (10 ms doubling to 1 s) until it commits; meanwhile its accepted events
+    wait in memory and ovh_backlog_failing says the bus must pause.         */
 
 #ifndef OVH_BACKLOG_H_INCLUDED
 #define OVH_BACKLOG_H_INCLUDED
@@ -15,8 +21,7 @@
 #include "ovh_spool.h"
 
 //  Offered a committed item: take it (true) or refuse, memory being full
-//  (false: the backlog frees it and keeps it on disk only). An item that
-//  is not on disk (spool_row 0: the spool failed) must be taken.
+//  (false: the backlog frees it and keeps it on disk only).
 typedef bool (ovh_backlog_admit_fn) (void *arg, ovh_item_t *item);
 
 typedef struct _ovh_backlog_t ovh_backlog_t;
@@ -40,13 +45,18 @@ void
 //  again at most the requests that were under way
 void
     ovh_backlog_write_receipts (ovh_backlog_t *self);
-//  Returns 0 when the dead letter was kept
+//  Returns 0 when the dead letter is in the batch (kept once it commits;
+//  until then, and after a crash, the event is still in the spool)
 int
     ovh_backlog_bury (ovh_backlog_t *self, ovh_item_t *item, const char *error);
 
 //  Commit now if anything changed, then admit what the commit made durable
 void
     ovh_backlog_commit (ovh_backlog_t *self);
+//  The same, and while failing try again now whatever the backoff (at
+//  shutdown)
+void
+    ovh_backlog_commit_now (ovh_backlog_t *self);
 //  When the open transaction must be committed (zclock_mono), -1: none
 int64_t
     ovh_backlog_commit_due (ovh_backlog_t *self);
@@ -59,5 +69,12 @@ bool
 //  Is the spool over its size limit (as of the last commit)?
 bool
     ovh_backlog_full (ovh_backlog_t *self);
+//  Did the last write or commit fail (a retry is due at commit_due)?
+bool
+    ovh_backlog_failing (ovh_backlog_t *self);
+//  Accepted events that are not in the spool (while failing), for the
+//  final count: lost if the process ends now
+size_t
+    ovh_backlog_unwritten (ovh_backlog_t *self);
 
 #endif

@@ -37,26 +37,23 @@ s_memory_room (ovh_dispatcher_t *self)
         && ovh_lanes_bytes (self->lanes) < self->config->queue_bytes;
 }
 
-//  An accepted (with a spool: committed) item joins its lane
+//  An accepted (with a spool: committed) item joins its lane. With a
+//  spool, every item offered is on disk and can wait there (false) while
+//  memory is full; without, the intake's counts keep memory bounded.
 static bool
 s_admit (void *arg, ovh_item_t *item)
 {
     ovh_dispatcher_t *self = (ovh_dispatcher_t *) arg;
-    //  What is on disk can wait there; what is not (no spool, or the spool
-    //  failed) is taken whatever memory's fill
-    bool on_disk = self->backlog && item->spool_row;
-    if (on_disk && !s_memory_room (self))
+    if (self->backlog && (self->abandoned || !s_memory_room (self)))
         return false;
     if (ovh_lanes_push (self->lanes, item) == 0)
         return true;
-    if (on_disk)
+    if (self->backlog)
         return false;           //  stays on disk, loaded again later
     zsys_error ("out of memory queueing %s: event dropped", item->id);
     atomic_fetch_add (&self->failed, 1);
-    if (!self->backlog) {
-        atomic_fetch_sub (&self->held_bytes, ovh_item_size (item));
-        atomic_fetch_sub (&self->held_items, 1);
-    }
+    atomic_fetch_sub (&self->held_bytes, ovh_item_size (item));
+    atomic_fetch_sub (&self->held_items, 1);
     ovh_item_destroy (&item);
     return true;                //  taken care of
 }
@@ -91,7 +88,10 @@ s_spool_work (ovh_dispatcher_t *self, bool commit_now)
     if (!self->backlog)
         return;
     int64_t due = ovh_backlog_commit_due (self->backlog);
-    if (commit_now || (due >= 0 && zclock_mono () >= due))
+    if (commit_now)
+        ovh_backlog_commit_now (self->backlog);
+    else
+    if (due >= 0 && zclock_mono () >= due)
         ovh_backlog_commit (self->backlog);
     //  Reload in large batches: each reload commits first, and a commit per
     //  delivered event would cost more than the events themselves
@@ -107,7 +107,9 @@ s_spool_work (ovh_dispatcher_t *self, bool commit_now)
     size_t batch = self->config->queue_events / 4 < 1000 ? self->config->queue_events / 4 : 1000;
     if (s_memory_room (self) && (room >= batch || items == 0))
         ovh_backlog_reload (self->backlog, room);
-    atomic_store (&self->spool_full, ovh_backlog_full (self->backlog));
+    atomic_store (&self->spool_state, ovh_backlog_failing (self->backlog) ? OVH_SPOOL_FAILING
+                                    : ovh_backlog_full (self->backlog) ? OVH_SPOOL_FULL
+                                    : OVH_SPOOL_OK);
 }
 
 static void
@@ -153,34 +155,46 @@ s_dispatch (ovh_dispatcher_t *self)
 //  ---------------------------------------------------------------------
 //  Stopping
 
-//  Everything still held at the drain deadline is left undelivered (with
-//  a spool, it stays there for the next start)
+//  Everything still held at the drain deadline is left undelivered: with
+//  a spool it stays there for the next start (what was still on the feed
+//  is written to it first), without it is lost and counted
 static void
 s_abandon (ovh_dispatcher_t *self)
 {
+    self->abandoned = true;
     ovh_sender_abort (self->sender);
-    uint64_t left = ovh_lanes_items (self->lanes);
     if (!self->spool) {
         atomic_fetch_sub (&self->held_bytes, ovh_lanes_bytes (self->lanes));
-        atomic_fetch_sub (&self->held_items, left);
+        atomic_fetch_sub (&self->held_items, ovh_lanes_items (self->lanes));
     }
     ovh_schedule_destroy (&self->schedule);
     ovh_lanes_destroy (&self->lanes);
+    self->lanes = ovh_lanes_new ();
+    self->schedule = ovh_schedule_new ();
     ovh_item_t *item;
     while (zmq_recv (zsock_resolve (self->feed_out), &item, sizeof item, ZMQ_DONTWAIT)
            == sizeof item) {
         (void) atomic_load_explicit (&item->handed_over, memory_order_acquire);
         atomic_fetch_sub (&self->feed_items, 1);
-        if (!self->spool) {
-            atomic_fetch_sub (&self->held_bytes, ovh_item_size (item));
-            atomic_fetch_sub (&self->held_items, 1);
+        if (self->backlog) {
+            //  Memory is full (s_admit refuses): it goes to disk only
+            ovh_backlog_accept (self->backlog, item);
+            continue;
         }
+        atomic_fetch_sub (&self->held_bytes, ovh_item_size (item));
+        atomic_fetch_sub (&self->held_items, 1);
         ovh_item_destroy (&item);
-        left++;
     }
-    atomic_fetch_add (&self->undelivered, left);
-    self->lanes = ovh_lanes_new ();
-    self->schedule = ovh_schedule_new ();
+    if (self->backlog) {
+        ovh_backlog_commit_now (self->backlog);
+        //  Lost if the spool still cannot be written: said and counted
+        size_t unwritten = ovh_backlog_unwritten (self->backlog);
+        atomic_store (&self->unwritten, unwritten);
+        if (unwritten)
+            zsys_error ("spool %s: %zu accepted events could not be written to it "
+                        "(%s) and are lost", ovh_spool_path (self->spool), unwritten,
+                        ovh_spool_error (self->spool));
+    }
 }
 
 static bool
@@ -210,6 +224,9 @@ s_command (ovh_dispatcher_t *self, zsock_t *pipe)
         return false;
     char *command = zmsg_popstr (msg);
     bool running = command && !streq (command, "$TERM");
+    if (command && streq (command, "HURRY"))
+        self->drain_deadline = zclock_mono ();
+    else
     if (command && streq (command, "DRAIN")) {
         char *msecs = zmsg_popstr (msg);
         self->draining = true;
@@ -318,8 +335,10 @@ ovh_dispatcher_new (ovh_config_t *config, ovh_signer_t *signer, ovh_spool_t *spo
     self->sender = ovh_sender_new (config, signer, dispatcher_done, self);
     self->lanes = ovh_lanes_new ();
     self->schedule = ovh_schedule_new ();
-    if (spool)
+    if (spool) {
         self->backlog = ovh_backlog_new (spool, s_admit, self);
+        atomic_store (&self->resumed, ovh_spool_events (spool));
+    }
     //  Probes start at the first retry delay and back off to the cap
     self->breaker = ovh_breaker_new (config->breaker_threshold, config->retry_initial_ms,
                                      config->retry_max_ms);
@@ -352,6 +371,28 @@ ovh_dispatcher_new (ovh_config_t *config, ovh_signer_t *signer, ovh_spool_t *spo
     return self;
 }
 
+//  Stop the actor and wait until it has: zactor_destroy gives up waiting
+//  when a signal interrupts it, and freeing what the actor still uses
+//  would follow. Any number of signals may come; the join happens.
+static void
+s_join (ovh_dispatcher_t *self)
+{
+    if (!self->actor)
+        return;
+    //  A send to an actor that ended by itself must not block
+    zsock_set_sndtimeo (self->actor, 0);
+    zstr_send (self->actor, "$TERM");
+    while (!atomic_load_explicit (&self->finished, memory_order_acquire)) {
+        //  The signal comes after the actor's last step; an interrupted
+        //  or failed wait is tried again
+        if (zsock_wait (self->actor) == -1 && errno != EINTR)
+            zclock_sleep (1);
+    }
+    //  The actor is done; only its pipe is left. Never wait for it again.
+    zsock_set_rcvtimeo (self->actor, 0);
+    zactor_destroy (&self->actor);
+}
+
 void
 ovh_dispatcher_destroy (ovh_dispatcher_t **self_p)
 {
@@ -359,8 +400,7 @@ ovh_dispatcher_destroy (ovh_dispatcher_t **self_p)
     ovh_dispatcher_t *self = *self_p;
     if (!self)
         return;
-    zactor_destroy (&self->actor);      //  sends $TERM and waits
-    (void) atomic_load_explicit (&self->finished, memory_order_acquire);
+    s_join (self);
     //  Items still on the feed belong to nobody else now
     if (self->feed_out) {
         ovh_item_t *item;
@@ -385,7 +425,8 @@ static bool
 s_has_room (ovh_dispatcher_t *self, size_t size)
 {
     if (self->spool)
-        return !atomic_load (&self->spool_full) && atomic_load (&self->feed_items) < FEED_MAX;
+        return atomic_load (&self->spool_state) == OVH_SPOOL_OK
+            && atomic_load (&self->feed_items) < FEED_MAX;
     uint64_t items = atomic_load (&self->held_items);
     uint64_t bytes = atomic_load (&self->held_bytes);
     return items < self->config->queue_events
@@ -406,9 +447,13 @@ ovh_dispatcher_post (ovh_dispatcher_t *self, ovh_item_t *item)
     }
     atomic_store_explicit (&item->handed_over, 1, memory_order_release);
     atomic_fetch_add (&self->feed_items, 1);
+    //  Counted before the actor can see the item, so that no reader ever
+    //  sees it finished before it was posted
+    atomic_fetch_add (&self->posted, 1);
     if (zmq_send (zsock_resolve (self->feed_in), &item, sizeof item, ZMQ_DONTWAIT)
         == sizeof item)
         return 0;
+    atomic_fetch_sub (&self->posted, 1);
     atomic_fetch_sub (&self->feed_items, 1);
     if (!self->spool) {
         atomic_fetch_sub (&self->held_bytes, size);
@@ -417,10 +462,10 @@ ovh_dispatcher_post (ovh_dispatcher_t *self, ovh_item_t *item)
     return -1;
 }
 
-bool
-ovh_dispatcher_spool_full (ovh_dispatcher_t *self)
+ovh_spool_state_t
+ovh_dispatcher_spool_state (ovh_dispatcher_t *self)
 {
-    return self->spool && atomic_load (&self->spool_full);
+    return self->spool ? (ovh_spool_state_t) atomic_load (&self->spool_state) : OVH_SPOOL_OK;
 }
 
 bool
@@ -454,21 +499,45 @@ ovh_dispatcher_drain (ovh_dispatcher_t *self, int msecs, ovh_dispatch_stats_t *s
     char text [16];
     snprintf (text, sizeof text, "%d", msecs);
     zstr_sendx (self->actor, "DRAIN", text, NULL);
-    //  The reply only says the actor is done; the counts are read from the
-    //  atomics it updated before replying
-    zframe_t *reply = zframe_recv (self->actor);
-    zframe_destroy (&reply);
+    //  Wait for the reply whatever signals come: a signal interrupts the
+    //  wait (and sets zsys_interrupted, which the caller cleared before
+    //  the drain); it shortens the drain, it never skips it
+    bool hurried = false;
+    while (true) {
+        zmq_pollitem_t reply_ready = { zsock_resolve (self->actor), 0, ZMQ_POLLIN, 0 };
+        if (zmq_poll (&reply_ready, 1, 100) == 1) {
+            //  The reply only says the actor is done; the counts are read
+            //  from the atomics it updated before replying
+            zframe_t *reply = zframe_recv (self->actor);
+            if (reply) {
+                zframe_destroy (&reply);
+                break;
+            }
+        }
+        if (zsys_interrupted && !hurried) {
+            zsys_info ("signal during the drain: stopping now, what is not delivered "
+                       "is counted undelivered%s", self->spool ? " (it stays in the spool)" : "");
+            hurried = zstr_send (self->actor, "HURRY") == 0;
+        }
+    }
     ovh_dispatcher_stats (self, stats);
 }
 
 void
 ovh_dispatcher_stats (ovh_dispatcher_t *self, ovh_dispatch_stats_t *stats)
 {
+    //  Finished counts first, then what came in: an event finished
+    //  between the reads can only make 'queued' larger, never wrap
     stats->delivered = atomic_load (&self->delivered);
-    stats->failed = atomic_load (&self->failed);
     stats->dead = atomic_load (&self->dead);
-    stats->queued = atomic_load (&self->held_items);
-    stats->undelivered = atomic_load (&self->undelivered);
+    stats->failed = atomic_load (&self->failed);
+    stats->failed_attempts = atomic_load (&self->failed_attempts);
+    stats->unwritten = atomic_load (&self->unwritten);
+    stats->resumed = atomic_load (&self->resumed);
+    stats->posted = atomic_load (&self->posted);
+    uint64_t in = stats->resumed + stats->posted;
+    uint64_t out = stats->delivered + stats->dead + stats->failed;
+    stats->queued = in > out ? in - out : 0;
 }
 
 const char *

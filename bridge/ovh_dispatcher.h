@@ -21,11 +21,18 @@
 #include "ovh_spool.h"
 
 typedef struct {
+    //  Events, each counted once: resumed + posted = delivered + dead +
+    //  failed + queued
+    uint64_t resumed;           //  found in the spool at start
+    uint64_t posted;            //  handed over by the intake
     uint64_t delivered;
-    uint64_t failed;            //  attempts that did not succeed
-    uint64_t dead;              //  events given up (dead letters)
-    uint64_t queued;            //  in the queue now, in flight included
-    uint64_t undelivered;       //  left behind at shutdown
+    uint64_t dead;              //  given up and kept as dead letters
+    uint64_t failed;            //  given up and not kept (no store, or it failed)
+    uint64_t queued;            //  waiting, in flight included; at the end:
+                                //  undelivered (with a spool, still in it)
+    uint64_t unwritten;         //  of those, at the end: not in the spool (lost)
+    //  Attempts, not events
+    uint64_t failed_attempts;   //  attempts that did not succeed
 } ovh_dispatch_stats_t;
 
 typedef struct _ovh_dispatcher_t ovh_dispatcher_t;
@@ -50,11 +57,19 @@ int
 bool
     ovh_dispatcher_wait_room (ovh_dispatcher_t *self, ovh_item_t *item, int msecs);
 
-//  With a spool: is the spool over its size limit?
-bool
-    ovh_dispatcher_spool_full (ovh_dispatcher_t *self);
+//  Why the intake must not post now beyond the queue's fill (the bus is
+//  paused): the spool is over its size limit, or cannot be written
+typedef enum {
+    OVH_SPOOL_OK, OVH_SPOOL_FULL, OVH_SPOOL_FAILING
+} ovh_spool_state_t;
+ovh_spool_state_t
+    ovh_dispatcher_spool_state (ovh_dispatcher_t *self);
 
-//  Deliver what is queued, for at most 'msecs', then stop; fills 'stats'
+//  Deliver what is queued, for at most 'msecs', then stop; fills 'stats'.
+//  Returns only once the actor has stopped delivering, whatever signals
+//  arrive; a SIGINT or SIGTERM during the drain (ovh_dispatcher_hurry)
+//  ends it early, and what was not delivered stays in the spool or is
+//  counted undelivered.
 void
     ovh_dispatcher_drain (ovh_dispatcher_t *self, int msecs,
                           ovh_dispatch_stats_t *stats);

@@ -40,18 +40,24 @@ s_release (ovh_dispatcher_t *self, ovh_item_t *item)
     ovh_item_destroy (&finished);
 }
 
-//  Keep a dead event where the operator can find and resend it
+//  Keep a dead event where the operator can find and resend it, and count
+//  it once: a dead letter if kept, failed if not, and neither if it stays
+//  in the spool (it is sent again at the next start: still queued)
 static const char *
 s_bury (ovh_dispatcher_t *self, ovh_item_t *item, const char *error)
 {
-    atomic_fetch_add (&self->dead, 1);
     if (self->backlog && item->spool_row) {
-        if (ovh_backlog_bury (self->backlog, item, error) == 0)
+        if (ovh_backlog_bury (self->backlog, item, error) == 0) {
+            atomic_fetch_add (&self->dead, 1);
             return "dead letter kept in the spool";
+        }
+        return "dead letter could NOT be kept: the event stays in the spool";
     }
-    else
-    if (self->deadletter && ovh_deadletter_write (self->deadletter, item, error) == 0)
+    if (self->deadletter && ovh_deadletter_write (self->deadletter, item, error) == 0) {
+        atomic_fetch_add (&self->dead, 1);
         return "dead letter written";
+    }
+    atomic_fetch_add (&self->failed, 1);
     return self->spool || self->deadletter ? "dead letter could NOT be kept: event lost"
                                            : "event dropped (no --spool or --dead-letter)";
 }
@@ -59,7 +65,7 @@ s_bury (ovh_dispatcher_t *self, ovh_item_t *item, const char *error)
 static void
 s_failed (ovh_dispatcher_t *self, ovh_item_t *item, const ovh_result_t *result)
 {
-    atomic_fetch_add (&self->failed, 1);
+    atomic_fetch_add (&self->failed_attempts, 1);
     if (ovh_breaker_record (self->breaker, false, zclock_mono ()))
         zsys_warning ("circuit open after %d consecutive failures: pausing deliveries, "
                       "probing every %.1f s", self->config->breaker_threshold,
@@ -135,9 +141,8 @@ dispatcher_done (void *arg, ovh_item_t *item, const ovh_result_t *result)
         s_release (self, item);
     }
     else
-    if (self->draining && result->curl_code == CURLE_ABORTED_BY_CALLBACK) {
-        //  Cut short at the drain deadline: still in the spool, if any
-        atomic_fetch_add (&self->undelivered, 1);
+    if (result->curl_code == CURLE_ABORTED_BY_CALLBACK) {
+        //  Cut short at shutdown: undelivered (still in the spool, if any)
         s_release (self, item);
     }
     else

@@ -30,16 +30,21 @@ struct _ovh_dispatcher_t {
     ovh_deadletter_t *deadletter;   //  NULL: no dead-letter file
     bool draining;
     int64_t drain_deadline;
-    //  Written by the actor, read by anyone
+    bool abandoned;                 //  stopping: memory takes nothing more
+    //  Written by the actor, read by anyone (ovh_dispatch_stats_t says
+    //  what each counts)
+    atomic_uint_least64_t resumed;
     atomic_uint_least64_t delivered;
-    atomic_uint_least64_t failed;
     atomic_uint_least64_t dead;
-    atomic_uint_least64_t undelivered;
-    atomic_bool spool_full;
+    atomic_uint_least64_t failed;
+    atomic_uint_least64_t failed_attempts;
+    atomic_uint_least64_t unwritten;
+    atomic_int spool_state;         //  ovh_spool_state_t
     //  Set last by the actor: a release/acquire pair that shows
     //  ThreadSanitizer the hand-back of the actor's state on destroy (CZMQ
     //  orders it through ZeroMQ, out of TSan's sight)
     atomic_bool finished;
+    atomic_uint_least64_t posted;       //  by the intake, ever
     atomic_uint_least64_t feed_items;   //  posted, not yet taken by the actor
     //  Without a spool: items handed over and not finished, and their bytes
     atomic_uint_least64_t held_items;

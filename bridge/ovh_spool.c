@@ -2,7 +2,6 @@
     counts (see ovh_spool.h; opening and closing in ovh_spool_open.c).      */
 
 #include <czmq.h>
-#include <sys/stat.h>
 #include "ovh_spool_private.h"
 
 //  Rows with an unknown type moved per pass of ovh_spool_load
@@ -11,16 +10,17 @@
 //  ---------------------------------------------------------------------
 //  Writes
 
-//  Step a statement that returns no row, then reset it. 0 or -1 (logged).
+//  Step a statement that returns no row, then reset it. 0, or -1 with the
+//  reason kept for ovh_spool_error (callers decide what to log: a failing
+//  disk is retried every second, and must not fill the log)
 int
-spool_run (ovh_spool_t *self, sqlite3_stmt *stmt)
+ovh_spool_run (ovh_spool_t *self, sqlite3_stmt *stmt)
 {
     int rc = sqlite3_step (stmt);
     sqlite3_reset (stmt);
     if (rc == SQLITE_DONE)
         return 0;
-    zsys_error ("spool %s: %s (%s)", self->path, sqlite3_errmsg (self->db),
-                sqlite3_sql (stmt));
+    snprintf (self->error, sizeof self->error, "%s", sqlite3_errmsg (self->db));
     return -1;
 }
 
@@ -29,20 +29,22 @@ spool_run (ovh_spool_t *self, sqlite3_stmt *stmt)
 //  ending it in every case gives the caller one rule: after a failed
 //  write, nothing of the batch is on disk
 int
-spool_write (ovh_spool_t *self, sqlite3_stmt *stmt)
+ovh_spool_write (ovh_spool_t *self, sqlite3_stmt *stmt)
 {
-    if (spool_run (self, stmt) == 0)
+    if (ovh_spool_run (self, stmt) == 0)
         return 0;
+    char reason [sizeof self->error];
+    memcpy (reason, self->error, sizeof reason);
     if (ovh_spool_in_transaction (self))
-        spool_run (self, self->stmt [ST_ROLLBACK]);
-    zsys_error ("spool %s: the batch was rolled back", self->path);
+        ovh_spool_run (self, self->stmt [ST_ROLLBACK]);
+    memcpy (self->error, reason, sizeof reason);
     self->unsettled = true;
     return -1;
 }
 
 //  Step a statement that returns one integer, then reset it
 int64_t
-spool_count (ovh_spool_t *self, statement_t index)
+ovh_spool_count (ovh_spool_t *self, statement_t index)
 {
     sqlite3_stmt *stmt = self->stmt [index];
     int64_t value = -1;
@@ -68,21 +70,24 @@ ovh_spool_begin (ovh_spool_t *self)
     assert (self);
     if (ovh_spool_in_transaction (self))
         return 0;
-    return spool_run (self, self->stmt [ST_BEGIN]);
+    return ovh_spool_run (self, self->stmt [ST_BEGIN]);
 }
 
 int
-spool_commit_batch (ovh_spool_t *self)
+ovh_spool_commit_batch (ovh_spool_t *self)
 {
     if (!ovh_spool_in_transaction (self))
         return 0;
-    if (spool_run (self, self->stmt [ST_COMMIT]) == 0)
+    if (ovh_spool_run (self, self->stmt [ST_COMMIT]) == 0)
         return 0;
     //  A failed COMMIT (disk full, I/O error) may leave the transaction
     //  open; end it, so that the caller knows where it stands: none of
     //  the batch is on disk
+    char reason [sizeof self->error];
+    memcpy (reason, self->error, sizeof reason);
     if (ovh_spool_in_transaction (self))
-        spool_run (self, self->stmt [ST_ROLLBACK]);
+        ovh_spool_run (self, self->stmt [ST_ROLLBACK]);
+    memcpy (self->error, reason, sizeof reason);
     self->unsettled = true;
     return -1;
 }
@@ -91,14 +96,14 @@ int
 ovh_spool_commit (ovh_spool_t *self)
 {
     assert (self);
-    if (spool_commit_batch (self))
+    if (ovh_spool_commit_batch (self))
         return -1;
     //  Every removal with a receipt is now on disk, unless a batch was
     //  rolled back since the receipts were last cleared: then the file
     //  says which to do again
     if (self->receipts && ovh_receipts_pending (self->receipts)) {
         if (self->unsettled)
-            spool_settle (self);
+            ovh_spool_settle (self);
         else
             ovh_receipts_clear (self->receipts);
     }
@@ -131,7 +136,7 @@ ovh_spool_insert (ovh_spool_t *self, const ovh_item_t *item)
     s_bind_item (stmt, item);
     int64_t row = self->next_row++;
     sqlite3_bind_int64 (stmt, 7, row);
-    return spool_write (self, stmt) ? -1 : row;
+    return ovh_spool_write (self, stmt) ? -1 : row;
 }
 
 int
@@ -140,15 +145,21 @@ ovh_spool_remove (ovh_spool_t *self, int64_t row)
     assert (self);
     sqlite3_stmt *stmt = self->stmt [ST_REMOVE];
     sqlite3_bind_int64 (stmt, 1, row);
-    return spool_write (self, stmt);
+    return ovh_spool_write (self, stmt);
+}
+
+void
+ovh_spool_receipt (ovh_spool_t *self, int64_t row, const char *id)
+{
+    assert (self);
+    assert (id);
+    ovh_receipts_add (self->receipts, row, id);
 }
 
 int
 ovh_spool_delivered (ovh_spool_t *self, int64_t row, const char *id)
 {
-    assert (self);
-    assert (id);
-    ovh_receipts_add (self->receipts, row, id);
+    ovh_spool_receipt (self, row, id);
     return ovh_spool_remove (self, row);
 }
 
@@ -166,7 +177,7 @@ ovh_spool_set_attempts (ovh_spool_t *self, int64_t row, int attempts)
     sqlite3_stmt *stmt = self->stmt [ST_ATTEMPTS];
     sqlite3_bind_int64 (stmt, 1, row);
     sqlite3_bind_int (stmt, 2, attempts);
-    return spool_write (self, stmt);
+    return ovh_spool_write (self, stmt);
 }
 
 int
@@ -178,7 +189,7 @@ ovh_spool_bury (ovh_spool_t *self, const ovh_item_t *item, const char *last_erro
     s_bind_item (stmt, item);
     sqlite3_bind_text (stmt, 7, last_error ? last_error : "", -1, SQLITE_STATIC);
     sqlite3_bind_int64 (stmt, 8, zclock_time ());
-    if (spool_write (self, stmt))
+    if (ovh_spool_write (self, stmt))
         return -1;
     if (item->spool_row > 0)
         return ovh_spool_remove (self, item->spool_row);
@@ -202,7 +213,7 @@ s_move_dead (ovh_spool_t *self, const int64_t *rows, size_t count)
         sqlite3_bind_int64 (stmt, 1, rows [index]);
         sqlite3_bind_text (stmt, 2, "unknown event type", -1, SQLITE_STATIC);
         sqlite3_bind_int64 (stmt, 3, zclock_time ());
-        rc = spool_write (self, stmt);
+        rc = ovh_spool_write (self, stmt);
         if (rc == 0)
             rc = ovh_spool_remove (self, rows [index]);
     }
@@ -278,8 +289,11 @@ ovh_spool_load (ovh_spool_t *self, int64_t after_row, size_t max,
         sqlite3_reset (stmt);
         if (rc != SQLITE_ROW && rc != SQLITE_DONE)
             return -1;
-        if (unknowns && s_move_dead (self, unknown, unknowns))
+        if (unknowns && s_move_dead (self, unknown, unknowns)) {
+            zsys_error ("spool %s: cannot move events of an unknown type to the dead "
+                        "letters: %s", self->path, ovh_spool_error (self));
             return -1;
+        }
         moved += unknowns;
         if (unknowns == 0 || rows == 0)
             break;              //  the table has no more rows past after_row
@@ -297,7 +311,7 @@ size_t
 ovh_spool_events (ovh_spool_t *self)
 {
     assert (self);
-    int64_t count = spool_count (self, ST_EVENTS);
+    int64_t count = ovh_spool_count (self, ST_EVENTS);
     return count > 0 ? (size_t) count : 0;
 }
 
@@ -305,7 +319,7 @@ size_t
 ovh_spool_dead (ovh_spool_t *self)
 {
     assert (self);
-    int64_t count = spool_count (self, ST_DEAD);
+    int64_t count = ovh_spool_count (self, ST_DEAD);
     return count > 0 ? (size_t) count : 0;
 }
 
@@ -313,12 +327,31 @@ uint64_t
 ovh_spool_bytes (ovh_spool_t *self)
 {
     assert (self);
-    int64_t pages = spool_count (self, ST_BYTES);
-    uint64_t bytes = pages > 0 ? (uint64_t) pages : 0;
-    struct stat wal;
-    if (stat (self->wal_path, &wal) == 0)
-        bytes += (uint64_t) wal.st_size;
-    return bytes;
+    //  Pages in use, as this connection sees them (WAL included): the
+    //  rows' bytes, which fall as events leave. The WAL file itself is
+    //  kept small by checkpoints (ovh_spool_open.c) and does not count:
+    //  it never shrinks below its limit, so counting it could keep the
+    //  spool "full" forever once emptied
+    int64_t bytes = ovh_spool_count (self, ST_BYTES);
+    return bytes > 0 ? (uint64_t) bytes : 0;
+}
+
+void
+ovh_spool_checkpoint (ovh_spool_t *self)
+{
+    assert (self);
+    if (ovh_spool_in_transaction (self))
+        return;
+    //  TRUNCATE gives the WAL's disk space back: on a full disk that may
+    //  be what the next write needs
+    sqlite3_wal_checkpoint_v2 (self->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+}
+
+const char *
+ovh_spool_error (ovh_spool_t *self)
+{
+    assert (self);
+    return self->error [0] ? self->error : "no error";
 }
 
 bool
@@ -332,20 +365,31 @@ int
 ovh_spool_redeliver (ovh_spool_t *self)
 {
     assert (self);
+    int64_t dead = ovh_spool_count (self, ST_DEAD);
+    if (dead <= 0)
+        return dead == 0 ? 0 : -1;
     bool own = !ovh_spool_in_transaction (self);
     if (own && ovh_spool_begin (self))
         return -1;
-    sqlite3_stmt *stmt = self->stmt [ST_REDELIVER];
-    sqlite3_bind_int64 (stmt, 1, zclock_time ());
-    sqlite3_bind_int64 (stmt, 2, self->next_row - 1);
-    int rc = spool_write (self, stmt);
-    int count = rc == 0 ? sqlite3_changes (self->db) : -1;
+    //  Make room below the waiting events: move them up past every number
+    //  in use, then give the dead letters the numbers 1..dead. Rows load in
+    //  rowid order, so a session's dead letters go before its later events.
+    sqlite3_stmt *shift = self->stmt [ST_SHIFT];
+    sqlite3_bind_int64 (shift, 1, self->next_row + dead);
+    int rc = ovh_spool_write (self, shift);
+    int count = -1;
+    if (rc == 0) {
+        sqlite3_stmt *stmt = self->stmt [ST_REDELIVER];
+        sqlite3_bind_int64 (stmt, 1, zclock_time ());
+        rc = ovh_spool_write (self, stmt);
+        count = rc == 0 ? sqlite3_changes (self->db) : -1;
+    }
     if (rc == 0)
-        self->next_row += count;
-    if (rc == 0)
-        rc = spool_write (self, self->stmt [ST_CLEAR_DEAD]);
+        rc = ovh_spool_write (self, self->stmt [ST_CLEAR_DEAD]);
     if (rc == 0 && own && ovh_spool_commit (self))
         rc = -1;
+    if (rc == 0)
+        self->next_row = ovh_spool_count (self, ST_LAST_ROW) + 1;
     return rc ? -1 : count;
 }
 
@@ -354,7 +398,7 @@ ovh_spool_oldest_ms (ovh_spool_t *self)
 {
     assert (self);
     //  min() of an empty table is NULL, which reads as 0
-    int64_t oldest = spool_count (self, ST_OLDEST);
+    int64_t oldest = ovh_spool_count (self, ST_OLDEST);
     return oldest > 0 ? oldest : 0;
 }
 

@@ -6,7 +6,9 @@
     delivery receipts, ovh_receipts.h) and PATH.lock (ovhook_bridge.c).
 
     Used from one thread only (the dispatcher's): the connection is opened
-    without SQLite's mutexes. Writes are grouped: the caller opens a
+    without SQLite's mutexes, and never waits for a lock another process
+    holds (busy timeout 0 once open): a busy spool fails the batch, which
+    the caller retries, rather than stall the thread that drives HTTP. Writes are grouped: the caller opens a
     transaction with ovh_spool_begin, inserts/removes/buries any number of
     rows, and ends the batch with ovh_spool_commit (every few milliseconds
     or 1,000 rows). An event counts as accepted once its insert is committed.
@@ -71,6 +73,10 @@ int64_t
 //  Delete a row (no row: not an error). 0 or -1.
 int
     ovh_spool_remove (ovh_spool_t *self, int64_t row);
+//  The event of 'row' (with this id) was delivered: record its receipt
+//  only (the caller removes the row in its batch)
+void
+    ovh_spool_receipt (ovh_spool_t *self, int64_t row, const char *id);
 //  The event of 'row' (with this id) was delivered: a receipt for
 //  PATH.delivered (see ovh_receipts.h) and the row's removal in the batch.
 //  The receipt reaches the file at the next ovh_spool_write_receipts; the
@@ -106,16 +112,27 @@ size_t
     ovh_spool_events (ovh_spool_t *self);
 size_t
     ovh_spool_dead (ovh_spool_t *self);
-//  Bytes the spool holds: pages in use (free pages left by deleted rows are
-//  reused, so they don't count) plus the WAL file
+//  Bytes the spool's rows hold: pages in use (free pages left by deleted
+//  rows are reused, so they don't count). The WAL file is not counted; it
+//  is checkpointed and truncated to a quarter of max_bytes (at most 16 MiB)
 uint64_t
     ovh_spool_bytes (ovh_spool_t *self);
+//  Copy the WAL into the file and truncate it (outside a batch only): on a
+//  full disk this gives space back
+void
+    ovh_spool_checkpoint (ovh_spool_t *self);
+//  Why the last write, commit or BEGIN failed (SQLite's message)
+const char *
+    ovh_spool_error (ovh_spool_t *self);
 //  True when ovh_spool_bytes exceeds max_bytes
 bool
     ovh_spool_full (ovh_spool_t *self);
 
 //  Move every dead letter back to events (ids kept, attempts 0, accepted
-//  now), in the order they died. Returns the count, or -1.
+//  now), in the order they died, and ahead of every event the spool still
+//  holds: a session's dead letters are older than its waiting events, so
+//  per-key order holds. Call it before anything is loaded. Returns the
+//  count, or -1.
 int
     ovh_spool_redeliver (ovh_spool_t *self);
 

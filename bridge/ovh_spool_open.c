@@ -3,13 +3,18 @@
     ovh_spool.h).                                                            */
 
 #include <czmq.h>
+#include <fcntl.h>
 #include "ovh_spool_private.h"
 
 #define SPOOL_VERSION 1
 
-//  The WAL is truncated back to this size after a checkpoint, so that one
-//  burst doesn't leave a large file behind (it counts in the spool's bytes)
-#define SPOOL_WAL_LIMIT "16777216"
+//  The WAL is truncated back to at most this size after a checkpoint, so
+//  that one burst doesn't leave a large file behind; with a small
+//  --spool-max, to a quarter of it (it is disk the limit does not count)
+#define SPOOL_WAL_LIMIT (16 * 1024 * 1024)
+//  Pages of WAL after which a commit checkpoints (fewer, larger
+//  checkpoints: each syncs the file twice), at most
+#define SPOOL_WAL_PAGES 4000
 
 //  Delivery receipts wait for a commit; this many bytes (about 380,000
 //  receipts) only pile up while commits fail
@@ -48,8 +53,9 @@ static const char *s_sql [ST_COUNT] = {
                       " pragma_page_count () c, pragma_freelist_count () f, pragma_page_size () s",
     [ST_OLDEST]     = "SELECT min(accepted_ms) FROM events",
     [ST_LAST_ROW]   = "SELECT coalesce (max (rowid), 0) FROM events",
+    [ST_SHIFT]      = "UPDATE events SET rowid = rowid + ?1",
     [ST_REDELIVER]  = "INSERT INTO events (rowid, id, type, key, json, accepted_ms, attempts)"
-                      " SELECT ?2 + row_number () OVER (ORDER BY rowid), id, type, key,"
+                      " SELECT row_number () OVER (ORDER BY rowid), id, type, key,"
                       " json, ?1, 0 FROM dead_letters ORDER BY rowid",
     [ST_CLEAR_DEAD] = "DELETE FROM dead_letters",
     [ST_SETTLE]     = "DELETE FROM events WHERE rowid = ?1 AND id = ?2",
@@ -169,12 +175,15 @@ s_check (ovh_spool_t *self, bool sync_full, char *error, size_t error_size)
         s_error (error, error_size, path, "cannot switch to WAL mode (journal_mode is %s)", text);
         return -1;
     }
+    size_t wal_limit = self->max_bytes / 4 < SPOOL_WAL_LIMIT ? self->max_bytes / 4
+                                                             : SPOOL_WAL_LIMIT;
+    size_t wal_pages = wal_limit / 4096 < SPOOL_WAL_PAGES ? wal_limit / 4096 : SPOOL_WAL_PAGES;
+    char wal_pragmas [128];
+    snprintf (wal_pragmas, sizeof wal_pragmas, "PRAGMA journal_size_limit = %zu;"
+              "PRAGMA wal_autocheckpoint = %zu;", wal_limit, wal_pages > 16 ? wal_pages : 16);
     if (sqlite3_exec (db, sync_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
                       NULL, NULL, NULL) != SQLITE_OK
-    ||  sqlite3_exec (db, "PRAGMA journal_size_limit = " SPOOL_WAL_LIMIT,
-                      NULL, NULL, NULL) != SQLITE_OK
-    //  Fewer, larger checkpoints (each syncs the file twice)
-    ||  sqlite3_exec (db, "PRAGMA wal_autocheckpoint = 4000", NULL, NULL, NULL) != SQLITE_OK) {
+    ||  sqlite3_exec (db, wal_pragmas, NULL, NULL, NULL) != SQLITE_OK) {
         s_sqlite_error (error, error_size, path, db);
         return -1;
     }
@@ -200,11 +209,15 @@ s_check (ovh_spool_t *self, bool sync_full, char *error, size_t error_size)
             s_sqlite_error (error, error_size, path, db);
             return -1;
         }
-    self->next_row = spool_count (self, ST_LAST_ROW) + 1;
+    self->next_row = ovh_spool_count (self, ST_LAST_ROW) + 1;
     if (self->next_row <= 0) {
         s_sqlite_error (error, error_size, path, db);
         return -1;
     }
+    //  From now on a lock held by another process fails the batch at
+    //  once (the backlog retries it): waiting for it here would stall
+    //  every delivery
+    sqlite3_busy_timeout (db, 0);
     return 0;
 }
 
@@ -226,7 +239,7 @@ s_settle_one (void *arg, int64_t row, const char *id)
     sqlite3_stmt *stmt = settle->spool->stmt [ST_SETTLE];
     sqlite3_bind_int64 (stmt, 1, row);
     sqlite3_bind_text (stmt, 2, id, -1, SQLITE_TRANSIENT);
-    settle->rc = spool_write (settle->spool, stmt);
+    settle->rc = ovh_spool_write (settle->spool, stmt);
     if (settle->rc == 0)
         settle->removed += (size_t) sqlite3_changes (settle->spool->db);
 }
@@ -234,7 +247,7 @@ s_settle_one (void *arg, int64_t row, const char *id)
 //  Remove the rows the receipts file names (in a batch of its own), then
 //  clear it. Returns the number of rows removed, or -1.
 int
-spool_settle (ovh_spool_t *self)
+ovh_spool_settle (ovh_spool_t *self)
 {
     assert (!ovh_spool_in_transaction (self));
     if (!ovh_receipts_pending (self->receipts))
@@ -245,9 +258,9 @@ spool_settle (ovh_spool_t *self)
     ||  ovh_spool_begin (self)
     ||  ovh_receipts_read (self->receipts, s_settle_one, &settle, &malformed) < 0
     ||  settle.rc
-    ||  spool_commit_batch (self)) {
+    ||  ovh_spool_commit_batch (self)) {
         if (ovh_spool_in_transaction (self))
-            spool_run (self, self->stmt [ST_ROLLBACK]);
+            ovh_spool_run (self, self->stmt [ST_ROLLBACK]);
         return -1;
     }
     if (malformed)
@@ -274,7 +287,7 @@ s_open_receipts (ovh_spool_t *self, char *error, size_t error_size)
         s_error (error, error_size, self->path, "%s", reason);
         return -1;
     }
-    int removed = spool_settle (self);
+    int removed = ovh_spool_settle (self);
     if (removed < 0) {
         s_error (error, error_size, self->path, "cannot apply the delivery receipts in %s",
                  ovh_receipts_path (self->receipts));
@@ -285,6 +298,18 @@ s_open_receipts (ovh_spool_t *self, char *error, size_t error_size)
                    " their removal not yet committed when the last run ended)",
                    self->path, removed);
     return 0;
+}
+
+static void
+s_remove_created (const char *path)
+{
+    const char *suffixes [] = { "", "-wal", "-shm", "-journal", ".delivered" };
+    for (size_t index = 0; index < sizeof suffixes / sizeof suffixes [0]; index++) {
+        char *name = zsys_sprintf ("%s%s", path, suffixes [index]);
+        if (name)
+            unlink (name);
+        zstr_free (&name);
+    }
 }
 
 ovh_spool_t *
@@ -305,20 +330,28 @@ ovh_spool_new (const char *path, bool sync_full, size_t max_bytes,
         ovh_spool_destroy (&self);
         return NULL;
     }
+    //  SQLite would create the file (and so its -wal and -shm, which take
+    //  its mode) 0644: event bodies are for this user only
+    bool created = false;
+    int fd = open (path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd >= 0) {
+        created = true;
+        close (fd);
+    }
     int rc = sqlite3_open_v2 (path, &self->db,
                               SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                               NULL);
-    if (rc != SQLITE_OK) {
+    if (rc == SQLITE_OK
+    &&  s_check (self, sync_full, error, error_size) == 0
+    &&  s_open_receipts (self, error, error_size) == 0)
+        return self;
+    if (rc != SQLITE_OK)
         s_sqlite_error (error, error_size, path, self->db);
-        ovh_spool_destroy (&self);
-        return NULL;
-    }
-    if (s_check (self, sync_full, error, error_size)
-    ||  s_open_receipts (self, error, error_size)) {
-        ovh_spool_destroy (&self);
-        return NULL;
-    }
-    return self;
+    ovh_spool_destroy (&self);
+    //  A failed start leaves nothing it made behind
+    if (created)
+        s_remove_created (path);
+    return NULL;
 }
 
 void

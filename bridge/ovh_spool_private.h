@@ -14,7 +14,7 @@ typedef enum {
     ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
     ST_INSERT, ST_REMOVE, ST_ATTEMPTS, ST_BURY, ST_MOVE_DEAD,
     ST_LOAD, ST_EVENTS, ST_DEAD, ST_BYTES, ST_OLDEST, ST_LAST_ROW,
-    ST_REDELIVER, ST_CLEAR_DEAD, ST_SETTLE,
+    ST_SHIFT, ST_REDELIVER, ST_CLEAR_DEAD, ST_SETTLE,
     ST_COUNT
 } statement_t;
 
@@ -34,23 +34,25 @@ struct _ovh_spool_t {
     //  A batch holding removals was rolled back: its receipts must be
     //  applied again from the file before they are cleared
     bool unsettled;
+    char error [256];               //  the last failure's reason
 };
 
-//  Step a statement that returns no row, then reset it. 0 or -1 (logged).
+//  Step a statement that returns no row, then reset it. 0, or -1 with
+//  the reason in self->error (not logged).
 int
-    spool_run (ovh_spool_t *self, sqlite3_stmt *stmt);
+    ovh_spool_run (ovh_spool_t *self, sqlite3_stmt *stmt);
 //  A write of a batch: on failure the whole batch is rolled back. 0 or -1.
 int
-    spool_write (ovh_spool_t *self, sqlite3_stmt *stmt);
-//  Step a statement that returns one integer (-1 on error)
+    ovh_spool_write (ovh_spool_t *self, sqlite3_stmt *stmt);
+//  Step a statement that returns one integer (-1 on error, logged)
 int64_t
-    spool_count (ovh_spool_t *self, statement_t index);
+    ovh_spool_count (ovh_spool_t *self, statement_t index);
 //  COMMIT the open batch, or roll it back if that fails. 0 or -1.
 int
-    spool_commit_batch (ovh_spool_t *self);
+    ovh_spool_commit_batch (ovh_spool_t *self);
 //  Apply the receipts file in a batch of its own, then clear it. Returns
 //  the number of rows removed, or -1.
 int
-    spool_settle (ovh_spool_t *self);
+    ovh_spool_settle (ovh_spool_t *self);
 
 #endif

@@ -51,20 +51,26 @@ s_drop_reasons (bridge_t *self, char *text, size_t size)
     }
 }
 
+//  One line that adds up: received = dropped + every accepted event, and
+//  accepted (+ resumed from the spool) = delivered + dead letters + failed
+//  + queued (at the end: undelivered). Failed attempts count attempts.
 static void
-s_log_stats (bridge_t *self, const char *prefix, const ovh_dispatch_stats_t *stats)
+s_log_stats (bridge_t *self, const char *prefix, const ovh_dispatch_stats_t *stats,
+             uint64_t waiting)
 {
     char reasons [512];
     s_drop_reasons (self, reasons, sizeof reasons);
     uint64_t dropped = ovh_intake_dropped (self->intake);
+    char resumed [48] = "";
+    if (self->spool)
+        snprintf (resumed, sizeof resumed, "resumed %" PRIu64 ", ", stats->resumed);
     zsys_info ("%s: received %" PRIu64 ", delivered %" PRIu64 ", failed %" PRIu64
                ", dropped %" PRIu64 "%s%s%s, lost on bus %" PRIu64 ", dead letters %" PRIu64
-               ", %s %" PRIu64,
+               ", failed attempts %" PRIu64 ", %s%s %" PRIu64,
                prefix, ovh_intake_received (self->intake), stats->delivered,
                stats->failed, dropped, dropped ? " (" : "", reasons, dropped ? ")" : "",
-               ovh_intake_lost (self->intake), stats->dead,
-               streq (prefix, "stopped") ? "undelivered" : "queued",
-               streq (prefix, "stopped") ? stats->undelivered + stats->queued : stats->queued);
+               ovh_intake_lost (self->intake), stats->dead, stats->failed_attempts, resumed,
+               streq (prefix, "stopped") ? "undelivered" : "queued", waiting);
 }
 
 static void
@@ -76,11 +82,12 @@ s_periodic_stats (bridge_t *self)
     self->next_stats = now + self->config->stats_interval_ms;
     ovh_dispatch_stats_t stats;
     ovh_dispatcher_stats (self->dispatcher, &stats);
-    uint64_t seen = ovh_intake_received (self->intake) + stats.delivered + stats.failed;
+    uint64_t seen = ovh_intake_received (self->intake) + stats.delivered
+                  + stats.failed_attempts;
     if (seen == self->stats_seen)
         return;                 //  no traffic, no line
     self->stats_seen = seen;
-    s_log_stats (self, "stats", &stats);
+    s_log_stats (self, "stats", &stats, stats.queued);
 }
 
 //  Hand the pending item over; false while the queue is full
@@ -96,10 +103,16 @@ s_post_pending (bridge_t *self)
     if (!self->episode_start) {
         self->episode_start = zclock_mono ();
         self->pauses = 0;
-        if (ovh_dispatcher_spool_full (self->dispatcher))
-            zsys_warning ("spool full (limit %zu bytes): pausing bus reads; the bus "
-                          "buffers, then drops, what comes meanwhile (seq gaps will show it)",
-                          self->config->spool_max_bytes);
+        ovh_spool_state_t state = ovh_dispatcher_spool_state (self->dispatcher);
+        if (state == OVH_SPOOL_FULL)
+            zsys_warning ("spool full (its rows hold over %zu bytes): pausing bus reads; "
+                          "the bus buffers, then drops, what comes meanwhile (seq gaps "
+                          "will show it)", self->config->spool_max_bytes);
+        else
+        if (state == OVH_SPOOL_FAILING)
+            zsys_warning ("the spool cannot be written: pausing bus reads until it can; "
+                          "the bus buffers, then drops, what comes meanwhile (seq gaps "
+                          "will show it)");
         else
         if (self->spool)
             zsys_warning ("the spool's writer is behind the bus: pausing bus reads "
@@ -216,9 +229,15 @@ s_open_delivery (bridge_t *self)
             fprintf (stderr, "ovhook-bridge: %s\n", error);
             return 2;
         }
-        if (config->redeliver)
-            zsys_info ("redelivering %d dead letters from the spool",
-                       ovh_spool_redeliver (self->spool));
+        if (config->redeliver) {
+            int count = ovh_spool_redeliver (self->spool);
+            if (count < 0) {
+                fprintf (stderr, "ovhook-bridge: cannot redeliver the dead letters of %s: "
+                         "%s\n", config->spool, ovh_spool_error (self->spool));
+                return 2;
+            }
+            zsys_info ("redelivering %d dead letters from the spool", count);
+        }
         zsys_info ("spool %s: %zu events to resume, %zu dead letters", config->spool,
                    ovh_spool_events (self->spool), ovh_spool_dead (self->spool));
     }
@@ -356,25 +375,26 @@ main (int argc, char *argv [])
                    config->drain_timeout_ms);
         if (bridge.pending && ovh_dispatcher_post (bridge.dispatcher, bridge.pending) == 0)
             bridge.pending = NULL;
+        //  From here a signal shortens the drain (ovh_dispatcher_drain)
+        zsys_interrupted = 0;
         ovh_dispatcher_drain (bridge.dispatcher, config->drain_timeout_ms, &stats);
-        if (bridge.pending) {
-            stats.undelivered++;
-            ovh_item_destroy (&bridge.pending);
-        }
         rc = 0;
     }
     ovh_dispatcher_destroy (&bridge.dispatcher);
     if (rc == 0) {
-        //  With a spool, what was not delivered is what it still holds
-        //  (spilled events included), safe for the next start
+        //  Read from the bus, never handed over: undelivered too
+        uint64_t undelivered = stats.queued + (bridge.pending ? 1 : 0);
+        ovh_item_destroy (&bridge.pending);
+        s_log_stats (&bridge, "stopped", &stats, undelivered);
         if (bridge.spool) {
-            stats.undelivered = ovh_spool_events (bridge.spool);
-            stats.queued = 0;
+            size_t kept = ovh_spool_events (bridge.spool);
+            if (kept)
+                zsys_info ("%zu undelivered events stay in the spool %s for the next start",
+                           kept, config->spool);
+            if (undelivered > kept)
+                zsys_warning ("%" PRIu64 " undelivered events are not in the spool: lost",
+                              undelivered - kept);
         }
-        s_log_stats (&bridge, "stopped", &stats);
-        if (bridge.spool && stats.undelivered)
-            zsys_info ("%" PRIu64 " undelivered events stay in the spool %s for the next start",
-                       stats.undelivered, config->spool);
     }
     ovh_intake_destroy (&bridge.intake);
     s_close_delivery (&bridge);

@@ -4,6 +4,7 @@
 
 #include <czmq.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include "ovh_test.h"
 #include "ovh_test_folder.h"
@@ -334,16 +335,17 @@ test_dead_letters (void)
     CHECK (ovh_spool_events (spool) == 1 && ovh_spool_dead (spool) == 2);
     ovh_item_destroy (&loose);
 
-    //  Redeliver: back in events after the others, same ids, attempts 0,
-    //  accepted now
+    //  Redeliver: back in events AHEAD of the event still waiting (a
+    //  session's dead letters are older than its waiting events), in the
+    //  order they died, same ids, attempts 0, accepted now
     before = zclock_time ();
     CHECK (ovh_spool_redeliver (spool) == 2);
     CHECK (ovh_spool_dead (spool) == 0);
     CHECK (ovh_spool_events (spool) == 3);
     CHECK (ovh_test_peek (path, "SELECT count(*) FROM events") == 3);      //  committed
-    CHECK (ovh_spool_load (spool, 2, 10, s_collect, &loaded) == 2);
-    CHECK (loaded.count == 2);
-    if (loaded.count == 2) {
+    CHECK (ovh_spool_load (spool, 0, 10, s_collect, &loaded) == 3);
+    CHECK (loaded.count == 3);
+    if (loaded.count == 3) {
         CHECK_STR (loaded.items [0]->id, "evt_00000000000000000000000000000003");
         CHECK_STR (loaded.items [1]->id, "evt_ffffffffffffffffffffffffffffffff");
         CHECK (!loaded.items [0]->has_key);
@@ -351,12 +353,14 @@ test_dead_letters (void)
         for (int index = 0; index < 2; index++) {
             CHECK (loaded.items [index]->attempts == 0);
             CHECK (loaded.items [index]->accepted_ms >= before);
-            //  Not 3, the number of a row that existed (the buried one)
-            CHECK (loaded.items [index]->spool_row == 4 + index);
+            CHECK (loaded.items [index]->spool_row == 1 + index);
         }
+        //  The waiting event keeps its attempts, behind them
+        CHECK (loaded.items [2]->attempts == 5 && loaded.items [2]->spool_row > 2);
     }
+    int64_t last = loaded.count == 3 ? loaded.items [2]->spool_row : 0;
     s_loaded_clear (&loaded);
-    CHECK (ovh_spool_insert (spool, items [0]) == 6);     //  after the redelivered
+    CHECK (ovh_spool_insert (spool, items [0]) == last + 1);  //  after all of them
     CHECK (ovh_spool_redeliver (spool) == 0);
     for (int index = 0; index < 3; index++)
         ovh_item_destroy (&items [index]);
@@ -583,6 +587,32 @@ test_unusable (void)
     }
 }
 
+//  Event bodies are for this user only: a new spool, its WAL and its
+//  shared-memory file are 0600 whatever the umask
+static void
+test_files_private (void)
+{
+    const char *path = s_fresh ("private.db");
+    mode_t old = umask (022);
+    ovh_spool_t *spool = ovh_spool_new (path, false, 1 << 30, s_error, sizeof s_error);
+    umask (old);
+    CHECK_MSG (spool, "%s", s_error);
+    if (!spool)
+        return;
+    ovh_item_t *item = s_item (0, "evt_private", "k", "{}", 1, 0);
+    CHECK (ovh_spool_insert (spool, item) > 0);     //  a write makes the WAL
+    const char *suffixes [] = { "", "-wal", "-shm" };
+    for (int index = 0; index < 3; index++) {
+        char *name = zsys_sprintf ("%s%s", path, suffixes [index]);
+        struct stat info;
+        CHECK_MSG (stat (name, &info) == 0 && (info.st_mode & 0777) == 0600,
+                   "%s: mode %o", name, (unsigned) (info.st_mode & 0777));
+        zstr_free (&name);
+    }
+    ovh_item_destroy (&item);
+    ovh_spool_destroy (&spool);
+}
+
 //  synchronous, WAL, and the size limit
 static void
 test_settings (void)
@@ -595,7 +625,9 @@ test_settings (void)
             continue;
         CHECK (s_pragma (spool, "PRAGMA synchronous") == (full ? 2 : 1));
         CHECK (s_pragma (spool, "PRAGMA user_version") == 1);
-        CHECK (s_pragma (spool, "PRAGMA busy_timeout") == 5000);
+        //  Never wait for another process's lock: the batch fails, the
+        //  backlog retries it
+        CHECK (s_pragma (spool, "PRAGMA busy_timeout") == 0);
         sqlite3_stmt *stmt;
         sqlite3_prepare_v2 (ovh_spool_db (spool), "PRAGMA journal_mode", -1, &stmt, NULL);
         CHECK (sqlite3_step (stmt) == SQLITE_ROW);
@@ -624,11 +656,15 @@ test_settings (void)
     uint64_t bytes = ovh_spool_bytes (spool);
     CHECK_MSG (bytes > 400000, "%" PRIu64, bytes);
     CHECK (ovh_spool_full (spool));
-    //  Pages freed by deliveries don't count once the WAL is checkpointed
+    //  Pages freed by deliveries stop counting at once: the WAL, which
+    //  still holds them and never shrinks below its limit, does not count
     ovh_spool_begin (spool);
     for (int index = 0; index < 100; index++)
         ovh_spool_remove (spool, rows [index]);
     ovh_spool_commit (spool);
+    CHECK_MSG (!ovh_spool_full (spool), "%" PRIu64 " bytes", ovh_spool_bytes (spool));
+    //  With a small limit the WAL is truncated to a quarter of it
+    CHECK (s_pragma (spool, "PRAGMA journal_size_limit") == 64 * 1024);
     CHECK (sqlite3_wal_checkpoint_v2 (ovh_spool_db (spool), NULL, SQLITE_CHECKPOINT_TRUNCATE,
                                       NULL, NULL) == SQLITE_OK);
     CHECK_MSG (ovh_spool_bytes (spool) < 64 * 1024, "%" PRIu64, ovh_spool_bytes (spool));
@@ -671,6 +707,7 @@ main (void)
     test_unknown_type ();
     test_unusable ();
     test_settings ();
+    test_files_private ();
     ovh_test_folder_remove (s_dir);
     return ovh_test_done ("test_spool");
 }
