@@ -238,6 +238,167 @@ test_resume_after_reopen (void)
     ovh_spool_destroy (&spool);
 }
 
+
+//  Another connection to the same file, to inject faults as another
+//  process would: a trigger that fails a write, a lock held
+static sqlite3 *
+s_other (void)
+{
+    sqlite3 *db = NULL;
+    REQUIRE (sqlite3_open (s_path, &db) == SQLITE_OK);
+    sqlite3_busy_timeout (db, 5000);
+    return db;
+}
+
+static void
+s_exec (sqlite3 *db, const char *sql)
+{
+    char *message = NULL;
+    int rc = sqlite3_exec (db, sql, NULL, NULL, &message);
+    CHECK_MSG (rc == SQLITE_OK, "%s: %s", sql, message ? message : "?");
+    sqlite3_free (message);
+}
+
+//  Commit when due, as the dispatcher's loop does
+static void
+s_commit_when_due (ovh_backlog_t *backlog)
+{
+    int64_t due = ovh_backlog_commit_due (backlog);
+    if (due > zclock_mono ())
+        zclock_sleep ((int) (due - zclock_mono ()));
+    ovh_backlog_commit (backlog);
+}
+
+//  A write that fails in the middle of a batch undoes the whole batch in
+//  SQLite: the events accepted before it in the batch, a delivery and a
+//  dead letter. None of it is lost: nothing reaches memory until the batch
+//  is written again and committed, and then all of it does, in order.
+static void
+test_failed_write_keeps_the_batch (void)
+{
+    ovh_spool_t *spool = s_spool ("failed.db");
+    memory_t memory = { .room = 64 };
+    ovh_backlog_t *backlog = ovh_backlog_new (spool, s_admit, &memory);
+    ovh_backlog_reload (backlog, 64);
+    for (int number = 1; number <= 3; number++)
+        ovh_backlog_accept (backlog, s_item (number));
+    ovh_backlog_commit (backlog);
+    REQUIRE (memory.count == 3);
+
+    //  Event 6's insert fails; 4 and 5, the delivery of 1 and the dead
+    //  letter of 2 were written before it in the same batch
+    sqlite3 *other = s_other ();
+    s_exec (other, "CREATE TRIGGER poison BEFORE INSERT ON events"
+                   " WHEN NEW.id = 'evt_00000000000000000000000000000006'"
+                   " BEGIN SELECT RAISE (ABORT, 'injected fault'); END");
+    ovh_backlog_delivered (backlog, memory.items [0]);
+    ovh_backlog_write_receipts (backlog);
+    CHECK (ovh_backlog_bury (backlog, memory.items [1], "final status") == 0);
+    for (int number = 4; number <= 7; number++)
+        ovh_backlog_accept (backlog, s_item (number));
+    CHECK (ovh_backlog_failing (backlog));
+    CHECK (ovh_backlog_unwritten (backlog) == 4);
+    //  Retries back off, and fail again while the fault lasts
+    int64_t due = ovh_backlog_commit_due (backlog);
+    CHECK (due > 0);
+    for (int tries = 0; tries < 3; tries++)
+        s_commit_when_due (backlog);
+    CHECK (ovh_backlog_failing (backlog));
+    CHECK (ovh_backlog_commit_due (backlog) - due >= 10);
+    CHECK (memory.count == 3);                  //  nothing unspooled reached memory
+    CHECK (ovh_test_peek (s_path, "SELECT count(*) FROM events") == 3);
+    CHECK (ovh_test_peek (s_path, "SELECT count(*) FROM dead_letters") == 0);
+    CHECK (ovh_backlog_pending (backlog));
+
+    //  The fault ends: the next retry writes everything
+    s_exec (other, "DROP TRIGGER poison");
+    sqlite3_close (other);
+    s_commit_when_due (backlog);
+    CHECK (!ovh_backlog_failing (backlog));
+    CHECK (ovh_backlog_unwritten (backlog) == 0);
+    CHECK (memory.count == 7);
+    for (size_t index = 3; index < memory.count; index++)
+        CHECK_MSG (s_number (memory.items [index]) == (int) index + 1, "position %zu", index);
+    //  1 delivered, 2 buried, 3 to 7 waiting
+    CHECK (ovh_test_peek (s_path, "SELECT count(*) FROM events") == 5);
+    CHECK (ovh_test_peek (s_path, "SELECT count(*) FROM dead_letters") == 1);
+    CHECK (ovh_test_peek (s_path, "SELECT count(*) FROM events WHERE id IN"
+                                  " ('evt_00000000000000000000000000000001',"
+                                  "  'evt_00000000000000000000000000000002')") == 0);
+    s_memory_clear (&memory);
+    ovh_backlog_destroy (&backlog);
+    ovh_spool_destroy (&spool);
+}
+
+//  With memory full, an event is freed only once its row is committed:
+//  while the spool fails, the events memory refuses stay in the journal
+static void
+test_memory_full_waits_for_the_row (void)
+{
+    ovh_spool_t *spool = s_spool ("spillfail.db");
+    memory_t memory = { .room = 2 };
+    ovh_backlog_t *backlog = ovh_backlog_new (spool, s_admit, &memory);
+    ovh_backlog_reload (backlog, 64);
+    sqlite3 *other = s_other ();
+    s_exec (other, "CREATE TRIGGER poison BEFORE INSERT ON events"
+                   " WHEN NEW.id = 'evt_00000000000000000000000000000005'"
+                   " BEGIN SELECT RAISE (ABORT, 'injected fault'); END");
+    for (int number = 1; number <= 6; number++)
+        ovh_backlog_accept (backlog, s_item (number));
+    s_commit_when_due (backlog);
+    CHECK (ovh_backlog_failing (backlog));
+    CHECK (memory.count == 0);
+    s_exec (other, "DROP TRIGGER poison");
+    sqlite3_close (other);
+    s_commit_when_due (backlog);
+    CHECK (!ovh_backlog_failing (backlog));
+    //  Two in memory, four on disk only: none lost
+    CHECK (memory.count == 2);
+    CHECK (ovh_test_peek (s_path, "SELECT count(*) FROM events") == 6);
+    s_memory_clear (&memory);
+    memory.room = 64;
+    ovh_backlog_reload (backlog, 64);
+    CHECK (memory.count == 4);
+    for (size_t index = 0; index < memory.count; index++)
+        CHECK_MSG (s_number (memory.items [index]) == (int) index + 3, "position %zu", index);
+    s_memory_clear (&memory);
+    ovh_backlog_destroy (&backlog);
+    ovh_spool_destroy (&spool);
+}
+
+//  A lock held by another process makes BEGIN fail at once, not after
+//  SQLite's busy wait: the thread that drives HTTP never stalls on it, a
+//  retry is scheduled, and the events go through once the lock is gone
+static void
+test_lock_held_never_blocks (void)
+{
+    ovh_spool_t *spool = s_spool ("locked.db");
+    memory_t memory = { .room = 64 };
+    ovh_backlog_t *backlog = ovh_backlog_new (spool, s_admit, &memory);
+    ovh_backlog_reload (backlog, 64);
+    sqlite3 *other = s_other ();
+    s_exec (other, "BEGIN IMMEDIATE");
+    int64_t before = zclock_mono ();
+    for (int number = 1; number <= 3; number++)
+        ovh_backlog_accept (backlog, s_item (number));
+    s_commit_when_due (backlog);
+    s_commit_when_due (backlog);
+    int64_t took = zclock_mono () - before;
+    CHECK_MSG (took < 1000, "took %" PRId64 " ms", took);
+    CHECK (ovh_backlog_failing (backlog));
+    CHECK (ovh_backlog_commit_due (backlog) > 0);       //  a retry is scheduled
+    CHECK (memory.count == 0);
+    s_exec (other, "COMMIT");
+    sqlite3_close (other);
+    s_commit_when_due (backlog);
+    CHECK (!ovh_backlog_failing (backlog));
+    CHECK (memory.count == 3);
+    CHECK (ovh_test_peek (s_path, "SELECT count(*) FROM events") == 3);
+    s_memory_clear (&memory);
+    ovh_backlog_destroy (&backlog);
+    ovh_spool_destroy (&spool);
+}
+
 int
 main (void)
 {
@@ -248,6 +409,9 @@ main (void)
     test_deliveries_commit_lazily ();
     test_spill_and_reload_in_order ();
     test_resume_after_reopen ();
+    test_failed_write_keeps_the_batch ();
+    test_memory_full_waits_for_the_row ();
+    test_lock_held_never_blocks ();
     ovh_test_folder_remove (s_dir);
     return ovh_test_done ("test_backlog");
 }
