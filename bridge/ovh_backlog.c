@@ -24,6 +24,8 @@
 //  A failed batch is written again after this delay, doubling up to the cap
 #define RETRY_FIRST_MS  10
 #define RETRY_MAX_MS    1000
+//  Removals written again per batch after a failure
+#define REPLAY_CHUNK    64
 //  While the spool fails: a reminder at most this often
 #define FAILING_LOG_MS  60000
 
@@ -54,18 +56,19 @@ struct _ovh_backlog_t {
     zlistx_t *attempts;             //  attempt_t
     zlistx_t *burials;              //  burial_t
     size_t changes;                 //  in the open batch
+    size_t batch_bytes;             //  of the events it inserts
     int64_t commit_due;             //  zclock_mono, 0: nothing to commit
     bool spilling;                  //  newer events are on disk only
     int64_t memory_row;             //  newest row handed to memory
     bool full;
     bool refused;                   //  memory refused an item of this load
-    int64_t full_checked;           //  zclock_mono of the last size check
     //  Failing: the last write or commit failed, the journal waits for a retry
     bool failing;
     int64_t failing_since;          //  zclock_mono
     int64_t failing_logged;         //  zclock_mono of the last line about it
     int64_t retry_ms;               //  the next retry's delay
     uint64_t failures;              //  of this episode
+    size_t degraded;                //  held events sent from memory meanwhile
 };
 
 static void
@@ -203,18 +206,39 @@ s_write_burial (ovh_backlog_t *self, burial_t *burial)
 }
 
 //  Write the whole journal again in a new batch. 0 or -1 (failing).
+//  Removals first, in small batches of their own, each checkpointed: on
+//  a full disk, one large batch of them would need more WAL than there is
+//  room for, and the pages they free are what the inserts then use.
+//  0, or -1 (failing; what was committed has left the journal).
+static int
+s_replay_removals (ovh_backlog_t *self)
+{
+    while (zlistx_size (self->removals)) {
+        if (ovh_spool_begin (self->spool))
+            return -1;
+        size_t count = 0;
+        for (removal_t *removal = (removal_t *) zlistx_first (self->removals);
+             removal && count < REPLAY_CHUNK;
+             removal = (removal_t *) zlistx_next (self->removals), count++)
+            if (ovh_spool_remove (self->spool, removal->row))
+                return -1;
+        if (ovh_spool_commit (self->spool))
+            return -1;
+        for (size_t index = 0; index < count; index++) {
+            zlistx_first (self->removals);
+            zlistx_delete (self->removals, zlistx_cursor (self->removals));
+        }
+        self->changes = self->changes > count ? self->changes - count : 0;
+        ovh_spool_checkpoint (self->spool);
+    }
+    return 0;
+}
+
 static int
 s_replay (ovh_backlog_t *self)
 {
-    if (ovh_spool_begin (self->spool))
+    if (s_replay_removals (self) || ovh_spool_begin (self->spool))
         return -1;
-    for (ovh_item_t *item = self->accepted; item; item = item->next)
-        if (s_write_accepted (self, item))
-            return -1;
-    for (removal_t *removal = (removal_t *) zlistx_first (self->removals); removal;
-         removal = (removal_t *) zlistx_next (self->removals))
-        if (ovh_spool_remove (self->spool, removal->row))
-            return -1;
     for (attempt_t *attempt = (attempt_t *) zlistx_first (self->attempts); attempt;
          attempt = (attempt_t *) zlistx_next (self->attempts))
         if (ovh_spool_set_attempts (self->spool, attempt->row, attempt->attempts))
@@ -223,7 +247,35 @@ s_replay (ovh_backlog_t *self)
          burial = (burial_t *) zlistx_next (self->burials))
         if (s_write_burial (self, burial))
             return -1;
+    for (ovh_item_t *item = self->accepted; item; item = item->next)
+        if (s_write_accepted (self, item))
+            return -1;
     return 0;
+}
+
+//  While the spool fails, the oldest held events may still be delivered
+//  from memory: when memory holds every older event (nothing spilled), in
+//  order, as far as memory has room. They are not in the spool (a crash
+//  now loses them, as it would lose them held here); the bus stays paused.
+static void
+s_degrade (ovh_backlog_t *self)
+{
+    while (self->failing && !self->spilling && self->accepted) {
+        ovh_item_t *item = self->accepted;
+        item->spool_row = 0;
+        ovh_item_t *next = item->next;
+        item->next = NULL;
+        if (!self->admit (self->admit_arg, item)) {
+            item->next = next;
+            break;
+        }
+        self->accepted = next;
+        self->accepted_count--;
+        self->changes--;
+        self->degraded++;
+    }
+    if (!self->accepted)
+        self->accepted_tail = NULL;
 }
 
 void
@@ -238,10 +290,13 @@ ovh_backlog_accept (ovh_backlog_t *self, ovh_item_t *item)
     self->accepted_tail = item;
     self->accepted_count++;
     s_count (self, COMMIT_MS);
+    self->batch_bytes += item->json_size;
     if (s_begin (self) && s_write_accepted (self, item))
         s_fail (self, "write");
-    if (self->changes >= COMMIT_ROWS && !self->failing)
+    if ((self->changes >= COMMIT_ROWS || self->batch_bytes >= ovh_spool_batch_bytes (self->spool))
+    &&  !self->failing)
         ovh_backlog_commit (self);
+    s_degrade (self);
 }
 
 void
@@ -260,9 +315,12 @@ ovh_backlog_delivered (ovh_backlog_t *self, ovh_item_t *item)
     //  group commit
     ovh_spool_receipt (self->spool, item->spool_row, item->id);
     s_count (self, COMMIT_LAZY_MS);
+    //  A removal rewrites about as much of the file as the row held
+    self->batch_bytes += item->json_size;
     if (s_begin (self) && ovh_spool_remove (self->spool, item->spool_row))
         s_fail (self, "write");
-    if (self->changes >= COMMIT_ROWS && !self->failing)
+    if ((self->changes >= COMMIT_ROWS || self->batch_bytes >= ovh_spool_batch_bytes (self->spool))
+    &&  !self->failing)
         ovh_backlog_commit (self);
 }
 
@@ -337,14 +395,16 @@ s_committed (ovh_backlog_t *self)
 {
     if (self->failing) {
         zsys_info ("spool %s: writes work again after %.1f s (%" PRIu64 " failed tries); "
-                   "%zu held events written", ovh_spool_path (self->spool),
-                   (zclock_mono () - self->failing_since) / 1000.0, self->failures,
-                   self->accepted_count);
+                   "%zu held events written, %zu sent from memory meanwhile",
+                   ovh_spool_path (self->spool), (zclock_mono () - self->failing_since) / 1000.0,
+                   self->failures, self->accepted_count, self->degraded);
         self->failing = false;
         self->failures = 0;
+        self->degraded = 0;
     }
     self->retry_ms = RETRY_FIRST_MS;
     self->changes = 0;
+    self->batch_bytes = 0;
     self->commit_due = 0;
     zlistx_purge (self->removals);
     zlistx_purge (self->attempts);
@@ -362,7 +422,9 @@ s_committed (ovh_backlog_t *self)
 void
 ovh_backlog_commit (ovh_backlog_t *self)
 {
-    if (!self->changes)
+    //  While failing, a retry is due even with an empty journal (its
+    //  events went to memory): it tells when the spool works again
+    if (!self->changes && !self->failing)
         return;
     if (self->failing) {
         if (zclock_mono () < self->commit_due)
@@ -371,20 +433,19 @@ ovh_backlog_commit (ovh_backlog_t *self)
         ovh_spool_checkpoint (self->spool);
         if (s_replay (self)) {
             s_fail (self, "write");
+            s_degrade (self);
             return;
         }
     }
     if (ovh_spool_commit (self->spool)) {
         s_fail (self, "commit");
+        s_degrade (self);
         return;
     }
     s_committed (self);
-    //  The size takes a query and a stat: look at most every 50 ms
-    int64_t now = zclock_mono ();
-    if (now - self->full_checked >= 50) {
-        self->full = ovh_spool_full (self->spool);
-        self->full_checked = now;
-    }
+    //  A query and a stat (a few microseconds): after every commit, so that
+    //  a small disk is never overrun between two looks
+    self->full = ovh_spool_full (self->spool);
 }
 
 void
@@ -433,6 +494,7 @@ ovh_backlog_reload (ovh_backlog_t *self, size_t room)
     int loaded = ovh_spool_load (self->spool, self->memory_row, room, s_loaded, self);
     if (loaded >= 0 && (size_t) loaded < room && !self->refused)
         self->spilling = false;         //  caught up
+    s_degrade (self);
 }
 
 bool

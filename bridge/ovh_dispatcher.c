@@ -433,13 +433,12 @@ s_has_room (ovh_dispatcher_t *self, size_t size)
         && (items == 0 || bytes + size <= self->config->queue_bytes);
 }
 
-int
-ovh_dispatcher_post (ovh_dispatcher_t *self, ovh_item_t *item)
+//  Hand over, with or without the room check
+static int
+s_post (ovh_dispatcher_t *self, ovh_item_t *item, bool check_room)
 {
-    assert (self);
-    assert (item);
     size_t size = ovh_item_size (item);
-    if (!s_has_room (self, size))
+    if (check_room && !s_has_room (self, size))
         return -1;
     if (!self->spool) {
         atomic_fetch_add (&self->held_items, 1);
@@ -466,6 +465,22 @@ ovh_spool_state_t
 ovh_dispatcher_spool_state (ovh_dispatcher_t *self)
 {
     return self->spool ? (ovh_spool_state_t) atomic_load (&self->spool_state) : OVH_SPOOL_OK;
+}
+
+int
+ovh_dispatcher_post (ovh_dispatcher_t *self, ovh_item_t *item)
+{
+    assert (self);
+    assert (item);
+    return s_post (self, item, true);
+}
+
+int
+ovh_dispatcher_post_last (ovh_dispatcher_t *self, ovh_item_t *item)
+{
+    assert (self);
+    assert (item);
+    return s_post (self, item, false);
 }
 
 bool

@@ -52,6 +52,11 @@ void
 int
     ovh_dispatcher_post (ovh_dispatcher_t *self, ovh_item_t *item);
 
+//  At shutdown, before the drain: hand over the one item that was waiting
+//  for room, whatever the queue's fill (with a spool it is written there;
+//  without, the queue holds one more for the drain). 0 or -1.
+int
+    ovh_dispatcher_post_last (ovh_dispatcher_t *self, ovh_item_t *item);
 //  After a post was refused: wait up to 'msecs' until the queue is down to
 //  three quarters of its capacity and has room for 'item'; true if so
 bool

@@ -113,9 +113,12 @@ ovh_receipts_flush (ovh_receipts_t *self)
         done += (size_t) wrote;
         self->file_bytes += (size_t) wrote;
     }
-    if (self->failing && self->used)
+    //  Nothing to write says nothing about the disk: the episode (and its
+    //  one error line) goes on until a write works
+    if (self->failing && self->used) {
         zsys_info ("spool receipts %s: written again", self->path);
-    self->failing = false;
+        self->failing = false;
+    }
     self->used = 0;
     return 0;
 }

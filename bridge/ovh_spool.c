@@ -2,6 +2,7 @@
     counts (see ovh_spool.h; opening and closing in ovh_spool_open.c).      */
 
 #include <czmq.h>
+#include <sys/statvfs.h>
 #include "ovh_spool_private.h"
 
 //  Rows with an unknown type moved per pass of ovh_spool_load
@@ -347,6 +348,13 @@ ovh_spool_checkpoint (ovh_spool_t *self)
     sqlite3_wal_checkpoint_v2 (self->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
 }
 
+size_t
+ovh_spool_batch_bytes (ovh_spool_t *self)
+{
+    assert (self);
+    return self->wal_limit / 2 > 4096 ? self->wal_limit / 2 : 4096;
+}
+
 const char *
 ovh_spool_error (ovh_spool_t *self)
 {
@@ -354,11 +362,43 @@ ovh_spool_error (ovh_spool_t *self)
     return self->error [0] ? self->error : "no error";
 }
 
+//  Free space on the spool's disk, UINT64_MAX when it cannot be told
+static uint64_t
+s_disk_free (ovh_spool_t *self)
+{
+    struct statvfs disk;
+    if (statvfs (self->path, &disk))
+        return UINT64_MAX;
+    return (uint64_t) disk.f_bavail * disk.f_frsize;
+}
+
 bool
 ovh_spool_full (ovh_spool_t *self)
 {
     assert (self);
-    return ovh_spool_bytes (self) > (uint64_t) self->max_bytes;
+    if (ovh_spool_bytes (self) > (uint64_t) self->max_bytes)
+        return true;
+    //  Stop taking events while there is still room to remove them: on a
+    //  full disk even a delete fails (it needs WAL, and a checkpoint may
+    //  need the file to grow), and the spool could not recover. Room is
+    //  the free disk plus the file's free pages (rows deleted), which new
+    //  rows reuse; the WAL needs free disk of its own (a batch on top of
+    //  what a checkpoint leaves).
+    uint64_t disk_free = s_disk_free (self);
+    int64_t free_pages = ovh_spool_count (self, ST_FREE);
+    uint64_t room = disk_free == UINT64_MAX ? UINT64_MAX
+                  : disk_free + (free_pages > 0 ? (uint64_t) free_pages : 0);
+    bool low = room < self->disk_reserve
+            || disk_free < (uint64_t) self->wal_limit * 3 / 2 + 64 * 1024;
+    if (low && !self->disk_low)
+        zsys_warning ("spool %s: its disk is nearly full (%" PRIu64 " bytes left, %zu kept "
+                      "in reserve): taking no more events until deliveries make room",
+                      self->path, room, self->disk_reserve);
+    else
+    if (!low && self->disk_low)
+        zsys_info ("spool %s: room on its disk again (%" PRIu64 " bytes)", self->path, room);
+    self->disk_low = low;
+    return low;
 }
 
 int

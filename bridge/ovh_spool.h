@@ -121,10 +121,18 @@ uint64_t
 //  full disk this gives space back
 void
     ovh_spool_checkpoint (ovh_spool_t *self);
+//  Bytes of events a batch should hold at most before its commit: the WAL
+//  grows by a batch before a checkpoint can shrink it, and the disk room
+//  the spool keeps counts on this
+size_t
+    ovh_spool_batch_bytes (ovh_spool_t *self);
 //  Why the last write, commit or BEGIN failed (SQLite's message)
 const char *
     ovh_spool_error (ovh_spool_t *self);
-//  True when ovh_spool_bytes exceeds max_bytes
+//  True when ovh_spool_bytes exceeds max_bytes, or the disk has less free
+//  space than the spool keeps to be able to remove rows and checkpoint
+//  (2.5 times the WAL's limit and 64 KiB; at most half of what was free
+//  at start); logged once when that begins and ends
 bool
     ovh_spool_full (ovh_spool_t *self);
 

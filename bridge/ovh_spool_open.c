@@ -4,6 +4,7 @@
 
 #include <czmq.h>
 #include <fcntl.h>
+#include <sys/statvfs.h>
 #include "ovh_spool_private.h"
 
 #define SPOOL_VERSION 1
@@ -51,6 +52,8 @@ static const char *s_sql [ST_COUNT] = {
     [ST_DEAD]       = "SELECT count(*) FROM dead_letters",
     [ST_BYTES]      = "SELECT (c.page_count - f.freelist_count) * s.page_size FROM"
                       " pragma_page_count () c, pragma_freelist_count () f, pragma_page_size () s",
+    [ST_FREE]       = "SELECT f.freelist_count * s.page_size FROM"
+                      " pragma_freelist_count () f, pragma_page_size () s",
     [ST_OLDEST]     = "SELECT min(accepted_ms) FROM events",
     [ST_LAST_ROW]   = "SELECT coalesce (max (rowid), 0) FROM events",
     [ST_SHIFT]      = "UPDATE events SET rowid = rowid + ?1",
@@ -177,7 +180,25 @@ s_check (ovh_spool_t *self, bool sync_full, char *error, size_t error_size)
     }
     size_t wal_limit = self->max_bytes / 4 < SPOOL_WAL_LIMIT ? self->max_bytes / 4
                                                              : SPOOL_WAL_LIMIT;
+    //  On a small disk, keep most of the data in the file, not in the WAL:
+    //  a WAL that holds it cannot be checkpointed once the disk is full
+    //  (the file would have to grow), and nothing could be removed again
+    uint64_t available = UINT64_MAX;
+    struct statvfs disk;
+    if (statvfs (path, &disk) == 0) {
+        available = (uint64_t) disk.f_bavail * disk.f_frsize;
+        if (available / 8 < wal_limit)
+            wal_limit = (size_t) (available / 8);
+    }
     size_t wal_pages = wal_limit / 4096 < SPOOL_WAL_PAGES ? wal_limit / 4096 : SPOOL_WAL_PAGES;
+    //  Free disk the spool keeps (ovh_spool_full): the WAL left after a
+    //  checkpoint (its limit), one batch on top (half of it, see
+    //  ovh_spool_batch_bytes), what a checkpoint can add to the file (the
+    //  limit again), and 64 KiB for receipts
+    self->wal_limit = wal_limit;
+    self->disk_reserve = wal_limit * 5 / 2 + 64 * 1024;
+    if (available / 2 < self->disk_reserve)
+        self->disk_reserve = (size_t) (available / 2);
     char wal_pragmas [128];
     snprintf (wal_pragmas, sizeof wal_pragmas, "PRAGMA journal_size_limit = %zu;"
               "PRAGMA wal_autocheckpoint = %zu;", wal_limit, wal_pages > 16 ? wal_pages : 16);

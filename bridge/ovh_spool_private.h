@@ -13,7 +13,7 @@
 typedef enum {
     ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
     ST_INSERT, ST_REMOVE, ST_ATTEMPTS, ST_BURY, ST_MOVE_DEAD,
-    ST_LOAD, ST_EVENTS, ST_DEAD, ST_BYTES, ST_OLDEST, ST_LAST_ROW,
+    ST_LOAD, ST_EVENTS, ST_DEAD, ST_BYTES, ST_FREE, ST_OLDEST, ST_LAST_ROW,
     ST_SHIFT, ST_REDELIVER, ST_CLEAR_DEAD, ST_SETTLE,
     ST_COUNT
 } statement_t;
@@ -35,6 +35,9 @@ struct _ovh_spool_t {
     //  applied again from the file before they are cleared
     bool unsettled;
     char error [256];               //  the last failure's reason
+    size_t wal_limit;               //  bytes the WAL is truncated to
+    size_t disk_reserve;            //  free disk kept for removals and checkpoints
+    bool disk_low;                  //  under it, as of the last check
 };
 
 //  Step a statement that returns no row, then reset it. 0, or -1 with

@@ -105,9 +105,9 @@ s_post_pending (bridge_t *self)
         self->pauses = 0;
         ovh_spool_state_t state = ovh_dispatcher_spool_state (self->dispatcher);
         if (state == OVH_SPOOL_FULL)
-            zsys_warning ("spool full (its rows hold over %zu bytes): pausing bus reads; "
-                          "the bus buffers, then drops, what comes meanwhile (seq gaps "
-                          "will show it)", self->config->spool_max_bytes);
+            zsys_warning ("spool full (its rows hold over %zu bytes, or its disk is nearly "
+                          "full): pausing bus reads; the bus buffers, then drops, what comes "
+                          "meanwhile (seq gaps will show it)", self->config->spool_max_bytes);
         else
         if (state == OVH_SPOOL_FAILING)
             zsys_warning ("the spool cannot be written: pausing bus reads until it can; "
@@ -373,13 +373,17 @@ main (int argc, char *argv [])
         //  Stop reading, then deliver what was accepted, up to the deadline
         zsys_info ("stopping: delivering what is queued (up to %d ms)",
                    config->drain_timeout_ms);
-        if (bridge.pending && ovh_dispatcher_post (bridge.dispatcher, bridge.pending) == 0)
+        if (bridge.pending && ovh_dispatcher_post_last (bridge.dispatcher, bridge.pending) == 0)
             bridge.pending = NULL;
         //  From here a signal shortens the drain (ovh_dispatcher_drain)
         zsys_interrupted = 0;
         ovh_dispatcher_drain (bridge.dispatcher, config->drain_timeout_ms, &stats);
         rc = 0;
     }
+    //  Signals have nothing left to shorten: from here they wait, blocked,
+    //  so that one arriving while CZMQ restores the default handlers
+    //  cannot kill the process before its last line
+    pthread_sigmask (SIG_BLOCK, &signals, NULL);
     ovh_dispatcher_destroy (&bridge.dispatcher);
     if (rc == 0) {
         //  Read from the bus, never handed over: undelivered too
@@ -387,13 +391,18 @@ main (int argc, char *argv [])
         ovh_item_destroy (&bridge.pending);
         s_log_stats (&bridge, "stopped", &stats, undelivered);
         if (bridge.spool) {
-            size_t kept = ovh_spool_events (bridge.spool);
-            if (kept)
-                zsys_info ("%zu undelivered events stay in the spool %s for the next start",
-                           kept, config->spool);
+            uint64_t kept = ovh_spool_events (bridge.spool);
+            uint64_t waiting = kept < undelivered ? kept : undelivered;
+            if (waiting)
+                zsys_info ("%" PRIu64 " undelivered events stay in the spool %s for the next "
+                           "start", waiting, config->spool);
             if (undelivered > kept)
                 zsys_warning ("%" PRIu64 " undelivered events are not in the spool: lost",
                               undelivered - kept);
+            if (kept > undelivered)
+                zsys_warning ("%" PRIu64 " events in the spool %s were delivered, but their "
+                              "removal could not be written: the next start sends them again",
+                              kept - undelivered, config->spool);
         }
     }
     ovh_intake_destroy (&bridge.intake);
