@@ -61,6 +61,12 @@ s_log_stats (bridge_t *self, const char *prefix, const ovh_dispatch_stats_t *sta
     char reasons [512];
     s_drop_reasons (self, reasons, sizeof reasons);
     uint64_t dropped = ovh_intake_dropped (self->intake);
+    //  A dead letter the file's writer could not keep was not kept: failed
+    uint64_t lost = self->deadletter ? ovh_deadletter_lost (self->deadletter) : 0;
+    ovh_dispatch_stats_t counts = *stats;
+    counts.dead -= lost;
+    counts.failed += lost;
+    stats = &counts;
     char resumed [48] = "";
     if (self->spool)
         snprintf (resumed, sizeof resumed, "resumed %" PRIu64 ", ", stats->resumed);
@@ -381,6 +387,10 @@ main (int argc, char *argv [])
         rc = 0;
     }
     ovh_dispatcher_destroy (&bridge.dispatcher);
+    //  Every dead letter on disk (or counted lost) before the last line
+    if (bridge.deadletter && ovh_deadletter_flush (bridge.deadletter))
+        zsys_error ("%" PRIu64 " dead letters could NOT be kept in %s: lost",
+                    ovh_deadletter_lost (bridge.deadletter), config->dead_letter);
     if (rc == 0) {
         //  Read from the bus, never handed over: undelivered too
         uint64_t undelivered = stats.queued + (bridge.pending ? 1 : 0);

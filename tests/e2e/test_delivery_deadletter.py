@@ -102,6 +102,31 @@ class DeadLetterTest (ovhtest.BridgeTestCase):
         stats = ovhtest.parse_stopped (log)
         self.assertEqual (stats ["delivered"], 2, log)
 
+    def test_dead_letter_not_kept_counts_failed (self):
+        """A dead letter the file cannot take (its folder is gone) is logged
+        as lost and counted failed, not as a dead letter: the stopped: line
+        adds up."""
+        folder = os.path.join (self.tmp, "letters")
+        os.mkdir (folder)
+        dead = os.path.join (folder, "dead.jsonl")
+        receiver, bridge, xpub = self.bridge_setup (
+            delivery.Attempts (lambda body, attempt, request: 404),
+            args=["--dead-letter", dead])
+        self.assertEqual (os.listdir (folder), [], "no file before a dead letter")
+        os.rmdir (folder)
+        publisher = delivery.SeqPublisher (xpub, "lost-test/%d" % os.getpid ())
+        publisher.send ("sessionCreated", {"timestamp": 1, "sessionId": "ses_A"})
+        publisher.send ("sessionCreated", {"timestamp": 2, "sessionId": "ses_B"})
+        receiver.wait_for (2, log=bridge.show)
+        bridge.wait_log (r"E: .*cannot open dead-letter file %s: No such file or directory: "
+                         r"\d dead letters? lost" % dead, what="the lost line")
+        code, log = bridge.stop ()
+        self.assertEqual (code, 0, log)
+        stats = ovhtest.parse_stopped (log)
+        self.assertEqual ((stats ["received"], stats ["delivered"], stats ["failed"],
+                           stats ["extra"] ["dead letters"], stats ["undelivered"]),
+                          (2, 0, 2, 0, 0), log)
+
 
 if __name__ == "__main__":
     ovhtest.main ()
