@@ -40,6 +40,9 @@ struct _ovh_deadletter_t {
     //  by the caller after it: shows ThreadSanitizer the hand-over that
     //  ZeroMQ makes out of its sight (the log, the file's state)
     atomic_uint_least64_t replies;
+    //  Lines sent and not yet taken: the caller's add (release) and the
+    //  writer's subtract (acquire) show TSan the hand-over of each line
+    atomic_uint_least64_t queued;
 };
 
 //  Open (or create) the file at self->path in append mode. If a crash cut
@@ -156,6 +159,7 @@ s_take (ovh_deadletter_t *self)
     zmq_msg_t message;
     zmq_msg_init (&message);
     while (zmq_msg_recv (&message, queue, ZMQ_DONTWAIT) >= 0) {
+        atomic_fetch_sub_explicit (&self->queued, 1, memory_order_acquire);
         size_t size = zmq_msg_size (&message);
         if (self->batch_size + size > self->batch_capacity) {
             size_t capacity = self->batch_size + size > BATCH_BYTES
@@ -388,12 +392,14 @@ ovh_deadletter_write (ovh_deadletter_t *self, const ovh_item_t *item,
         return -1;
     }
     //  Blocks while the queue is full: back-pressure, never a drop
+    atomic_fetch_add_explicit (&self->queued, 1, memory_order_release);
     while (zmq_msg_send (&message, zsock_resolve (self->queue_in), 0) == -1) {
         if (errno == EINTR)
             continue;
         zsys_error ("cannot write dead letter %s to %s: %s", item->id, self->path,
                     zmq_strerror (errno));
         zmq_msg_close (&message);
+        atomic_fetch_sub (&self->queued, 1);
         return -1;
     }
     return 0;
