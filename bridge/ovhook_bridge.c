@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <curl/curl.h>
 #include "ovh_config.h"
 #include "ovh_dispatcher.h"
@@ -290,6 +291,12 @@ s_redeliver_file_line (void *arg, ovh_item_t *item)
 static void
 s_redeliver_file (bridge_t *self)
 {
+    //  Nothing to redeliver: say so, and leave no (empty) retired file
+    struct stat status;
+    if (stat (self->config->dead_letter, &status) ? errno == ENOENT : status.st_size == 0) {
+        zsys_info ("no dead letters in %s: nothing to redeliver", self->config->dead_letter);
+        return;
+    }
     //  Retire the file first, then read the retired one: an event that
     //  fails again at once lands in a new file, never in the one being read
     char retired [PATH_MAX + 64];

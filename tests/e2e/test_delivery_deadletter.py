@@ -127,6 +127,27 @@ class DeadLetterTest (ovhtest.BridgeTestCase):
                            stats ["extra"] ["dead letters"], stats ["undelivered"]),
                           (2, 0, 2, 0, 0), log)
 
+    def test_redeliver_with_no_dead_letters (self):
+        """--redeliver with FILE missing or empty says so and leaves the
+        folder as it was: no empty FILE.redelivered-*, no FILE created."""
+        folder = os.path.join (self.tmp, "letters")
+        os.mkdir (folder)
+        dead = os.path.join (folder, "dead.jsonl")
+        for case in ("missing", "empty"):
+            if case == "empty":
+                open (dead, "w").close ()
+            before = sorted (os.listdir (folder))
+            receiver = self.receiver ()
+            bind, connect = self.bus ()
+            bridge = self.start_bridge (self.webhook_env (receiver.url (), bind), [
+                "--dead-letter", dead, "--redeliver"], name=case)
+            bridge.wait_log (r"I: .*no dead letters in %s: nothing to redeliver" % dead,
+                             what="the nothing-to-redeliver line (%s)" % case)
+            code, log = bridge.stop ()
+            self.assertEqual (code, 0, log)
+            self.assertNotIn ("redelivering", log)
+            self.assertEqual (sorted (os.listdir (folder)), before, case + "\n" + log)
+
 
 if __name__ == "__main__":
     ovhtest.main ()
