@@ -78,14 +78,19 @@ uint64_t
 //  now, so that the event gets a full retry budget again.
 typedef void (ovh_deadletter_fn) (void *arg, ovh_item_t *item);
 
-//  Read a dead-letter file back, calling 'callback' per valid line in file
-//  order. Invalid lines are skipped, each logged (W:) with its line number
+//  Read a dead-letter file back, calling 'callback' per valid line, in the
+//  original order per ordering key: file order, except that the lines of
+//  one key are handed back in the order of their body's "timestamp" (ties:
+//  file order; a line without one keeps its place after the line of its
+//  key before it). A file can hold a key's later event first when it holds
+//  the lines of several runs or bridges. Lines without a key keep their
+//  place. Invalid lines are skipped, each logged (W:) with its line number
 //  and what is wrong; blank lines are ignored. Only the lines present when
 //  the read starts are read, so that lines appended meanwhile (by a
-//  redelivered event failing again) cannot make the read endless. Returns
-//  the number of items handed over (0 when the file does not exist), or -1
-//  with the reason in 'error' when the file cannot be read or memory runs
-//  out.
+//  redelivered event failing again) cannot make the read endless. Memory
+//  holds a few words per line, not the lines. Returns the number of items
+//  handed over (0 when the file does not exist), or -1 with the reason in
+//  'error' when the file cannot be read or memory runs out.
 int
     ovh_deadletter_read (const char *path, ovh_deadletter_fn *callback, void *arg,
                          char *error, size_t size);

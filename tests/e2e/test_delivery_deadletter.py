@@ -148,6 +148,29 @@ class DeadLetterTest (ovhtest.BridgeTestCase):
             self.assertNotIn ("redelivering", log)
             self.assertEqual (sorted (os.listdir (folder)), before, case + "\n" + log)
 
+    def test_redeliver_in_order_per_key (self):
+        """A file holding a session's sessionDestroyed before its
+        sessionCreated (lines of two runs): redelivered created first."""
+        def line (number, event, key, stamp):
+            body = {"event": event, "timestamp": stamp, "sessionId": key}
+            return json.dumps ({"id": "evt_%032x" % number, "event": event, "key": key,
+                                "attempts": 8, "last_error": "x", "failed_at": 1,
+                                "body": body}, separators=(",", ":"))
+        dead = os.path.join (self.tmp, "dead.jsonl")
+        with open (dead, "w") as f:
+            f.write ("\n".join ([line (2, "sessionDestroyed", "ses_K", 2000),
+                                 line (3, "sessionCreated", "ses_L", 1500),
+                                 line (1, "sessionCreated", "ses_K", 1000)]) + "\n")
+        receiver, bridge, xpub = self.bridge_setup (
+            args=["--dead-letter", dead, "--redeliver", "--workers", "4"])
+        bridge.wait_log (r"I: .*redelivering 3 dead letters", what="the redeliver line")
+        requests = receiver.wait_for (3, log=bridge.show)
+        ids = [r.header ("webhook-id") [0] for r in requests
+               if json.loads (r.body) ["sessionId"] == "ses_K"]
+        self.assertEqual (ids, ["evt_%032x" % 1, "evt_%032x" % 2], bridge.show ())
+        code, log = bridge.stop ()
+        self.assertEqual (code, 0, log)
+
 
 if __name__ == "__main__":
     ovhtest.main ()

@@ -4,8 +4,8 @@
     of bad line reported with its line number and skipped, a torn last line,
     the file followed across a rename, a read that cannot chase its own
     appends, retiring (after or before the read), many lines written in few
-    fsyncs and all kept at destroy, a write failure counted as lost, and
-    paths that cannot be used.                                              */
+    fsyncs and all kept at destroy, a write failure counted as lost, lines
+    of one key read back in timestamp order, and paths that cannot be used. */
 
 #include <czmq.h>
 #include <signal.h>
@@ -150,7 +150,8 @@ test_round_trip (void)
         size_t key_size = index == 0 ? sizeof key_with_nul - 1 : key ? strlen (key) : 0;
         zlist_append (written, s_item (id, key, key_size, bodies [index], (int) index));
     }
-    //  The 15 documented bodies, alternately with and without a key
+    //  The 15 documented bodies, alternately with and without a key (one
+    //  key each: the lines of one key are read back in timestamp order)
     const char *dir = getenv ("OVHOOK_REFERENCE_DIR");
     CHECK_MSG (dir != NULL, "OVHOOK_REFERENCE_DIR is not set");
     char examples [512];
@@ -163,7 +164,9 @@ test_round_trip (void)
         char id [40];
         snprintf (id, sizeof id, "evt_%032zx", zlist_size (written) + 100);
         bool keyed = zlist_size (written) % 2;
-        zlist_append (written, s_item (id, keyed ? "ses_Jd8tUyvhXO" : NULL, 14, line, 3));
+        char key [16];
+        snprintf (key, sizeof key, "ses_Jd8tUyvh%02zu", zlist_size (written));
+        zlist_append (written, s_item (id, keyed ? key : NULL, 14, line, 3));
     }
     if (file)
         fclose (file);
@@ -530,6 +533,48 @@ test_write_failure (void)
     ovh_item_destroy (&item);
 }
 
+//  Lines of one key read back in the order of their body's timestamp, in
+//  the places that key's lines take; other keys and keyless lines keep
+//  their places (a file holding the lines of two runs)
+static void
+test_read_order (void)
+{
+    #define LINE(n, key, event, stamp) "{\"id\":\"evt_%032x\",\"event\":\"" event "\"," \
+        "\"key\":" key ",\"attempts\":1,\"last_error\":\"\",\"failed_at\":1,\"body\":" \
+        "{\"event\":\"" event "\"" stamp "}}\n"
+    const char *format =
+        LINE (1, "\"K\"", "sessionDestroyed", ",\"timestamp\":30")
+        LINE (2, "\"L\"", "sessionCreated", ",\"timestamp\":50")
+        LINE (3, "null", "nodeCrashed", ",\"timestamp\":1")
+        LINE (4, "\"K\"", "participantJoined", ",\"timestamp\":20")
+        LINE (5, "\"K\"", "participantLeft", "")       //  no timestamp: stays after 4
+        LINE (6, "\"L\"", "sessionDestroyed", ",\"timestamp\":60")
+        LINE (7, "\"K\"", "sessionCreated", ",\"timestamp\":10")
+        LINE (8, "\"K\"", "sessionCreated", ",\"timestamp\":10");   //  tie: file order
+    char text [4096];
+    snprintf (text, sizeof text, format, 1, 2, 3, 4, 5, 6, 7, 8);
+    const char *path = s_path ("order.jsonl");
+    s_spit (path, text, strlen (text));
+    zlist_t *read = zlist_new ();
+    char error [256] = "";
+    CHECK (ovh_deadletter_read (path, s_collect, read, error, sizeof error) == 8);
+    //  K's places are 1, 4, 5, 7, 8; by time: 7, 8, 4, 5, 1
+    int want [] = { 7, 2, 3, 8, 4, 6, 5, 1 };
+    char got [64] = "", expected [64] = "";
+    int index = 0;
+    for (ovh_item_t *item = (ovh_item_t *) zlist_first (read); item;
+         item = (ovh_item_t *) zlist_next (read), index++) {
+        unsigned number = 0;
+        sscanf (item->id, "evt_%x", &number);
+        snprintf (got + strlen (got), sizeof got - strlen (got), " %u", number);
+        if (index < 8)
+            snprintf (expected + strlen (expected), sizeof expected - strlen (expected),
+                      " %d", want [index]);
+    }
+    CHECK_STR (got, expected);
+    s_free_items (&read);
+}
+
 static void
 test_unusable_paths (void)
 {
@@ -580,6 +625,7 @@ main (void)
     test_retire_first ();
     test_many_batched ();
     test_write_failure ();
+    test_read_order ();
     test_unusable_paths ();
 
     ovh_test_folder_remove (s_folder);
