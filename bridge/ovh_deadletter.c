@@ -1,14 +1,48 @@
-/*  ovh_deadletter.c - the JSONL dead-letter file.                          */
+/*  ovh_deadletter.c - the JSONL dead-letter file: the writer. The caller
+    (the dispatcher's thread) only builds the line and hands it over a
+    bounded inproc queue; a writer actor appends and fsyncs in batches. The
+    reader is ovh_deadletter_read.c.                                        */
 
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE                     //  memrchr
+#endif
 #include <czmq.h>
 #include <jansson.h>
+#include <stdatomic.h>
 #include "ovh_deadletter.h"
+
+//  A batch is the lines that come within BATCH_MSECS of its first one, at
+//  most BATCH_LINES lines or BATCH_BYTES bytes: one write, one fsync
+#define BATCH_MSECS     50
+#define BATCH_LINES     512
+#define BATCH_BYTES     (1024 * 1024)
+//  Lines the queue to the writer holds before the caller waits
+#define QUEUE_LINES     1024
 
 struct _ovh_deadletter_t {
     char *path;
-    int fd;
-    dev_t dev;                  //  identity of the file 'fd' is, to notice
-    ino_t ino;                  //  a rename or removal of 'path'
+    zactor_t *actor;                //  the writer
+    zsock_t *queue_in;              //  the caller's end: one message per line
+    zsock_t *queue_out;             //  the writer's end
+    //  Used by the writer only, once it runs
+    int fd;                         //  -1 until the first batch
+    dev_t dev;                      //  identity of the file 'fd' is, to notice
+    ino_t ino;                      //  a rename or removal of 'path'
+    char *batch;                    //  lines not yet written
+    size_t batch_size;
+    size_t batch_capacity;
+    size_t batch_lines;
+    int64_t batch_deadline;         //  when the batch is written at the latest
+    //  Written by the writer, read by anyone
+    atomic_uint_least64_t lost;
+    atomic_uint_least64_t syncs;
+    //  Stored (release) by the writer before each reply; loaded (acquire)
+    //  by the caller after it: shows ThreadSanitizer the hand-over that
+    //  ZeroMQ makes out of its sight (the log, the file's state)
+    atomic_uint_least64_t replies;
+    //  Lines sent and not yet taken: the caller's add (release) and the
+    //  writer's subtract (acquire) show TSan the hand-over of each line
+    atomic_uint_least64_t queued;
 };
 
 //  Open (or create) the file at self->path in append mode. If a crash cut
@@ -48,6 +82,165 @@ s_open (ovh_deadletter_t *self, char *error, size_t size)
     return 0;
 }
 
+//  Count and log dead letters that could not be kept
+static void
+s_lose (ovh_deadletter_t *self, size_t lines, const char *what, int error)
+{
+    atomic_fetch_add (&self->lost, lines);
+    zsys_error ("cannot %s dead-letter file %s: %s: %zu dead letter%s lost", what, self->path,
+                strerror (error ? error : EIO), lines, lines == 1 ? "" : "s");
+}
+
+//  Append the batch and fsync it. A write cut short (disk full, EFBIG)
+//  keeps the whole lines it wrote and cuts the torn one off again, so that
+//  it cannot spoil the next line; the lines not written are lost. A failed
+//  fsync loses the batch: the kernel may have dropped its pages.
+static void
+s_commit (ovh_deadletter_t *self)
+{
+    size_t lines = self->batch_lines;
+    size_t size = self->batch_size;
+    self->batch_lines = 0;
+    self->batch_size = 0;
+    if (!lines)
+        return;
+    //  Follow the path: after a rename (--redeliver retires the file) new
+    //  dead letters belong in a new file, not in the retired one
+    struct stat status;
+    if (self->fd < 0 || stat (self->path, &status)
+    ||  status.st_dev != self->dev || status.st_ino != self->ino) {
+        char error [256];
+        if (s_open (self, error, sizeof error)) {
+            atomic_fetch_add (&self->lost, lines);
+            zsys_error ("cannot open dead-letter file %s: %s: %zu dead letter%s lost",
+                        self->path, error, lines, lines == 1 ? "" : "s");
+            return;
+        }
+    }
+    off_t start = lseek (self->fd, 0, SEEK_END);
+    size_t done = 0;
+    int error = 0;
+    while (done < size) {
+        ssize_t rc = write (self->fd, self->batch + done, size - done);
+        if (rc > 0)
+            done += (size_t) rc;
+        else
+        if (rc < 0 && errno == EINTR)
+            continue;
+        else {
+            error = rc < 0 ? errno : EIO;
+            break;
+        }
+    }
+    size_t kept = lines;
+    if (done < size) {
+        const char *end = (const char *) memrchr (self->batch, '\n', done);
+        size_t whole = end ? (size_t) (end - self->batch) + 1 : 0;
+        kept = 0;
+        for (const char *cursor = self->batch; cursor < self->batch + whole; cursor++)
+            kept += *cursor == '\n';
+        if (done > whole && (start < 0 || ftruncate (self->fd, start + (off_t) whole) != 0))
+            zsys_error ("dead-letter file %s may now end in a torn line", self->path);
+        s_lose (self, lines - kept, "write", error);
+    }
+    if (kept) {
+        atomic_fetch_add (&self->syncs, 1);
+        if (fdatasync (self->fd))
+            s_lose (self, kept, "sync", errno);
+    }
+}
+
+//  Take the lines waiting on the queue into the batch, writing it out each
+//  time it is full
+static void
+s_take (ovh_deadletter_t *self)
+{
+    void *queue = zsock_resolve (self->queue_out);
+    zmq_msg_t message;
+    zmq_msg_init (&message);
+    while (zmq_msg_recv (&message, queue, ZMQ_DONTWAIT) >= 0) {
+        atomic_fetch_sub_explicit (&self->queued, 1, memory_order_acquire);
+        size_t size = zmq_msg_size (&message);
+        if (self->batch_size + size > self->batch_capacity) {
+            size_t capacity = self->batch_size + size > BATCH_BYTES
+                            ? self->batch_size + size : BATCH_BYTES;
+            char *grown = (char *) realloc (self->batch, capacity);
+            if (!grown) {
+                s_lose (self, 1, "buffer (out of memory) for", ENOMEM);
+                continue;
+            }
+            self->batch = grown;
+            self->batch_capacity = capacity;
+        }
+        if (self->batch_lines == 0)
+            self->batch_deadline = zclock_mono () + BATCH_MSECS;
+        memcpy (self->batch + self->batch_size, zmq_msg_data (&message), size);
+        self->batch_size += size;
+        self->batch_lines++;
+        if (self->batch_lines >= BATCH_LINES || self->batch_size >= BATCH_BYTES)
+            s_commit (self);
+    }
+    zmq_msg_close (&message);
+}
+
+//  The writer: lines are batched; FLUSH and STOP first write everything
+//  the queue holds (all of it was sent before them), then reply
+static void
+s_writer (zsock_t *pipe, void *args)
+{
+    ovh_deadletter_t *self = (ovh_deadletter_t *) args;
+    zsock_signal (pipe, 0);
+    bool running = true;
+    while (running) {
+        zmq_pollitem_t items [] = {
+            { zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 },
+            { zsock_resolve (self->queue_out), 0, ZMQ_POLLIN, 0 } };
+        long timeout = -1;
+        if (self->batch_lines) {
+            int64_t left = self->batch_deadline - zclock_mono ();
+            timeout = left > 0 ? (long) left : 0;
+        }
+        if (zmq_poll (items, 2, timeout) == -1 && errno != EINTR)
+            break;                      //  the context is gone
+        if (items [1].revents & ZMQ_POLLIN)
+            s_take (self);
+        if (self->batch_lines && zclock_mono () >= self->batch_deadline)
+            s_commit (self);
+        if (items [0].revents & ZMQ_POLLIN) {
+            char *command = zstr_recv (pipe);
+            if (!command)
+                continue;               //  interrupted: the command is still to come
+            s_take (self);
+            s_commit (self);
+            //  $TERM (from zactor_destroy) only after a STOP: nothing is left
+            running = !streq (command, "STOP") && !streq (command, "$TERM");
+            if (self->fd >= 0 && !running) {
+                close (self->fd);
+                self->fd = -1;
+            }
+            atomic_fetch_add_explicit (&self->replies, 1, memory_order_release);
+            if (!streq (command, "$TERM"))
+                zsock_signal (pipe, 0);
+            zstr_free (&command);
+        }
+    }
+}
+
+//  Send a command to the writer and wait for its reply, whatever signals
+//  arrive meanwhile: returning early would free what the writer uses
+static int
+s_request (ovh_deadletter_t *self, const char *command)
+{
+    while (zstr_send (self->actor, command))
+        if (errno != EINTR)
+            return -1;
+    while (zsock_wait (self->actor) < 0)
+        if (errno != EINTR)
+            return -1;
+    (void) atomic_load_explicit (&self->replies, memory_order_acquire);
+    return 0;
+}
+
 ovh_deadletter_t *
 ovh_deadletter_new (const char *path, char *error, size_t size)
 {
@@ -59,8 +252,40 @@ ovh_deadletter_new (const char *path, char *error, size_t size)
         return NULL;
     }
     self->fd = -1;
-    if (s_open (self, error, size))
+    //  Can the file be written? A missing one is created to know, and
+    //  removed again: a run without dead letters leaves nothing behind
+    struct stat status;
+    bool missing = lstat (path, &status) != 0 && errno == ENOENT;
+    if (s_open (self, error, size)) {
         ovh_deadletter_destroy (&self);
+        return NULL;
+    }
+    if (missing) {
+        unlink (path);
+        close (self->fd);
+        self->fd = -1;
+    }
+    //  A name never used before in this process: ZeroMQ releases an
+    //  inproc name only some time after its socket is closed
+    static atomic_uint_least64_t s_writers;
+    char endpoint [64];
+    snprintf (endpoint, sizeof endpoint, "inproc://ovh-deadletter-%" PRIu64,
+              (uint64_t) atomic_fetch_add (&s_writers, 1));
+    self->queue_in = zsock_new (ZMQ_PAIR);
+    self->queue_out = zsock_new (ZMQ_PAIR);
+    if (self->queue_in && self->queue_out) {
+        //  The two ends' marks add up to the queue's bound
+        zsock_set_sndhwm (self->queue_in, QUEUE_LINES / 2);
+        zsock_set_rcvhwm (self->queue_out, QUEUE_LINES / 2);
+    }
+    if (!self->queue_in || !self->queue_out
+    ||  zsock_bind (self->queue_out, "%s", endpoint) != 0
+    ||  zsock_connect (self->queue_in, "%s", endpoint) != 0
+    ||  !(self->actor = zactor_new (s_writer, self))) {
+        snprintf (error, size, "cannot start its writer");
+        ovh_deadletter_destroy (&self);
+        return NULL;
+    }
     return self;
 }
 
@@ -71,8 +296,19 @@ ovh_deadletter_destroy (ovh_deadletter_t **self_p)
     ovh_deadletter_t *self = *self_p;
     if (!self)
         return;
+    if (self->actor) {
+        //  STOP writes what is queued and ends the writer's loop; the
+        //  $TERM of zactor_destroy then only collects the thread's end
+        if (s_request (self, "STOP"))
+            zsys_error ("dead-letter file %s: cannot stop its writer: %s", self->path,
+                        strerror (errno));
+        zactor_destroy (&self->actor);
+    }
+    zsock_destroy (&self->queue_in);
+    zsock_destroy (&self->queue_out);
     if (self->fd >= 0)
         close (self->fd);
+    free (self->batch);
     free (self->path);
     free (self);
     *self_p = NULL;
@@ -134,298 +370,60 @@ s_line (const ovh_item_t *item, const char *last_error, size_t *line_size)
     return line;
 }
 
+static void
+s_free_line (void *data, void *hint)
+{
+    (void) hint;
+    free (data);
+}
+
 int
 ovh_deadletter_write (ovh_deadletter_t *self, const ovh_item_t *item,
                       const char *last_error)
 {
     assert (self);
     assert (item);
-    //  Follow the path: after a rename (--redeliver retires the file) new
-    //  dead letters belong in a new file, not in the retired one
-    struct stat status;
-    if (stat (self->path, &status) || status.st_dev != self->dev || status.st_ino != self->ino) {
-        char error [256];
-        if (s_open (self, error, sizeof error)) {
-            zsys_error ("cannot reopen dead-letter file %s: %s", self->path, error);
-            return -1;
-        }
-    }
     size_t size = 0;
     char *line = s_line (item, last_error, &size);
-    if (!line) {
+    zmq_msg_t message;
+    if (!line || zmq_msg_init_data (&message, line, size, s_free_line, NULL)) {
+        free (line);
         zsys_error ("cannot write dead letter %s to %s: out of memory", item->id, self->path);
         return -1;
     }
-    off_t start = lseek (self->fd, 0, SEEK_END);
-    size_t done = 0;
-    while (done < size) {
-        ssize_t rc = write (self->fd, line + done, size - done);
-        if (rc > 0)
-            done += (size_t) rc;
-        else
-        if (rc < 0 && errno == EINTR)
+    //  Blocks while the queue is full: back-pressure, never a drop
+    atomic_fetch_add_explicit (&self->queued, 1, memory_order_release);
+    while (zmq_msg_send (&message, zsock_resolve (self->queue_in), 0) == -1) {
+        if (errno == EINTR)
             continue;
-        else
-            break;
-    }
-    free (line);
-    int rc = done == size ? fdatasync (self->fd) : -1;
-    if (rc) {
-        int error = errno;
-        //  Cut a torn line off again, so that it cannot spoil the next one
-        if (done < size && start >= 0 && ftruncate (self->fd, start) != 0)
-            zsys_error ("dead-letter file %s may now end in a torn line", self->path);
         zsys_error ("cannot write dead letter %s to %s: %s", item->id, self->path,
-                    strerror (error ? error : EIO));
+                    zmq_strerror (errno));
+        zmq_msg_close (&message);
+        atomic_fetch_sub (&self->queued, 1);
         return -1;
     }
     return 0;
 }
 
-//  Skipping over values of a line Jansson has already found valid: only
-//  strings (which may hold brackets and escaped quotes) need care
-static const char *
-s_skip_space (const char *cursor)
-{
-    while (*cursor == ' ' || *cursor == '\t' || *cursor == '\r' || *cursor == '\n')
-        cursor++;
-    return cursor;
-}
-
-static const char *
-s_skip_string (const char *cursor)
-{
-    assert (*cursor == '"');
-    for (cursor++; *cursor && *cursor != '"'; cursor++)
-        if (*cursor == '\\' && cursor [1])
-            cursor++;
-    return *cursor ? cursor + 1 : cursor;
-}
-
-static const char *
-s_skip_value (const char *cursor)
-{
-    if (*cursor == '"')
-        return s_skip_string (cursor);
-    int depth = 0;
-    while (*cursor) {
-        if (*cursor == '"') {
-            cursor = s_skip_string (cursor);
-            continue;
-        }
-        if (*cursor == '{' || *cursor == '[')
-            depth++;
-        else
-        if (*cursor == '}' || *cursor == ']') {
-            if (depth == 0)
-                break;                  //  the end of the enclosing object
-            if (--depth == 0)
-                return cursor + 1;
-        }
-        else
-        if (depth == 0 && (*cursor == ',' || *cursor == ' ' || *cursor == '\t'
-                       ||  *cursor == '\r' || *cursor == '\n'))
-            break;
-        cursor++;
-    }
-    return cursor;
-}
-
-//  Find the text of the top-level "body" value. Returns NULL when there is
-//  none or more than one.
-static const char *
-s_find_body (const char *line, size_t *body_size)
-{
-    const char *found = NULL;
-    const char *cursor = s_skip_space (line);
-    if (*cursor++ != '{')
-        return NULL;
-    while (*(cursor = s_skip_space (cursor)) == '"') {
-        const char *key = cursor;
-        cursor = s_skip_string (cursor);
-        bool is_body = cursor - key == 6 && memcmp (key, "\"body\"", 6) == 0;
-        cursor = s_skip_space (cursor);
-        if (*cursor++ != ':')
-            return NULL;
-        const char *value = s_skip_space (cursor);
-        cursor = s_skip_value (value);
-        if (is_body) {
-            if (found)
-                return NULL;
-            found = value;
-            *body_size = (size_t) (cursor - value);
-        }
-        cursor = s_skip_space (cursor);
-        if (*cursor == ',')
-            cursor++;
-    }
-    return found;
-}
-
-static bool
-s_valid_id (const char *id)
-{
-    if (strlen (id) != 36 || memcmp (id, "evt_", 4) != 0)
-        return false;
-    for (const char *digit = id + 4; *digit; digit++)
-        if (!((*digit >= '0' && *digit <= '9') || (*digit >= 'a' && *digit <= 'f')))
-            return false;
-    return true;
-}
-
-//  Check one line and make its item. Returns the item, or NULL with what is
-//  wrong in 'problem' ("" when memory ran out).
-static ovh_item_t *
-s_parse_line (char *line, char *problem, size_t size)
-{
-    json_error_t error;
-    //  Integers as reals: a body may hold uint64 values beyond Jansson's
-    //  json_int_t; the body's text is spliced, never taken from Jansson
-    json_t *root = json_loads (line, JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, &error);
-    if (!root) {
-        snprintf (problem, size, "not JSON (%s at column %d)", error.text, error.column);
-        return NULL;
-    }
-    ovh_item_t *item = NULL;
-    json_t *id = json_object_get (root, "id");
-    json_t *event = json_object_get (root, "event");
-    json_t *key = json_object_get (root, "key");
-    json_t *body = json_object_get (root, "body");
-    const ovh_event_type_t *type = json_is_string (event)
-        ? ovh_catalog_lookup (json_string_value (event), json_string_length (event)) : NULL;
-    size_t body_size = 0;
-    const char *body_text = NULL;
-    if (!json_is_object (root))
-        snprintf (problem, size, "not a JSON object");
-    else
-    if (!json_is_string (id) || !s_valid_id (json_string_value (id)))
-        snprintf (problem, size, "no valid \"id\" (evt_ and 32 hex digits)");
-    else
-    if (!type)
-        snprintf (problem, size, "\"event\" is not an event type");
-    else
-    if (!key || !(json_is_string (key) || json_is_null (key)))
-        snprintf (problem, size, "\"key\" is not a string or null");
-    else
-    if (!json_is_object (body))
-        snprintf (problem, size, "\"body\" is not a JSON object");
-    else
-    if (!json_equal (json_object_get (body, "event"), event))
-        snprintf (problem, size, "the body's \"event\" is not \"%s\"", type->name);
-    else
-    if (!(body_text = s_find_body (line, &body_size)))
-        snprintf (problem, size, "\"body\" must appear once, spelled plainly");
-    else {
-        *problem = 0;
-        item = ovh_item_restore (type, json_string_value (id),
-                                 json_is_string (key) ? json_string_value (key) : NULL,
-                                 json_is_string (key) ? json_string_length (key) : 0,
-                                 body_text, body_size, zclock_time (), 0);
-    }
-    json_decref (root);
-    return item;
-}
-
 int
-ovh_deadletter_read (const char *path, ovh_deadletter_fn *callback, void *arg,
-                     char *error, size_t size)
+ovh_deadletter_flush (ovh_deadletter_t *self)
 {
-    assert (path);
-    assert (callback);
-    FILE *file = fopen (path, "re");
-    if (!file) {
-        if (errno == ENOENT)
-            return 0;
-        snprintf (error, size, "%s", strerror (errno));
+    assert (self);
+    if (s_request (self, "FLUSH"))
         return -1;
-    }
-    //  Read only what is there now (see the header)
-    struct stat status;
-    off_t end = fstat (fileno (file), &status) == 0 ? status.st_size : 0;
-    off_t offset = 0;
-    char *line = NULL;
-    size_t capacity = 0;
-    size_t number = 0;
-    int count = 0, skipped = 0;
-    ssize_t length;
-    while (offset < end && (length = getline (&line, &capacity, file)) >= 0) {
-        offset += length;
-        number++;
-        if (!*s_skip_space (line))
-            continue;                   //  a blank line
-        //  A NUL byte in a line would hide the rest of it from Jansson
-        if (strlen (line) != (size_t) length) {
-            zsys_warning ("dead-letter file %s line %zu: holds a NUL byte: skipped",
-                          path, number);
-            skipped++;
-            continue;
-        }
-        char problem [256];
-        ovh_item_t *item = s_parse_line (line, problem, sizeof problem);
-        if (item) {
-            callback (arg, item);
-            count++;
-        }
-        else
-        if (*problem) {
-            zsys_warning ("dead-letter file %s line %zu: %s: skipped", path, number, problem);
-            skipped++;
-        }
-        else {
-            snprintf (error, size, "out of memory at line %zu", number);
-            count = -1;
-            break;
-        }
-    }
-    if (count >= 0 && ferror (file)) {
-        snprintf (error, size, "%s", strerror (errno));
-        count = -1;
-    }
-    free (line);
-    fclose (file);
-    if (skipped)
-        zsys_warning ("dead-letter file %s: %d invalid line%s skipped; the file keeps them",
-                      path, skipped, skipped == 1 ? "" : "s");
-    return count;
+    return atomic_load (&self->lost) ? -1 : 0;
 }
 
-int
-ovh_deadletter_retire_as (const char *path, char *target, size_t target_size)
+uint64_t
+ovh_deadletter_lost (ovh_deadletter_t *self)
 {
-    assert (path);
-    assert (target);
-    long long now = (long long) time (NULL);
-    //  Never overwrite an earlier retired file (two runs in one second)
-    for (int attempt = 0; attempt < 100; attempt++) {
-        int size = attempt
-            ? snprintf (target, target_size, "%s.redelivered-%lld.%d", path, now, attempt)
-            : snprintf (target, target_size, "%s.redelivered-%lld", path, now);
-        if (size < 0 || (size_t) size >= target_size) {
-            errno = ENAMETOOLONG;
-            return -1;
-        }
-        if (access (target, F_OK) != 0 && errno == ENOENT)
-            break;
-    }
-    if (rename (path, target))
-        return -1;
-    zsys_info ("dead-letter file %s retired as %s", path, target);
-    return 0;
+    assert (self);
+    return atomic_load (&self->lost);
 }
 
-int
-ovh_deadletter_retire (const char *path)
+uint64_t
+ovh_deadletter_syncs (ovh_deadletter_t *self)
 {
-    assert (path);
-    size_t size = strlen (path) + 64;
-    char *target = (char *) malloc (size);
-    if (!target) {
-        errno = ENOMEM;
-        return -1;
-    }
-    int rc = ovh_deadletter_retire_as (path, target, size);
-    int saved = errno;
-    free (target);
-    errno = saved;
-    return rc;
+    assert (self);
+    return atomic_load (&self->syncs);
 }

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <curl/curl.h>
 #include "ovh_config.h"
 #include "ovh_dispatcher.h"
@@ -61,6 +62,12 @@ s_log_stats (bridge_t *self, const char *prefix, const ovh_dispatch_stats_t *sta
     char reasons [512];
     s_drop_reasons (self, reasons, sizeof reasons);
     uint64_t dropped = ovh_intake_dropped (self->intake);
+    //  A dead letter the file's writer could not keep was not kept: failed
+    uint64_t lost = self->deadletter ? ovh_deadletter_lost (self->deadletter) : 0;
+    ovh_dispatch_stats_t counts = *stats;
+    counts.dead -= lost;
+    counts.failed += lost;
+    stats = &counts;
     char resumed [48] = "";
     if (self->spool)
         snprintf (resumed, sizeof resumed, "resumed %" PRIu64 ", ", stats->resumed);
@@ -284,6 +291,12 @@ s_redeliver_file_line (void *arg, ovh_item_t *item)
 static void
 s_redeliver_file (bridge_t *self)
 {
+    //  Nothing to redeliver: say so, and leave no (empty) retired file
+    struct stat status;
+    if (stat (self->config->dead_letter, &status) ? errno == ENOENT : status.st_size == 0) {
+        zsys_info ("no dead letters in %s: nothing to redeliver", self->config->dead_letter);
+        return;
+    }
     //  Retire the file first, then read the retired one: an event that
     //  fails again at once lands in a new file, never in the one being read
     char retired [PATH_MAX + 64];
@@ -385,6 +398,10 @@ main (int argc, char *argv [])
     //  cannot kill the process before its last line
     pthread_sigmask (SIG_BLOCK, &signals, NULL);
     ovh_dispatcher_destroy (&bridge.dispatcher);
+    //  Every dead letter on disk (or counted lost) before the last line
+    if (bridge.deadletter && ovh_deadletter_flush (bridge.deadletter))
+        zsys_error ("%" PRIu64 " dead letters could NOT be kept in %s: lost",
+                    ovh_deadletter_lost (bridge.deadletter), config->dead_letter);
     if (rc == 0) {
         //  Read from the bus, never handed over: undelivered too
         uint64_t undelivered = stats.queued + (bridge.pending ? 1 : 0);

@@ -102,6 +102,75 @@ class DeadLetterTest (ovhtest.BridgeTestCase):
         stats = ovhtest.parse_stopped (log)
         self.assertEqual (stats ["delivered"], 2, log)
 
+    def test_dead_letter_not_kept_counts_failed (self):
+        """A dead letter the file cannot take (its folder is gone) is logged
+        as lost and counted failed, not as a dead letter: the stopped: line
+        adds up."""
+        folder = os.path.join (self.tmp, "letters")
+        os.mkdir (folder)
+        dead = os.path.join (folder, "dead.jsonl")
+        receiver, bridge, xpub = self.bridge_setup (
+            delivery.Attempts (lambda body, attempt, request: 404),
+            args=["--dead-letter", dead])
+        self.assertEqual (os.listdir (folder), [], "no file before a dead letter")
+        os.rmdir (folder)
+        publisher = delivery.SeqPublisher (xpub, "lost-test/%d" % os.getpid ())
+        publisher.send ("sessionCreated", {"timestamp": 1, "sessionId": "ses_A"})
+        publisher.send ("sessionCreated", {"timestamp": 2, "sessionId": "ses_B"})
+        receiver.wait_for (2, log=bridge.show)
+        bridge.wait_log (r"E: .*cannot open dead-letter file %s: No such file or directory: "
+                         r"\d dead letters? lost" % dead, what="the lost line")
+        code, log = bridge.stop ()
+        self.assertEqual (code, 0, log)
+        stats = ovhtest.parse_stopped (log)
+        self.assertEqual ((stats ["received"], stats ["delivered"], stats ["failed"],
+                           stats ["extra"] ["dead letters"], stats ["undelivered"]),
+                          (2, 0, 2, 0, 0), log)
+
+    def test_redeliver_with_no_dead_letters (self):
+        """--redeliver with FILE missing or empty says so and leaves the
+        folder as it was: no empty FILE.redelivered-*, no FILE created."""
+        folder = os.path.join (self.tmp, "letters")
+        os.mkdir (folder)
+        dead = os.path.join (folder, "dead.jsonl")
+        for case in ("missing", "empty"):
+            if case == "empty":
+                open (dead, "w").close ()
+            before = sorted (os.listdir (folder))
+            receiver = self.receiver ()
+            bind, connect = self.bus ()
+            bridge = self.start_bridge (self.webhook_env (receiver.url (), bind), [
+                "--dead-letter", dead, "--redeliver"], name=case)
+            bridge.wait_log (r"I: .*no dead letters in %s: nothing to redeliver" % dead,
+                             what="the nothing-to-redeliver line (%s)" % case)
+            code, log = bridge.stop ()
+            self.assertEqual (code, 0, log)
+            self.assertNotIn ("redelivering", log)
+            self.assertEqual (sorted (os.listdir (folder)), before, case + "\n" + log)
+
+    def test_redeliver_in_order_per_key (self):
+        """A file holding a session's sessionDestroyed before its
+        sessionCreated (lines of two runs): redelivered created first."""
+        def line (number, event, key, stamp):
+            body = {"event": event, "timestamp": stamp, "sessionId": key}
+            return json.dumps ({"id": "evt_%032x" % number, "event": event, "key": key,
+                                "attempts": 8, "last_error": "x", "failed_at": 1,
+                                "body": body}, separators=(",", ":"))
+        dead = os.path.join (self.tmp, "dead.jsonl")
+        with open (dead, "w") as f:
+            f.write ("\n".join ([line (2, "sessionDestroyed", "ses_K", 2000),
+                                 line (3, "sessionCreated", "ses_L", 1500),
+                                 line (1, "sessionCreated", "ses_K", 1000)]) + "\n")
+        receiver, bridge, xpub = self.bridge_setup (
+            args=["--dead-letter", dead, "--redeliver", "--workers", "4"])
+        bridge.wait_log (r"I: .*redelivering 3 dead letters", what="the redeliver line")
+        requests = receiver.wait_for (3, log=bridge.show)
+        ids = [r.header ("webhook-id") [0] for r in requests
+               if json.loads (r.body) ["sessionId"] == "ses_K"]
+        self.assertEqual (ids, ["evt_%032x" % 1, "evt_%032x" % 2], bridge.show ())
+        code, log = bridge.stop ()
+        self.assertEqual (code, 0, log)
+
 
 if __name__ == "__main__":
     ovhtest.main ()

@@ -3,10 +3,13 @@
     hand-made ones with unicode, escapes, NULs and big numbers), every kind
     of bad line reported with its line number and skipped, a torn last line,
     the file followed across a rename, a read that cannot chase its own
-    appends, retiring (after or before the read), and paths that cannot be
-    used.                                                                   */
+    appends, retiring (after or before the read), many lines written in few
+    fsyncs and all kept at destroy, a write failure counted as lost, lines
+    of one key read back in timestamp order, and paths that cannot be used. */
 
 #include <czmq.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include "ovh_test.h"
 #include "ovh_test_folder.h"
@@ -89,8 +92,8 @@ test_line_format (void)
     CHECK_MSG (letters, "%s", error);
     if (!letters)
         return;
-    struct stat status;
-    CHECK (stat (path, &status) == 0 && (status.st_mode & 0777) == 0600);
+    //  No file until the first dead letter: a run without any leaves none
+    CHECK (access (path, F_OK) != 0 && errno == ENOENT);
 
     const char *json = "{\"event\":\"sessionCreated\",\"timestamp\":1,\"sessionId\":\"ses_A\"}";
     ovh_item_t *item = s_item (ID_A, "ses_A", 5, json, 8);
@@ -102,6 +105,8 @@ test_line_format (void)
     CHECK (ovh_deadletter_write (letters, keyless, NULL) == 0);
     ovh_deadletter_destroy (&letters);
     CHECK (letters == NULL);
+    struct stat status;
+    CHECK (stat (path, &status) == 0 && (status.st_mode & 0777) == 0600);
 
     char *text = s_slurp (path, NULL);
     long long failed_at = 0, second = 0;
@@ -145,7 +150,8 @@ test_round_trip (void)
         size_t key_size = index == 0 ? sizeof key_with_nul - 1 : key ? strlen (key) : 0;
         zlist_append (written, s_item (id, key, key_size, bodies [index], (int) index));
     }
-    //  The 15 documented bodies, alternately with and without a key
+    //  The 15 documented bodies, alternately with and without a key (one
+    //  key each: the lines of one key are read back in timestamp order)
     const char *dir = getenv ("OVHOOK_REFERENCE_DIR");
     CHECK_MSG (dir != NULL, "OVHOOK_REFERENCE_DIR is not set");
     char examples [512];
@@ -158,7 +164,9 @@ test_round_trip (void)
         char id [40];
         snprintf (id, sizeof id, "evt_%032zx", zlist_size (written) + 100);
         bool keyed = zlist_size (written) % 2;
-        zlist_append (written, s_item (id, keyed ? "ses_Jd8tUyvhXO" : NULL, 14, line, 3));
+        char key [16];
+        snprintf (key, sizeof key, "ses_Jd8tUyvh%02zu", zlist_size (written));
+        zlist_append (written, s_item (id, keyed ? key : NULL, 14, line, 3));
     }
     if (file)
         fclose (file);
@@ -338,9 +346,11 @@ test_read_stops_at_start_size (void)
         CHECK (ovh_deadletter_write (s_writer, item, "x") == 0);
         ovh_item_destroy (&item);
     }
+    CHECK (ovh_deadletter_flush (s_writer) == 0);
     CHECK (ovh_deadletter_read (path, s_fail_again, NULL, error, sizeof error) == 3);
     CHECK (zlist_size (s_seen) == 3);
     s_free_items (&s_seen);
+    CHECK (ovh_deadletter_flush (s_writer) == 0);
     zlist_t *read = zlist_new ();
     CHECK (ovh_deadletter_read (path, s_collect, read, error, sizeof error) == 6);
     s_free_items (&read);
@@ -390,6 +400,7 @@ test_retire_first (void)
         CHECK (ovh_deadletter_write (s_writer, item, "x") == 0);
         ovh_item_destroy (&item);
     }
+    CHECK (ovh_deadletter_flush (s_writer) == 0);
     char small [8];
     errno = 0;
     CHECK (ovh_deadletter_retire_as (path, small, sizeof small) == -1 && errno == ENAMETOOLONG);
@@ -409,6 +420,158 @@ test_retire_first (void)
     CHECK (ovh_deadletter_read (path, s_collect, read, error, sizeof error) == 3);
     ovh_item_t *item = (ovh_item_t *) zlist_first (read);
     CHECK (item && strcmp (item->id, ID_A) == 0);
+    s_free_items (&read);
+}
+
+
+//  Many dead letters at once (an outage expiring thousands of events): the
+//  caller only queues them, more than the queue holds (it waits for room,
+//  never drops); they are written in batches, far fewer fsyncs than lines;
+//  destroy writes everything before it returns, in order
+#define MANY 3000
+
+static void
+test_many_batched (void)
+{
+    const char *path = s_path ("many.jsonl");
+    char error [256] = "";
+    ovh_deadletter_t *letters = ovh_deadletter_new (path, error, sizeof error);
+    CHECK_MSG (letters, "%s", error);
+    if (!letters)
+        return;
+    for (int index = 0; index < MANY; index++) {
+        char id [40];
+        snprintf (id, sizeof id, "evt_%032x", index);
+        ovh_item_t *item = s_item (id, "ses_A", 5, "{\"event\":\"sessionCreated\"}", 1);
+        CHECK (ovh_deadletter_write (letters, item, "x") == 0);
+        ovh_item_destroy (&item);
+    }
+    CHECK (ovh_deadletter_flush (letters) == 0);
+    uint64_t syncs = ovh_deadletter_syncs (letters);
+    CHECK_MSG (syncs > 0 && syncs <= MANY / 20, "%d lines, %llu fsyncs", MANY,
+               (unsigned long long) syncs);
+    //  What was accepted after the flush is written by destroy
+    for (int index = MANY; index < MANY + 5; index++) {
+        char id [40];
+        snprintf (id, sizeof id, "evt_%032x", index);
+        ovh_item_t *item = s_item (id, "ses_A", 5, "{\"event\":\"sessionCreated\"}", 1);
+        CHECK (ovh_deadletter_write (letters, item, "x") == 0);
+        ovh_item_destroy (&item);
+    }
+    CHECK (ovh_deadletter_lost (letters) == 0);
+    ovh_deadletter_destroy (&letters);
+
+    FILE *file = fopen (path, "r");
+    CHECK (file);
+    char line [512];
+    int count = 0;
+    while (file && fgets (line, sizeof line, file)) {
+        char want [64];
+        snprintf (want, sizeof want, "{\"id\":\"evt_%032x\",", count);
+        CHECK_MSG (strncmp (line, want, strlen (want)) == 0, "line %d: %s", count + 1, line);
+        count++;
+    }
+    if (file)
+        fclose (file);
+    CHECK_MSG (count == MANY + 5, "%d lines", count);
+}
+
+//  A disk that fills up (a file size limit here: writes fail with EFBIG):
+//  the whole lines written stay, the torn one is cut off, and the lines
+//  not written are logged with the file and counted as lost
+static void
+test_write_failure (void)
+{
+    const char *path = s_path ("full.jsonl");
+    char error [256] = "";
+    ovh_deadletter_t *letters = ovh_deadletter_new (path, error, sizeof error);
+    CHECK_MSG (letters, "%s", error);
+    if (!letters)
+        return;
+    ovh_item_t *item = s_item (ID_A, "ses_A", 5, "{\"event\":\"sessionCreated\"}", 1);
+    CHECK (ovh_deadletter_write (letters, item, "x") == 0);
+    CHECK (ovh_deadletter_flush (letters) == 0);
+    struct stat status;
+    CHECK (stat (path, &status) == 0);
+    off_t line_size = status.st_size;
+
+    //  Room for one more line and a half
+    struct rlimit saved;
+    CHECK (getrlimit (RLIMIT_FSIZE, &saved) == 0);
+    struct rlimit limit = saved;
+    limit.rlim_cur = (rlim_t) (line_size * 2 + line_size / 2);
+    void (*handler) (int) = signal (SIGXFSZ, SIG_IGN);
+    CHECK (setrlimit (RLIMIT_FSIZE, &limit) == 0);
+    char *log = NULL;
+    size_t log_size = 0;
+    FILE *log_stream = open_memstream (&log, &log_size);
+    zsys_set_logstream (log_stream);
+    for (int index = 0; index < 3; index++)
+        CHECK (ovh_deadletter_write (letters, item, "x") == 0);
+    CHECK (ovh_deadletter_flush (letters) == -1);
+    zsys_set_logstream (stderr);
+    fclose (log_stream);
+    CHECK (setrlimit (RLIMIT_FSIZE, &saved) == 0);
+    signal (SIGXFSZ, handler);
+
+    CHECK_MSG (ovh_deadletter_lost (letters) == 2, "lost %llu",
+               (unsigned long long) ovh_deadletter_lost (letters));
+    char want [600];
+    snprintf (want, sizeof want, "dead-letter file %s: File too large: ", path);
+    CHECK_MSG (strstr (log, want) && strstr (log, " lost"), "%s", log);
+    CHECK_MSG (strstr (log, "2 dead letters lost") || strstr (log, "1 dead letter lost"),
+               "%s", log);
+    free (log);
+    CHECK (stat (path, &status) == 0 && status.st_size == 2 * line_size);
+
+    //  With room again, the file goes on, whole lines only
+    CHECK (ovh_deadletter_write (letters, item, "x") == 0);
+    ovh_deadletter_destroy (&letters);
+    zlist_t *read = zlist_new ();
+    CHECK (ovh_deadletter_read (path, s_collect, read, error, sizeof error) == 3);
+    s_free_items (&read);
+    ovh_item_destroy (&item);
+}
+
+//  Lines of one key read back in the order of their body's timestamp, in
+//  the places that key's lines take; other keys and keyless lines keep
+//  their places (a file holding the lines of two runs)
+static void
+test_read_order (void)
+{
+    #define LINE(n, key, event, stamp) "{\"id\":\"evt_%032x\",\"event\":\"" event "\"," \
+        "\"key\":" key ",\"attempts\":1,\"last_error\":\"\",\"failed_at\":1,\"body\":" \
+        "{\"event\":\"" event "\"" stamp "}}\n"
+    const char *format =
+        LINE (1, "\"K\"", "sessionDestroyed", ",\"timestamp\":30")
+        LINE (2, "\"L\"", "sessionCreated", ",\"timestamp\":50")
+        LINE (3, "null", "nodeCrashed", ",\"timestamp\":1")
+        LINE (4, "\"K\"", "participantJoined", ",\"timestamp\":20")
+        LINE (5, "\"K\"", "participantLeft", "")       //  no timestamp: stays after 4
+        LINE (6, "\"L\"", "sessionDestroyed", ",\"timestamp\":60")
+        LINE (7, "\"K\"", "sessionCreated", ",\"timestamp\":10")
+        LINE (8, "\"K\"", "sessionCreated", ",\"timestamp\":10");   //  tie: file order
+    char text [4096];
+    snprintf (text, sizeof text, format, 1, 2, 3, 4, 5, 6, 7, 8);
+    const char *path = s_path ("order.jsonl");
+    s_spit (path, text, strlen (text));
+    zlist_t *read = zlist_new ();
+    char error [256] = "";
+    CHECK (ovh_deadletter_read (path, s_collect, read, error, sizeof error) == 8);
+    //  K's places are 1, 4, 5, 7, 8; by time: 7, 8, 4, 5, 1
+    int want [] = { 7, 2, 3, 8, 4, 6, 5, 1 };
+    char got [64] = "", expected [64] = "";
+    int index = 0;
+    for (ovh_item_t *item = (ovh_item_t *) zlist_first (read); item;
+         item = (ovh_item_t *) zlist_next (read), index++) {
+        unsigned number = 0;
+        sscanf (item->id, "evt_%x", &number);
+        snprintf (got + strlen (got), sizeof got - strlen (got), " %u", number);
+        if (index < 8)
+            snprintf (expected + strlen (expected), sizeof expected - strlen (expected),
+                      " %d", want [index]);
+    }
+    CHECK_STR (got, expected);
     s_free_items (&read);
 }
 
@@ -460,6 +623,9 @@ main (void)
     test_bad_lines ();
     test_read_stops_at_start_size ();
     test_retire_first ();
+    test_many_batched ();
+    test_write_failure ();
+    test_read_order ();
     test_unusable_paths ();
 
     ovh_test_folder_remove (s_folder);
