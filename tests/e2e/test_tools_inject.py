@@ -216,6 +216,27 @@ class InjectTest (ovhtest.BridgeTestCase):
                        err)
         self.assertEqual (len (messages), 1)
 
+    def test_json_flag_before_file (self):
+        """--json FILE with a flag in between (--json --strict FILE): the
+        operand is the FILE, as the usage line says ([options] --json FILE)"""
+        lines = ovhtest.examples () [:2]
+        path = os.path.join (self.tmp, "two.jsonl")
+        with open (path, "wb") as f:
+            f.write (b"\n".join (lines) + b"\n")
+        for args in (["--json", "--strict", path], ["--json", "--no-envelope", "--strict", path],
+                     ["--strict", "--json", path]):
+            code, err, messages = self.inject (args, expect=2)
+            self.assertEqual (code, 0, (args, err))
+            self.assertEqual ([m [0] for m in messages],
+                              [b"sessionCreated", b"sessionDestroyed"], args)
+        #   One FILE only; and an explicit "-" (stdin) takes no operand
+        for args, extra in ((["--json", "--strict", path, "more"], "more"),
+                            (["--json", "-", "--strict", path], path)):
+            code, err, messages = self.inject (args + ["--join-timeout", "100"])
+            self.assertEqual (code, 2, (args, err))
+            self.assertEqual (err, "ovhook-inject: unexpected argument '%s' (see --help)\n" % extra)
+            self.assertEqual (messages, [])
+
     def test_json_missing_file (self):
         code, err, messages = self.inject (["--json", os.path.join (self.tmp, "nope.jsonl")])
         self.assertEqual (code, 2, err)
