@@ -141,7 +141,8 @@ s_check_seq (ovh_intake_t *self, const ovh_event_t *event)
 {
     uint64_t last;
     switch (ovh_seqtrack_record (self->seqtrack, event->type->name, event->src,
-                                 event->src_size, event->seq, &last)) {
+                                 event->src_size, event->seq,
+                                 event->has_epoch? &event->epoch: NULL, &last)) {
         case OVH_SEQ_GAP:
             ovh_ratelog_warn (self->seqlog, 0, "lost %" PRIu64 " message(s) on the bus: %s from src %.*s (seq %"
                           PRIu64 " → %" PRIu64 ")", event->seq - last - 1, event->type->name,
@@ -149,9 +150,10 @@ s_check_seq (ovh_intake_t *self, const ovh_event_t *event)
                           event->src, last, event->seq);
             break;
         case OVH_SEQ_RESTART:
-            zsys_info ("publisher %.*s restarted (%s seq 1 after %" PRIu64 ")",
+            zsys_info ("publisher %.*s restarted (%s seq %" PRIu64 " after %" PRIu64 "%s)",
                        (int) (event->src_size > 200 ? 200 : event->src_size),
-                       event->src, event->type->name, last);
+                       event->src, event->type->name, event->seq, last,
+                       event->has_epoch? ", new epoch": "");
             break;
         case OVH_SEQ_BACKWARDS:
             ovh_ratelog_warn (self->seqlog, 1, "src %.*s went back from %s seq %" PRIu64 " to %" PRIu64

@@ -20,18 +20,20 @@ s_hex_id (const unsigned char *bytes, char *id)
 
 void
 ovh_item_envelope_id (const char *topic, const char *src, size_t src_size,
-                      uint64_t seq, char *id)
+                      uint64_t seq, const uint64_t *epoch, char *id)
 {
-    //  SHA-256 (src 0x00 topic 0x00 seq-in-decimal), first 128 bits. A src
-    //  longer than 256 bytes (unusual) enters as its own SHA-256 digest, so
-    //  that the input fits a stack buffer
+    //  SHA-256 (src 0x00 topic 0x00 seq-in-decimal [0x00 epoch-in-decimal]),
+    //  first 128 bits. Without an epoch the input is what it was before
+    //  epochs existed, so that the ids of old publishers do not change. A
+    //  src longer than 256 bytes (unusual) enters as its own SHA-256
+    //  digest, so that the input fits a stack buffer
     unsigned char src_digest [SHA256_DIGEST_LENGTH];
     if (src_size > 256) {
         SHA256 ((const unsigned char *) src, src_size, src_digest);
         src = (const char *) src_digest;
         src_size = sizeof src_digest;
     }
-    char input [256 + 1 + 64 + 1 + 24];
+    char input [256 + 1 + 64 + 1 + 24 + 1 + 24];
     size_t topic_size = strlen (topic);
     assert (topic_size <= 64);
     memcpy (input, src, src_size);
@@ -40,6 +42,10 @@ ovh_item_envelope_id (const char *topic, const char *src, size_t src_size,
     input [src_size + 1 + topic_size] = 0;
     size_t used = src_size + 2 + topic_size;
     used += (size_t) snprintf (input + used, sizeof input - used, "%" PRIu64, seq);
+    if (epoch) {
+        input [used++] = 0;
+        used += (size_t) snprintf (input + used, sizeof input - used, "%" PRIu64, *epoch);
+    }
     unsigned char digest [SHA256_DIGEST_LENGTH];
     SHA256 ((const unsigned char *) input, used, digest);
     s_hex_id (digest, id);
@@ -99,7 +105,8 @@ ovh_item_new (const ovh_event_t *event)
         return NULL;
     if (event->has_envelope)
         ovh_item_envelope_id (event->type->name, event->src, event->src_size,
-                              event->seq, self->id);
+                              event->seq, event->has_epoch? &event->epoch: NULL,
+                              self->id);
     else
         s_random_id (self->id);
     self->accepted_ms = zclock_time ();

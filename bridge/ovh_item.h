@@ -33,7 +33,7 @@ struct _ovh_item_t {
 };
 
 //  Copy a translated event and give it its id: derived from the envelope
-//  (src, topic, seq) when there is one, so that two bridges give the same
+//  (src, topic, seq, and the epoch when it has one) when there is one, so that two bridges give the same
 //  event the same id; random otherwise. Returns NULL when out of memory.
 ovh_item_t *
     ovh_item_new (const ovh_event_t *event);
@@ -46,10 +46,11 @@ ovh_item_t *
                       const char *json, size_t json_size,
                       int64_t accepted_ms, int attempts);
 
-//  Write the id an event with this envelope gets into 'id' (40 bytes)
+//  Write the id an event with this envelope gets into 'id' (40 bytes);
+//  'epoch' NULL for an envelope without one
 void
     ovh_item_envelope_id (const char *topic, const char *src, size_t src_size,
-                          uint64_t seq, char *id);
+                          uint64_t seq, const uint64_t *epoch, char *id);
 void
     ovh_item_destroy (ovh_item_t **self_p);
 

@@ -3,12 +3,28 @@
 #include <czmq.h>
 #include "ovh_seqtrack.h"
 
+//  What we know of one src and topic. The epoch is part of the value, not
+//  of the key: a publisher that restarts replaces its entry, so restarts
+//  do not make the table grow.
+typedef struct {
+    uint64_t seq;               //  last seq seen
+    uint64_t epoch;
+    bool has_epoch;
+} s_source_t;
+
 struct _ovh_seqtrack_t {
-    zhashx_t *sources;          //  src -> uint64_t last seq (stored in the pointer)
+    zhashx_t *sources;          //  "topic src" -> s_source_t
     size_t max_sources;
     uint64_t lost;
     char key [256];
 };
+
+static void
+s_source_destroy (void **item)
+{
+    free (*item);
+    *item = NULL;
+}
 
 ovh_seqtrack_t *
 ovh_seqtrack_new (size_t max_sources)
@@ -21,6 +37,7 @@ ovh_seqtrack_new (size_t max_sources)
         free (self);
         return NULL;
     }
+    zhashx_set_destructor (self->sources, s_source_destroy);
     self->max_sources = max_sources;
     return self;
 }
@@ -37,9 +54,36 @@ ovh_seqtrack_destroy (ovh_seqtrack_t **self_p)
     *self_p = NULL;
 }
 
+//  The verdict for 'seq' after what 'source' holds
+static ovh_seq_t
+s_verdict (ovh_seqtrack_t *self, const s_source_t *source, uint64_t seq,
+           const uint64_t *epoch)
+{
+    bool same_run = source->has_epoch == (epoch != NULL)
+                && (!epoch || source->epoch == *epoch);
+    if (!same_run) {
+        //  Another run of the publisher: its seq starts over at 1, so what
+        //  came before seq in this run was lost
+        self->lost += seq - 1;
+        return OVH_SEQ_RESTART;
+    }
+    if (seq == source->seq + 1)
+        return OVH_SEQ_NEXT;
+    //  Without an epoch, seq 1 again is the only sign of a restart. With
+    //  one, the same epoch means the same run, so seq 1 went back.
+    if (seq == 1 && !epoch)
+        return OVH_SEQ_RESTART;
+    if (seq > source->seq) {
+        self->lost += seq - source->seq - 1;
+        return OVH_SEQ_GAP;
+    }
+    return OVH_SEQ_BACKWARDS;
+}
+
 ovh_seq_t
 ovh_seqtrack_record (ovh_seqtrack_t *self, const char *topic,
-                     const char *src, size_t src_size, uint64_t seq, uint64_t *last)
+                     const char *src, size_t src_size, uint64_t seq,
+                     const uint64_t *epoch, uint64_t *last)
 {
     assert (self);
     assert (topic);
@@ -54,31 +98,26 @@ ovh_seqtrack_record (ovh_seqtrack_t *self, const char *topic,
     memcpy (self->key + topic_size, src, src_size);
     self->key [topic_size + src_size] = 0;
 
-    uint64_t previous = (uint64_t) (uintptr_t) zhashx_lookup (self->sources, self->key);
-    *last = previous;
-    ovh_seq_t verdict;
-    if (previous == 0) {
+    s_source_t *source = (s_source_t *) zhashx_lookup (self->sources, self->key);
+    *last = source? source->seq: 0;
+    if (!source) {
         if (zhashx_size (self->sources) >= self->max_sources)
             zhashx_purge (self->sources);
-        verdict = OVH_SEQ_FIRST;
+        source = (s_source_t *) zmalloc (sizeof (s_source_t));
+        if (!source)
+            return OVH_SEQ_FIRST;   //  not tracked: the next one is a first again
+        zhashx_insert (self->sources, self->key, source);
+        source->seq = seq;
+        source->has_epoch = epoch != NULL;
+        source->epoch = epoch? *epoch: 0;
+        return OVH_SEQ_FIRST;
     }
-    else
-    if (seq == previous + 1)
-        verdict = OVH_SEQ_NEXT;
-    else
-    if (seq == 1)
-        verdict = OVH_SEQ_RESTART;
-    else
-    if (seq > previous) {
-        verdict = OVH_SEQ_GAP;
-        self->lost += seq - previous - 1;
+    ovh_seq_t verdict = s_verdict (self, source, seq, epoch);
+    if (verdict != OVH_SEQ_BACKWARDS) {
+        source->seq = seq;
+        source->has_epoch = epoch != NULL;
+        source->epoch = epoch? *epoch: 0;
     }
-    else
-        verdict = OVH_SEQ_BACKWARDS;
-    //  seq is at least 1 (the protocol says so), so a stored value is never
-    //  taken for "absent"; the pointer holds the number itself
-    if (verdict != OVH_SEQ_BACKWARDS)
-        zhashx_update (self->sources, self->key, (void *) (uintptr_t) seq);
     return verdict;
 }
 

@@ -1,8 +1,11 @@
 /*  ovh_seqtrack.h - counts what the bus lost, from the envelope's seq per
     publishing instance (src) and topic. Seq counts per topic because
     subscribers see only the topics they subscribed to: a count across all
-    topics would show every filtered message as a gap. A seq that starts
-    again at 1 is a publisher that restarted, not a gap.                     */
+    topics would show every filtered message as a gap. A publisher that
+    restarted is told by a new epoch in its envelope, or, from publishers
+    that send none, by a seq that starts again at 1; neither is a gap.
+    Memory is bounded: one entry per src and topic (a new epoch replaces
+    the old one), at most 'max_sources' entries.                             */
 
 #ifndef OVH_SEQTRACK_H_INCLUDED
 #define OVH_SEQTRACK_H_INCLUDED
@@ -14,7 +17,8 @@ typedef enum {
     OVH_SEQ_FIRST,              //  first message seen from this src
     OVH_SEQ_NEXT,               //  the expected one
     OVH_SEQ_GAP,                //  messages were lost: see 'lost'
-    OVH_SEQ_RESTART,            //  seq 1 again: the publisher restarted
+    OVH_SEQ_RESTART,            //  a new epoch, or seq 1 again: the publisher
+                                //  restarted (seq - 1 counted as lost)
     OVH_SEQ_BACKWARDS           //  seq not above the last one (and not 1)
 } ovh_seq_t;
 
@@ -27,12 +31,13 @@ ovh_seqtrack_t *
 void
     ovh_seqtrack_destroy (ovh_seqtrack_t **self_p);
 
-//  Record 'seq' of 'topic' from 'src'; 'last' gets the previous seq of
-//  that src and topic (0 if none)
+//  Record 'seq' of 'topic' from 'src', in run 'epoch' (NULL when the
+//  envelope has none); 'last' gets the previous seq of that src and topic
+//  (0 if none)
 ovh_seq_t
     ovh_seqtrack_record (ovh_seqtrack_t *self, const char *topic,
-                         const char *src, size_t src_size,
-                         uint64_t seq, uint64_t *last);
+                         const char *src, size_t src_size, uint64_t seq,
+                         const uint64_t *epoch, uint64_t *last);
 
 //  Messages lost in all, since creation
 uint64_t

@@ -147,7 +147,7 @@ ovh_argvalue_parse (const char *arg, ovh_argvalue_t *value, ovh_error_t *error)
     ovh_error_clear (error);
     const char *equals = strchr (arg, '=');
     if (!equals)
-        return ovh_error_set (error, OVH_E_USAGE, OVH_FRAME_NONE, 0, NULL,
+        return ovh_error_set (error, OVH_E_USAGE, OVH_FRAME_ARGUMENT, 0, NULL,
                               "'%s' is not key=value (or key:=JSON, key==string)", arg);
     value->key = arg;
     value->key_size = (size_t) (equals - arg);
@@ -165,19 +165,40 @@ ovh_argvalue_parse (const char *arg, ovh_argvalue_t *value, ovh_error_t *error)
         s_type_plain (value);
 
     if (value->key_size == 0)
-        return ovh_error_set (error, OVH_E_USAGE, OVH_FRAME_NONE, 0, NULL,
+        return ovh_error_set (error, OVH_E_USAGE, OVH_FRAME_ARGUMENT, 0, NULL,
                               "'%s' has an empty key", arg);
     if (value->key_size == 5 && memcmp (arg, "event", 5) == 0)
-        return ovh_error_set (error, OVH_E_EVENT_KEY, OVH_FRAME_NONE, 0, "event",
+        return ovh_error_set (error, OVH_E_EVENT_KEY, OVH_FRAME_ARGUMENT, 0, "event",
                               "'%s': the event is named by the EVENT argument, not by a "
                               "property \"event\"", arg);
     if (!ovh_utf8_valid (value->key, value->key_size))
-        return ovh_error_set (error, OVH_E_UTF8, OVH_FRAME_NONE, 0, NULL,
+        return ovh_error_set (error, OVH_E_UTF8, OVH_FRAME_ARGUMENT, 0, NULL,
                               "the key of '%s' is not valid UTF-8", arg);
     if (value->kind == OVH_ARG_STRING && !ovh_utf8_valid (value->text, strlen (value->text)))
-        return ovh_error_set (error, OVH_E_UTF8, OVH_FRAME_NONE, 0, NULL,
+        return ovh_error_set (error, OVH_E_UTF8, OVH_FRAME_ARGUMENT, 0, NULL,
                               "the value of '%s' is not valid UTF-8", arg);
     return 0;
+}
+
+//  A failure of the body being built, as a report about the argument: its
+//  offset counts bytes of msgpack written so far, which whoever typed the
+//  argument never sees, so the report keeps the code, detail and path only
+static void
+s_body_error (ovh_body_t *body, ovh_error_t *error)
+{
+    const ovh_error_t *cause = ovh_body_error (body);
+    //  The text is "<code-name>: <detail> (offset N[, at PATH])"
+    const char *detail = cause->text + strlen (ovh_code_name (cause->code)) + 2;
+    const char *where = NULL;
+    for (const char *at = strstr (detail, " (offset "); at; at = strstr (at + 1, " (offset "))
+        where = at;
+    int size = where? (int) (where - detail): (int) strlen (detail);
+    ovh_code_t code = cause->code;
+    char path [sizeof cause->path];
+    snprintf (path, sizeof path, "%s", cause->path);
+    char text [sizeof cause->text];
+    snprintf (text, sizeof text, "%.*s", size, detail);
+    ovh_error_set (error, code, OVH_FRAME_ARGUMENT, 0, path, "%s", text);
 }
 
 //  Add a JSON value under 'key' (NULL inside an array)
@@ -258,11 +279,11 @@ s_add_json (const ovh_argvalue_t *value, const char *key, ovh_body_t *body,
                               "%s:=%s: %s", key, value->text, jerror.text);
     int rc = 0;
     if (s_has_nul_key (json))
-        rc = ovh_error_set (error, OVH_E_JSON, OVH_FRAME_NONE, 0, key,
+        rc = ovh_error_set (error, OVH_E_JSON, OVH_FRAME_ARGUMENT, 0, key,
                             "%s:=...: an object key holds \\u0000", key);
     else
     if (s_put_json (body, key, json)) {
-        *error = *ovh_body_error (body);
+        s_body_error (body, error);
         rc = -1;
     }
     json_decref (json);
@@ -276,7 +297,7 @@ ovh_argvalue_add (const ovh_argvalue_t *value, ovh_body_t *body, ovh_error_t *er
     ovh_error_clear (error);
     char *key = strndup (value->key, value->key_size);
     if (!key)
-        return ovh_error_set (error, OVH_E_MEMORY, OVH_FRAME_NONE, 0, NULL, "out of memory");
+        return ovh_error_set (error, OVH_E_MEMORY, OVH_FRAME_ARGUMENT, 0, NULL, "out of memory");
     int rc;
     switch (value->kind) {
         case OVH_ARG_JSON:
@@ -292,7 +313,7 @@ ovh_argvalue_add (const ovh_argvalue_t *value, ovh_body_t *body, ovh_error_t *er
     }
     free (key);
     if (rc)
-        *error = *ovh_body_error (body);
+        s_body_error (body, error);
     return rc;
 }
 
@@ -304,7 +325,7 @@ ovh_argvalue_build (ovh_body_t *body, char *args [], size_t count, int64_t now_m
     ovh_body_reset (body);
     ovh_argvalue_t *values = (ovh_argvalue_t *) calloc (count? count: 1, sizeof *values);
     if (!values)
-        return ovh_error_set (error, OVH_E_MEMORY, OVH_FRAME_NONE, 0, NULL, "out of memory");
+        return ovh_error_set (error, OVH_E_MEMORY, OVH_FRAME_ARGUMENT, 0, NULL, "out of memory");
     bool has_timestamp = false;
     int rc = 0;
     for (size_t index = 0; index < count && rc == 0; index++) {
@@ -312,7 +333,7 @@ ovh_argvalue_build (ovh_body_t *body, char *args [], size_t count, int64_t now_m
         for (size_t other = 0; other < index && rc == 0; other++)
             if (values [other].key_size == values [index].key_size
             &&  memcmp (values [other].key, values [index].key, values [index].key_size) == 0)
-                rc = ovh_error_set (error, OVH_E_USAGE, OVH_FRAME_NONE, 0, NULL,
+                rc = ovh_error_set (error, OVH_E_USAGE, OVH_FRAME_ARGUMENT, 0, NULL,
                                     "property '%.*s' is given twice ('%s', '%s')",
                                     (int) values [index].key_size, values [index].key,
                                     args [other], args [index]);
@@ -322,7 +343,7 @@ ovh_argvalue_build (ovh_body_t *body, char *args [], size_t count, int64_t now_m
     }
     //  OpenVidu writes the timestamp first; so do we when we make it up
     if (rc == 0 && !has_timestamp && ovh_body_int (body, "timestamp", now_ms)) {
-        *error = *ovh_body_error (body);
+        s_body_error (body, error);
         rc = -1;
     }
     for (size_t index = 0; index < count && rc == 0; index++)

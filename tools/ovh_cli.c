@@ -7,6 +7,8 @@
 #include "ovhook.h"
 #include "ovh_cli.h"
 
+const char ovh_cli_no_value [] = "-";
+
 const char *
 ovh_cli_value (int argc, char *argv [], int *index, const char *name, bool *missing)
 {
@@ -244,7 +246,7 @@ s_cli_option (const ovh_cli_t *cli, int argc, char *argv [], int *index)
             size_t size = strlen (option->name);
             if (strncmp (arg, option->name, size) != 0 || (arg [size] && arg [size] != '='))
                 continue;
-            const char *value = "-";
+            const char *value = ovh_cli_no_value;
             if (arg [size] == '=')
                 value = arg + size + 1;
             else

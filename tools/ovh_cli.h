@@ -25,11 +25,17 @@ typedef enum {
     OVH_CLI_FALSE,              //  a flag; bool *, set false ("--no-envelope")
     OVH_CLI_STRING,             //  const char *
     OVH_CLI_OPTIONAL,           //  const char *; "--json=V", "--json V" when V
-                                //  is no option ("-" is one), else "-"
+                                //  is no option ("-" is one), else
+                                //  ovh_cli_no_value ("-")
     OVH_CLI_INTEGER,            //  int64_t, in [min, max]
     OVH_CLI_REAL,               //  double, >= 0
     OVH_CLI_DURATION            //  int64_t, ms (ovh_cli_duration), in [min, max]
 } ovh_cli_type_t;
+
+//  The value an OVH_CLI_OPTIONAL option gets when none follows it: "-",
+//  but told from an explicit "-" by its address, so that a program can
+//  take a later operand as the value ("--json --strict FILE")
+extern const char ovh_cli_no_value [];
 
 typedef struct {
     const char *name;           //  "--count"

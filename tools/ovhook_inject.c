@@ -135,6 +135,14 @@ s_parse_options (options_t *options, int argc, char *argv [])
     if (seed >= 0)
         options->seed = (uint64_t) seed;
     bool json = options->json_file != NULL;
+    //  "--json --strict FILE": a flag came between --json and its FILE, so
+    //  --json took no value; the first operand is the FILE
+    if (json && options->json_file == ovh_cli_no_value && options->positional_count > 0) {
+        options->json_file = options->positional [0];
+        options->positional_count--;
+        memmove (options->positional, options->positional + 1,
+                 (size_t) options->positional_count * sizeof options->positional [0]);
+    }
     if (json && options->scenario)
         return ovh_cli_usage_error (NAME, "--json and --scenario exclude each other");
     if ((json || options->scenario) && options->positional_count > 0)

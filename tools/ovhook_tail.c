@@ -151,15 +151,16 @@ s_check_seq (ovh_seqtrack_t *seqtrack, const ovh_event_t *event)
         return;
     uint64_t last;
     ovh_seq_t verdict = ovh_seqtrack_record (seqtrack, event->type->name, event->src,
-                                             event->src_size, event->seq, &last);
+                                             event->src_size, event->seq,
+                                             event->has_epoch? &event->epoch: NULL, &last);
     if (verdict == OVH_SEQ_GAP)
         fprintf (stderr, NAME ": lost %" PRIu64 " message(s) from src %.*s (%s seq %"
                  PRIu64 " -> %" PRIu64 ")\n", event->seq - last - 1,
                  (int) event->src_size, event->src, event->type->name, last, event->seq);
     else
     if (verdict == OVH_SEQ_RESTART)
-        fprintf (stderr, NAME ": src %.*s restarted (%s seq %" PRIu64 " -> 1)\n",
-                 (int) event->src_size, event->src, event->type->name, last);
+        fprintf (stderr, NAME ": src %.*s restarted (%s seq %" PRIu64 " -> %" PRIu64 ")\n",
+                 (int) event->src_size, event->src, event->type->name, last, event->seq);
 }
 
 //  Read until interrupted or --count is reached; returns the exit status

@@ -40,7 +40,11 @@ typedef enum {
     OVH_E_COUNT             //  number of codes, not a code
 } ovh_code_t;
 
-//  Frames of a bus message, for error reports
+//  Frames of a bus message, for error reports. OVH_FRAME_NONE: not in a
+//  frame, the offset is in some other text (a JSON text); OVH_FRAME_ARGUMENT:
+//  a command-line value, where an offset would mean nothing, so the report
+//  has none.
+#define OVH_FRAME_ARGUMENT  -2
 #define OVH_FRAME_NONE      -1
 #define OVH_FRAME_TOPIC      0
 #define OVH_FRAME_BODY       1
@@ -48,7 +52,7 @@ typedef enum {
 
 typedef struct {
     ovh_code_t code;
-    int frame;              //  OVH_FRAME_*, or OVH_FRAME_NONE
+    int frame;              //  OVH_FRAME_*, OVH_FRAME_NONE or OVH_FRAME_ARGUMENT
     size_t offset;          //  byte offset in the frame (or JSON text)
     char path [128];        //  property path, "" when not inside a body
     char text [320];        //  the whole message, one line, printable
@@ -64,7 +68,8 @@ void
 
 //  Fill a report: code, frame, offset, path (may be NULL) and a printf-style
 //  detail. The text becomes "<code-name>: <detail> (frame F, offset O, at
-//  PATH)". Returns -1 so callers can write 'return ovh_error_set (...)'.
+//  PATH)"; with OVH_FRAME_ARGUMENT "<code-name>: <detail>" or, with a path,
+//  "<code-name>: <detail> (at PATH)". Returns -1 so callers can write 'return ovh_error_set (...)'.
 int
     ovh_error_set (ovh_error_t *error, ovh_code_t code, int frame,
                    size_t offset, const char *path, const char *format, ...)

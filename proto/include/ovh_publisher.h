@@ -1,7 +1,9 @@
 /*  ovh_publisher.h - publish events on the bus, as session components do.
 
     One publisher belongs to one thread. It numbers its messages (envelope
-    src + seq, seq counting 1, 2, 3... per topic) and deals with ZeroMQ's slow joiner: the socket is an XPUB, so
+    src + seq, seq counting 1, 2, 3... per topic, and an epoch drawn at
+    random when it is created, so that a restart that reuses a src still
+    gives its events new ids) and deals with ZeroMQ's slow joiner: the socket is an XPUB, so
     it sees subscriptions arrive; a send made before any subscriber matching
     the topic has joined waits for one, up to the join timeout counted from
     ovh_publisher_new (after that, sends never wait). On destroy it lingers
@@ -40,6 +42,10 @@ void ovh_publisher_set_envelope (ovh_publisher_t *self, bool envelope);
 //  Replace the generated src ("<host>/<pid>/<random>"); for tests
 void ovh_publisher_set_src (ovh_publisher_t *self, const char *src);
 
+//  Replace the epoch drawn at creation (64 random bits); for tests, or for
+//  a component that keeps one run's identity across several publishers
+void ovh_publisher_set_epoch (ovh_publisher_t *self, uint64_t epoch);
+
 //  Publish a finished body. Returns 0, or -1 if the body is unfinished or the
 //  send failed.
 int
@@ -56,6 +62,9 @@ bool
 
 const char *
     ovh_publisher_src (ovh_publisher_t *self);
+//  The epoch sent in every envelope: this publisher's run
+uint64_t
+    ovh_publisher_epoch (ovh_publisher_t *self);
 //  Seq of the last message sent, in its topic's count (0 before the first)
 uint64_t
     ovh_publisher_seq (ovh_publisher_t *self);

@@ -37,6 +37,8 @@ typedef struct {
     const char *src;                //  envelope src (raw UTF-8), or NULL
     size_t src_size;
     uint64_t seq;                   //  envelope seq, 0 without envelope
+    bool has_epoch;                 //  the envelope has an epoch (optional)
+    uint64_t epoch;                 //  publisher run identity, 0 without one
 } ovh_event_t;
 
 typedef struct _ovh_translator_t ovh_translator_t;

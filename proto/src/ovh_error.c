@@ -80,22 +80,19 @@ ovh_error_set (ovh_error_t *error, ovh_code_t code, int frame, size_t offset,
     va_end (args);
     s_printable (detail);
 
-    int len = snprintf (error->text, sizeof error->text, "%s: %s",
-                        ovh_code_name (code), detail);
-    if (frame >= OVH_FRAME_TOPIC && frame <= OVH_FRAME_ENVELOPE
-    &&  len > 0 && (size_t) len < sizeof error->text)
-        len += snprintf (error->text + len, sizeof error->text - len,
-                         " (%s frame, offset %zu", s_frame_names [frame], offset);
+    //  Where: the frame and offset, or the offset in a text; a command-line
+    //  value has no offset worth giving, only its path if any
+    char where [64] = "";
+    if (frame >= OVH_FRAME_TOPIC && frame <= OVH_FRAME_ENVELOPE)
+        snprintf (where, sizeof where, "%s frame, offset %zu", s_frame_names [frame], offset);
     else
-    if (frame == OVH_FRAME_NONE && len > 0 && (size_t) len < sizeof error->text)
-        len += snprintf (error->text + len, sizeof error->text - len,
-                         " (offset %zu", offset);
-    if (len > 0 && (size_t) len < sizeof error->text) {
-        if (error->path [0])
-            len += snprintf (error->text + len, sizeof error->text - len,
-                             ", at %s)", error->path);
-        else
-            snprintf (error->text + len, sizeof error->text - len, ")");
-    }
+    if (frame == OVH_FRAME_NONE)
+        snprintf (where, sizeof where, "offset %zu", offset);
+    //  Truncated if need be: the text is one line of bounded size
+    int len = snprintf (error->text, sizeof error->text, "%s: %s", ovh_code_name (code), detail);
+    if ((*where || error->path [0]) && len > 0 && (size_t) len < sizeof error->text)
+        snprintf (error->text + len, sizeof error->text - (size_t) len, " (%s%s%s%s)", where,
+                  *where && error->path [0]? ", ": "", error->path [0]? "at ": "",
+                  error->path);
     return -1;
 }

@@ -55,6 +55,7 @@ struct _ovh_publisher_t {
     int64_t created;
     bool envelope;
     char *src;
+    uint64_t epoch;                 //  drawn once per instance: this run
     //  Seq counts per topic (the last slot: topics not in the catalog), so
     //  that a subscriber of some topics sees no gap where others were sent
     uint64_t seq [OVH_CATALOG_SIZE + 1];
@@ -71,6 +72,27 @@ s_chunk_destroy (void **item)
     zchunk_destroy ((zchunk_t **) item);
 }
 
+//  Random bytes from /dev/urandom, or CZMQ's UUID generator if that fails.
+//  Returns 0 or -1.
+static int
+s_random (uint8_t *random, size_t size)
+{
+    assert (size <= 16);
+    int fd = open ("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        bool have_random = read (fd, random, size) == (ssize_t) size;
+        close (fd);
+        if (have_random)
+            return 0;
+    }
+    zuuid_t *uuid = zuuid_new ();
+    if (!uuid)
+        return -1;
+    memcpy (random, zuuid_data (uuid), size);
+    zuuid_destroy (&uuid);
+    return 0;
+}
+
 //  "<hostname>/<pid>/<16 hex digits>": unique per instance, so that a
 //  receiver can tell two publishers in one process (or a restart) apart
 static char *
@@ -82,23 +104,27 @@ s_generate_src (void)
     host [sizeof host - 1] = 0;
 
     uint8_t random [8];
-    bool have_random = false;
-    int fd = open ("/dev/urandom", O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        have_random = read (fd, random, sizeof random) == (ssize_t) sizeof random;
-        close (fd);
-    }
-    if (!have_random) {
-        zuuid_t *uuid = zuuid_new ();
-        if (!uuid)
-            return NULL;
-        memcpy (random, zuuid_data (uuid), sizeof random);
-        zuuid_destroy (&uuid);
-    }
+    if (s_random (random, sizeof random))
+        return NULL;
     char hex [sizeof random * 2 + 1];
     for (size_t index = 0; index < sizeof random; index++)
         snprintf (hex + 2 * index, 3, "%02x", random [index]);
     return zsys_sprintf ("%s/%d/%s", host, (int) getpid (), hex);
+}
+
+//  The epoch tells runs apart even when a src is reused (set by the
+//  application, or a pid recycled in a container): with 64 random bits,
+//  two runs of one src collide with a chance of 2^-64
+static uint64_t
+s_generate_epoch (void)
+{
+    uint8_t random [8];
+    if (s_random (random, sizeof random))
+        return (uint64_t) zclock_time () ^ ((uint64_t) getpid () << 40);
+    uint64_t epoch = 0;
+    for (size_t index = 0; index < sizeof random; index++)
+        epoch = (epoch << 8) | random [index];
+    return epoch;
 }
 
 ovh_publisher_t *
@@ -115,6 +141,7 @@ ovh_publisher_new (const char *endpoints)
     msgpack_packer_init (&self->envelope_packer, &self->envelope_buffer,
                          msgpack_sbuffer_write);
     self->src = s_generate_src ();
+    self->epoch = s_generate_epoch ();
     self->prefixes = zlistx_new ();
     self->socket = zsock_new (ZMQ_XPUB);
     if (!self->src || !self->prefixes || !self->socket) {
@@ -199,6 +226,13 @@ ovh_publisher_set_src (ovh_publisher_t *self, const char *src)
         zstr_free (&self->src);
         self->src = copy;
     }
+}
+
+void
+ovh_publisher_set_epoch (ovh_publisher_t *self, uint64_t epoch)
+{
+    assert (self);
+    self->epoch = epoch;
 }
 
 //  Apply one subscription message to our set of prefixes
@@ -295,11 +329,13 @@ ovh_publisher_send_raw (ovh_publisher_t *self, const char *topic,
     if (self->envelope) {
         msgpack_sbuffer_clear (&self->envelope_buffer);
         msgpack_packer *packer = &self->envelope_packer;
-        if (msgpack_pack_map (packer, 2)
+        if (msgpack_pack_map (packer, 3)
         ||  msgpack_pack_str_with_body (packer, "src", 3)
         ||  msgpack_pack_str_with_body (packer, self->src, strlen (self->src))
         ||  msgpack_pack_str_with_body (packer, "seq", 3)
-        ||  msgpack_pack_uint64 (packer, seq)) {
+        ||  msgpack_pack_uint64 (packer, seq)
+        ||  msgpack_pack_str_with_body (packer, "epoch", 5)
+        ||  msgpack_pack_uint64 (packer, self->epoch)) {
             zsys_error ("ovh_publisher: out of memory");
             return -1;
         }
@@ -352,6 +388,13 @@ ovh_publisher_src (ovh_publisher_t *self)
 {
     assert (self);
     return self->src;
+}
+
+uint64_t
+ovh_publisher_epoch (ovh_publisher_t *self)
+{
+    assert (self);
+    return self->epoch;
 }
 
 uint64_t

@@ -116,8 +116,9 @@ s_fail_code (ovh_reader_t *r, ovh_code_t code, const uint8_t *at)
 }
 
 //  --------------------------------------------------------------------------
-//  Envelope: {src: str, seq: uint >= 1}; other keys are skipped after a
-//  structural check, so that later versions can add keys of any type.
+//  Envelope: {src: str, seq: uint >= 1, epoch: uint (optional)}; other keys
+//  are skipped after a structural check, so that later versions can add
+//  keys of any type.
 
 static int
 s_envelope_src (ovh_reader_t *r, const ovh_mp_token_t *token, ovh_event_t *event)
@@ -154,28 +155,72 @@ s_envelope_seq (ovh_reader_t *r, const ovh_mp_token_t *token, ovh_event_t *event
     return 0;
 }
 
-//  The envelope as publishers write it: a fixmap of "src" (fixstr or str8)
-//  and "seq" (a positive fixint or uint 8..64), nothing else. Returns true
-//  if it was that and valid; anything else, including every error, is left
-//  to the general reader below, which reports it.
+//  Any unsigned value, 0 included: it only has to differ from run to run
+static int
+s_envelope_epoch (ovh_reader_t *r, const ovh_mp_token_t *token, ovh_event_t *event)
+{
+    if (token->kind == OVH_MP_INT)
+        return ovh_reader_fail (r, OVH_E_ENVELOPE, r->p, "epoch is %" PRId64 ", must be >= 0",
+                                token->v.i);
+    if (token->kind != OVH_MP_UINT)
+        return ovh_reader_fail (r, OVH_E_ENVELOPE, r->p,
+                                "epoch is %s, expected an unsigned integer",
+                                ovh_mp_kind_name (token->kind));
+    if (event->has_epoch)
+        return ovh_reader_fail (r, OVH_E_ENVELOPE, r->p, "epoch appears twice");
+    event->has_epoch = true;
+    event->epoch = token->v.u;
+    return 0;
+}
+
+//  A positive fixint or uint 8..64 at *p; false if it is another type or
+//  does not fit before 'end'
+static bool
+s_fast_uint (const uint8_t **p, const uint8_t *end, uint64_t *value)
+{
+    uint8_t byte = *(*p)++;
+    size_t field = byte <= 0x7f? 0: byte >= 0xcc && byte <= 0xcf? (size_t) 1 << (byte - 0xcc)
+                                                                 : 99;
+    if (field > (size_t) (end - *p))
+        return false;
+    const uint8_t *at = *p;
+    *value = field == 0? byte: field == 1? at [0]: field == 2? ovh_mp_be16 (at)
+           : field == 4? ovh_mp_be32 (at): ovh_mp_be64 (at);
+    *p += field;
+    return true;
+}
+
+//  The envelope as publishers write it: a fixmap of "src" (fixstr or str8),
+//  "seq" (a positive fixint or uint 8..64) and optionally "epoch" (the
+//  same), nothing else. Returns true if it was that and valid; anything
+//  else, including every error, is left to the general reader below, which
+//  reports it.
 static bool
 s_envelope_fast (ovh_reader_t *r, ovh_event_t *event)
 {
     const uint8_t *p = r->p, *end = r->end;
-    if (p >= end || *p < 0x81 || *p > 0x82)
+    if (p >= end || *p < 0x82 || *p > 0x83)
         return false;
     uint32_t count = *p++ & 0x0f;
     const uint8_t *src = NULL;
     size_t src_size = 0;
-    uint64_t seq = 0;
+    uint64_t seq = 0, epoch = 0;
+    bool has_epoch = false;
     for (uint32_t index = 0; index < count; index++) {
+        if (end - p >= 7 && memcmp (p, "\xa5" "epoch", 6) == 0 && !has_epoch) {
+            p += 6;
+            if (!s_fast_uint (&p, end, &epoch))
+                return false;
+            has_epoch = true;
+            continue;
+        }
         if (end - p < 5 || p [0] != 0xa3 || p [1] != 's')
             return false;
         bool is_src = p [2] == 'r' && p [3] == 'c';
         bool is_seq = p [2] == 'e' && p [3] == 'q';
         p += 4;
-        uint8_t byte = *p++;
         if (is_src && !src) {
+            uint8_t byte = *p++;
             size_t size = byte;
             if ((byte & 0xe0) == 0xa0)
                 size = byte & 0x1f;
@@ -193,15 +238,8 @@ s_envelope_fast (ovh_reader_t *r, ovh_event_t *event)
         }
         else
         if (is_seq && !seq) {
-            size_t field = byte <= 0x7f? 0: byte >= 0xcc && byte <= 0xcf? (size_t) 1 << (byte - 0xcc)
-                                                                         : 99;
-            if (field > (size_t) (end - p))
+            if (!s_fast_uint (&p, end, &seq) || seq == 0)
                 return false;
-            seq = field == 0? byte: field == 1? p [0]: field == 2? ovh_mp_be16 (p)
-                : field == 4? ovh_mp_be32 (p): ovh_mp_be64 (p);
-            if (seq == 0)
-                return false;
-            p += field;
         }
         else
             return false;
@@ -211,9 +249,26 @@ s_envelope_fast (ovh_reader_t *r, ovh_event_t *event)
     event->src = (const char *) src;
     event->src_size = src_size;
     event->seq = seq;
+    event->has_epoch = has_epoch;
+    event->epoch = epoch;
     event->has_envelope = true;
     r->p = p;
     return true;
+}
+
+typedef int (s_field_fn) (ovh_reader_t *r, const ovh_mp_token_t *token, ovh_event_t *event);
+
+//  The reader of a known key, or NULL for a key to skip
+static s_field_fn *
+s_envelope_field (const ovh_mp_token_t *key)
+{
+    if (key->size == 3 && memcmp (key->data, "src", 3) == 0)
+        return s_envelope_src;
+    if (key->size == 3 && memcmp (key->data, "seq", 3) == 0)
+        return s_envelope_seq;
+    if (key->size == 5 && memcmp (key->data, "epoch", 5) == 0)
+        return s_envelope_epoch;
+    return NULL;
 }
 
 static int
@@ -246,9 +301,8 @@ s_envelope (ovh_reader_t *r, ovh_event_t *event)
                                     index, ovh_mp_kind_name (key.kind));
         level->key = key.data;
         level->key_size = key.size;
-        bool src = key.size == 3 && memcmp (key.data, "src", 3) == 0;
-        bool seq = key.size == 3 && memcmp (key.data, "seq", 3) == 0;
-        if (src || seq) {
+        s_field_fn *field = s_envelope_field (&key);
+        if (field) {
             at = r->p;
             code = ovh_mp_next (&r->p, r->end, &value);
             if (code == OVH_OK && value.kind == OVH_MP_RESERVED)
@@ -256,7 +310,7 @@ s_envelope (ovh_reader_t *r, ovh_event_t *event)
             if (code != OVH_OK)
                 return s_fail_code (r, code, at);
             r->p = at;          //  so that reports point at the value
-            if (src? s_envelope_src (r, &value, event): s_envelope_seq (r, &value, event))
+            if (field (r, &value, event))
                 return -1;
             ovh_mp_skip (&r->p, r->end, 0);     //  a scalar: cannot fail
         }

@@ -44,10 +44,19 @@ FAST_RETRY = ["--retry-initial", "50ms", "--retry-max", "400ms", "--retry-jitter
 E_LINE = re.compile (r"(?m)^E: .*$")
 
 
-def envelope_id (src, topic, seq):
-    """'evt_' + the first 128 bits of SHA-256 (src 0x00 topic 0x00 seq)."""
-    data = b"\0".join ((src.encode (), topic.encode (), str (seq).encode ()))
-    return "evt_" + hashlib.sha256 (data).hexdigest () [:32]
+def envelope_id (src, topic, seq, epoch=None):
+    """'evt_' + the first 128 bits of SHA-256 (src 0x00 topic 0x00 seq
+    [0x00 epoch]), numbers in decimal; no epoch part for an envelope
+    without one (PROTOCOL.md section 6)."""
+    parts = [src.encode (), topic.encode (), str (seq).encode ()]
+    if epoch is not None:
+        parts.append (str (epoch).encode ())
+    return "evt_" + hashlib.sha256 (b"\0".join (parts)).hexdigest () [:32]
+
+
+def new_epoch ():
+    """A publisher run's epoch, as libovhook draws it: 64 random bits."""
+    return int.from_bytes (os.urandom (8), "big")
 
 
 def new_secret (size=32, padding=True):
@@ -84,12 +93,15 @@ def verify_entries (key, request):
 
 class SeqPublisher:
     """Numbers envelopes 1, 2, 3... per (src, topic), like libovhook's
-    publisher, and records what it sent: self.sent is a list of
+    publisher, with one epoch for its life (epoch=None: a random one;
+    False: envelopes without epoch, as publishers older than the epoch
+    wrote them), and records what it sent: self.sent is a list of
     {"topic", "body", "key", "id", "src", "seq"} (id None without envelope)."""
 
-    def __init__ (self, publisher, src="py-test"):
+    def __init__ (self, publisher, src="py-test", epoch=None):
         self.publisher = publisher
         self.src = src
+        self.epoch = new_epoch () if epoch is None else epoch
         self.seqs = collections.Counter ()
         self.sent = []
 
@@ -102,11 +114,12 @@ class SeqPublisher:
             self.seqs [self.src, topic] += 1
             seq = self.seqs [self.src, topic]
             record = {"topic": topic, "body": body, "key": ovhtest.ordering_key (body),
-                      "id": envelope_id (self.src, topic, seq), "src": self.src, "seq": seq}
+                      "id": envelope_id (self.src, topic, seq, self._epoch ()),
+                      "src": self.src, "seq": seq}
             self.sent.append (record)
             ids.append (record ["id"])
             frames.append ([topic.encode (), msgpack.packb (body),
-                            msgpack.packb ({"src": self.src, "seq": seq})])
+                            msgpack.packb (self._envelope (self.src, seq))])
         socket = self.publisher.socket
         for message in frames:
             socket.send_multipart (message)
@@ -119,12 +132,21 @@ class SeqPublisher:
         if envelope:
             self.seqs [src, topic] += 1
             seq = self.seqs [src, topic]
-            record.update (id=envelope_id (src, topic, seq), seq=seq)
-            self.publisher.send (topic, body, {"src": src, "seq": seq})
+            record.update (id=envelope_id (src, topic, seq, self._epoch ()), seq=seq)
+            self.publisher.send (topic, body, self._envelope (src, seq))
         else:
             self.publisher.send (topic, body, False)
         self.sent.append (record)
         return record ["id"]
+
+    def _epoch (self):
+        return None if self.epoch is False else self.epoch
+
+    def _envelope (self, src, seq):
+        envelope = {"src": src, "seq": seq}
+        if self.epoch is not False:
+            envelope ["epoch"] = self.epoch
+        return envelope
 
 
 def bulk_lines (count, sessions, topics=("participantJoined", "signalSent", "participantLeft"),
@@ -150,14 +172,15 @@ def bulk_events (count, sessions, topics=("participantJoined", "signalSent", "pa
     return result
 
 
-def expected_ids (lines, src):
-    """Ids of JSON lines published in this order by one publisher 'src'."""
+def expected_ids (lines, src, epoch=None):
+    """Ids of JSON lines published in this order by one publisher 'src'
+    (in run 'epoch': ovh-test-publish --epoch)."""
     seqs = collections.Counter ()
     ids = []
     for line in lines:
         topic = json.loads (line) ["event"]
         seqs [topic] += 1
-        ids.append (envelope_id (src, topic, seqs [topic]))
+        ids.append (envelope_id (src, topic, seqs [topic], epoch))
     return ids
 
 

@@ -1,8 +1,11 @@
 """Event ids and timestamps (Standard Webhooks headers): every request has
 webhook-id 'evt_' + 32 hex and webhook-timestamp (Unix seconds, now); the id
 is the same on every retry of an event and differs between events; with an
-envelope it is derived from (src, topic, seq), so two bridges that receive
-the same event send the same id; without one it is random."""
+envelope it is derived from (src, topic, seq, epoch), so two bridges that
+receive the same event send the same id, and two runs of a publisher that
+reuse a src (ovhook-inject --src, seq restarting at 1) give their events
+different ids; an envelope without epoch (older publishers) keeps the rule
+(src, topic, seq); without envelope the id is random."""
 
 import json
 import os
@@ -104,6 +107,51 @@ class IdsTest (ovhtest.BridgeTestCase):
             self.assertRegex (lines [0], r"attempt 1/8; retry in ")
             self.assertRegex (lines [1], r"attempt 2/8; retry in ")
 
+    def test_inject_twice_same_src (self):
+        """ovhook-inject run twice with one --src: each run starts at seq 1,
+        but draws its own epoch, so different events get different ids (a
+        de-duplicating receiver keeps both)"""
+        receiver = self.receiver ()
+        bind, connect = self.bus ()
+        bridge = self.start_bridge (self.webhook_env (receiver.url (), bind), delivery.FAST_RETRY)
+        for session in ("ses_run1", "ses_run2"):
+            code, out, err = ovhtest.run_program ("ovhook-inject", [
+                "--bus", ">" + connect, "--src", "media-node-1",
+                "sessionCreated", "sessionId=" + session])
+            self.assertEqual (code, 0, err)
+        requests = receiver.wait_for (2, log=bridge.show)
+        time.sleep (0.3)
+        self.assertEqual (len (receiver.requests), 2)
+        ids = {r.json () ["sessionId"]: self.check_headers (r) for r in requests}
+        self.assertEqual (set (ids), {"ses_run1", "ses_run2"})
+        self.assertNotEqual (ids ["ses_run1"], ids ["ses_run2"],
+                             "two events of two runs share one id")
+        #   Neither is the id of the old rule (src, topic, seq) alone
+        self.assertNotIn (delivery.envelope_id ("media-node-1", "sessionCreated", 1),
+                          ids.values ())
+        #   The bridge saw a restart, not a loss or a step back
+        log = bridge.log ()
+        self.assertRegex (log, r"I: .*publisher media-node-1 restarted \(sessionCreated "
+                               r"seq 1 after 1, new epoch\)")
+        self.assertNotRegex (log, r"went back|lost \d+ message")
+
+    def test_old_envelope_without_epoch (self):
+        """An envelope of protocol 1 without epoch is still accepted; its id
+        follows the old rule, SHA-256 (src 0x00 topic 0x00 seq)"""
+        receiver, bridge, publisher = self.setup_ids ()
+        old = delivery.SeqPublisher (publisher.publisher, "old-test/%d" % os.getpid (),
+                                     epoch=False)
+        #   One session: delivered in publish order, so ids compare as lists
+        sent = [old.send ("sessionCreated", {"timestamp": n, "sessionId": "ses_old"})
+                for n in range (3)]
+        self.assertEqual (sent [0], delivery.envelope_id (old.src, "sessionCreated", 1))
+        requests = receiver.wait_for (3, log=bridge.show)
+        self.assertEqual ([self.check_headers (r) for r in requests], sent)
+        code, log = bridge.stop ()
+        self.assertEqual (code, 0, log)
+        stopped = ovhtest.parse_stopped (log)
+        self.assertEqual ((stopped ["received"], stopped ["dropped"]), (3, 0), log)
+
     def test_two_bridges_same_id (self):
         """A redundant pair: one publisher connected to two bridges; both send
         an enveloped event with the same id, so the receiver can drop one."""
@@ -117,7 +165,9 @@ class IdsTest (ovhtest.BridgeTestCase):
         ovhtest.wait_until (lambda: (xpub._pump (50) or True) and all (
             xpub.subscriptions.count (w) >= 2 for w in wanted), 10,
             "subscriptions of both bridges", lambda: repr (xpub.subscriptions))
+        #   Envelopes with an epoch (a random one, as libovhook's)
         publisher = delivery.SeqPublisher (xpub, "pair-test/%d" % os.getpid ())
+        self.assertIsInstance (publisher.epoch, int)
         for n in range (10):
             publisher.send ("participantJoined", {"timestamp": n, "sessionId": "ses_%d" % (n % 3),
                                                   "connectionId": "con_%d" % n})

@@ -30,9 +30,11 @@ class OutageTest (ovhtest.BridgeTestCase):
             "--retries", "100", "--retry-max", "2s", "--stats-interval", "5s"])
         src = "outage-test/%d" % os.getpid ()
         lines = delivery.bulk_lines (EVENTS, SESSIONS)
-        expected = delivery.expected_ids (lines, src)
+        epoch = delivery.new_epoch ()
+        expected = delivery.expected_ids (lines, src, epoch)
         keys = ["ses_%04d" % (i % SESSIONS) for i in range (EVENTS)]
-        code, out, err = ovhtest.test_publish (">" + connect, lines, ["--src", src], timeout=60)
+        code, out, err = ovhtest.test_publish (">" + connect, lines,
+                                               ["--src", src, "--epoch", str (epoch)], timeout=60)
         self.assertEqual (code, 0, err)
         published = time.monotonic ()
         bridge.wait_log (r"W: .*circuit open after \d+ consecutive failures",

@@ -4,8 +4,9 @@ every side a separate process.
 
   pyzmq -> ovhook   'topology.py pypublish' (XPUB connected to a bound bridge
                     and a bound ovhook-tail, waits for both subscriptions,
-                    msgpack-packs webhook lines with its envelope {src, seq}
-                    per topic): the receiver gets the expected webhook JSON
+                    msgpack-packs webhook lines with its envelope {src, seq,
+                    epoch}, seq per topic): the webhook-ids are those of
+                    (src, topic, seq, epoch); the receiver gets the expected webhook JSON
                     byte for byte (13 documented bodies; every msgpack type;
                     floats as float64 and float32, written as the protocol
                     says: %.15g/%.16g/%.17g, %.6g..%.9g, integral ones keep
@@ -15,8 +16,8 @@ every side a separate process.
                     ovhook-inject sends: key=value typing, --json of the 15
                     documented bodies and --no-envelope give frame for frame
                     what python's msgpack packs for the expected body (same
-                    keys, order, types, smallest forms), envelope {src, seq}
-                    with seq 1..n per topic; a --scenario read by pyzmq and
+                    keys, order, types, smallest forms), envelope {src, seq,
+                    epoch} with seq 1..n per topic and one epoch per run; a --scenario read by pyzmq and
                     rendered by python's json equals what ovhook-tail prints
                     for the same seed
 
@@ -31,7 +32,8 @@ import time
 import msgpack
 
 sys.path.insert (0, os.path.dirname (os.path.abspath (__file__)))
-import ovhtest                                      # noqa: E402
+import ovhtest
+import delivery                                      # noqa: E402
 import topology                                     # noqa: E402
 
 #   (webhook line the python publisher packs, float32?, what the bridge POSTs)
@@ -67,6 +69,7 @@ CRAFTED = [
 ]
 
 SRC = "py/interop"
+EPOCH = 2 ** 64 - 3                 #   the largest values go through too
 
 
 canon = ovhtest.canon
@@ -95,7 +98,7 @@ class InteropTest (ovhtest.BridgeTestCase):
             "--bus", tail_bind, "--envelope", "--count", len (records)])
         publisher = topology.script (self, "pypublish", [
             "pypublish", "--connect", "%s,%s" % (connect, tail_connect), "--subscribers", 2,
-            "--src", SRC, "--input", path], ready=False)
+            "--src", SRC, "--input", path, "--epoch", EPOCH], ready=False)
         publisher.finish (30)
         self.assertIn ("pypublish: sent %d" % len (records), publisher.log ())
 
@@ -124,6 +127,16 @@ class InteropTest (ovhtest.BridgeTestCase):
         stats = ovhtest.parse_stopped (log)
         self.assertEqual ((stats ["received"], stats ["delivered"], stats ["dropped"]),
                           (len (records), len (records), 0), log)
+        #   The ids: computed from (src, topic, seq, epoch) by hashlib here
+        seq = {}
+        want_ids = {}
+        for line in expected:
+            topic = json.loads (line) ["event"]
+            seq [topic] = seq.get (topic, 0) + 1
+            want_ids [line] = delivery.envelope_id (SRC, topic, seq [topic], EPOCH)
+        for request in requests:
+            self.assertEqual (request.header ("webhook-id"), [want_ids [request.body]],
+                              request.body)
         self.assertNotIn ("W:", log)
 
     # ---------------------------------------------------------- ovhook -> pyzmq
@@ -199,6 +212,8 @@ class InteropTest (ovhtest.BridgeTestCase):
             body = json.loads (line)
             expected.append ((body.pop ("event"), body, True))
         seq = {}
+        epochs = []                     #   of the key=value runs
+        json_epochs = set ()
         for index, ((topic, body, envelope), frames) in enumerate (zip (expected, got)):
             what = "message %d (%s)" % (index, topic)
             self.assertEqual (frames [0], topic.encode (), what)
@@ -218,8 +233,18 @@ class InteropTest (ovhtest.BridgeTestCase):
                 number = 1
                 if index > len (events):
                     number = seq [topic] = seq.get (topic, 0) + 1
-                self.assertEqual (canon (msgpack.unpackb (frames [2], raw=False)),
-                                  canon ({"src": SRC, "seq": number}), what)
+                envelope = msgpack.unpackb (frames [2], raw=False)
+                epoch = envelope.pop ("epoch")
+                self.assertTrue (isinstance (epoch, int) and 0 <= epoch < 2 ** 64, what)
+                if index < len (events):
+                    epochs.append (epoch)
+                else:
+                    json_epochs.add (epoch)
+                self.assertEqual (canon (envelope), canon ({"src": SRC, "seq": number}), what)
+        #   One epoch per process: one per key=value run, one for the --json run
+        self.assertEqual (len (json_epochs), 1, json_epochs)
+        epochs += list (json_epochs)
+        self.assertEqual (len (set (epochs)), len (events) + 1, epochs)
 
     def test_inject_scenario_read_by_pyzmq_equals_tail (self):
         feed = topology.scenario_feed (self, "reference", SRC, 77, 2, 2)
@@ -237,8 +262,9 @@ class InteropTest (ovhtest.BridgeTestCase):
         for frames in got:
             topic = frames [0].decode ()
             seq [topic] = seq.get (topic, 0) + 1
-            self.assertEqual (msgpack.unpackb (frames [2], raw=False),
-                              {"src": SRC, "seq": seq [topic]})
+            envelope = msgpack.unpackb (frames [2], raw=False)
+            self.assertIsInstance (envelope.pop ("epoch"), int)
+            self.assertEqual (envelope, {"src": SRC, "seq": seq [topic]})
 
 
 if __name__ == "__main__":

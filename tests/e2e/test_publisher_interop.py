@@ -9,7 +9,8 @@ this test receives them and checks, frame by frame:
             same values and JSON types (int stays int, 8.6 stays float), and
             byte for byte what python's msgpack packs for it (both write the
             smallest forms: the body is canonical compact msgpack)
-  envelope  {"src": ..., "seq": 1..N counted per topic}, keys in that order
+  envelope  {"src": ..., "seq": 1..N counted per topic, "epoch": uint64 drawn
+            once per run}, keys in that order
 plus the tool's options and exit codes (bad lines, no subscriber, bad bus).
 
 Run with Debian's /usr/bin/python3; $OVHOOK_BIN holds the binaries.
@@ -95,8 +96,10 @@ class PublisherInterop (unittest.TestCase):
         self.assertEqual (body, msgpack.packb (source, use_bin_type=True),
                           "body bytes of %s" % event)
         env = msgpack.unpackb (envelope, raw=False)
-        self.assertEqual (list (env.keys ()), ["src", "seq"])
+        self.assertEqual (list (env.keys ()), ["src", "seq", "epoch"])
         self.assertEqual (env ["seq"], seq)
+        self.assertIsInstance (env ["epoch"], int)
+        self.assertTrue (0 <= env ["epoch"] < 2 ** 64)
         if isinstance (src, str):
             self.assertEqual (env ["src"], src)
         else:
@@ -136,6 +139,21 @@ class PublisherInterop (unittest.TestCase):
         self.assertEqual (len (messages), 45)
         for index, message in enumerate (messages):
             self.check_message (message, lines [index % 15], "r", index // 15 + 1)
+
+    def test_epoch_per_run (self):
+        """One epoch for all the messages of a run; two runs that reuse a src
+        (seq restarts at 1) have different epochs, so their events differ"""
+        lines = ovhtest.examples () [:3]
+        epochs = []
+        for run in range (2):
+            code, stderr, pid, messages = self.publish (
+                lines, ["--bus", self.bus, "--src", "same"], expect=3)
+            self.assertEqual (code, 0, stderr)
+            self.assertEqual (len (messages), 3)
+            run_epochs = {msgpack.unpackb (m [2]) ["epoch"] for m in messages}
+            self.assertEqual (len (run_epochs), 1, run_epochs)
+            epochs.append (run_epochs.pop ())
+        self.assertNotEqual (epochs [0], epochs [1])
 
     def test_bad_lines (self):
         good = ovhtest.examples ()

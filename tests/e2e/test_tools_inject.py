@@ -216,6 +216,44 @@ class InjectTest (ovhtest.BridgeTestCase):
                        err)
         self.assertEqual (len (messages), 1)
 
+    def test_json_flag_before_file (self):
+        """--json FILE with a flag in between (--json --strict FILE): the
+        operand is the FILE, as the usage line says ([options] --json FILE)"""
+        lines = ovhtest.examples () [:2]
+        path = os.path.join (self.tmp, "two.jsonl")
+        with open (path, "wb") as f:
+            f.write (b"\n".join (lines) + b"\n")
+        for args in (["--json", "--strict", path], ["--json", "--no-envelope", "--strict", path],
+                     ["--strict", "--json", path]):
+            code, err, messages = self.inject (args, expect=2)
+            self.assertEqual (code, 0, (args, err))
+            self.assertEqual ([m [0] for m in messages],
+                              [b"sessionCreated", b"sessionDestroyed"], args)
+        #   One FILE only; and an explicit "-" (stdin) takes no operand
+        for args, extra in ((["--json", "--strict", path, "more"], "more"),
+                            (["--json", "-", "--strict", path], path)):
+            code, err, messages = self.inject (args + ["--join-timeout", "100"])
+            self.assertEqual (code, 2, (args, err))
+            self.assertEqual (err, "ovhook-inject: unexpected argument '%s' (see --help)\n" % extra)
+            self.assertEqual (messages, [])
+
+    def test_command_line_errors_have_no_offset (self):
+        """An error about a command-line value is one line without
+        "(offset 0)"; one inside a key:=JSON value keeps its offset there"""
+        for args, line in (
+                (["sessionCreated", "noequals"],
+                 "usage: 'noequals' is not key=value (or key:=JSON, key==string)"),
+                (["sessionCreated", "a=1", "a=2"],
+                 "usage: property 'a' is given twice ('a=1', 'a=2')"),
+                (["sessionCreated", "event=x"],
+                 "event-key: 'event=x': the event is named by the EVENT argument, not by a "
+                 "property \"event\" (at event)"),
+                (["sessionCreated", "j:=[1,"],
+                 "j:=[1,: json: j:=[1,: ']' expected near end of file (offset 3, at j)")):
+            code, err, messages = self.inject (args + ["--join-timeout", "100"])
+            self.assertEqual (code, 2, (args, err))
+            self.assertEqual (err, "ovhook-inject: %s\n" % line)
+
     def test_json_missing_file (self):
         code, err, messages = self.inject (["--json", os.path.join (self.tmp, "nope.jsonl")])
         self.assertEqual (code, 2, err)

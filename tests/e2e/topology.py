@@ -715,16 +715,21 @@ def cmd_warmup (args):
 
 
 def cmd_pypublish (args):
-    """pypublish --connect ENDPOINTS --subscribers N --src SRC --input FILE:
-    the way another program publishes with pyzmq + msgpack. FILE holds JSON
-    records {"webhook": "<webhook JSON line>", "float32": bool}; each becomes
-    [topic, msgpack body (floats as float32 when asked), msgpack envelope
-    {src, seq}] with seq counted per topic. A PUB would drop what it sends
+    """pypublish --connect ENDPOINTS --subscribers N --src SRC --input FILE
+    [--epoch N]: the way another program publishes with pyzmq + msgpack. FILE
+    holds JSON records {"webhook": "<webhook JSON line>", "float32": bool};
+    each becomes [topic, msgpack body (floats as float32 when asked), msgpack
+    envelope {src, seq, epoch}] with seq counted per topic and one epoch for
+    the run (64 random bits unless given). A PUB would drop what it sends
     before the subscriptions arrive: the XPUB waits until each topic it will
     send was subscribed N times (by N subscribers)."""
     endpoints = args [args.index ("--connect") + 1]
     subscribers = int (args [args.index ("--subscribers") + 1])
     src = args [args.index ("--src") + 1]
+    if "--epoch" in args:
+        epoch = int (args [args.index ("--epoch") + 1])
+    else:
+        epoch = int.from_bytes (os.urandom (8), "big")
     with open (args [args.index ("--input") + 1], "rb") as f:
         records = [json.loads (line) for line in f if line.strip ()]
     messages = []
@@ -740,7 +745,8 @@ def cmd_pypublish (args):
     seq = {}
     for topic, body in messages:
         seq [topic] = seq.get (topic, 0) + 1
-        socket.send_multipart ([topic, body, msgpack.packb ({"src": src, "seq": seq [topic]})])
+        socket.send_multipart ([topic, body, msgpack.packb ({"src": src, "seq": seq [topic],
+                                                             "epoch": epoch})])
     socket.close (linger=10000)                     #   lingers until all went out
     context.term ()
     _say ("pypublish: sent %d" % len (messages))

@@ -2,7 +2,7 @@
     from stdin on the bus, from a process of its own, for end-to-end tests.
 
     ovh-test-publish [--bus ENDPOINTS] [--no-envelope] [--src SRC]
-                     [--join-timeout MS] [--repeat N]
+                     [--epoch N] [--join-timeout MS] [--repeat N]
 
     Each non-empty line is one webhook body '{"event":"<type>", ...}'; it is
     converted with ovh_webhook_to_body and published with ovh_publisher.
@@ -25,7 +25,8 @@ static void
 s_usage (void)
 {
     fprintf (stderr, "usage: ovh-test-publish [--bus ENDPOINTS] [--no-envelope]"
-                     " [--src SRC] [--join-timeout MS] [--repeat N] < webhook.jsonl\n");
+                     " [--src SRC] [--epoch N] [--join-timeout MS] [--repeat N]"
+                     " < webhook.jsonl\n");
 }
 
 //  Parse a non-negative integer option value; -1 if invalid
@@ -45,6 +46,7 @@ main (int argc, char *argv [])
 {
     const char *bus = NULL;
     const char *src = NULL;
+    const char *epoch = NULL;   //  NULL: the publisher's own (random)
     bool envelope = true;
     long join_timeout = OVH_PUBLISHER_JOIN_TIMEOUT;
     long repeat = 1;
@@ -59,6 +61,9 @@ main (int argc, char *argv [])
         else
         if (streq (name, "--src") && has_value)
             src = argv [++arg];
+        else
+        if (streq (name, "--epoch") && has_value)
+            epoch = argv [++arg];
         else
         if (streq (name, "--join-timeout") && has_value
         &&  (join_timeout = s_number (argv [++arg])) >= 0)
@@ -122,6 +127,9 @@ main (int argc, char *argv [])
         ovh_publisher_set_envelope (publisher, envelope);
         if (src)
             ovh_publisher_set_src (publisher, src);
+        //  A known epoch, so that a test can compute the ids
+        if (epoch)
+            ovh_publisher_set_epoch (publisher, strtoull (epoch, NULL, 10));
         if (zlistx_size (events) > 0
         &&  !ovh_publisher_wait_subscriber (publisher, (int) join_timeout)) {
             fprintf (stderr, "ovh-test-publish: no subscriber joined within %ld ms\n",

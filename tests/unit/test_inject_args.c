@@ -123,31 +123,61 @@ s_test_typing (void)
 typedef struct {
     const char *args [3];       //  NULL-terminated
     ovh_code_t code;
-    const char *text;           //  a part of the message
+    const char *text;           //  the whole message
 } s_reject_t;
 
+//  Messages about a command-line value carry no offset (it would always
+//  be 0, or count bytes of msgpack the user never sees); those about a
+//  JSON value (key:=JSON) keep the offset in that JSON text
 static const s_reject_t s_rejects [] = {
-    { { "noequals" },               OVH_E_USAGE,       "'noequals' is not key=value" },
-    { { "" },                       OVH_E_USAGE,       "is not key=value" },
-    { { "=5" },                     OVH_E_USAGE,       "empty key" },
-    { { ":=5" },                    OVH_E_USAGE,       "empty key" },
-    { { "==5" },                    OVH_E_USAGE,       "empty key" },
-    { { "event=x" },                OVH_E_EVENT_KEY,   "EVENT argument" },
-    { { "event:=1" },               OVH_E_EVENT_KEY,   "EVENT argument" },
-    { { "k=\xff" },                 OVH_E_UTF8,        "value of 'k=" },
-    { { "k==a\xc3" },               OVH_E_UTF8,        "value" },
-    { { "k=\xed\xa0\x80" },         OVH_E_UTF8,        "value" },
-    { { "\xc0\xaf=1" },             OVH_E_UTF8,        "key" },
-    { { "a=1", "b=2", "a=3" },      OVH_E_USAGE,       "'a' is given twice ('a=1', 'a=3')" },
-    { { "a=1", "a:=1" },            OVH_E_USAGE,       "given twice" },
-    { { "j:=[1," },                 OVH_E_JSON,        "j:=[1,: " },
-    { { "j:=" },                    OVH_E_JSON,        "j:=" },
-    { { "j:=nope" },                OVH_E_JSON,        "j:=nope" },
-    { { "j:={\"a\":1,\"a\":2}" },   OVH_E_JSON,        "duplicate" },
-    { { "j:={\"a\\u0000\":1}" },    OVH_E_JSON,        "\\u0000" },
-    { { "j:=\"\\ud800\"" },         OVH_E_JSON,        "j:=" },
-    { { "j:=99999999999999999999" },OVH_E_JSON_NUMBER, "j:=" },
-    { { "ok=1", "j:=[1,]" },        OVH_E_JSON,        "j:=[1,]: " },
+    { { "noequals" },               OVH_E_USAGE,
+      "usage: 'noequals' is not key=value (or key:=JSON, key==string)" },
+    { { "" },                       OVH_E_USAGE,
+      "usage: '' is not key=value (or key:=JSON, key==string)" },
+    { { "=5" },                     OVH_E_USAGE,       "usage: '=5' has an empty key" },
+    { { ":=5" },                    OVH_E_USAGE,       "usage: ':=5' has an empty key" },
+    { { "==5" },                    OVH_E_USAGE,       "usage: '==5' has an empty key" },
+    { { "event=x" },                OVH_E_EVENT_KEY,
+      "event-key: 'event=x': the event is named by the EVENT argument, not by a property "
+      "\"event\" (at event)" },
+    { { "event:=1" },               OVH_E_EVENT_KEY,
+      "event-key: 'event:=1': the event is named by the EVENT argument, not by a property "
+      "\"event\" (at event)" },
+    { { "k=\xff" },                 OVH_E_UTF8,
+      "utf8: the value of 'k=\xff' is not valid UTF-8" },
+    { { "k==a\xc3" },               OVH_E_UTF8,
+      "utf8: the value of 'k==a\xc3' is not valid UTF-8" },
+    { { "k=\xed\xa0\x80" },         OVH_E_UTF8,
+      "utf8: the value of 'k=\xed\xa0\x80' is not valid UTF-8" },
+    { { "\xc0\xaf=1" },             OVH_E_UTF8,        "utf8: the key of '\xc0\xaf=1' is not valid UTF-8" },
+    { { "a=1", "b=2", "a=3" },      OVH_E_USAGE,
+      "usage: property 'a' is given twice ('a=1', 'a=3')" },
+    { { "a=1", "a:=1" },            OVH_E_USAGE,
+      "usage: property 'a' is given twice ('a=1', 'a:=1')" },
+    { { "j:=[1," },                 OVH_E_JSON,
+      "j:=[1,: json: j:=[1,: ']' expected near end of file (offset 3, at j)" },
+    { { "j:=" },                    OVH_E_JSON,
+      "j:=: json: j:=: unexpected token near end of file (offset 0, at j)" },
+    { { "j:=nope" },                OVH_E_JSON,
+      "j:=nope: json: j:=nope: invalid token near 'nope' (offset 4, at j)" },
+    { { "j:={\"a\":1,\"a\":2}" },   OVH_E_JSON,
+      "j:={\"a\":1,\"a\":2}: json: j:={\"a\":1,\"a\":2}: duplicate object key near '\"a\"' "
+      "(offset 10, at j)" },
+    { { "j:={\"a\\u0000\":1}" },    OVH_E_JSON,
+      "j:={\"a\\u0000\":1}: json: j:={\"a\\u0000\":1}: NUL byte in object key not supported "
+      "near '\"a\\u0000\"' (offset 10, at j)" },
+    { { "j:=\"\\ud800\"" },         OVH_E_JSON,
+      "j:=\"\\ud800\": json: j:=\"\\ud800\": invalid Unicode '\\uD800' near '\"\\ud800\"' "
+      "(offset 8, at j)" },
+    { { "j:=99999999999999999999" },OVH_E_JSON_NUMBER,
+      "j:=99999999999999999999: json-number: j:=99999999999999999999: too big integer near "
+      "'99999999999999999999' (offset 20, at j)" },
+    { { "ok=1", "j:=[1,]" },        OVH_E_JSON,
+      "j:=[1,]: json: j:=[1,]: unexpected token near ']' (offset 4, at j)" },
+    //  Found while building the body: its msgpack offset is not shown
+    { { "d:=[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]" }, OVH_E_DEPTH,
+      "d:=[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]: depth: containers "
+      "nested deeper than 32 (at [0])" },
 };
 
 static void
@@ -165,8 +195,7 @@ s_test_rejects (void)
         free (json);
         CHECK_MSG (error.code == row->code, "%s: code %s, expected %s (%s)", row->args [0],
                    ovh_code_name (error.code), ovh_code_name (row->code), error.text);
-        CHECK_MSG (strstr (error.text, row->text) != NULL, "%s: message '%s' lacks '%s'",
-                   row->args [0], error.text, row->text);
+        CHECK_STR (error.text, row->text);
     }
 }
 

@@ -140,22 +140,39 @@ test_seqtrack (void)
 {
     ovh_seqtrack_t *track = ovh_seqtrack_new (2);
     uint64_t last;
-    struct { const char *src; uint64_t seq; ovh_seq_t verdict; uint64_t lost; } cases [] = {
-        { "p1", 1, OVH_SEQ_FIRST, 0 },
-        { "p1", 2, OVH_SEQ_NEXT, 0 },
-        { "p1", 6, OVH_SEQ_GAP, 3 },
-        { "p1", 1, OVH_SEQ_RESTART, 3 },
-        { "p1", 2, OVH_SEQ_NEXT, 3 },
-        { "p1", 2, OVH_SEQ_BACKWARDS, 3 },
-        { "p2", 5, OVH_SEQ_FIRST, 3 },          //  joined late: no gap
-        { "p2", 7, OVH_SEQ_GAP, 4 },
-        { "p3", 9, OVH_SEQ_FIRST, 4 },          //  over max: all forgotten
-        { "p1", 3, OVH_SEQ_FIRST, 4 },
+    //  epoch: 0 = no epoch in the envelope, else the epoch + 1 (so that
+    //  epoch 0 is tested too)
+    struct {
+        const char *src; uint64_t seq; uint64_t epoch; ovh_seq_t verdict; uint64_t lost;
+    } cases [] = {
+        { "p1", 1, 0, OVH_SEQ_FIRST, 0 },
+        { "p1", 2, 0, OVH_SEQ_NEXT, 0 },
+        { "p1", 6, 0, OVH_SEQ_GAP, 3 },
+        { "p1", 1, 0, OVH_SEQ_RESTART, 3 },     //  no epoch: seq 1 is a restart
+        { "p1", 2, 0, OVH_SEQ_NEXT, 3 },
+        { "p1", 2, 0, OVH_SEQ_BACKWARDS, 3 },
+        { "p2", 5, 0, OVH_SEQ_FIRST, 3 },       //  joined late: no gap
+        { "p2", 7, 0, OVH_SEQ_GAP, 4 },
+        { "p3", 9, 0, OVH_SEQ_FIRST, 4 },       //  over max: all forgotten
+        { "p1", 3, 0, OVH_SEQ_FIRST, 4 },
+        //  With epochs: a new epoch is a restart whatever the seq (seq 1
+        //  after a higher one, or the same seq again), never a gap or a
+        //  step back; what the new run sent before is lost
+        { "p1", 4, 1, OVH_SEQ_RESTART, 7 },     //  epoch appears: new run, 3 lost
+        { "p1", 5, 1, OVH_SEQ_NEXT, 7 },
+        { "p1", 1, 2, OVH_SEQ_RESTART, 7 },     //  restarted, seq 1
+        { "p1", 2, 2, OVH_SEQ_NEXT, 7 },
+        { "p1", 2, 3, OVH_SEQ_RESTART, 8 },     //  new run, its seq 1 lost
+        { "p1", 9, 3, OVH_SEQ_GAP, 14 },
+        { "p1", 1, 3, OVH_SEQ_BACKWARDS, 14 },  //  same run: seq 1 went back
+        { "p1", 10, 3, OVH_SEQ_NEXT, 14 },
+        { "p1", 1, 0, OVH_SEQ_RESTART, 14 },    //  epoch gone: another run
     };
     for (size_t index = 0; index < sizeof cases / sizeof cases [0]; index++) {
+        uint64_t epoch = cases [index].epoch - 1;
         ovh_seq_t verdict = ovh_seqtrack_record (track, "sessionCreated", cases [index].src,
-                                                 strlen (cases [index].src),
-                                                 cases [index].seq, &last);
+                                                 strlen (cases [index].src), cases [index].seq,
+                                                 cases [index].epoch? &epoch: NULL, &last);
         CHECK_MSG (verdict == cases [index].verdict, "case %zu: verdict %d", index, verdict);
         CHECK_MSG (ovh_seqtrack_lost (track) == cases [index].lost, "case %zu: lost %llu",
                    index, (unsigned long long) ovh_seqtrack_lost (track));
@@ -164,13 +181,25 @@ test_seqtrack (void)
 
     //  Each topic counts on its own: another topic's seq 9 is no gap
     track = ovh_seqtrack_new (100);
-    CHECK (ovh_seqtrack_record (track, "sessionCreated", "p1", 2, 3, &last) == OVH_SEQ_FIRST);
-    CHECK (ovh_seqtrack_record (track, "signalSent", "p1", 2, 9, &last) == OVH_SEQ_FIRST);
-    CHECK (ovh_seqtrack_record (track, "sessionCreated", "p1", 2, 4, &last) == OVH_SEQ_NEXT);
+    CHECK (ovh_seqtrack_record (track, "sessionCreated", "p1", 2, 3, NULL, &last) == OVH_SEQ_FIRST);
+    CHECK (ovh_seqtrack_record (track, "signalSent", "p1", 2, 9, NULL, &last) == OVH_SEQ_FIRST);
+    CHECK (ovh_seqtrack_record (track, "sessionCreated", "p1", 2, 4, NULL, &last) == OVH_SEQ_NEXT);
     CHECK (last == 3);
     CHECK (ovh_seqtrack_lost (track) == 0);
     ovh_seqtrack_destroy (&track);
     CHECK (track == NULL);
+
+    //  Restarts replace a src's entry: 1000 runs of one src fill one slot,
+    //  so its next run is still a restart, not a first (which a table
+    //  forgotten on overflow would say)
+    track = ovh_seqtrack_new (2);
+    for (uint64_t epoch = 0; epoch < 1000; epoch++)
+        ovh_seqtrack_record (track, "sessionCreated", "p1", 2, 1, &epoch, &last);
+    CHECK (ovh_seqtrack_record (track, "sessionCreated", "p2", 2, 1, NULL, &last) == OVH_SEQ_FIRST);
+    uint64_t epoch = 5000;
+    CHECK (ovh_seqtrack_record (track, "sessionCreated", "p1", 2, 1, &epoch, &last)
+           == OVH_SEQ_RESTART);
+    ovh_seqtrack_destroy (&track);
 }
 
 static void
@@ -198,8 +227,18 @@ test_item_ids (void)
     //  Expected value computed independently:
     //  'evt_' + hashlib.sha256 (b'pubA\x00sessionCreated\x007').hexdigest () [:32]
     char id [40];
-    ovh_item_envelope_id ("sessionCreated", "pubA", 4, 7, id);
+    ovh_item_envelope_id ("sessionCreated", "pubA", 4, 7, NULL, id);
     CHECK_STR (id, "evt_5052d2a766f5565aa74abf3804d03353");
+    //  With an epoch: b'pubA\x00sessionCreated\x007\x00<epoch in decimal>'
+    struct { uint64_t epoch; const char *id; } epochs [] = {
+        { UINT64_MAX, "evt_5bd9aa188a4aad339a95096769334d2f" },
+        { 0, "evt_49941c10aa7f26ec65666f1ff9ce88e9" },
+    };
+    for (size_t index = 0; index < sizeof epochs / sizeof epochs [0]; index++) {
+        char epoch_id [40];
+        ovh_item_envelope_id ("sessionCreated", "pubA", 4, 7, &epochs [index].epoch, epoch_id);
+        CHECK_STR (epoch_id, epochs [index].id);
+    }
 
     //  Same envelope, same id (two bridges agree); another seq, another id
     ovh_event_t event = { .type = ovh_catalog_at (0), .json = "{}", .json_size = 2,
@@ -211,6 +250,22 @@ test_item_ids (void)
     event.seq = 8;
     ovh_item_t *third = ovh_item_new (&event);
     CHECK (strcmp (third->id, first->id) != 0);
+    //  Same src and seq in another run (epoch): another id; in the same
+    //  run: the same id (two bridges agree)
+    event.seq = 7;
+    event.has_epoch = true;
+    event.epoch = 1;
+    ovh_item_t *run1 = ovh_item_new (&event);
+    ovh_item_t *run1_again = ovh_item_new (&event);
+    event.epoch = 2;
+    ovh_item_t *run2 = ovh_item_new (&event);
+    CHECK (strcmp (run1->id, first->id) != 0);
+    CHECK (strcmp (run1->id, run2->id) != 0);
+    CHECK_STR (run1->id, run1_again->id);
+    ovh_item_destroy (&run1);
+    ovh_item_destroy (&run1_again);
+    ovh_item_destroy (&run2);
+    event.has_epoch = false;
     //  Without an envelope: random, 128 bits of hex, never the same twice
     event.has_envelope = false;
     ovh_item_t *random1 = ovh_item_new (&event);

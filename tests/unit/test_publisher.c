@@ -22,9 +22,10 @@
 #define FORK_EVENTS     1000
 #define BURST_EVENTS    500
 
-//  Decode an envelope {src, seq}; false if it is not one
+//  Decode an envelope {src: str, seq: uint, epoch: uint}, in that order
+//  (as the publisher writes it); false if it is not one
 static bool
-s_envelope (zframe_t *frame, char *src, size_t src_max, uint64_t *seq)
+s_envelope (zframe_t *frame, char *src, size_t src_max, uint64_t *seq, uint64_t *epoch)
 {
     msgpack_unpacked unpacked;
     msgpack_unpacked_init (&unpacked);
@@ -32,22 +33,27 @@ s_envelope (zframe_t *frame, char *src, size_t src_max, uint64_t *seq)
     bool valid = false;
     *src = 0;
     *seq = 0;
+    *epoch = 0;
+    static const char *keys [] = { "src", "seq", "epoch" };
     if (msgpack_unpack_next (&unpacked, (const char *) zframe_data (frame),
                              zframe_size (frame), &offset) == MSGPACK_UNPACK_SUCCESS
     &&  offset == zframe_size (frame)
     &&  unpacked.data.type == MSGPACK_OBJECT_MAP
-    &&  unpacked.data.via.map.size == 2) {
+    &&  unpacked.data.via.map.size == 3) {
         msgpack_object_kv *kv = unpacked.data.via.map.ptr;
-        valid = kv [0].key.type == MSGPACK_OBJECT_STR
-             && kv [0].key.via.str.size == 3 && memcmp (kv [0].key.via.str.ptr, "src", 3) == 0
-             && kv [0].val.type == MSGPACK_OBJECT_STR
-             && kv [1].key.type == MSGPACK_OBJECT_STR
-             && kv [1].key.via.str.size == 3 && memcmp (kv [1].key.via.str.ptr, "seq", 3) == 0
-             && kv [1].val.type == MSGPACK_OBJECT_POSITIVE_INTEGER;
+        valid = true;
+        for (size_t index = 0; index < 3; index++)
+            valid = valid && kv [index].key.type == MSGPACK_OBJECT_STR
+                 && kv [index].key.via.str.size == strlen (keys [index])
+                 && memcmp (kv [index].key.via.str.ptr, keys [index],
+                            kv [index].key.via.str.size) == 0
+                 && kv [index].val.type == (index? MSGPACK_OBJECT_POSITIVE_INTEGER
+                                                 : MSGPACK_OBJECT_STR);
         if (valid) {
             snprintf (src, src_max, "%.*s", (int) kv [0].val.via.str.size,
                       kv [0].val.via.str.ptr);
             *seq = kv [1].val.via.u64;
+            *epoch = kv [2].val.via.u64;
         }
     }
     msgpack_unpacked_destroy (&unpacked);
@@ -70,6 +76,7 @@ typedef struct {
     bool has_envelope;
     char src [256];
     uint64_t seq;
+    uint64_t epoch;
 } s_received_t;
 
 static bool
@@ -98,7 +105,15 @@ s_receive (void *sub, s_received_t *received)
     zframe_t *envelope = zmsg_next (msg);
     if (envelope) {
         received->has_envelope = true;
-        CHECK (s_envelope (envelope, received->src, sizeof received->src, &received->seq));
+        CHECK (s_envelope (envelope, received->src, sizeof received->src, &received->seq,
+                           &received->epoch));
+        //  What the publisher writes, the translator reads back whole
+        ovh_translator_t *translator = ovh_translator_new ();
+        ovh_event_t event;
+        if (ovh_translator_translate_zmsg (translator, msg, &event) == 0)
+            CHECK (event.has_epoch && event.epoch == received->epoch
+                   && event.seq == received->seq);
+        ovh_translator_destroy (&translator);
     }
     zmsg_destroy (&msg);
     return true;
@@ -256,6 +271,10 @@ s_test_burst (void)
     CHECK_MSG (strlen (src) == strlen (prefix) + 16
                && strspn (src + strlen (prefix), "0123456789abcdef") == 16, "src '%s'", src);
     CHECK (!streq (src, ovh_publisher_src (other)));
+    //  epoch: drawn at random per instance, so that two runs that reuse
+    //  one src (an application's choice, a recycled pid) still differ
+    uint64_t epoch = ovh_publisher_epoch (publisher);
+    CHECK (epoch != ovh_publisher_epoch (other));
     ovh_publisher_destroy (&other);
 
     CHECK (ovh_publisher_seq (publisher) == 0);
@@ -272,6 +291,7 @@ s_test_burst (void)
     while (count < BURST_EVENTS && s_receive (sub, &received)) {
         count++;
         if (!received.has_envelope || received.seq != (uint64_t) count
+        ||  received.epoch != epoch
         ||  received.index != count || !streq (received.src, src)
         ||  !streq (received.topic, "sessionCreated"))
             in_order = false;
@@ -296,14 +316,20 @@ s_test_burst (void)
                                     0xa1, 'x', 0xa5, 'i', 'n', 'd', 'e', 'x', 0x09 };
     CHECK (ovh_publisher_send_raw (publisher, "signalSent", raw, sizeof raw) == 0);
     CHECK (s_receive (sub, &received));
-    CHECK (received.index == 9 && received.seq == 1);
+    CHECK (received.index == 9 && received.seq == 1 && received.epoch == epoch);
     CHECK_STR (received.src, "tester/1");
+    //  A chosen epoch
+    ovh_publisher_set_epoch (publisher, 42);
+    CHECK (ovh_publisher_epoch (publisher) == 42);
+    CHECK (ovh_publisher_send_raw (publisher, "signalSent", raw, sizeof raw) == 0);
+    CHECK (s_receive (sub, &received));
+    CHECK (received.seq == 2 && received.epoch == 42);
 
     //  An unfinished body is refused and not counted
     ovh_body_reset (body);
     ovh_body_begin_map (body, "open");
     CHECK (ovh_publisher_send (publisher, "sessionCreated", body) == -1);
-    CHECK (ovh_publisher_seq (publisher) == 1);
+    CHECK (ovh_publisher_seq (publisher) == 2);
 
     ovh_body_destroy (&body);
     ovh_publisher_destroy (&publisher);

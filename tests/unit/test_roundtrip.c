@@ -9,7 +9,13 @@
 
     JSON1 must parse with Jansson, JSON2 must equal JSON1, and the second
     msgpack must equal the first byte for byte (both sides write the
-    smallest integer form and float64). The seed is printed; OVHOOK_SEED
+    smallest integer form and float64).
+
+    Then ENVELOPES random envelopes {src, seq, epoch (or none)}, keys in
+    any order, integers in any width, strings as fixstr/str 8/str 16,
+    sometimes an unknown key: the translator must read back the values
+    written, whichever of its two readers (the fast one for what
+    publishers write, the general one) takes the envelope. The seed is printed; OVHOOK_SEED
     reproduces a run.                                                        */
 
 #include <inttypes.h>
@@ -21,6 +27,7 @@
 
 #define BODIES      2000
 #define MAX_DEPTH   6           //  the body map is depth 1
+#define ENVELOPES   2000
 
 static uint64_t s_state;
 
@@ -232,6 +239,105 @@ s_fill_array (ovh_body_t *body, int depth)
         s_value (body, NULL, depth);
 }
 
+//  An unsigned integer in a random format wide enough for it
+static size_t
+s_pack_uint (uint8_t *out, uint64_t value)
+{
+    int width = value <= 0x7f? (int) s_below (5): value <= 0xff? 1 + (int) s_below (4)
+              : value <= 0xffff? 2 + (int) s_below (3): value <= 0xffffffff? 3 + (int) s_below (2)
+              : 4;
+    if (width == 0) {
+        out [0] = (uint8_t) value;
+        return 1;
+    }
+    size_t bytes = (size_t) 1 << (width - 1);
+    out [0] = (uint8_t) (0xcc + width - 1);
+    for (size_t index = 0; index < bytes; index++)
+        out [1 + index] = (uint8_t) (value >> (8 * (bytes - 1 - index)));
+    return 1 + bytes;
+}
+
+static size_t
+s_pack_str (uint8_t *out, const char *text, size_t size)
+{
+    size_t header;
+    int form = size < 32? (int) s_below (3): size < 256? 1 + (int) s_below (2): 2;
+    if (form == 0) {
+        out [0] = (uint8_t) (0xa0 | size);
+        header = 1;
+    }
+    else
+    if (form == 1) {
+        out [0] = 0xd9;
+        out [1] = (uint8_t) size;
+        header = 2;
+    }
+    else {
+        out [0] = 0xda;
+        out [1] = (uint8_t) (size >> 8);
+        out [2] = (uint8_t) size;
+        header = 3;
+    }
+    memcpy (out + header, text, size);
+    return header + size;
+}
+
+static int
+s_test_envelopes (ovh_translator_t *translator)
+{
+    int failures = 0;
+    for (int round = 0; round < ENVELOPES && failures < 5; round++) {
+        char src [300];
+        size_t src_size = s_text (src, s_below (4) == 0? 100: s_below (20), false);
+        uint64_t seq = s_below (3) == 0? 1 + s_below (200): s_random () | 1;
+        uint64_t epoch = s_below (4) == 0? s_below (300): s_random ();
+        bool has_epoch = s_below (4) != 0;
+        bool extra = s_below (5) == 0;
+        uint8_t data [1024];
+        size_t size = 1;
+        int keys [4] = { 0, 1, 2, 3 }, count = 2 + has_epoch + extra;
+        int order [4];
+        for (int index = 0, used = 0; index < 4; index++)
+            if (index < 2 || (index == 2 && has_epoch) || (index == 3 && extra))
+                order [used++] = keys [index];
+        for (int index = count - 1; index > 0; index--) {
+            int other = (int) s_below ((uint32_t) index + 1);
+            int swap = order [index];
+            order [index] = order [other];
+            order [other] = swap;
+        }
+        data [0] = (uint8_t) (0x80 | count);
+        for (int index = 0; index < count; index++) {
+            static const char *names [] = { "src", "seq", "epoch", "x" };
+            size += s_pack_str (data + size, names [order [index]], strlen (names [order [index]]));
+            if (order [index] == 0)
+                size += s_pack_str (data + size, src, src_size);
+            else
+            if (order [index] == 1)
+                size += s_pack_uint (data + size, seq);
+            else
+            if (order [index] == 2)
+                size += s_pack_uint (data + size, epoch);
+            else
+                data [size++] = 0xc0;
+        }
+        ovh_frame_t frames [3] = {
+            { "signalSent", 10 }, { "\x80", 1 }, { data, size }
+        };
+        ovh_event_t event;
+        int rc = ovh_translator_translate (translator, frames, 3, &event);
+        bool same = rc == 0 && event.has_envelope && event.seq == seq
+                 && event.src_size == src_size && memcmp (event.src, src, src_size) == 0
+                 && event.has_epoch == has_epoch && event.epoch == (has_epoch? epoch: 0);
+        CHECK_MSG (same, "envelope %d: %s; seq %" PRIu64 "/%" PRIu64 ", epoch %d %" PRIu64
+                   "/%d %" PRIu64, round, rc? ovh_translator_error (translator)->text: "read",
+                   event.seq, seq, event.has_epoch, event.epoch, has_epoch, epoch);
+        if (!same)
+            failures++;
+    }
+    return failures;
+}
+
 int
 main (void)
 {
@@ -312,6 +418,7 @@ main (void)
         free (json1);
     }
     CHECK (rounds == BODIES);
+    failures += s_test_envelopes (translator);
     if (failures)
         fprintf (stderr, "test_roundtrip: failed with seed %" PRIu64 "\n", seed);
     printf ("test_roundtrip: %d bodies: %zu strings, %zu ints, %zu doubles, %zu bools,"

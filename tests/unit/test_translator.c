@@ -462,6 +462,20 @@ static const reject_case_t s_rejects [] = {
     { "env unknown claim", 0, 0, NULL, "80", "83 a3 'src' a1 'p' a3 'seq' 01 a1 'x' db 00 00 01 00", OVH_E_SIZE_CLAIM, OVH_FRAME_ENVELOPE, 14, "x" },
     { "env unknown cut", 0, 0, NULL, "80", "83 a3 'src' a1 'p' a3 'seq' 01 a1 'x' cd 00", OVH_E_TRUNCATED, OVH_FRAME_ENVELOPE, 14, "x" },
     { "env src cut", 0, 0, NULL, "80", "82 a3 'src' d9", OVH_E_TRUNCATED, OVH_FRAME_ENVELOPE, 5, "src" },
+    //  The optional epoch: an unsigned integer, once
+#define ENV_EPOCH "83 a3 'src' a1 'p' a3 'seq' 01 a5 'epoch' "
+    { "env epoch -1", 0, 0, NULL, "80", ENV_EPOCH "ff", OVH_E_ENVELOPE, OVH_FRAME_ENVELOPE, 18, "epoch" },
+    { "env epoch int64 -1", 0, 0, NULL, "80", ENV_EPOCH "d3 ff ff ff ff ff ff ff ff", OVH_E_ENVELOPE, OVH_FRAME_ENVELOPE, 18, "epoch" },
+    { "env epoch string", 0, 0, NULL, "80", ENV_EPOCH "a1 '1'", OVH_E_ENVELOPE, OVH_FRAME_ENVELOPE, 18, "epoch" },
+    { "env epoch float", 0, 0, NULL, "80", ENV_EPOCH "cb 3f f0 00 00 00 00 00 00", OVH_E_ENVELOPE, OVH_FRAME_ENVELOPE, 18, "epoch" },
+    { "env epoch nil", 0, 0, NULL, "80", ENV_EPOCH "c0", OVH_E_ENVELOPE, OVH_FRAME_ENVELOPE, 18, "epoch" },
+    { "env epoch bin", 0, 0, NULL, "80", ENV_EPOCH "c4 01 00", OVH_E_ENVELOPE, OVH_FRAME_ENVELOPE, 18, "epoch" },
+    { "env epoch array", 0, 0, NULL, "80", ENV_EPOCH "91 01", OVH_E_ENVELOPE, OVH_FRAME_ENVELOPE, 18, "epoch" },
+    { "env epoch twice", 0, 0, NULL, "80", "84 a3 'src' a1 'p' a3 'seq' 01 a5 'epoch' 07 a5 'epoch' 07",
+      OVH_E_ENVELOPE, OVH_FRAME_ENVELOPE, 25, "epoch" },
+    { "env epoch cut", 0, 0, NULL, "80", ENV_EPOCH "cf 00 00", OVH_E_TRUNCATED, OVH_FRAME_ENVELOPE, 18, "epoch" },
+    { "env epoch 0xc1", 0, 0, NULL, "80", ENV_EPOCH "c1", OVH_E_RESERVED, OVH_FRAME_ENVELOPE, 18, "epoch" },
+    { "env epoch, no seq", 0, 0, NULL, "80", "82 a3 'src' a1 'p' a5 'epoch' 07", OVH_E_ENVELOPE, OVH_FRAME_ENVELOPE, 0, "" },
     //  A bad body is reported before the envelope
     { "body before env", 0, 0, NULL, "81 a1 'v' c1", "01", OVH_E_RESERVED, OVH_FRAME_BODY, 3, "v" },
 };
@@ -613,18 +627,32 @@ typedef struct {
     const char *envelope;       //  NULL: no envelope
     const char *src;
     uint64_t seq;
+    bool has_epoch;
+    uint64_t epoch;
 } envelope_case_t;
 
 static const envelope_case_t s_envelopes [] = {
-    { NULL, NULL, 0 },
-    { ENV_OK, "p", 1 },
-    { "82 a3 'seq' cf ff ff ff ff ff ff ff ff a3 'src' a5 'h/1/x'", "h/1/x", UINT64_MAX },
-    { "82 a3 'seq' d0 05 a3 'src' a0", "", 5 },                   //  a signed format, >= 1
-    { "82 a3 'seq' cd 01 00 a3 'src' a2 c3 a9", "\xc3\xa9", 256 },
+    { NULL, NULL, 0, false, 0 },
+    { ENV_OK, "p", 1, false, 0 },
+    { "82 a3 'seq' cf ff ff ff ff ff ff ff ff a3 'src' a5 'h/1/x'", "h/1/x", UINT64_MAX, false, 0 },
+    { "82 a3 'seq' d0 05 a3 'src' a0", "", 5, false, 0 },                   //  a signed format, >= 1
+    { "82 a3 'seq' cd 01 00 a3 'src' a2 c3 a9", "\xc3\xa9", 256, false, 0 },
     //  Unknown keys are skipped whatever their (well-formed) type
     { "86 a3 'src' a1 'p' a1 'v' a1 '2' a3 'sig' c4 02 00 01 a3 'ext' d4 01 00"
-      " a1 'f' cb 7f f8 00 00 00 00 00 00 a3 'seq' 02", "p", 2 },
-    { "83 a3 'src' a1 'p' a3 'seq' 03 a1 'm' 82 01 02 92 c0 c0 80", "p", 3 },
+      " a1 'f' cb 7f f8 00 00 00 00 00 00 a3 'seq' 02", "p", 2, false, 0 },
+    { "83 a3 'src' a1 'p' a3 'seq' 03 a1 'm' 82 01 02 92 c0 c0 80", "p", 3, false, 0 },
+    //  The epoch: any unsigned integer, in any order among src and seq,
+    //  with or without other keys (the general reader then)
+    { "83 a3 'src' a1 'p' a3 'seq' 01 a5 'epoch' cf ff ff ff ff ff ff ff ff", "p", 1, true, UINT64_MAX },
+    { "83 a5 'epoch' 00 a3 'seq' 02 a3 'src' a1 'p'", "p", 2, true, 0 },
+    { "83 a3 'src' a1 'p' a5 'epoch' cd 01 00 a3 'seq' 02", "p", 2, true, 256 },
+    { "83 a3 'seq' 02 a3 'src' a1 'p' a5 'epoch' d0 05", "p", 2, true, 5 },
+    { "84 a3 'src' a1 'p' a1 'x' c4 00 a3 'seq' 02 a5 'epoch' ce 01 02 03 04", "p", 2, true,
+      0x01020304 },
+    { "de 00 03 a3 'src' a1 'p' a3 'seq' 02 a5 'epoch' 09", "p", 2, true, 9 },
+    //  Keys that only look like it are other keys
+    { "83 a3 'src' a1 'p' a3 'seq' 02 a6 'epochs' a1 'x'", "p", 2, false, 0 },
+    { "83 a3 'src' a1 'p' a3 'seq' 02 a5 'Epoch' a1 'x'", "p", 2, false, 0 },
 };
 
 static void
@@ -638,6 +666,9 @@ s_test_envelopes (ovh_translator_t *translator)
         CHECK_STR (event.json, PREFIX ",\"v\":1}");
         CHECK (event.has_envelope == (row->envelope != NULL));
         CHECK (event.seq == row->seq);
+        CHECK_MSG (event.has_epoch == row->has_epoch && event.epoch == row->epoch,
+                   "%s: epoch %d %llu", row->envelope, event.has_epoch,
+                   (unsigned long long) event.epoch);
         if (row->src)
             CHECK (event.src && event.src_size == strlen (row->src)
                 && memcmp (event.src, row->src, event.src_size) == 0);
