@@ -21,6 +21,8 @@
 #define COMMIT_MS       5
 #define COMMIT_LAZY_MS  50
 #define RELOAD_MAX      1000
+//  While the spool is full, how often to look again
+#define FULL_RECHECK_MS 50
 //  A failed batch is written again after this delay, doubling up to the cap
 #define RETRY_FIRST_MS  10
 #define RETRY_MAX_MS    1000
@@ -69,6 +71,7 @@ struct _ovh_backlog_t {
     int64_t retry_ms;               //  the next retry's delay
     uint64_t failures;              //  of this episode
     size_t degraded;                //  held events sent from memory meanwhile
+    int64_t full_checked;           //  zclock_mono of the last size check
 };
 
 static void
@@ -419,6 +422,13 @@ s_committed (ovh_backlog_t *self)
     self->accepted_count = 0;
 }
 
+static void
+s_check_full (ovh_backlog_t *self)
+{
+    self->full = ovh_spool_full (self->spool);
+    self->full_checked = zclock_mono ();
+}
+
 void
 ovh_backlog_commit (ovh_backlog_t *self)
 {
@@ -445,7 +455,7 @@ ovh_backlog_commit (ovh_backlog_t *self)
     s_committed (self);
     //  A query and a stat (a few microseconds): after every commit, so that
     //  a small disk is never overrun between two looks
-    self->full = ovh_spool_full (self->spool);
+    s_check_full (self);
 }
 
 void
@@ -507,6 +517,21 @@ bool
 ovh_backlog_full (ovh_backlog_t *self)
 {
     return self->full;
+}
+
+int64_t
+ovh_backlog_full_due (ovh_backlog_t *self)
+{
+    return self->full ? self->full_checked + FULL_RECHECK_MS : -1;
+}
+
+void
+ovh_backlog_recheck (ovh_backlog_t *self)
+{
+    //  While full, a look without waiting for a commit: once the last
+    //  deliveries are committed there may be no further commit at all
+    if (self->full && zclock_mono () >= self->full_checked + FULL_RECHECK_MS)
+        s_check_full (self);
 }
 
 bool

@@ -69,6 +69,12 @@ bool
 //  Is the spool over its size limit (as of the last commit)?
 bool
     ovh_backlog_full (ovh_backlog_t *self);
+//  While full: when to look again (zclock_mono), -1 when not full; and the
+//  look itself, due or not (the dispatcher calls it every loop)
+int64_t
+    ovh_backlog_full_due (ovh_backlog_t *self);
+void
+    ovh_backlog_recheck (ovh_backlog_t *self);
 //  Did the last write or commit fail (a retry is due at commit_due)?
 bool
     ovh_backlog_failing (ovh_backlog_t *self);

@@ -107,6 +107,7 @@ s_spool_work (ovh_dispatcher_t *self, bool commit_now)
     size_t batch = self->config->queue_events / 4 < 1000 ? self->config->queue_events / 4 : 1000;
     if (s_memory_room (self) && (room >= batch || items == 0))
         ovh_backlog_reload (self->backlog, room);
+    ovh_backlog_recheck (self->backlog);
     atomic_store (&self->spool_state, ovh_backlog_failing (self->backlog) ? OVH_SPOOL_FAILING
                                     : ovh_backlog_full (self->backlog) ? OVH_SPOOL_FULL
                                     : OVH_SPOOL_OK);
@@ -251,14 +252,15 @@ s_timeout (ovh_dispatcher_t *self)
     bool open = ovh_breaker_open (self->breaker);
     bool probe_possible = open && ovh_sender_busy (self->sender) == 0
                        && (ovh_schedule_size (self->schedule) || ovh_lanes_has_ready (self->lanes));
-    int64_t deadlines [4] = {
+    int64_t deadlines [5] = {
         //  A due retry needs a free worker too
         open || !ovh_sender_free (self->sender) ? -1 : ovh_schedule_next (self->schedule),
         self->backlog ? ovh_backlog_commit_due (self->backlog) : -1,
         probe_possible ? ovh_breaker_next_probe (self->breaker) : -1,
-        self->draining ? self->drain_deadline : -1
+        self->draining ? self->drain_deadline : -1,
+        self->backlog ? ovh_backlog_full_due (self->backlog) : -1
     };
-    for (int index = 0; index < 4; index++) {
+    for (int index = 0; index < 5; index++) {
         if (deadlines [index] < 0)
             continue;
         long left = deadlines [index] > now ? (long) (deadlines [index] - now) : 0;

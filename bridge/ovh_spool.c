@@ -337,12 +337,32 @@ ovh_spool_bytes (ovh_spool_t *self)
     return bytes > 0 ? (uint64_t) bytes : 0;
 }
 
+//  Free space on the spool's disk, UINT64_MAX when it cannot be told
+static uint64_t
+s_disk_free (ovh_spool_t *self)
+{
+    struct statvfs disk;
+    if (statvfs (self->path, &disk))
+        return UINT64_MAX;
+    return (uint64_t) disk.f_bavail * disk.f_frsize;
+}
+
 void
 ovh_spool_checkpoint (ovh_spool_t *self)
 {
     assert (self);
     if (ovh_spool_in_transaction (self))
         return;
+    //  Called after a failure: if the disk is full, the held-back space is
+    //  what lets the checkpoint and the removals through
+    if (self->reserve && ovh_reserve_held (self->reserve)
+    &&  s_disk_free (self) < self->disk_reserve) {
+        size_t released = ovh_reserve_release (self->reserve);
+        if (released)
+            zsys_warning ("spool %s: the disk is full: released the %zu bytes held in "
+                          "reserve so that delivered events can be removed", self->path,
+                          released);
+    }
     //  TRUNCATE gives the WAL's disk space back: on a full disk that may
     //  be what the next write needs
     sqlite3_wal_checkpoint_v2 (self->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
@@ -362,16 +382,6 @@ ovh_spool_error (ovh_spool_t *self)
     return self->error [0] ? self->error : "no error";
 }
 
-//  Free space on the spool's disk, UINT64_MAX when it cannot be told
-static uint64_t
-s_disk_free (ovh_spool_t *self)
-{
-    struct statvfs disk;
-    if (statvfs (self->path, &disk))
-        return UINT64_MAX;
-    return (uint64_t) disk.f_bavail * disk.f_frsize;
-}
-
 bool
 ovh_spool_full (ovh_spool_t *self)
 {
@@ -388,16 +398,26 @@ ovh_spool_full (ovh_spool_t *self)
     int64_t free_pages = ovh_spool_count (self, ST_FREE);
     uint64_t room = disk_free == UINT64_MAX ? UINT64_MAX
                   : disk_free + (free_pages > 0 ? (uint64_t) free_pages : 0);
-    bool low = room < self->disk_reserve
-            || disk_free < (uint64_t) self->wal_limit * 3 / 2 + 64 * 1024;
+    //  Once low, stay so until there is half a WAL more: not on and off at
+    //  every commit
+    uint64_t margin = self->disk_low ? self->wal_limit / 2 : 0;
+    bool low = room < self->disk_reserve + margin
+            || disk_free < (uint64_t) self->wal_limit / 2 + 64 * 1024 + margin;
     if (low && !self->disk_low)
-        zsys_warning ("spool %s: its disk is nearly full (%" PRIu64 " bytes left, %zu kept "
-                      "in reserve): taking no more events until deliveries make room",
-                      self->path, room, self->disk_reserve);
+        zsys_warning ("spool %s: its disk is nearly full (%" PRIu64 " bytes free, %" PRIu64
+                      " with the spool's free pages; it keeps %zu): taking no more events "
+                      "until deliveries make room", self->path, disk_free, room,
+                      self->disk_reserve);
     else
     if (!low && self->disk_low)
         zsys_info ("spool %s: room on its disk again (%" PRIu64 " bytes)", self->path, room);
     self->disk_low = low;
+    //  Hold the reserve again once the disk has room for it and more
+    if (!low && self->reserve && !ovh_reserve_held (self->reserve)
+    &&  disk_free >= self->disk_reserve + 2 * ovh_reserve_size (self->reserve)
+    &&  ovh_reserve_restore (self->reserve) == 0)
+        zsys_info ("spool %s: %zu bytes held in reserve again", self->path,
+                   ovh_reserve_size (self->reserve));
     return low;
 }
 

@@ -199,6 +199,12 @@ s_check (ovh_spool_t *self, bool sync_full, char *error, size_t error_size)
     self->disk_reserve = wal_limit * 5 / 2 + 64 * 1024;
     if (available / 2 < self->disk_reserve)
         self->disk_reserve = (size_t) (available / 2);
+    //  Space held back beside the file, released when the disk fills up
+    //  anyway (ovh_reserve.h): as much as a checkpoint and a batch need
+    char *reserve_path = zsys_sprintf ("%s.reserve", path);
+    if (reserve_path)
+        self->reserve = ovh_reserve_new (reserve_path, wal_limit + 64 * 1024);
+    zstr_free (&reserve_path);
     char wal_pragmas [128];
     snprintf (wal_pragmas, sizeof wal_pragmas, "PRAGMA journal_size_limit = %zu;"
               "PRAGMA wal_autocheckpoint = %zu;", wal_limit, wal_pages > 16 ? wal_pages : 16);
@@ -324,7 +330,7 @@ s_open_receipts (ovh_spool_t *self, char *error, size_t error_size)
 static void
 s_remove_created (const char *path)
 {
-    const char *suffixes [] = { "", "-wal", "-shm", "-journal", ".delivered" };
+    const char *suffixes [] = { "", "-wal", "-shm", "-journal", ".delivered", ".reserve" };
     for (size_t index = 0; index < sizeof suffixes / sizeof suffixes [0]; index++) {
         char *name = zsys_sprintf ("%s%s", path, suffixes [index]);
         if (name)
@@ -392,6 +398,7 @@ ovh_spool_destroy (ovh_spool_t **self_p)
         sqlite3_close (self->db);
     }
     ovh_receipts_destroy (&self->receipts);
+    ovh_reserve_destroy (&self->reserve);
     free (self->path);
     zstr_free (&self->wal_path);
     free (self);

@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 #include "ovh_spool.h"
 #include "ovh_receipts.h"
+#include "ovh_reserve.h"
 
 typedef enum {
     ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
@@ -38,6 +39,7 @@ struct _ovh_spool_t {
     size_t wal_limit;               //  bytes the WAL is truncated to
     size_t disk_reserve;            //  free disk kept for removals and checkpoints
     bool disk_low;                  //  under it, as of the last check
+    ovh_reserve_t *reserve;         //  PATH.reserve, NULL if it cannot be made
 };
 
 //  Step a statement that returns no row, then reset it. 0, or -1 with
