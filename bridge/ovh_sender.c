@@ -3,6 +3,7 @@
 
 #include <curl/curl.h>
 #include "ovh_sender.h"
+#include "ovh_retry.h"
 
 //  Room for the signature header: "webhook-signature: " and up to 40
 //  entries of "v1," + 44 base64 characters + a space
@@ -342,10 +343,19 @@ s_finish (ovh_sender_t *self, transfer_t *transfer, CURLcode code)
 {
     ovh_result_t result = { .curl_code = (int) code, .retry_after = -1 };
     curl_easy_getinfo (transfer->easy, CURLINFO_RESPONSE_CODE, &result.status);
-    curl_off_t retry_after = 0;
-    if (curl_easy_getinfo (transfer->easy, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK
-    &&  retry_after > 0)
-        result.retry_after = (int64_t) retry_after;
+    //  Read from the header rather than CURLINFO_RETRY_AFTER, which gives 0
+    //  ("none") for delay-seconds past INT64_MAX: those must clamp to the
+    //  cap like any huge value. 0 or a past date asks for no wait: the
+    //  backoff applies, or a 503 answering "Retry-After: 0" would storm
+    struct curl_header *header;
+    if (result.status == 429 || result.status == 503) {
+        if (curl_easy_header (transfer->easy, "Retry-After", 0, CURLH_HEADER, -1,
+                              &header) == CURLHE_OK) {
+            int64_t seconds = ovh_retry_after_parse (header->value, (int64_t) time (NULL));
+            if (seconds > 0)
+                result.retry_after = seconds;
+        }
+    }
     result.usecs = zclock_usecs () - transfer->started;
     if (code == CURLE_OK)
         result.ok = result.status == 200
