@@ -164,6 +164,10 @@ s_setup_transfer (transfer_t *transfer, ovh_config_t *config, CURLU *url)
     //  up costs at every request)
     rc |= curl_easy_setopt (easy, CURLOPT_PROXY, "");
     rc |= curl_easy_setopt (easy, CURLOPT_POST, 1L);
+    //  HTTP/1.1 always, even where ALPN offers h2: against nginx's h2,
+    //  libcurl 7.88 fails a transfer whose stream the server reset after a
+    //  complete 200, and the retry duplicates the event (docs/delivery.md)
+    rc |= curl_easy_setopt (easy, CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_1_1);
     rc |= curl_easy_setopt (easy, CURLOPT_USERAGENT, "ovhook/" OVHOOK_VERSION);
     rc |= curl_easy_setopt (easy, CURLOPT_NOSIGNAL, 1L);
     rc |= curl_easy_setopt (easy, CURLOPT_TCP_NODELAY, 1L);
