@@ -279,21 +279,21 @@ s_actor (zsock_t *pipe, void *arg)
     s_spool_work (self, false);
     s_dispatch (self);
 
-    size_t max_items = 2 + (size_t) self->config->workers * 2 + 16;
-    zmq_pollitem_t *items = (zmq_pollitem_t *) calloc (max_items, sizeof (zmq_pollitem_t));
-    assert (items);
     bool running = true;
     while (running) {
+        //  The sender keeps its sockets in the poll set, after our two
+        int count;
+        zmq_pollitem_t *items = ovh_sender_pollitems (self->sender, 2, &count);
+        assert (items);
         items [0] = (zmq_pollitem_t) { zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 };
         items [1] = (zmq_pollitem_t) { zsock_resolve (self->feed_out), 0, ZMQ_POLLIN, 0 };
-        int count = 2 + ovh_sender_pollitems (self->sender, items + 2, (int) max_items - 2);
         if (zmq_poll (items, count, s_timeout (self)) == -1 && errno != EINTR)
             break;              //  context terminated
         if (items [0].revents & ZMQ_POLLIN)
             running = s_command (self, pipe);
         if (items [1].revents & ZMQ_POLLIN)
             s_take_feed (self);
-        ovh_sender_act (self->sender, items + 2, count - 2);
+        ovh_sender_act (self->sender);
         s_spool_work (self, false);
         s_dispatch (self);
 
@@ -315,7 +315,6 @@ s_actor (zsock_t *pipe, void *arg)
     s_spool_work (self, true);
     if (ovh_lanes_items (self->lanes))
         s_abandon (self);
-    free (items);
     atomic_store_explicit (&self->finished, true, memory_order_release);
 }
 

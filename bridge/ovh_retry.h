@@ -24,4 +24,10 @@ int64_t
     ovh_retry_delay (const ovh_config_t *config, int failures,
                      const ovh_result_t *result, double random);
 
+//  Seconds a Retry-After header value asks to wait, at time 'now' (Unix
+//  seconds): delay-seconds saturated at INT64_MAX, an HTTP-date in the past
+//  is 0; -1 when the value is neither
+int64_t
+    ovh_retry_after_parse (const char *value, int64_t now);
+
 #endif

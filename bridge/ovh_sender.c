@@ -3,6 +3,7 @@
 
 #include <curl/curl.h>
 #include "ovh_sender.h"
+#include "ovh_retry.h"
 
 //  Room for the signature header: "webhook-signature: " and up to 40
 //  entries of "v1," + 44 base64 characters + a space
@@ -21,20 +22,22 @@ typedef struct {
     char signature_header [SIGNATURE_MAX];
 } transfer_t;
 
-typedef struct {
-    curl_socket_t fd;
-    short events;                   //  ZMQ_POLLIN / ZMQ_POLLOUT
-} watch_t;
-
 struct _ovh_sender_t {
     CURLM *multi;
     struct curl_slist *headers;
     transfer_t *transfers;
     size_t transfer_count;
     size_t busy;
-    watch_t *watches;               //  sockets curl wants watched
+    size_t *idle;                   //  indexes of free transfers, a stack
+    //  The poll set, kept up to date as curl asks instead of rebuilt at
+    //  every loop: the caller's 'reserved' items, then the sockets curl
+    //  wants watched. Each socket's place among those is stored with curl
+    //  (curl_multi_assign, plus one), so that no callback searches.
+    zmq_pollitem_t *polls;
+    size_t reserved;
     size_t watch_count;
-    size_t watch_max;
+    size_t poll_max;                //  room in polls and ready
+    zmq_pollitem_t *ready;          //  the ready sockets, copied by act
     int64_t timer_due;              //  zclock_mono ms, -1 when none
     ovh_sender_done_fn *done;
     void *done_arg;
@@ -53,34 +56,67 @@ s_discard (char *data, size_t size, size_t nmemb, void *arg)
     return size * nmemb;
 }
 
-//  curl tells which sockets to watch for what
+//  Room for 'count' items in the poll set (and as many ready ones)
+static int
+s_poll_room (ovh_sender_t *self, size_t count)
+{
+    if (count <= self->poll_max)
+        return 0;
+    size_t max = self->poll_max * 2 > count ? self->poll_max * 2 : count;
+    zmq_pollitem_t *polls = (zmq_pollitem_t *) realloc (self->polls,
+                                                        max * sizeof (zmq_pollitem_t));
+    if (!polls)
+        return -1;
+    self->polls = polls;
+    zmq_pollitem_t *ready = (zmq_pollitem_t *) realloc (self->ready,
+                                                        max * sizeof (zmq_pollitem_t));
+    if (!ready)
+        return -1;
+    self->ready = ready;
+    self->poll_max = max;
+    return 0;
+}
+
+//  The watched socket at 'index' is gone: the last one takes its place
+static void
+s_unwatch (ovh_sender_t *self, size_t index)
+{
+    assert (index < self->watch_count);
+    size_t last = --self->watch_count;
+    if (index == last)
+        return;
+    zmq_pollitem_t *moved = &self->polls [self->reserved + index];
+    *moved = self->polls [self->reserved + last];
+    curl_multi_assign (self->multi, moved->fd, (void *) (uintptr_t) (index + 1));
+}
+
+//  curl tells which sockets to watch for what; 'socketp' is the socket's
+//  place among the watched ones plus one, NULL for a socket new to us
 static int
 s_socket_cb (CURL *easy, curl_socket_t fd, int what, void *arg, void *socketp)
 {
-    (void) easy; (void) socketp;
+    (void) easy;
     ovh_sender_t *self = (ovh_sender_t *) arg;
-    size_t index;
-    for (index = 0; index < self->watch_count; index++)
-        if (self->watches [index].fd == fd)
-            break;
+    size_t place = (size_t) (uintptr_t) socketp;
     if (what == CURL_POLL_REMOVE) {
-        if (index < self->watch_count)
-            self->watches [index] = self->watches [--self->watch_count];
+        //  curl forgets the socket's assignment itself
+        if (place)
+            s_unwatch (self, place - 1);
         return 0;
     }
-    if (index == self->watch_count) {
-        if (self->watch_count == self->watch_max) {
-            size_t max = self->watch_max * 2;
-            watch_t *watches = (watch_t *) realloc (self->watches, max * sizeof (watch_t));
-            if (!watches)
-                return -1;      //  curl fails the transfer
-            self->watches = watches;
-            self->watch_max = max;
+    if (!place) {
+        if (s_poll_room (self, self->reserved + self->watch_count + 1))
+            return -1;          //  curl fails the transfers
+        place = ++self->watch_count;
+        self->polls [self->reserved + place - 1] = (zmq_pollitem_t) { NULL, fd, 0, 0 };
+        if (curl_multi_assign (self->multi, fd, (void *) (uintptr_t) place) != CURLM_OK) {
+            self->watch_count--;
+            return -1;
         }
-        self->watches [self->watch_count++].fd = fd;
     }
-    self->watches [index].events = (what & CURL_POLL_IN ? ZMQ_POLLIN : 0)
-                                 | (what & CURL_POLL_OUT ? ZMQ_POLLOUT : 0);
+    self->polls [self->reserved + place - 1].events
+        = (short) ((what & CURL_POLL_IN ? ZMQ_POLLIN : 0)
+                 | (what & CURL_POLL_OUT ? ZMQ_POLLOUT : 0));
     return 0;
 }
 
@@ -163,6 +199,10 @@ s_setup_transfer (transfer_t *transfer, ovh_config_t *config, CURLU *url)
     //  up costs at every request)
     rc |= curl_easy_setopt (easy, CURLOPT_PROXY, "");
     rc |= curl_easy_setopt (easy, CURLOPT_POST, 1L);
+    //  HTTP/1.1 always, even where ALPN offers h2: against nginx's h2,
+    //  libcurl 7.88 fails a transfer whose stream the server reset after a
+    //  complete 200, and the retry duplicates the event (docs/delivery.md)
+    rc |= curl_easy_setopt (easy, CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_1_1);
     rc |= curl_easy_setopt (easy, CURLOPT_USERAGENT, "ovhook/" OVHOOK_VERSION);
     rc |= curl_easy_setopt (easy, CURLOPT_NOSIGNAL, 1L);
     rc |= curl_easy_setopt (easy, CURLOPT_TCP_NODELAY, 1L);
@@ -201,8 +241,10 @@ ovh_sender_new (ovh_config_t *config, ovh_signer_t *signer,
     self->endpoint_shown = s_endpoint_shown (config->endpoint);
     self->transfer_count = (size_t) config->workers;
     self->transfers = (transfer_t *) calloc (self->transfer_count, sizeof (transfer_t));
-    self->watch_max = self->transfer_count + 8;
-    self->watches = (watch_t *) calloc (self->watch_max, sizeof (watch_t));
+    self->idle = (size_t *) calloc (self->transfer_count, sizeof (size_t));
+    //  Popped from the end: the first transfers go first
+    for (size_t index = 0; self->idle && index < self->transfer_count; index++)
+        self->idle [index] = self->transfer_count - 1 - index;
     self->multi = curl_multi_init ();
     self->url = curl_url ();
     if (self->url && curl_url_set (self->url, CURLUPART_URL, config->endpoint, 0) != CURLUE_OK) {
@@ -210,8 +252,8 @@ ovh_sender_new (ovh_config_t *config, ovh_signer_t *signer,
         ovh_sender_destroy (&self);
         return NULL;
     }
-    if (!self->endpoint_shown || !self->transfers || !self->watches || !self->multi
-    ||  !self->url
+    if (!self->endpoint_shown || !self->transfers || !self->idle || !self->multi
+    ||  !self->url || s_poll_room (self, self->transfer_count + 8)
     ||  s_build_headers (self, config)) {
         zsys_error ("cannot set up HTTP delivery: out of memory");
         ovh_sender_destroy (&self);
@@ -254,7 +296,9 @@ ovh_sender_destroy (ovh_sender_t **self_p)
     curl_url_cleanup (self->url);
     curl_slist_free_all (self->headers);
     free (self->transfers);
-    free (self->watches);
+    free (self->idle);
+    free (self->polls);
+    free (self->ready);
     free (self->endpoint_shown);
     free (self);
     *self_p = NULL;
@@ -277,14 +321,11 @@ ovh_sender_start (ovh_sender_t *self, ovh_item_t *item)
 {
     assert (self);
     assert (item);
-    transfer_t *transfer = NULL;
-    for (size_t index = 0; index < self->transfer_count; index++)
-        if (!self->transfers [index].item) {
-            transfer = &self->transfers [index];
-            break;
-        }
-    if (!transfer)
+    if (self->busy == self->transfer_count)
         return -1;
+    //  Taken off the idle stack only once curl has it
+    transfer_t *transfer = &self->transfers [self->idle [self->transfer_count - self->busy - 1]];
+    assert (!transfer->item);
     //  Standard Webhooks headers, made for this attempt
     int64_t now = (int64_t) time (NULL);
     snprintf (transfer->id_header, sizeof transfer->id_header, "webhook-id: %s", item->id);
@@ -314,18 +355,20 @@ ovh_sender_start (ovh_sender_t *self, ovh_item_t *item)
     return 0;
 }
 
-int
-ovh_sender_pollitems (ovh_sender_t *self, zmq_pollitem_t *items, int max)
+zmq_pollitem_t *
+ovh_sender_pollitems (ovh_sender_t *self, int reserved, int *count)
 {
-    int count = 0;
-    for (size_t index = 0; index < self->watch_count && count < max; index++) {
-        items [count].socket = NULL;
-        items [count].fd = self->watches [index].fd;
-        items [count].events = self->watches [index].events;
-        items [count].revents = 0;
-        count++;
+    assert (reserved >= 0);
+    if ((size_t) reserved != self->reserved) {
+        //  Once, normally: the sockets move after the caller's items
+        if (s_poll_room (self, (size_t) reserved + self->watch_count))
+            return NULL;
+        memmove (self->polls + reserved, self->polls + self->reserved,
+                 self->watch_count * sizeof (zmq_pollitem_t));
+        self->reserved = (size_t) reserved;
     }
-    return count;
+    *count = (int) (self->reserved + self->watch_count);
+    return self->polls;
 }
 
 long
@@ -342,10 +385,19 @@ s_finish (ovh_sender_t *self, transfer_t *transfer, CURLcode code)
 {
     ovh_result_t result = { .curl_code = (int) code, .retry_after = -1 };
     curl_easy_getinfo (transfer->easy, CURLINFO_RESPONSE_CODE, &result.status);
-    curl_off_t retry_after = 0;
-    if (curl_easy_getinfo (transfer->easy, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK
-    &&  retry_after > 0)
-        result.retry_after = (int64_t) retry_after;
+    //  Read from the header rather than CURLINFO_RETRY_AFTER, which gives 0
+    //  ("none") for delay-seconds past INT64_MAX: those must clamp to the
+    //  cap like any huge value. 0 or a past date asks for no wait: the
+    //  backoff applies, or a 503 answering "Retry-After: 0" would storm
+    struct curl_header *header;
+    if (result.status == 429 || result.status == 503) {
+        if (curl_easy_header (transfer->easy, "Retry-After", 0, CURLH_HEADER, -1,
+                              &header) == CURLHE_OK) {
+            int64_t seconds = ovh_retry_after_parse (header->value, (int64_t) time (NULL));
+            if (seconds > 0)
+                result.retry_after = seconds;
+        }
+    }
     result.usecs = zclock_usecs () - transfer->started;
     if (code == CURLE_OK)
         result.ok = result.status == 200
@@ -356,6 +408,7 @@ s_finish (ovh_sender_t *self, transfer_t *transfer, CURLcode code)
     ovh_item_t *item = transfer->item;
     transfer->item = NULL;
     self->busy--;
+    self->idle [self->transfer_count - self->busy - 1] = (size_t) (transfer - self->transfers);
     self->done (self->done_arg, item, &result);
 }
 
@@ -374,16 +427,25 @@ s_collect (ovh_sender_t *self)
 }
 
 void
-ovh_sender_act (ovh_sender_t *self, zmq_pollitem_t *items, int count)
+ovh_sender_act (ovh_sender_t *self)
 {
+    //  The ready sockets are copied first: acting on one may let curl
+    //  close or open others, which moves items within the poll set
+    size_t ready = 0;
+    for (size_t index = 0; index < self->watch_count; index++) {
+        zmq_pollitem_t *item = &self->polls [self->reserved + index];
+        if (item->revents) {
+            self->ready [ready++] = *item;
+            item->revents = 0;
+        }
+    }
     int running;
-    for (int index = 0; index < count; index++) {
-        if (!items [index].revents)
-            continue;
-        int mask = (items [index].revents & ZMQ_POLLIN ? CURL_CSELECT_IN : 0)
-                 | (items [index].revents & ZMQ_POLLOUT ? CURL_CSELECT_OUT : 0)
-                 | (items [index].revents & ZMQ_POLLERR ? CURL_CSELECT_ERR : 0);
-        curl_multi_socket_action (self->multi, items [index].fd, mask, &running);
+    for (size_t index = 0; index < ready; index++) {
+        short revents = self->ready [index].revents;
+        int mask = (revents & ZMQ_POLLIN ? CURL_CSELECT_IN : 0)
+                 | (revents & ZMQ_POLLOUT ? CURL_CSELECT_OUT : 0)
+                 | (revents & ZMQ_POLLERR ? CURL_CSELECT_ERR : 0);
+        curl_multi_socket_action (self->multi, self->ready [index].fd, mask, &running);
     }
     if (self->timer_due >= 0 && zclock_mono () >= self->timer_due) {
         self->timer_due = -1;

@@ -51,17 +51,21 @@ size_t
 int
     ovh_sender_start (ovh_sender_t *self, ovh_item_t *item);
 
-//  Append the sockets to poll to 'items' (room for 'max'); returns how many
-int
-    ovh_sender_pollitems (ovh_sender_t *self, zmq_pollitem_t *items, int max);
+//  The poll set, owned by the sender: 'reserved' leading items are the
+//  caller's to fill (the sender never touches them), then the sockets curl
+//  wants watched, kept up to date as curl opens and closes them (no
+//  rebuild per loop). Sets *count to the total. The array may move: call
+//  again before every zmq_poll. NULL when out of memory.
+zmq_pollitem_t *
+    ovh_sender_pollitems (ovh_sender_t *self, int reserved, int *count);
 //  Milliseconds until the sender must act even without socket activity,
 //  -1 for no limit
 long
     ovh_sender_timeout (ovh_sender_t *self);
-//  After zmq_poll: act on the ready sockets and due timers, and report
-//  finished transfers through the done callback
+//  After zmq_poll on the poll set: act on its ready sockets and due timers,
+//  and report finished transfers through the done callback
 void
-    ovh_sender_act (ovh_sender_t *self, zmq_pollitem_t *items, int count);
+    ovh_sender_act (ovh_sender_t *self);
 
 //  Stop every running transfer; each item is reported as not delivered
 //  with curl_code CURLE_ABORTED_BY_CALLBACK

@@ -152,6 +152,34 @@ class RetryTest (ovhtest.BridgeTestCase):
         (line,) = self.lines_of (log, ids ["ses_cap"])
         self.assertAlmostEqual (seconds (*RETRY_TAIL.search (line).group (3, 4)), 2.0, delta=0.15)
 
+    def test_huge_retry_after_clamped (self):
+        #   Retry-After values whose milliseconds overflow 64 bits, and a date
+        #   thousands of years ahead: each waits the cap (2 x --retry-max),
+        #   never a negative delay (an immediate retry storm)
+        asked = {"ses_big": "99999999999999999", "ses_wrap": "9223372036854776",
+                 "ses_huge": "99999999999999999999999", "ses_far": "Fri, 31 Dec 9999 23:59:59 GMT"}
+        def plan (body, attempt, request):
+            if attempt > 1 or body ["sessionId"] not in asked:
+                return 200
+            return 503, 0, [("Retry-After", asked [body ["sessionId"]])]
+        receiver, bridge, publisher = self.start (
+            plan, ["--retry-initial", "50ms", "--retry-max", "1s", "--retry-jitter", "0",
+                   "--retries", "3"])
+        ids = {s: publisher.send (*event (s)) for s in sorted (asked)}
+        receiver.wait_for (2 * len (asked), timeout=10, log=bridge.show)
+        time.sleep (0.5)
+        log = bridge.log ()
+        for session, msg_id in ids.items ():
+            seen = self.arrivals (receiver, msg_id)
+            self.assertEqual (len (seen), 2, "%s: %r\n%s" % (session, seen, log))
+            gap = seen [1].time - seen [0].time
+            self.assertGreaterEqual (gap, 1.9, "%s retried after %.3f s\n%s" % (session, gap, log))
+            self.assertLess (gap, 2.8, session)
+            (line,) = self.lines_of (log, msg_id)
+            self.assertRegex (line, r"received 503 .*attempt 1/4; retry in 2\.0 s\)$")
+        code, log = bridge.stop ()
+        self.assertEqual (code, 0, log)
+
     def test_hanging_receiver_times_out (self):
         def plan (body, attempt, request):
             return (200, 5) if body ["sessionId"] == "ses_hang" and attempt == 1 else 200

@@ -59,6 +59,55 @@ test_delays (void)
     CHECK (ovh_retry_delay (&config, 3, &plain, 0.0) == 4000);
 }
 
+//  Whatever number of seconds an endpoint asks for, the delay is in
+//  [0, 2 x cap]: huge values used to overflow seconds x 1000 (UBSan) into
+//  a negative delay, i.e. an immediate retry
+static void
+test_huge_retry_after (void)
+{
+    ovh_config_t config = { .retry_initial_ms = 1000, .retry_max_ms = 60000,
+                            .retry_jitter = 0 };
+    struct { int64_t retry_after; int64_t delay; } cases [] = {
+        { 0, 0 }, { 1, 1000 }, { 119, 119000 }, { 120, 120000 }, { 121, 120000 },
+        { INT64_C (1) << 31, 120000 }, { INT64_C (1) << 53, 120000 },
+        { INT64_MAX / 1000, 120000 }, { INT64_MAX / 1000 + 1, 120000 },
+        { INT64_MAX, 120000 },
+        { -1, 1000 },               //  none: the computed backoff
+    };
+    for (size_t index = 0; index < sizeof cases / sizeof cases [0]; index++)
+        for (long status = 429; status <= 503; status += 503 - 429) {
+            ovh_result_t result = { .status = status,
+                                    .retry_after = cases [index].retry_after };
+            int64_t delay = ovh_retry_delay (&config, 1, &result, 0.5);
+            CHECK_MSG (delay == cases [index].delay, "status %ld, Retry-After %" PRId64
+                       ": %" PRId64 " ms", status, cases [index].retry_after, delay);
+        }
+}
+
+//  Retry-After as the endpoint writes it: delay-seconds of any length
+//  saturate instead of reading as "none"; an HTTP-date far ahead is a huge
+//  number, never negative
+static void
+test_retry_after_parse (void)
+{
+    int64_t now = 1700000000;           //  Tue, 14 Nov 2023 22:13:20 GMT
+    struct { const char *value; int64_t seconds; } cases [] = {
+        { "0", 0 }, { "1", 1 }, { " 30 ", 30 }, { "2147483648", INT64_C (2147483648) },
+        { "99999999999999999", INT64_C (99999999999999999) },
+        { "9223372036854775807", INT64_MAX }, { "9223372036854775808", INT64_MAX },
+        { "99999999999999999999999999", INT64_MAX },
+        { "Tue, 14 Nov 2023 22:13:22 GMT", 2 },
+        { "Tue, 14 Nov 2023 22:13:20 GMT", 0 }, { "Mon, 13 Nov 2023 00:00:00 GMT", 0 },
+        { "Fri, 31 Dec 9999 23:59:59 GMT", INT64_C (253402300799) - now },
+        { "", -1 }, { "soon", -1 }, { "-5", -1 }, { "5s", -1 },
+    };
+    for (size_t index = 0; index < sizeof cases / sizeof cases [0]; index++) {
+        int64_t seconds = ovh_retry_after_parse (cases [index].value, now);
+        CHECK_MSG (seconds == cases [index].seconds, "'%s': %" PRId64,
+                   cases [index].value, seconds);
+    }
+}
+
 static void
 test_breaker (void)
 {
@@ -147,6 +196,8 @@ main (void)
 {
     test_worth_retrying ();
     test_delays ();
+    test_huge_retry_after ();
+    test_retry_after_parse ();
     test_breaker ();
     test_schedule ();
     return ovh_test_done ("test_policy");

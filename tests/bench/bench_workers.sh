@@ -1,0 +1,119 @@
+#!/bin/sh
+# bench_workers.sh - what a worker costs: the bridge's CPU per event with
+# --workers 32 and --workers 1024, side by side, for the same load (a
+# benchmark, not a test: it prints figures and never fails on timing).
+#
+#   sh tests/bench/bench_workers.sh [build-dir]      (default: ./build)
+#
+# BENCH_EVENTS (20000) participantJoined events over BENCH_SESSIONS (2000)
+# sessions, published at full speed by bench_publish into a bridge that
+# POSTs them to nginx (`return 200`, tests/bench/nginx.conf.in). For each
+# worker count: the bridge's CPU time per event (utime + stime from /proc,
+# noisy on a shared machine) and, with BENCH_CALLGRIND=1 (default), a second
+# run under valgrind --tool=callgrind for its instructions per event
+# (deterministic up to scheduling). Exit status 2 when a tool is missing or
+# a process would not start; 1 when events were lost; 0 otherwise.
+
+set -u
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+BUILD=$(cd "${1:-$ROOT/build}" 2>/dev/null && pwd) || { echo "bench: no build directory" >&2; exit 2; }
+BIN=$BUILD/bin
+[ -x "$BUILD/ovhook-bridge" ] && BIN=$BUILD        # a folder of binaries will do too
+EVENTS=${BENCH_EVENTS:-20000}
+SESSIONS=${BENCH_SESSIONS:-2000}
+CALLGRIND=${BENCH_CALLGRIND:-1}
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+TICK=$(getconf CLK_TCK)
+
+for tool in "$BIN/ovhook-bridge" "$BIN/bench_publish" "$NGINX" /usr/bin/python3; do
+    [ -x "$tool" ] || { echo "bench: missing $tool" >&2; exit 2; }
+done
+if [ "$CALLGRIND" = 1 ] && ! command -v valgrind >/dev/null; then
+    echo "bench: BENCH_CALLGRIND=1 needs valgrind" >&2; exit 2
+fi
+
+DIR=$(mktemp -d "${TMPDIR:-/tmp}/bench-workers.XXXXXX") || exit 2
+NGINX_PID='' BRIDGE_PID=''
+cleanup () {
+    for pid in $BRIDGE_PID $NGINX_PID; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
+    rm -rf "$DIR"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port () {
+    /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+lines () { [ -f "$1" ] && wc -l < "$1" | tr -d ' ' || echo 0; }
+cpu_ticks () { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+# nginx as in bench_bridge.sh, with room for 1024 connections and more
+NGINX_PORT=$(free_port)
+sed -e "s|@DIR@|$DIR|g" -e "s|@PORT@|$NGINX_PORT|g" \
+    -e "s|worker_connections 1024;|worker_connections 4096;|" "$HERE/nginx.conf.in" > "$DIR/nginx.conf"
+"$NGINX" -p "$DIR" -e "$DIR/error.log" -c "$DIR/nginx.conf" > "$DIR/nginx.out" 2>&1 &
+NGINX_PID=$!
+sleep 0.5
+kill -0 "$NGINX_PID" 2>/dev/null || { echo "bench: nginx did not start" >&2; cat "$DIR/nginx.out" >&2; exit 2; }
+
+# One run: $1 workers, $2 wrapper ("" or callgrind). Prints its row.
+LOST=0
+run_once () {
+    BUS="tcp://127.0.0.1:$(free_port)"
+    log=$DIR/bridge-$1.log
+    # shellcheck disable=SC2086
+    OPENVIDU_WEBHOOK=true OPENVIDU_WEBHOOK_ENDPOINT="http://127.0.0.1:$NGINX_PORT/hook" \
+        $2 "$BIN/ovhook-bridge" --bus "@$BUS" --workers "$1" --stats-interval 60m > "$log" 2>&1 &
+    BRIDGE_PID=$!
+    tries=600
+    until grep -q 'ready:' "$log" 2>/dev/null; do
+        tries=$((tries - 1))
+        if [ $tries = 0 ] || ! kill -0 "$BRIDGE_PID" 2>/dev/null; then
+            echo "bench: the bridge did not start:" >&2; cat "$log" >&2; exit 2
+        fi
+        sleep 0.1
+    done
+    sleep 1.2
+    before=$(lines "$DIR/hook.log")
+    ticks=$(cpu_ticks "$BRIDGE_PID")
+    "$BIN/bench_publish" --bus ">$BUS" --count "$EVENTS" --sessions "$SESSIONS" > "$DIR/publish.txt" 2>&1
+    seen=-1 still=0
+    while [ $still -lt 50 ]; do
+        delivered=$(($(lines "$DIR/hook.log") - before))
+        [ "$delivered" -ge "$EVENTS" ] && break
+        if [ "$delivered" = "$seen" ]; then still=$((still + 1)); else still=0; seen=$delivered; fi
+        sleep 0.2
+    done
+    ticks=$(($(cpu_ticks "$BRIDGE_PID") - ticks))
+    kill -TERM "$BRIDGE_PID"; wait "$BRIDGE_PID" 2>/dev/null; BRIDGE_PID=''
+    sleep 1.2
+    delivered=$(($(lines "$DIR/hook.log") - before))
+    LOST=$((LOST + EVENTS - delivered))
+    cpu=$(awk -v t="$ticks" -v n="$delivered" -v hz="$TICK" 'BEGIN { printf "%.1f", n ? t * 1e6 / hz / n : 0 }')
+    if [ -n "$2" ]; then
+        ir=$(sed -n 's/^\(summary\|totals\): *//p' "$DIR/callgrind.out" | head -1)
+        printf '%8s %10s %12s   (under callgrind: %s instructions in all)\n' "$1" "$delivered" \
+            "$(awk -v i="$ir" -v n="$delivered" 'BEGIN { printf "%.0f Ir", n ? i / n : 0 }')" "$ir"
+        rm -f "$DIR/callgrind.out"
+    else
+        printf '%8s %10s %12s\n' "$1" "$delivered" "$cpu us"
+    fi
+}
+
+echo "== bench_workers: $EVENTS events over $SESSIONS sessions into nginx, full speed"
+echo "machine: $(nproc) CPUs, $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "bridge:  $BIN/ovhook-bridge ($("$BIN/ovhook-bridge" --version))"
+echo
+echo " workers  delivered  bridge CPU/event"
+for workers in 32 1024; do run_once "$workers" ""; done
+if [ "$CALLGRIND" = 1 ]; then
+    echo
+    echo " workers  delivered  instructions/event (valgrind --tool=callgrind)"
+    for workers in 32 1024; do
+        run_once "$workers" "valgrind -q --tool=callgrind --callgrind-out-file=$DIR/callgrind.out"
+    done
+fi
+[ "$LOST" = 0 ] || { echo "bench: $LOST event(s) not delivered" >&2; exit 1; }
+exit 0
