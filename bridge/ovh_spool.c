@@ -392,17 +392,26 @@ ovh_spool_full (ovh_spool_t *self)
     //  full disk even a delete fails (it needs WAL, and a checkpoint may
     //  need the file to grow), and the spool could not recover. Room is
     //  the free disk plus the file's free pages (rows deleted), which new
-    //  rows reuse; the WAL needs free disk of its own (a batch on top of
-    //  what a checkpoint leaves).
+    //  rows reuse: deliveries make room without giving the disk anything
+    //  back. What the spool keeps free (ovh_spool_open.c) covers the WAL
+    //  and what a checkpoint adds to the file.
     uint64_t disk_free = s_disk_free (self);
     int64_t free_pages = ovh_spool_count (self, ST_FREE);
+    //  Short of disk: give the file's free pages back to it, a few at a
+    //  time (a spool made before auto_vacuum has none to give)
+    if (self->disk_low && free_pages > 0 && !ovh_spool_in_transaction (self)
+    &&  sqlite3_exec (self->db, "PRAGMA incremental_vacuum (64)", NULL, NULL, NULL) == SQLITE_OK) {
+        disk_free = s_disk_free (self);
+        free_pages = ovh_spool_count (self, ST_FREE);
+    }
     uint64_t room = disk_free == UINT64_MAX ? UINT64_MAX
                   : disk_free + (free_pages > 0 ? (uint64_t) free_pages : 0);
     //  Once low, stay so until there is half a WAL more: not on and off at
     //  every commit
     uint64_t margin = self->disk_low ? self->wal_limit / 2 : 0;
+    //  While the reserve is given away, the next full disk would find none
     bool low = room < self->disk_reserve + margin
-            || disk_free < (uint64_t) self->wal_limit / 2 + 64 * 1024 + margin;
+            || (self->reserve && !ovh_reserve_held (self->reserve));
     if (low && !self->disk_low)
         zsys_warning ("spool %s: its disk is nearly full (%" PRIu64 " bytes free, %" PRIu64
                       " with the spool's free pages; it keeps %zu): taking no more events "
@@ -412,9 +421,10 @@ ovh_spool_full (ovh_spool_t *self)
     if (!low && self->disk_low)
         zsys_info ("spool %s: room on its disk again (%" PRIu64 " bytes)", self->path, room);
     self->disk_low = low;
-    //  Hold the reserve again once the disk has room for it and more
-    if (!low && self->reserve && !ovh_reserve_held (self->reserve)
-    &&  disk_free >= self->disk_reserve + 2 * ovh_reserve_size (self->reserve)
+    //  Hold the reserve again as soon as the disk has room for it and
+    //  more: the next time the disk fills, it is needed
+    if (self->reserve && !ovh_reserve_held (self->reserve)
+    &&  disk_free >= ovh_reserve_size (self->reserve) + self->disk_reserve
     &&  ovh_reserve_restore (self->reserve) == 0)
         zsys_info ("spool %s: %zu bytes held in reserve again", self->path,
                    ovh_reserve_size (self->reserve));

@@ -170,6 +170,13 @@ s_check (ovh_spool_t *self, bool sync_full, char *error, size_t error_size)
         s_error (error, error_size, path, "integrity check failed: %s", problem);
         return -1;
     }
+    //  A new file gives the pages of delivered events back to the disk on
+    //  demand (ovh_spool_full): set before WAL mode and the first table
+    if (version == 0 && tables == 0
+    &&  sqlite3_exec (db, "PRAGMA auto_vacuum = INCREMENTAL", NULL, NULL, NULL) != SQLITE_OK) {
+        s_sqlite_error (error, error_size, path, db);
+        return -1;
+    }
     if (s_pragma_text (db, "PRAGMA journal_mode = WAL", text, sizeof text)) {
         s_sqlite_error (error, error_size, path, db);
         return -1;
@@ -192,7 +199,7 @@ s_check (ovh_spool_t *self, bool sync_full, char *error, size_t error_size)
     }
     size_t wal_pages = wal_limit / 4096 < SPOOL_WAL_PAGES ? wal_limit / 4096 : SPOOL_WAL_PAGES;
     //  Free disk the spool keeps (ovh_spool_full): the WAL left after a
-    //  checkpoint (its limit), one batch on top (half of it, see
+    //  checkpoint (its limit) and one batch on top (half of it, see
     //  ovh_spool_batch_bytes), what a checkpoint can add to the file (the
     //  limit again), and 64 KiB for receipts
     self->wal_limit = wal_limit;
