@@ -78,6 +78,18 @@ s_is_key_char (char c)
     return s_is_key_start (c) || (c >= '0' && c <= '9');
 }
 
+//  Text up to an '=' with no blank before it: meant as KEY=VALUE, with a
+//  key that is not one ("1BAD=x", "A-B=1")
+static bool
+s_looks_like_assignment (const char *p, const char *end)
+{
+    const char *start = p;
+    for (; p < end && *p != '='; p++)
+        if (s_is_blank (*p))
+            return false;
+    return p < end && p > start;
+}
+
 //  Parse one line (without its '\n'). 'value' has room for the whole line.
 //  Returns NULL when good, else the problem, for the caller to report.
 static const char *
@@ -98,6 +110,8 @@ s_parse_line (ovh_dotenv_t *self, const char *p, size_t size, char *value)
             p++;
     }
     const char *key = p;
+    if (p < end && !s_is_key_start (*p) && s_looks_like_assignment (p, end))
+        return "invalid key: letters, digits and '_' only, not starting with a digit";
     if (p == end || !s_is_key_start (*p))
         return "expected KEY=VALUE";
     while (p < end && s_is_key_char (*p))
@@ -109,7 +123,7 @@ s_parse_line (ovh_dotenv_t *self, const char *p, size_t size, char *value)
         return "expected KEY=VALUE";
     if (*p != '=')
         return s_is_blank (p [-1])? "expected KEY=VALUE":
-               "invalid key: letters, digits and '_' only";
+               "invalid key: letters, digits and '_' only, not starting with a digit";
     p++;
     while (p < end && s_is_blank (*p))
         p++;

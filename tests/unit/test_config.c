@@ -306,7 +306,7 @@ static const s_error_case_t s_error_cases [] = {
     { { "--env-file", "/" }, {0}, NULL,
       { "Cannot read env file '/': Is a directory" } },
     { {0}, {0}, "OVHOOK_WORKERS=2\njust words\nMY-KEY=1\nA='open\nB=\"open\nC='x' y\n= 3\n",
-      { "@FILE@:2: expected KEY=VALUE", "@FILE@:3: invalid key: letters, digits and '_' only",
+      { "@FILE@:2: expected KEY=VALUE", "@FILE@:3: invalid key: letters, digits and '_' only, not starting with a digit",
         "@FILE@:4: unterminated single-quoted value", "@FILE@:5: unterminated double-quoted value",
         "@FILE@:6: unexpected text after the closing quote", "@FILE@:7: expected KEY=VALUE" } },
     //  Only the value in effect is checked: the flag hides the bad ones
@@ -764,8 +764,9 @@ s_test_dotenv (void)
     } errors [] = {
         { "A", 1, "t:1: expected KEY=VALUE" },
         { "A B=1", 5, "t:1: expected KEY=VALUE" },
-        { "1A=1", 4, "t:1: expected KEY=VALUE" },
-        { "A.B=1", 5, "t:1: invalid key: letters, digits and '_' only" },
+        { "1A=1", 4, "t:1: invalid key: letters, digits and '_' only, not starting with a digit" },
+        { "= 1", 3, "t:1: expected KEY=VALUE" },
+        { "A.B=1", 5, "t:1: invalid key: letters, digits and '_' only, not starting with a digit" },
         { "\n\nA=\"x\" y", 9, "t:3: unexpected text after the closing quote" },
         { "A=\"x\\\"", 6, "t:1: unterminated double-quoted value" },
         { "A=x\0y\nB=1", 9, "t:1: contains a NUL byte" },
