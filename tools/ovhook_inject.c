@@ -415,8 +415,19 @@ main (int argc, char *argv [])
     //  Closing lingers; zsys_shutdown waits until what is queued went out,
     //  so the report counts the time to deliver, not just to queue
     bool interrupted = zsys_interrupted;
+    int64_t closing = zclock_mono ();
     ovh_publisher_destroy (&run.publisher);
     zsys_shutdown ();
+    //  The linger ran out: what was still queued was thrown away, and no
+    //  receiver can count it (a lost tail shows no seq gap)
+    if (run.sent && zclock_mono () - closing >= OVH_PUBLISHER_LINGER - 50) {
+        fprintf (stderr, NAME ": warning: the bus had not taken every event after %.1f s "
+                 "(a subscriber paused its reads, or left): the rest were dropped, so "
+                 "fewer than %" PRIu64 " may have been sent\n", OVH_PUBLISHER_LINGER / 1000.0,
+                 run.sent);
+        if (status == 0)
+            status = 1;
+    }
     if (run.started && !options.quiet) {
         s_progress (&run, true);
         double seconds = (zclock_mono () - run.started) / 1000.0;

@@ -313,6 +313,37 @@ class InjectTest (ovhtest.BridgeTestCase):
         seqs = [msgpack.unpackb (m [2]) ["seq"] for m in messages]
         self.assertEqual (seqs, list (range (1, 20001)))
 
+    def test_subscriber_that_stops_reading_is_reported (self):
+        """A subscriber that joins and then never reads: the bus cannot take
+        the burst, the linger runs out at exit and the tail is thrown away
+        where nobody can count it. ovhook-inject says so and exits 1."""
+        sub = self.context.socket (zmq.SUB)
+        sub.setsockopt (zmq.LINGER, 0)
+        sub.setsockopt (zmq.RCVHWM, 10)
+        sub.setsockopt (zmq.RCVBUF, 4096)
+        sub.setsockopt (zmq.SUBSCRIBE, b"")
+        port = sub.bind_to_random_port ("tcp://127.0.0.1")
+        self.addCleanup (sub.close)
+        err_path = os.path.join (self.tmp, "inject.err")
+        with open (err_path, "wb") as err_file:
+            process = subprocess.Popen ([ovhtest.binary ("ovhook-inject"), "--bus",
+                                         ">tcp://127.0.0.1:%d" % port, "sessionCreated",
+                                         "sessionId=" + "s" * 2000, "--count", "20000",
+                                         "--quiet"], env=ovhtest.clean_env (None),
+                                        stdout=subprocess.DEVNULL, stderr=err_file)
+        #   Keep the socket alive (it answers the handshake and sends its
+        #   subscription) without ever reading a message
+        deadline = time.monotonic () + 60 * SLOW
+        while process.poll () is None and time.monotonic () < deadline:
+            sub.getsockopt (zmq.EVENTS)
+            time.sleep (0.05)
+        code = process.wait (5)
+        with open (err_path, "rb") as f:
+            err = f.read ().decode (errors="replace")
+        self.assertEqual (code, 1, err)
+        self.assertIn ("ovhook-inject: warning: the bus had not taken every event after 5.0 s",
+                       err)
+
     # -- bus and usage errors
 
     def test_unreachable_bus (self):
