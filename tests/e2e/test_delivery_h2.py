@@ -117,8 +117,10 @@ class H2Test (ovhtest.BridgeTestCase):
             "--ca-file", pki ["ca"], "--retries", "3", "--retry-initial", "50ms"])
         src = "h2-test/%d" % os.getpid ()
         lines = delivery.bulk_lines (EVENTS, SESSIONS)
-        expected = set (delivery.expected_ids (lines, src))
-        code, out, err = ovhtest.test_publish (">" + connect, lines, ["--src", src], timeout=60)
+        epoch = delivery.new_epoch ()
+        expected = set (delivery.expected_ids (lines, src, epoch))
+        code, out, err = ovhtest.test_publish (">" + connect, lines,
+                                               ["--src", src, "--epoch", str (epoch)], timeout=60)
         self.assertEqual (code, 0, err)
         #   probe + every event; then a moment for any late retry to show
         ovhtest.wait_until (lambda: len (nginx.lines ()) >= EVENTS + 1, 45,

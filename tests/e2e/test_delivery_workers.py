@@ -33,9 +33,11 @@ class WorkersTest (ovhtest.BridgeTestCase):
         bridge = self.start_bridge (self.webhook_env (receiver.url (), bind), args)
         src = "workers-test/%d" % os.getpid ()
         lines = delivery.bulk_lines (events, sessions)
-        expected = delivery.expected_ids (lines, src)
+        epoch = delivery.new_epoch ()
+        expected = delivery.expected_ids (lines, src, epoch)
         keys = ["ses_%04d" % (i % sessions) for i in range (events)]
-        code, out, err = ovhtest.test_publish (">" + connect, lines, ["--src", src], timeout=60)
+        code, out, err = ovhtest.test_publish (">" + connect, lines,
+                                               ["--src", src, "--epoch", str (epoch)], timeout=60)
         self.assertEqual (code, 0, err)
         receiver.wait_for (events, timeout=timeout, log=bridge.show)
         code, log = bridge.stop ()
