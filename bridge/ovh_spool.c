@@ -400,7 +400,7 @@ ovh_spool_full (ovh_spool_t *self)
     //  Short of disk: give the file's free pages back to it, a few at a
     //  time (a spool made before auto_vacuum has none to give)
     if (self->disk_low && free_pages > 0 && !ovh_spool_in_transaction (self)
-    &&  sqlite3_exec (self->db, "PRAGMA incremental_vacuum (64)", NULL, NULL, NULL) == SQLITE_OK) {
+    &&  sqlite3_exec (self->db, "PRAGMA incremental_vacuum (256)", NULL, NULL, NULL) == SQLITE_OK) {
         disk_free = s_disk_free (self);
         free_pages = ovh_spool_count (self, ST_FREE);
     }
@@ -410,7 +410,10 @@ ovh_spool_full (ovh_spool_t *self)
     //  every commit
     uint64_t margin = self->disk_low ? self->wal_limit / 2 : 0;
     //  While the reserve is given away, the next full disk would find none
+    //  The WAL needs free disk of its own, file pages or not: what a
+    //  checkpoint leaves (the limit) and a batch on top (half of it)
     bool low = room < self->disk_reserve + margin
+            || disk_free < (uint64_t) self->wal_limit * 3 / 2 + 64 * 1024 + margin
             || (self->reserve && !ovh_reserve_held (self->reserve));
     if (low && !self->disk_low)
         zsys_warning ("spool %s: its disk is nearly full (%" PRIu64 " bytes free, %" PRIu64
