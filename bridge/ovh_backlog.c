@@ -7,11 +7,11 @@
     failure the journal is written again in a new transaction, with backoff,
     until it commits; nothing of it is forgotten meanwhile. An accepted item
     reaches memory only once its row is committed, and while the spool fails
-    the dispatcher pauses the bus (ovh_backlog_blocked), so memory and the
-    journal stay bounded and per-key order holds.                            */
+    the dispatcher pauses the bus (ovh_backlog_failing), so memory and the
+    journal stay bounded and per-key order holds. The journal's side is in
+    ovh_backlog_journal.c.                                                   */
 
-#include <czmq.h>
-#include "ovh_backlog.h"
+#include "ovh_backlog_private.h"
 
 #define COMMIT_ROWS     1000
 //  An accepted event waits for its commit before it can be sent: commit
@@ -23,75 +23,8 @@
 #define RELOAD_MAX      1000
 //  While the spool is full, how often to look again
 #define FULL_RECHECK_MS 50
-//  A failed batch is written again after this delay, doubling up to the cap
+//  A failed batch is written again after this delay, doubling to 1 s
 #define RETRY_FIRST_MS  10
-#define RETRY_MAX_MS    1000
-//  Removals written again per batch after a failure
-#define REPLAY_CHUNK    64
-//  While the spool fails: a reminder at most this often
-#define FAILING_LOG_MS  60000
-
-typedef struct {
-    int64_t row;
-    char id [40];
-} removal_t;
-
-typedef struct {
-    int64_t row;
-    int attempts;
-} attempt_t;
-
-typedef struct {
-    ovh_item_t *item;               //  a copy: the dispatcher freed its own
-    char *error;
-} burial_t;
-
-struct _ovh_backlog_t {
-    ovh_spool_t *spool;
-    ovh_backlog_admit_fn *admit;
-    void *admit_arg;
-    //  The journal of the open batch
-    ovh_item_t *accepted;           //  inserted (or to insert), in order
-    ovh_item_t *accepted_tail;
-    size_t accepted_count;
-    zlistx_t *removals;             //  removal_t
-    zlistx_t *attempts;             //  attempt_t
-    zlistx_t *burials;              //  burial_t
-    size_t changes;                 //  in the open batch
-    size_t batch_bytes;             //  of the events it inserts
-    int64_t commit_due;             //  zclock_mono, 0: nothing to commit
-    bool spilling;                  //  newer events are on disk only
-    int64_t memory_row;             //  newest row handed to memory
-    bool full;
-    bool refused;                   //  memory refused an item of this load
-    //  Failing: the last write or commit failed, the journal waits for a retry
-    bool failing;
-    int64_t failing_since;          //  zclock_mono
-    int64_t failing_logged;         //  zclock_mono of the last line about it
-    int64_t retry_ms;               //  the next retry's delay
-    uint64_t failures;              //  of this episode
-    size_t degraded;                //  held events sent from memory meanwhile
-    int64_t full_checked;           //  zclock_mono of the last size check
-};
-
-static void
-s_removal_destroy (void **item)
-{
-    free (*item);
-    *item = NULL;
-}
-
-static void
-s_burial_destroy (void **item)
-{
-    burial_t *burial = (burial_t *) *item;
-    if (burial) {
-        ovh_item_destroy (&burial->item);
-        free (burial->error);
-        free (burial);
-    }
-    *item = NULL;
-}
 
 ovh_backlog_t *
 ovh_backlog_new (ovh_spool_t *spool, ovh_backlog_admit_fn *admit, void *arg)
@@ -111,9 +44,9 @@ ovh_backlog_new (ovh_spool_t *spool, ovh_backlog_admit_fn *admit, void *arg)
         ovh_backlog_destroy (&self);
         return NULL;
     }
-    zlistx_set_destructor (self->removals, s_removal_destroy);
-    zlistx_set_destructor (self->attempts, s_removal_destroy);
-    zlistx_set_destructor (self->burials, s_burial_destroy);
+    zlistx_set_destructor (self->removals, ovh_backlog_entry_destroy);
+    zlistx_set_destructor (self->attempts, ovh_backlog_entry_destroy);
+    zlistx_set_destructor (self->burials, ovh_backlog_burial_destroy);
     //  What an earlier run left goes first: start as if all were spilled
     self->spilling = true;
     self->retry_ms = RETRY_FIRST_MS;
@@ -142,34 +75,6 @@ ovh_backlog_destroy (ovh_backlog_t **self_p)
 //  ---------------------------------------------------------------------
 //  The batch and its journal
 
-//  A write or the commit failed: SQLite undid the whole batch. Keep the
-//  journal and write it again later.
-static void
-s_fail (ovh_backlog_t *self, const char *what)
-{
-    int64_t now = zclock_mono ();
-    self->failures++;
-    if (!self->failing) {
-        self->failing = true;
-        self->failing_since = now;
-        self->failing_logged = now;
-        zsys_error ("spool %s: %s failed (%s): bus reads paused; %zu accepted events are "
-                    "held in memory and written again every %d ms at most until it works",
-                    ovh_spool_path (self->spool), what, ovh_spool_error (self->spool),
-                    self->accepted_count, RETRY_MAX_MS);
-    }
-    else
-    if (now - self->failing_logged >= FAILING_LOG_MS) {
-        self->failing_logged = now;
-        zsys_error ("spool %s: still failing after %.0f s (%s, %" PRIu64 " tries): %zu "
-                    "accepted events held in memory", ovh_spool_path (self->spool),
-                    (now - self->failing_since) / 1000.0, ovh_spool_error (self->spool),
-                    self->failures, self->accepted_count);
-    }
-    self->commit_due = now + self->retry_ms;
-    self->retry_ms = self->retry_ms * 2 < RETRY_MAX_MS ? self->retry_ms * 2 : RETRY_MAX_MS;
-}
-
 //  Count one more change, to be committed within 'delay' ms
 static void
 s_count (ovh_backlog_t *self, int64_t delay)
@@ -190,95 +95,8 @@ s_begin (ovh_backlog_t *self)
         return false;           //  the journal is written again at the retry
     if (ovh_spool_begin (self->spool) == 0)
         return true;
-    s_fail (self, "BEGIN");
+    ovh_backlog_fail (self, "BEGIN");
     return false;
-}
-
-static int
-s_write_accepted (ovh_backlog_t *self, ovh_item_t *item)
-{
-    int64_t row = ovh_spool_insert (self->spool, item);
-    item->spool_row = row > 0 ? row : 0;
-    return row > 0 ? 0 : -1;
-}
-
-static int
-s_write_burial (ovh_backlog_t *self, burial_t *burial)
-{
-    return ovh_spool_bury (self->spool, burial->item, burial->error);
-}
-
-//  Write the whole journal again in a new batch. 0 or -1 (failing).
-//  Removals first, in small batches of their own, each checkpointed: on
-//  a full disk, one large batch of them would need more WAL than there is
-//  room for, and the pages they free are what the inserts then use.
-//  0, or -1 (failing; what was committed has left the journal).
-static int
-s_replay_removals (ovh_backlog_t *self)
-{
-    while (zlistx_size (self->removals)) {
-        if (ovh_spool_begin (self->spool))
-            return -1;
-        size_t count = 0;
-        for (removal_t *removal = (removal_t *) zlistx_first (self->removals);
-             removal && count < REPLAY_CHUNK;
-             removal = (removal_t *) zlistx_next (self->removals), count++)
-            if (ovh_spool_remove (self->spool, removal->row))
-                return -1;
-        if (ovh_spool_commit (self->spool))
-            return -1;
-        for (size_t index = 0; index < count; index++) {
-            zlistx_first (self->removals);
-            zlistx_delete (self->removals, zlistx_cursor (self->removals));
-        }
-        self->changes = self->changes > count ? self->changes - count : 0;
-        ovh_spool_checkpoint (self->spool);
-    }
-    return 0;
-}
-
-static int
-s_replay (ovh_backlog_t *self)
-{
-    if (s_replay_removals (self) || ovh_spool_begin (self->spool))
-        return -1;
-    for (attempt_t *attempt = (attempt_t *) zlistx_first (self->attempts); attempt;
-         attempt = (attempt_t *) zlistx_next (self->attempts))
-        if (ovh_spool_set_attempts (self->spool, attempt->row, attempt->attempts))
-            return -1;
-    for (burial_t *burial = (burial_t *) zlistx_first (self->burials); burial;
-         burial = (burial_t *) zlistx_next (self->burials))
-        if (s_write_burial (self, burial))
-            return -1;
-    for (ovh_item_t *item = self->accepted; item; item = item->next)
-        if (s_write_accepted (self, item))
-            return -1;
-    return 0;
-}
-
-//  While the spool fails, the oldest held events may still be delivered
-//  from memory: when memory holds every older event (nothing spilled), in
-//  order, as far as memory has room. They are not in the spool (a crash
-//  now loses them, as it would lose them held here); the bus stays paused.
-static void
-s_degrade (ovh_backlog_t *self)
-{
-    while (self->failing && !self->spilling && self->accepted) {
-        ovh_item_t *item = self->accepted;
-        item->spool_row = 0;
-        ovh_item_t *next = item->next;
-        item->next = NULL;
-        if (!self->admit (self->admit_arg, item)) {
-            item->next = next;
-            break;
-        }
-        self->accepted = next;
-        self->accepted_count--;
-        self->changes--;
-        self->degraded++;
-    }
-    if (!self->accepted)
-        self->accepted_tail = NULL;
 }
 
 void
@@ -294,12 +112,12 @@ ovh_backlog_accept (ovh_backlog_t *self, ovh_item_t *item)
     self->accepted_count++;
     s_count (self, COMMIT_MS);
     self->batch_bytes += item->json_size;
-    if (s_begin (self) && s_write_accepted (self, item))
-        s_fail (self, "write");
+    if (s_begin (self) && ovh_backlog_write_accepted (self, item))
+        ovh_backlog_fail (self, "write");
     if ((self->changes >= COMMIT_ROWS || self->batch_bytes >= ovh_spool_batch_bytes (self->spool))
     &&  !self->failing)
         ovh_backlog_commit (self);
-    s_degrade (self);
+    ovh_backlog_degrade (self);
 }
 
 void
@@ -321,7 +139,7 @@ ovh_backlog_delivered (ovh_backlog_t *self, ovh_item_t *item)
     //  A removal rewrites about as much of the file as the row held
     self->batch_bytes += item->json_size;
     if (s_begin (self) && ovh_spool_remove (self->spool, item->spool_row))
-        s_fail (self, "write");
+        ovh_backlog_fail (self, "write");
     if ((self->changes >= COMMIT_ROWS || self->batch_bytes >= ovh_spool_batch_bytes (self->spool))
     &&  !self->failing)
         ovh_backlog_commit (self);
@@ -347,7 +165,7 @@ ovh_backlog_retrying (ovh_backlog_t *self, ovh_item_t *item)
     s_count (self, COMMIT_LAZY_MS);
     if (s_begin (self)
     &&  ovh_spool_set_attempts (self->spool, item->spool_row, item->attempts))
-        s_fail (self, "write");
+        ovh_backlog_fail (self, "write");
 }
 
 int
@@ -367,15 +185,15 @@ ovh_backlog_bury (ovh_backlog_t *self, ovh_item_t *item, const char *error)
     }
     if (!burial || !burial->item || !burial->error) {
         void *gone = burial;
-        s_burial_destroy (&gone);
+        ovh_backlog_burial_destroy (&gone);
         //  The row is still in the spool: sent again after a restart
         return -1;
     }
     burial->item->spool_row = item->spool_row;
     zlistx_add_end (self->burials, burial);
     s_count (self, COMMIT_LAZY_MS);
-    if (s_begin (self) && s_write_burial (self, burial))
-        s_fail (self, "write");
+    if (s_begin (self) && ovh_backlog_write_burial (self, burial))
+        ovh_backlog_fail (self, "write");
     return 0;
 }
 
@@ -441,15 +259,15 @@ ovh_backlog_commit (ovh_backlog_t *self)
             return;             //  backing off
         //  A full disk may be full of our own WAL: give it back first
         ovh_spool_checkpoint (self->spool);
-        if (s_replay (self)) {
-            s_fail (self, "write");
-            s_degrade (self);
+        if (ovh_backlog_replay (self)) {
+            ovh_backlog_fail (self, "write");
+            ovh_backlog_degrade (self);
             return;
         }
     }
     if (ovh_spool_commit (self->spool)) {
-        s_fail (self, "commit");
-        s_degrade (self);
+        ovh_backlog_fail (self, "commit");
+        ovh_backlog_degrade (self);
         return;
     }
     s_committed (self);
@@ -504,7 +322,7 @@ ovh_backlog_reload (ovh_backlog_t *self, size_t room)
     int loaded = ovh_spool_load (self->spool, self->memory_row, room, s_loaded, self);
     if (loaded >= 0 && (size_t) loaded < room && !self->refused)
         self->spilling = false;         //  caught up
-    s_degrade (self);
+    ovh_backlog_degrade (self);
 }
 
 bool

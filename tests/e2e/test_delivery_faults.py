@@ -66,6 +66,20 @@ def adds_up (test, stats, resumed=0, log=""):
 
 class FaultTest (ovhtest.BridgeTestCase):
 
+    def small_disk (self, size):
+        """A tmpfs of 'size' (mount's syntax) in the test's folder, unmounted
+        at the end; the test is skipped, with the reason, without root."""
+        if os.geteuid () != 0:
+            self.skipTest ("needs root to mount a tmpfs")
+        disk = os.path.join (self.tmp, "disk")
+        os.mkdir (disk)
+        mounted = subprocess.run (["mount", "-t", "tmpfs", "-o", "size=" + size, "tmpfs", disk],
+                                  capture_output=True, text=True)
+        if mounted.returncode != 0:
+            self.skipTest ("cannot mount a tmpfs here: %s" % mounted.stderr.strip ())
+        self.addCleanup (subprocess.run, ["umount", "-l", disk])
+        return disk
+
     def test_signals_during_shutdown_never_skip_the_join (self):
         """A stream of SIGTERMs while the bridge stops, with requests hanging
         and events queued: it exits 0 every time with the final line (a
@@ -179,15 +193,7 @@ class FaultTest (ovhtest.BridgeTestCase):
         comes up, the spool makes room, events flow again; a stream of
         SIGTERMs at the end. Every accepted event is delivered or still in
         the spool, what the bus dropped is counted, and the line adds up."""
-        if os.geteuid () != 0:
-            self.skipTest ("needs root to mount a tmpfs")
-        disk = os.path.join (self.tmp, "disk")
-        os.mkdir (disk)
-        mounted = subprocess.run (["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", disk],
-                                  capture_output=True, text=True)
-        if mounted.returncode != 0:
-            self.skipTest ("cannot mount a tmpfs here: %s" % mounted.stderr.strip ())
-        self.addCleanup (subprocess.run, ["umount", "-l", disk])
+        disk = self.small_disk ("2m")
         hold = delivery.PortHold ()
         self.addCleanup (hold.release)
         bind, connect = self.bus ()
@@ -252,15 +258,7 @@ class FaultTest (ovhtest.BridgeTestCase):
         delivers what it holds from memory), says so and pauses the bus;
         once the other file is gone, everything flows again, in order, and
         nothing accepted is lost."""
-        if os.geteuid () != 0:
-            self.skipTest ("needs root to mount a tmpfs")
-        disk = os.path.join (self.tmp, "disk")
-        os.mkdir (disk)
-        mounted = subprocess.run (["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", disk],
-                                  capture_output=True, text=True)
-        if mounted.returncode != 0:
-            self.skipTest ("cannot mount a tmpfs here: %s" % mounted.stderr.strip ())
-        self.addCleanup (subprocess.run, ["umount", "-l", disk])
+        disk = self.small_disk ("16m")
         receiver = delivery.FastReceiver ()
         self.addCleanup (receiver.stop)
         bind, connect = self.bus ()
