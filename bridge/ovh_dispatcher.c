@@ -13,7 +13,8 @@
     the bus only when the spool file is over its size limit.
 
     What follows an attempt (retry, dead letter) is in
-    ovh_dispatcher_outcome.c.                                                */
+    ovh_dispatcher_outcome.c; the intake's side (posting, waiting for room,
+    the drain, the counts) in ovh_dispatcher_intake.c.                   */
 
 #include <czmq.h>
 #include <curl/curl.h>
@@ -21,9 +22,6 @@
 
 //  Items taken from the feed in one go before the actor looks at curl again
 #define FEED_BATCH      256
-//  With a spool, items posted and not yet written: the spool, not memory,
-//  is where a backlog waits, so the feed stays short
-#define FEED_MAX        4096
 
 //  ---------------------------------------------------------------------
 //  Taking events in and sending them out
@@ -418,146 +416,4 @@ ovh_dispatcher_destroy (ovh_dispatcher_t **self_p)
     ovh_sender_destroy (&self->sender);
     free (self);
     *self_p = NULL;
-}
-
-//  Without a spool: is there room for 'size' more bytes? An item larger
-//  than the byte limit still goes in alone, into an empty queue.
-static bool
-s_has_room (ovh_dispatcher_t *self, size_t size)
-{
-    if (self->spool)
-        return atomic_load (&self->spool_state) == OVH_SPOOL_OK
-            && atomic_load (&self->feed_items) < FEED_MAX;
-    uint64_t items = atomic_load (&self->held_items);
-    uint64_t bytes = atomic_load (&self->held_bytes);
-    return items < self->config->queue_events
-        && (items == 0 || bytes + size <= self->config->queue_bytes);
-}
-
-//  Hand over, with or without the room check
-static int
-s_post (ovh_dispatcher_t *self, ovh_item_t *item, bool check_room)
-{
-    size_t size = ovh_item_size (item);
-    if (check_room && !s_has_room (self, size))
-        return -1;
-    if (!self->spool) {
-        atomic_fetch_add (&self->held_items, 1);
-        atomic_fetch_add (&self->held_bytes, size);
-    }
-    atomic_store_explicit (&item->handed_over, 1, memory_order_release);
-    atomic_fetch_add (&self->feed_items, 1);
-    //  Counted before the actor can see the item, so that no reader ever
-    //  sees it finished before it was posted
-    atomic_fetch_add (&self->posted, 1);
-    if (zmq_send (zsock_resolve (self->feed_in), &item, sizeof item, ZMQ_DONTWAIT)
-        == sizeof item)
-        return 0;
-    atomic_fetch_sub (&self->posted, 1);
-    atomic_fetch_sub (&self->feed_items, 1);
-    if (!self->spool) {
-        atomic_fetch_sub (&self->held_bytes, size);
-        atomic_fetch_sub (&self->held_items, 1);
-    }
-    return -1;
-}
-
-ovh_spool_state_t
-ovh_dispatcher_spool_state (ovh_dispatcher_t *self)
-{
-    return self->spool ? (ovh_spool_state_t) atomic_load (&self->spool_state) : OVH_SPOOL_OK;
-}
-
-int
-ovh_dispatcher_post (ovh_dispatcher_t *self, ovh_item_t *item)
-{
-    assert (self);
-    assert (item);
-    return s_post (self, item, true);
-}
-
-int
-ovh_dispatcher_post_last (ovh_dispatcher_t *self, ovh_item_t *item)
-{
-    assert (self);
-    assert (item);
-    return s_post (self, item, false);
-}
-
-bool
-ovh_dispatcher_wait_room (ovh_dispatcher_t *self, ovh_item_t *item, int msecs)
-{
-    //  Once full, wait until the queue is down to three quarters, so that a
-    //  busy queue pauses and resumes in episodes rather than at every
-    //  event. Room comes back as the actor finishes items; nothing signals
-    //  it, so look every two milliseconds: the bus is paused anyway.
-    uint64_t low_items = self->config->queue_events - self->config->queue_events / 4;
-    uint64_t low_bytes = self->config->queue_bytes - self->config->queue_bytes / 4;
-    int64_t deadline = zclock_mono () + msecs;
-    while (true) {
-        bool low = self->spool || (atomic_load (&self->held_items) <= low_items
-                                   && atomic_load (&self->held_bytes) <= low_bytes);
-        if (low && s_has_room (self, ovh_item_size (item))) {
-            zmq_pollitem_t poller = { zsock_resolve (self->feed_in), 0, ZMQ_POLLOUT, 0 };
-            if (zmq_poll (&poller, 1, 0) == 1)
-                return true;
-        }
-        if (zclock_mono () >= deadline || zsys_interrupted)
-            return false;
-        zclock_sleep (2);
-    }
-}
-
-void
-ovh_dispatcher_drain (ovh_dispatcher_t *self, int msecs, ovh_dispatch_stats_t *stats)
-{
-    assert (self);
-    char text [16];
-    snprintf (text, sizeof text, "%d", msecs);
-    zstr_sendx (self->actor, "DRAIN", text, NULL);
-    //  Wait for the reply whatever signals come: a signal interrupts the
-    //  wait (and sets zsys_interrupted, which the caller cleared before
-    //  the drain); it shortens the drain, it never skips it
-    bool hurried = false;
-    while (true) {
-        zmq_pollitem_t reply_ready = { zsock_resolve (self->actor), 0, ZMQ_POLLIN, 0 };
-        if (zmq_poll (&reply_ready, 1, 100) == 1) {
-            //  The reply only says the actor is done; the counts are read
-            //  from the atomics it updated before replying
-            zframe_t *reply = zframe_recv (self->actor);
-            if (reply) {
-                zframe_destroy (&reply);
-                break;
-            }
-        }
-        if (zsys_interrupted && !hurried) {
-            zsys_info ("signal during the drain: stopping now, what is not delivered "
-                       "is counted undelivered%s", self->spool ? " (it stays in the spool)" : "");
-            hurried = zstr_send (self->actor, "HURRY") == 0;
-        }
-    }
-    ovh_dispatcher_stats (self, stats);
-}
-
-void
-ovh_dispatcher_stats (ovh_dispatcher_t *self, ovh_dispatch_stats_t *stats)
-{
-    //  Finished counts first, then what came in: an event finished
-    //  between the reads can only make 'queued' larger, never wrap
-    stats->delivered = atomic_load (&self->delivered);
-    stats->dead = atomic_load (&self->dead);
-    stats->failed = atomic_load (&self->failed);
-    stats->failed_attempts = atomic_load (&self->failed_attempts);
-    stats->unwritten = atomic_load (&self->unwritten);
-    stats->resumed = atomic_load (&self->resumed);
-    stats->posted = atomic_load (&self->posted);
-    uint64_t in = stats->resumed + stats->posted;
-    uint64_t out = stats->delivered + stats->dead + stats->failed;
-    stats->queued = in > out ? in - out : 0;
-}
-
-const char *
-ovh_dispatcher_endpoint (ovh_dispatcher_t *self)
-{
-    return ovh_sender_endpoint (self->sender);
 }

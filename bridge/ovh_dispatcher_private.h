@@ -14,6 +14,10 @@
 #include "ovh_schedule.h"
 #include "ovh_sender.h"
 
+//  With a spool, items posted and not yet written: the spool, not memory,
+//  is where a backlog waits, so the feed stays short
+#define FEED_MAX        4096
+
 struct _ovh_dispatcher_t {
     ovh_config_t *config;
     zactor_t *actor;
