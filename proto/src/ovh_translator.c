@@ -137,18 +137,28 @@ s_envelope_src (ovh_reader_t *r, const ovh_mp_token_t *token, ovh_event_t *event
     return 0;
 }
 
+//  An envelope key's unsigned value, at least 'least'. 0, or -1 (failed)
+static int
+s_envelope_uint (ovh_reader_t *r, const ovh_mp_token_t *token, const char *name,
+                 uint64_t least)
+{
+    if (token->kind == OVH_MP_INT)
+        return ovh_reader_fail (r, OVH_E_ENVELOPE, r->p, "%s is %" PRId64 ", must be >= %"
+                                PRIu64, name, token->v.i, least);
+    if (token->kind != OVH_MP_UINT)
+        return ovh_reader_fail (r, OVH_E_ENVELOPE, r->p, "%s is %s, expected an unsigned integer",
+                                name, ovh_mp_kind_name (token->kind));
+    if (token->v.u < least)
+        return ovh_reader_fail (r, OVH_E_ENVELOPE, r->p, "%s is %" PRIu64 ", must be >= %"
+                                PRIu64, name, token->v.u, least);
+    return 0;
+}
+
 static int
 s_envelope_seq (ovh_reader_t *r, const ovh_mp_token_t *token, ovh_event_t *event)
 {
-    if (token->kind == OVH_MP_INT)
-        return ovh_reader_fail (r, OVH_E_ENVELOPE, r->p, "seq is %" PRId64 ", must be >= 1",
-                                token->v.i);
-    if (token->kind != OVH_MP_UINT)
-        return ovh_reader_fail (r, OVH_E_ENVELOPE, r->p,
-                                "seq is %s, expected an unsigned integer",
-                                ovh_mp_kind_name (token->kind));
-    if (token->v.u == 0)
-        return ovh_reader_fail (r, OVH_E_ENVELOPE, r->p, "seq is 0, must be >= 1");
+    if (s_envelope_uint (r, token, "seq", 1))
+        return -1;
     if (event->seq)
         return ovh_reader_fail (r, OVH_E_ENVELOPE, r->p, "seq appears twice");
     event->seq = token->v.u;
@@ -159,13 +169,8 @@ s_envelope_seq (ovh_reader_t *r, const ovh_mp_token_t *token, ovh_event_t *event
 static int
 s_envelope_epoch (ovh_reader_t *r, const ovh_mp_token_t *token, ovh_event_t *event)
 {
-    if (token->kind == OVH_MP_INT)
-        return ovh_reader_fail (r, OVH_E_ENVELOPE, r->p, "epoch is %" PRId64 ", must be >= 0",
-                                token->v.i);
-    if (token->kind != OVH_MP_UINT)
-        return ovh_reader_fail (r, OVH_E_ENVELOPE, r->p,
-                                "epoch is %s, expected an unsigned integer",
-                                ovh_mp_kind_name (token->kind));
+    if (s_envelope_uint (r, token, "epoch", 0))
+        return -1;
     if (event->has_epoch)
         return ovh_reader_fail (r, OVH_E_ENVELOPE, r->p, "epoch appears twice");
     event->has_epoch = true;

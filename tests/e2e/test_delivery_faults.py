@@ -55,6 +55,16 @@ class HangingEndpoint:
             peer.close ()
 
 
+def send_paced (publisher, events, chunk, pause):
+    """Publish (topic, body) pairs 'chunk' at a time with a pause between:
+    a steady stream rather than one burst. Returns their ids."""
+    ids = []
+    for start in range (0, len (events), chunk):
+        ids += publisher.send_many (events [start:start + chunk])
+        time.sleep (pause)
+    return ids
+
+
 def adds_up (test, stats, resumed=0, log=""):
     """received + resumed = dropped + delivered + dead + failed + undelivered"""
     extra = stats ["extra"]
@@ -162,10 +172,7 @@ class FaultTest (ovhtest.BridgeTestCase):
                                            "max/%d" % os.getpid ())
         big = [(topic, dict (body, padding="x" * 300))
                for topic, body in delivery.bulk_events (4000, 400)]
-        ids = []
-        for start in range (0, len (big), 100):
-            ids += publisher.send_many (big [start:start + 100])
-            time.sleep (0.005)
+        ids = send_paced (publisher, big, 100, 0.005)
         bridge.wait_log (r"W: .*spool full", 20, "the spool-full warning")
         receiver.status = 200
         ovhtest.wait_until (lambda: delivery.spool_count (db) == 0, 60, "the spool emptied",
@@ -206,10 +213,7 @@ class FaultTest (ovhtest.BridgeTestCase):
                                            "disk/%d" % os.getpid ())
         events = [(topic, dict (body, padding="y" * 200))
                   for topic, body in delivery.bulk_events (20000, 1000)]
-        ids = []
-        for start in range (0, len (events), 500):
-            ids += publisher.send_many (events [start:start + 500])
-            time.sleep (0.01)
+        ids = send_paced (publisher, events, 500, 0.01)
         bridge.wait_log (r"W: .*spool .*(disk is nearly full|disk is full)", 30,
                          "the disk-full warning")
         time.sleep (1)                  #   the endpoint stays down a while
