@@ -5,6 +5,7 @@
 #
 #   sh tests/bench/bench_workers.sh [build-dir]      (default: ./build)
 #
+# BENCH_WORKERS ("32 1024") lists the worker counts to compare.
 # BENCH_EVENTS (20000) participantJoined events over BENCH_SESSIONS (2000)
 # sessions, published at full speed by bench_publish into a bridge that
 # POSTs them to nginx (`return 200`, tests/bench/nginx.conf.in). For each
@@ -24,6 +25,7 @@ BIN=$BUILD/bin
 EVENTS=${BENCH_EVENTS:-20000}
 SESSIONS=${BENCH_SESSIONS:-2000}
 CALLGRIND=${BENCH_CALLGRIND:-1}
+WORKERS=${BENCH_WORKERS:-32 1024}
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 TICK=$(getconf CLK_TCK)
 
@@ -107,11 +109,11 @@ echo "machine: $(nproc) CPUs, $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p'
 echo "bridge:  $BIN/ovhook-bridge ($("$BIN/ovhook-bridge" --version))"
 echo
 echo " workers  delivered  bridge CPU/event"
-for workers in 32 1024; do run_once "$workers" ""; done
+for workers in $WORKERS; do run_once "$workers" ""; done
 if [ "$CALLGRIND" = 1 ]; then
     echo
     echo " workers  delivered  instructions/event (valgrind --tool=callgrind)"
-    for workers in 32 1024; do
+    for workers in $WORKERS; do
         run_once "$workers" "valgrind -q --tool=callgrind --callgrind-out-file=$DIR/callgrind.out"
     done
 fi
