@@ -1,51 +1,10 @@
 /*  ovh_sender.c - POSTs events over a pool of keep-alive connections with
-    libcurl's multi interface, driven by the dispatcher's zmq_poll loop.    */
+    libcurl's multi interface, driven by the dispatcher's zmq_poll loop:
+    sets up the shards and their transfers, starts and finishes transfers
+    (the poll set and timers are in ovh_sender_poll.c).                     */
 
-#include <curl/curl.h>
-#include "ovh_sender.h"
+#include "ovh_sender_private.h"
 #include "ovh_retry.h"
-
-//  Room for the signature header: "webhook-signature: " and up to 40
-//  entries of "v1," + 44 base64 characters + a space
-#define SIGNATURE_MAX   2048
-
-typedef struct {
-    CURL *easy;
-    ovh_item_t *item;               //  NULL when the transfer is free
-    int64_t started;                //  zclock_usecs at start
-    char error [CURL_ERROR_SIZE];
-    //  The per-attempt headers, linked in front of the shared ones: no
-    //  allocation per request
-    struct curl_slist nodes [3];
-    char id_header [64];
-    char timestamp_header [48];
-    char signature_header [SIGNATURE_MAX];
-} transfer_t;
-
-struct _ovh_sender_t {
-    CURLM *multi;
-    struct curl_slist *headers;
-    transfer_t *transfers;
-    size_t transfer_count;
-    size_t busy;
-    size_t *idle;                   //  indexes of free transfers, a stack
-    //  The poll set, kept up to date as curl asks instead of rebuilt at
-    //  every loop: the caller's 'reserved' items, then the sockets curl
-    //  wants watched. Each socket's place among those is stored with curl
-    //  (curl_multi_assign, plus one), so that no callback searches.
-    zmq_pollitem_t *polls;
-    size_t reserved;
-    size_t watch_count;
-    size_t poll_max;                //  room in polls and ready
-    zmq_pollitem_t *ready;          //  the ready sockets, copied by act
-    int64_t timer_due;              //  zclock_mono ms, -1 when none
-    ovh_sender_done_fn *done;
-    void *done_arg;
-    ovh_signer_t *signer;
-    CURLU *url;                     //  the endpoint, parsed once for all transfers
-    bool accept_2xx;
-    char *endpoint_shown;
-};
 
 static size_t
 s_discard (char *data, size_t size, size_t nmemb, void *arg)
@@ -54,79 +13,6 @@ s_discard (char *data, size_t size, size_t nmemb, void *arg)
     //  The body of the reply means nothing to us; curl's total timeout
     //  bounds how long an endpoint can keep talking
     return size * nmemb;
-}
-
-//  Room for 'count' items in the poll set (and as many ready ones)
-static int
-s_poll_room (ovh_sender_t *self, size_t count)
-{
-    if (count <= self->poll_max)
-        return 0;
-    size_t max = self->poll_max * 2 > count ? self->poll_max * 2 : count;
-    zmq_pollitem_t *polls = (zmq_pollitem_t *) realloc (self->polls,
-                                                        max * sizeof (zmq_pollitem_t));
-    if (!polls)
-        return -1;
-    self->polls = polls;
-    zmq_pollitem_t *ready = (zmq_pollitem_t *) realloc (self->ready,
-                                                        max * sizeof (zmq_pollitem_t));
-    if (!ready)
-        return -1;
-    self->ready = ready;
-    self->poll_max = max;
-    return 0;
-}
-
-//  The watched socket at 'index' is gone: the last one takes its place
-static void
-s_unwatch (ovh_sender_t *self, size_t index)
-{
-    assert (index < self->watch_count);
-    size_t last = --self->watch_count;
-    if (index == last)
-        return;
-    zmq_pollitem_t *moved = &self->polls [self->reserved + index];
-    *moved = self->polls [self->reserved + last];
-    curl_multi_assign (self->multi, moved->fd, (void *) (uintptr_t) (index + 1));
-}
-
-//  curl tells which sockets to watch for what; 'socketp' is the socket's
-//  place among the watched ones plus one, NULL for a socket new to us
-static int
-s_socket_cb (CURL *easy, curl_socket_t fd, int what, void *arg, void *socketp)
-{
-    (void) easy;
-    ovh_sender_t *self = (ovh_sender_t *) arg;
-    size_t place = (size_t) (uintptr_t) socketp;
-    if (what == CURL_POLL_REMOVE) {
-        //  curl forgets the socket's assignment itself
-        if (place)
-            s_unwatch (self, place - 1);
-        return 0;
-    }
-    if (!place) {
-        if (s_poll_room (self, self->reserved + self->watch_count + 1))
-            return -1;          //  curl fails the transfers
-        place = ++self->watch_count;
-        self->polls [self->reserved + place - 1] = (zmq_pollitem_t) { NULL, fd, 0, 0 };
-        if (curl_multi_assign (self->multi, fd, (void *) (uintptr_t) place) != CURLM_OK) {
-            self->watch_count--;
-            return -1;
-        }
-    }
-    self->polls [self->reserved + place - 1].events
-        = (short) ((what & CURL_POLL_IN ? ZMQ_POLLIN : 0)
-                 | (what & CURL_POLL_OUT ? ZMQ_POLLOUT : 0));
-    return 0;
-}
-
-static int
-s_timer_cb (CURLM *multi, long timeout_ms, void *arg)
-{
-    (void) multi;
-    ovh_sender_t *self = (ovh_sender_t *) arg;
-    self->timer_due = timeout_ms < 0 ? -1 : zclock_mono () + timeout_ms;
-    return 0;
 }
 
 //  The endpoint as logs may show it: user and password replaced by ****
@@ -224,12 +110,88 @@ s_setup_transfer (transfer_t *transfer, ovh_config_t *config, CURLU *url)
     return rc == CURLE_OK ? 0 : -1;
 }
 
+//  The shard goes to the front of the list of shards with a free transfer
+static void
+s_list_first (ovh_sender_t *self, shard_t *shard)
+{
+    if (self->free_first == shard)
+        return;
+    if (shard->listed) {
+        shard->prev->next = shard->next;
+        if (shard->next)
+            shard->next->prev = shard->prev;
+    }
+    shard->prev = NULL;
+    shard->next = self->free_first;
+    if (shard->next)
+        shard->next->prev = shard;
+    self->free_first = shard;
+    shard->listed = true;
+}
+
+//  The shard has no free transfer left: off the list
+static void
+s_list_remove (ovh_sender_t *self, shard_t *shard)
+{
+    assert (shard->listed);
+    if (shard->prev)
+        shard->prev->next = shard->next;
+    else
+        self->free_first = shard->next;
+    if (shard->next)
+        shard->next->prev = shard->prev;
+    shard->prev = shard->next = NULL;
+    shard->listed = false;
+}
+
+//  Splits the transfers into shards of at most SHARD_SLOTS, as even as
+//  can be, each with its multi handle and its own stack of idle transfers
+static int
+s_setup_shards (ovh_sender_t *self)
+{
+    self->shard_count = (self->transfer_count + SHARD_SLOTS - 1) / SHARD_SLOTS;
+    self->shards = (shard_t *) calloc (self->shard_count, sizeof (shard_t));
+    if (!self->shards)
+        return -1;
+    size_t first = 0;
+    //  Listed last to first, so that the first shard is at the front
+    for (size_t index = self->shard_count; index-- > 0;) {
+        shard_t *shard = &self->shards [index];
+        shard->sender = self;
+        shard->timer_due = -1;
+        shard->transfer_count = self->transfer_count / self->shard_count
+                              + (index < self->transfer_count % self->shard_count);
+        shard->idle = (size_t *) calloc (shard->transfer_count, sizeof (size_t));
+        shard->multi = curl_multi_init ();
+        if (!shard->idle || !shard->multi)
+            return -1;
+        s_list_first (self, shard);
+    }
+    for (size_t index = 0; index < self->shard_count; index++) {
+        shard_t *shard = &self->shards [index];
+        shard->transfers = self->transfers + first;
+        first += shard->transfer_count;
+        //  Popped from the end: the first transfers go first
+        for (size_t slot = 0; slot < shard->transfer_count; slot++) {
+            shard->idle [slot] = shard->transfer_count - 1 - slot;
+            shard->transfers [slot].shard = shard;
+        }
+        sender_poll_attach (shard);
+        //  One connection per transfer, kept alive between events
+        curl_multi_setopt (shard->multi, CURLMOPT_MAXCONNECTS, (long) shard->transfer_count);
+        curl_multi_setopt (shard->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                           (long) shard->transfer_count);
+    }
+    return 0;
+}
+
 ovh_sender_t *
 ovh_sender_new (ovh_config_t *config, ovh_signer_t *signer,
                 ovh_sender_done_fn *done, void *arg)
 {
     assert (config);
     assert (done);
+    assert (config->workers > 0);
     ovh_sender_t *self = (ovh_sender_t *) zmalloc (sizeof (ovh_sender_t));
     if (!self)
         return NULL;
@@ -237,35 +199,23 @@ ovh_sender_new (ovh_config_t *config, ovh_signer_t *signer,
     self->done_arg = arg;
     self->signer = signer;
     self->accept_2xx = config->accept_2xx;
-    self->timer_due = -1;
     self->endpoint_shown = s_endpoint_shown (config->endpoint);
     self->transfer_count = (size_t) config->workers;
     self->transfers = (transfer_t *) calloc (self->transfer_count, sizeof (transfer_t));
-    self->idle = (size_t *) calloc (self->transfer_count, sizeof (size_t));
-    //  Popped from the end: the first transfers go first
-    for (size_t index = 0; self->idle && index < self->transfer_count; index++)
-        self->idle [index] = self->transfer_count - 1 - index;
-    self->multi = curl_multi_init ();
     self->url = curl_url ();
     if (self->url && curl_url_set (self->url, CURLUPART_URL, config->endpoint, 0) != CURLUE_OK) {
         zsys_error ("cannot parse the endpoint %s", self->endpoint_shown);
         ovh_sender_destroy (&self);
         return NULL;
     }
-    if (!self->endpoint_shown || !self->transfers || !self->idle || !self->multi
-    ||  !self->url || s_poll_room (self, self->transfer_count + 8)
+    if (!self->endpoint_shown || !self->transfers || !self->url
+    ||  s_setup_shards (self)
+    ||  sender_poll_room (self, self->transfer_count + 8)
     ||  s_build_headers (self, config)) {
         zsys_error ("cannot set up HTTP delivery: out of memory");
         ovh_sender_destroy (&self);
         return NULL;
     }
-    curl_multi_setopt (self->multi, CURLMOPT_SOCKETFUNCTION, s_socket_cb);
-    curl_multi_setopt (self->multi, CURLMOPT_SOCKETDATA, self);
-    curl_multi_setopt (self->multi, CURLMOPT_TIMERFUNCTION, s_timer_cb);
-    curl_multi_setopt (self->multi, CURLMOPT_TIMERDATA, self);
-    //  One connection per transfer, kept alive between events
-    curl_multi_setopt (self->multi, CURLMOPT_MAXCONNECTS, (long) self->transfer_count);
-    curl_multi_setopt (self->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long) self->transfer_count);
     for (size_t index = 0; index < self->transfer_count; index++)
         if (s_setup_transfer (&self->transfers [index], config, self->url)) {
             zsys_error ("cannot set up HTTP delivery to %s (libcurl refused an option)",
@@ -283,21 +233,29 @@ ovh_sender_destroy (ovh_sender_t **self_p)
     ovh_sender_t *self = *self_p;
     if (!self)
         return;
+    //  Closing the connections makes curl report their sockets gone, and
+    //  a socket's move would be told to a shard maybe cleaned up already
+    self->closing = true;
     for (size_t index = 0; self->transfers && index < self->transfer_count; index++) {
         transfer_t *transfer = &self->transfers [index];
         if (transfer->easy) {
-            if (transfer->item && self->multi)
-                curl_multi_remove_handle (self->multi, transfer->easy);
+            if (transfer->item)
+                curl_multi_remove_handle (transfer->shard->multi, transfer->easy);
             curl_easy_cleanup (transfer->easy);
         }
     }
-    if (self->multi)
-        curl_multi_cleanup (self->multi);
+    for (size_t index = 0; self->shards && index < self->shard_count; index++) {
+        shard_t *shard = &self->shards [index];
+        if (shard->multi)
+            curl_multi_cleanup (shard->multi);
+        free (shard->idle);
+    }
     curl_url_cleanup (self->url);
     curl_slist_free_all (self->headers);
+    free (self->shards);
     free (self->transfers);
-    free (self->idle);
     free (self->polls);
+    free (self->owners);
     free (self->ready);
     free (self->endpoint_shown);
     free (self);
@@ -321,10 +279,15 @@ ovh_sender_start (ovh_sender_t *self, ovh_item_t *item)
 {
     assert (self);
     assert (item);
-    if (self->busy == self->transfer_count)
+    //  The shard that most recently finished a transfer, whose connection
+    //  waits idle; then the others in the order they finished
+    shard_t *shard = self->free_first;
+    if (!shard)
         return -1;
+    assert (shard->busy < shard->transfer_count);
     //  Taken off the idle stack only once curl has it
-    transfer_t *transfer = &self->transfers [self->idle [self->transfer_count - self->busy - 1]];
+    transfer_t *transfer
+        = &shard->transfers [shard->idle [shard->transfer_count - shard->busy - 1]];
     assert (!transfer->item);
     //  Standard Webhooks headers, made for this attempt
     int64_t now = (int64_t) time (NULL);
@@ -348,36 +311,13 @@ ovh_sender_start (ovh_sender_t *self, ovh_item_t *item)
     curl_easy_setopt (transfer->easy, CURLOPT_POSTFIELDS, item->json);
     transfer->error [0] = 0;
     transfer->started = zclock_usecs ();
-    if (curl_multi_add_handle (self->multi, transfer->easy) != CURLM_OK)
+    if (curl_multi_add_handle (shard->multi, transfer->easy) != CURLM_OK)
         return -1;
     transfer->item = item;
     self->busy++;
+    if (++shard->busy == shard->transfer_count)
+        s_list_remove (self, shard);
     return 0;
-}
-
-zmq_pollitem_t *
-ovh_sender_pollitems (ovh_sender_t *self, int reserved, int *count)
-{
-    assert (reserved >= 0);
-    if ((size_t) reserved != self->reserved) {
-        //  Once, normally: the sockets move after the caller's items
-        if (s_poll_room (self, (size_t) reserved + self->watch_count))
-            return NULL;
-        memmove (self->polls + reserved, self->polls + self->reserved,
-                 self->watch_count * sizeof (zmq_pollitem_t));
-        self->reserved = (size_t) reserved;
-    }
-    *count = (int) (self->reserved + self->watch_count);
-    return self->polls;
-}
-
-long
-ovh_sender_timeout (ovh_sender_t *self)
-{
-    if (self->timer_due < 0)
-        return -1;
-    int64_t left = self->timer_due - zclock_mono ();
-    return left > 0 ? (long) left : 0;
 }
 
 static void
@@ -404,54 +344,30 @@ s_finish (ovh_sender_t *self, transfer_t *transfer, CURLcode code)
                  || (self->accept_2xx && result.status >= 200 && result.status < 300);
     else
         result.error = transfer->error [0] ? transfer->error : curl_easy_strerror (code);
-    curl_multi_remove_handle (self->multi, transfer->easy);
+    shard_t *shard = transfer->shard;
+    curl_multi_remove_handle (shard->multi, transfer->easy);
     ovh_item_t *item = transfer->item;
     transfer->item = NULL;
     self->busy--;
-    self->idle [self->transfer_count - self->busy - 1] = (size_t) (transfer - self->transfers);
+    shard->busy--;
+    shard->idle [shard->transfer_count - shard->busy - 1]
+        = (size_t) (transfer - shard->transfers);
+    s_list_first (self, shard);
     self->done (self->done_arg, item, &result);
 }
 
-static void
-s_collect (ovh_sender_t *self)
+void
+sender_collect (shard_t *shard)
 {
     CURLMsg *message;
     int left;
-    while ((message = curl_multi_info_read (self->multi, &left))) {
+    while ((message = curl_multi_info_read (shard->multi, &left))) {
         if (message->msg != CURLMSG_DONE)
             continue;
         transfer_t *transfer;
         curl_easy_getinfo (message->easy_handle, CURLINFO_PRIVATE, (char **) &transfer);
-        s_finish (self, transfer, message->data.result);
+        s_finish (shard->sender, transfer, message->data.result);
     }
-}
-
-void
-ovh_sender_act (ovh_sender_t *self)
-{
-    //  The ready sockets are copied first: acting on one may let curl
-    //  close or open others, which moves items within the poll set
-    size_t ready = 0;
-    for (size_t index = 0; index < self->watch_count; index++) {
-        zmq_pollitem_t *item = &self->polls [self->reserved + index];
-        if (item->revents) {
-            self->ready [ready++] = *item;
-            item->revents = 0;
-        }
-    }
-    int running;
-    for (size_t index = 0; index < ready; index++) {
-        short revents = self->ready [index].revents;
-        int mask = (revents & ZMQ_POLLIN ? CURL_CSELECT_IN : 0)
-                 | (revents & ZMQ_POLLOUT ? CURL_CSELECT_OUT : 0)
-                 | (revents & ZMQ_POLLERR ? CURL_CSELECT_ERR : 0);
-        curl_multi_socket_action (self->multi, self->ready [index].fd, mask, &running);
-    }
-    if (self->timer_due >= 0 && zclock_mono () >= self->timer_due) {
-        self->timer_due = -1;
-        curl_multi_socket_action (self->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    }
-    s_collect (self);
 }
 
 void

@@ -2,9 +2,11 @@
     connections, with libcurl's multi interface.
 
     'workers' transfers run at once, each on an easy handle of its own that
-    keeps its connection alive between events. The sender does not own an
-    event loop: the dispatcher polls the sockets the sender names (with its
-    own ZeroMQ sockets in the same zmq_poll), then lets the sender act.     */
+    keeps its connection alive between events (past 64 workers, over
+    several curl multi handles: ovh_sender_private.h says why). The sender
+    does not own an event loop: the dispatcher polls the sockets the sender
+    names (with its own ZeroMQ sockets in the same zmq_poll), then lets the
+    sender act.                                                             */
 
 #ifndef OVH_SENDER_H_INCLUDED
 #define OVH_SENDER_H_INCLUDED

@@ -5,13 +5,15 @@
 #
 #   sh tests/bench/bench_workers.sh [build-dir]      (default: ./build)
 #
+# BENCH_WORKERS ("32 1024") lists the worker counts to compare.
 # BENCH_EVENTS (20000) participantJoined events over BENCH_SESSIONS (2000)
 # sessions, published at full speed by bench_publish into a bridge that
 # POSTs them to nginx (`return 200`, tests/bench/nginx.conf.in). For each
 # worker count: the bridge's CPU time per event (utime + stime from /proc,
 # noisy on a shared machine) and, with BENCH_CALLGRIND=1 (default), a second
 # run under valgrind --tool=callgrind for its instructions per event
-# (deterministic up to scheduling). Exit status 2 when a tool is missing or
+# (deterministic up to scheduling); for each run, the connections nginx
+# accepted from the bridge (its stub_status). Exit status 2 when a tool is missing or
 # a process would not start; 1 when events were lost; 0 otherwise.
 
 set -u
@@ -24,6 +26,7 @@ BIN=$BUILD/bin
 EVENTS=${BENCH_EVENTS:-20000}
 SESSIONS=${BENCH_SESSIONS:-2000}
 CALLGRIND=${BENCH_CALLGRIND:-1}
+WORKERS=${BENCH_WORKERS:-32 1024}
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 TICK=$(getconf CLK_TCK)
 
@@ -47,6 +50,11 @@ free_port () {
     /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 lines () { [ -f "$1" ] && wc -l < "$1" | tr -d ' ' || echo 0; }
+accepted () {
+    /usr/bin/python3 -c 'import sys, urllib.request
+print (urllib.request.urlopen (sys.argv [1]).read ().split () [7].decode ())' \
+        "http://127.0.0.1:$NGINX_PORT/status" 2>/dev/null || echo 0
+}
 cpu_ticks () { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
 # nginx as in bench_bridge.sh, with room for 1024 connections and more
@@ -62,6 +70,7 @@ kill -0 "$NGINX_PID" 2>/dev/null || { echo "bench: nginx did not start" >&2; cat
 LOST=0
 run_once () {
     BUS="tcp://127.0.0.1:$(free_port)"
+    accepts=$(accepted)
     log=$DIR/bridge-$1.log
     # shellcheck disable=SC2086
     OPENVIDU_WEBHOOK=true OPENVIDU_WEBHOOK_ENDPOINT="http://127.0.0.1:$NGINX_PORT/hook" \
@@ -90,15 +99,17 @@ run_once () {
     kill -TERM "$BRIDGE_PID"; wait "$BRIDGE_PID" 2>/dev/null; BRIDGE_PID=''
     sleep 1.2
     delivered=$(($(lines "$DIR/hook.log") - before))
+    accepts=$(($(accepted) - accepts - 1))           # less our own status request
     LOST=$((LOST + EVENTS - delivered))
     cpu=$(awk -v t="$ticks" -v n="$delivered" -v hz="$TICK" 'BEGIN { printf "%.1f", n ? t * 1e6 / hz / n : 0 }')
     if [ -n "$2" ]; then
         ir=$(sed -n 's/^\(summary\|totals\): *//p' "$DIR/callgrind.out" | head -1)
-        printf '%8s %10s %12s   (under callgrind: %s instructions in all)\n' "$1" "$delivered" \
-            "$(awk -v i="$ir" -v n="$delivered" 'BEGIN { printf "%.0f Ir", n ? i / n : 0 }')" "$ir"
+        printf '%8s %10s %12s %12s   (under callgrind: %s instructions in all)\n' "$1" "$delivered" \
+            "$(awk -v i="$ir" -v n="$delivered" 'BEGIN { printf "%.0f Ir", n ? i / n : 0 }')" \
+            "$accepts" "$ir"
         rm -f "$DIR/callgrind.out"
     else
-        printf '%8s %10s %12s\n' "$1" "$delivered" "$cpu us"
+        printf '%8s %10s %12s %12s\n' "$1" "$delivered" "$cpu us" "$accepts"
     fi
 }
 
@@ -106,12 +117,12 @@ echo "== bench_workers: $EVENTS events over $SESSIONS sessions into nginx, full 
 echo "machine: $(nproc) CPUs, $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "bridge:  $BIN/ovhook-bridge ($("$BIN/ovhook-bridge" --version))"
 echo
-echo " workers  delivered  bridge CPU/event"
-for workers in 32 1024; do run_once "$workers" ""; done
+echo " workers  delivered  CPU/event  connections"
+for workers in $WORKERS; do run_once "$workers" ""; done
 if [ "$CALLGRIND" = 1 ]; then
     echo
-    echo " workers  delivered  instructions/event (valgrind --tool=callgrind)"
-    for workers in 32 1024; do
+    echo " workers  delivered     Ir/event  connections  (Ir: valgrind --tool=callgrind)"
+    for workers in $WORKERS; do
         run_once "$workers" "valgrind -q --tool=callgrind --callgrind-out-file=$DIR/callgrind.out"
     done
 fi

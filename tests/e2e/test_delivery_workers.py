@@ -5,11 +5,15 @@ are in flight at once and every event arrives once, in order per session;
 with a receiver that closes some connections after answering, curl closes
 and reopens sockets all the time (the poll set shrinks and grows, live
 sockets move within it, fd numbers come back) and every event still
-arrives once, in order."""
+arrives once, in order. Past 64 workers the transfers are split over
+several curl multi handles (shards): all of them run at once, one poll set
+and one timeout serve them all, and a new transfer goes to the shard whose
+connection just came free, so that sharding opens no extra connections."""
 
 import collections
 import os
 import sys
+import time
 
 sys.path.insert (0, os.path.dirname (os.path.abspath (__file__)))
 import ovhtest
@@ -60,6 +64,64 @@ class WorkersTest (ovhtest.BridgeTestCase):
         print ("\n1024 workers: max in flight %d, %d connections"
                % (receiver.max_in_flight, receiver.connections))
         self.assertGreaterEqual (receiver.max_in_flight, 512)
+
+    def test_200_workers_all_in_flight (self):
+        #   Answers held 1 s: every one of the 200 workers (four shards)
+        #   gets a request in flight at once, over no more connections
+        #   (the receiver may count an answered request a moment longer)
+        receiver = self.run_load (lambda request: (200, 1.0), 800, 400,
+                                  ["--workers", "200", "--request-timeout", "20s"], 40)
+        print ("\n200 workers: max in flight %d, %d connections"
+               % (receiver.max_in_flight, receiver.connections))
+        self.assertGreaterEqual (receiver.max_in_flight, 200)
+        self.assertLessEqual (receiver.connections, 200)
+
+    def test_few_sessions_reuse_connections (self):
+        #   Four sessions: at most four requests at a time, whatever the
+        #   256 workers (four shards). Each new request must go where a
+        #   connection just came free, not open one in another shard
+        events = 2000
+        receiver = self.run_load (None, events, 4, ["--workers", "256"], 60)
+        print ("\n256 workers, 4 sessions: max in flight %d, %d connections"
+               % (receiver.max_in_flight, receiver.connections))
+        self.assertLessEqual (receiver.connections, 4)
+
+    def test_lone_event_in_a_later_shard (self):
+        #   One timeout serves every shard. With 100 workers (two shards of
+        #   50), events 0-49 start first and fill the first shard, where
+        #   the receiver holds them; 50-59 go to the second and are
+        #   answered, so the second is where the next event goes. That
+        #   event starts on a timer of the second shard only: it must
+        #   arrive at once, not when the first shard has something to do
+        hold = 4.0 * ovhtest.SLOW
+        def responder (request):
+            index = int (request.json () ["connectionId"].split ("_") [1])
+            return (200, hold) if index < 50 else 200
+        receiver, bridge, publisher = self.bridge_setup (
+            responder, args=["--workers", "100", "--request-timeout", "30s"])
+        lines = delivery.bulk_lines (61, 61)
+        for line in lines [:60]:
+            publisher.send_line (line)
+        receiver.wait_for (60, timeout=10, log=bridge.show)
+        ovhtest.wait_until (lambda: receiver.in_flight == 50, 5, "the unheld answers",
+                            lambda: "in flight: %d" % receiver.in_flight)
+        time.sleep (0.2)
+        sent = time.monotonic ()
+        publisher.send_line (lines [60])
+        last = receiver.wait_for (61, timeout=10, log=bridge.show) [60]
+        print ("\nlone event after %.3f s" % (last.time - sent))
+        self.assertEqual (last.json () ["connectionId"], "con_60")
+        self.assertLess (last.time - sent, hold / 2)
+        code, log = bridge.stop ()
+        self.assertEqual (code, 0, log [-3000:])
+
+    def test_32_workers_full_speed_connections (self):
+        #   One shard, as before sharding: no more connections than workers
+        events = 4000
+        receiver = self.run_load (None, events, 400, ["--workers", "32"], 60)
+        print ("\n32 workers: max in flight %d, %d connections"
+               % (receiver.max_in_flight, receiver.connections))
+        self.assertLessEqual (receiver.connections, 32)
 
     def test_connections_closed_and_reopened (self):
         #   Every other answer closes its connection: sockets come and go

@@ -1,0 +1,107 @@
+/*  ovh_sender_private.h - what the files of the sender class share: its
+    shards, transfers and poll set. ovh_sender.c sets them up, starts and
+    finishes transfers; ovh_sender_poll.c keeps the poll set and the timers
+    of all shards and lets curl act on them. Not for other classes.
+
+    The transfers are split over shards of at most SHARD_SLOTS, each with
+    a curl multi handle of its own. libcurl 7.88 looks for a connection to
+    reuse by walking every connection its multi holds to the host, busy
+    ones included (ConnectionExists in lib/url.c): with all workers on one
+    multi, each request would cost a walk over up to --workers connections.
+    A shard bounds that walk whatever --workers is.                          */
+
+#ifndef OVH_SENDER_PRIVATE_H_INCLUDED
+#define OVH_SENDER_PRIVATE_H_INCLUDED
+
+#include <curl/curl.h>
+#include "ovh_sender.h"
+
+//  Transfers per shard, at most: small enough that curl's walk stays
+//  short, large enough that 32 workers (the default) share one connection
+//  cache as they always did
+#define SHARD_SLOTS     64
+
+//  Room for the signature header: "webhook-signature: " and up to 40
+//  entries of "v1," + 44 base64 characters + a space
+#define SIGNATURE_MAX   2048
+
+typedef struct _shard_t shard_t;
+
+typedef struct {
+    CURL *easy;
+    shard_t *shard;                 //  whose multi runs it, for its life
+    ovh_item_t *item;               //  NULL when the transfer is free
+    int64_t started;                //  zclock_usecs at start
+    char error [CURL_ERROR_SIZE];
+    //  The per-attempt headers, linked in front of the shared ones: no
+    //  allocation per request
+    struct curl_slist nodes [3];
+    char id_header [64];
+    char timestamp_header [48];
+    char signature_header [SIGNATURE_MAX];
+} transfer_t;
+
+struct _shard_t {
+    CURLM *multi;
+    ovh_sender_t *sender;           //  for curl's callbacks
+    transfer_t *transfers;          //  its slice of the sender's transfers
+    size_t transfer_count;
+    size_t busy;
+    size_t *idle;                   //  indexes of its free transfers, a stack
+    int64_t timer_due;              //  zclock_mono ms, -1 when none
+    bool acted;                     //  curl ran since its messages were read
+    //  In the sender's list of shards with a free transfer
+    shard_t *prev;
+    shard_t *next;
+    bool listed;
+};
+
+//  A ready socket, as act copies it before acting
+typedef struct {
+    curl_socket_t fd;
+    short revents;
+    shard_t *shard;
+} ready_t;
+
+struct _ovh_sender_t {
+    shard_t *shards;
+    size_t shard_count;
+    //  The shards with a free transfer, the one that most recently finished
+    //  a transfer first: its connection is idle and reused by the next
+    shard_t *free_first;
+    struct curl_slist *headers;
+    transfer_t *transfers;
+    size_t transfer_count;
+    size_t busy;
+    //  The poll set, kept up to date as curl asks instead of rebuilt at
+    //  every loop: the caller's 'reserved' items, then the sockets the
+    //  shards' multis want watched. Each socket's place among those is
+    //  stored with its multi (curl_multi_assign, plus one), so that no
+    //  callback searches; 'owners' holds each watched socket's shard.
+    zmq_pollitem_t *polls;
+    shard_t **owners;
+    size_t reserved;
+    size_t watch_count;
+    size_t poll_max;                //  room in polls, owners and ready
+    ready_t *ready;                 //  the ready sockets, copied by act
+    bool closing;                   //  destroy: curl's callbacks are ignored
+    ovh_sender_done_fn *done;
+    void *done_arg;
+    ovh_signer_t *signer;
+    CURLU *url;                     //  the endpoint, parsed once for all transfers
+    bool accept_2xx;
+    char *endpoint_shown;
+};
+
+//  ovh_sender_poll.c: room for 'count' items in the poll set; 0 or -1
+int
+    sender_poll_room (ovh_sender_t *self, size_t count);
+//  ovh_sender_poll.c: hands the shard's multi the socket and timer
+//  callbacks
+void
+    sender_poll_attach (shard_t *shard);
+//  ovh_sender.c: reports the shard's finished transfers
+void
+    sender_collect (shard_t *shard);
+
+#endif
