@@ -58,6 +58,21 @@ ERRORS = [
     ("header empty value", {"OPENVIDU_WEBHOOK_HEADERS": '["X-Name: "]'}, [],
      [P + 'OPENVIDU_WEBHOOK_HEADERS=["X-Name: "]. HTTP header '
       "'X-Name: ' syntax is not correct. Header value cannot be empty"]),
+    ("framing header", {"OPENVIDU_WEBHOOK_HEADERS": '["Content-Length: 5"]'}, [],
+     [P + 'OPENVIDU_WEBHOOK_HEADERS=["Content-Length: 5"]. HTTP header '
+      "'Content-Length: 5' is not allowed. Content-Length is set by the bridge "
+      "(framing and hop-by-hop headers cannot be configured)"]),
+    ("hop-by-hop header, any case", {"OPENVIDU_WEBHOOK_HEADERS": '["transfer-ENCODING: chunked"]'}, [],
+     [P + 'OPENVIDU_WEBHOOK_HEADERS=["transfer-ENCODING: chunked"]. HTTP header '
+      "'transfer-ENCODING: chunked' is not allowed. Transfer-Encoding is set by the bridge ..."]),
+    ("header name not a token", {"OPENVIDU_WEBHOOK_HEADERS": '["X A: 1", "X:Y: 2"]'}, [],
+     [P + 'OPENVIDU_WEBHOOK_HEADERS=["X A: 1", "X:Y: 2"]. HTTP header '
+      "'X A: 1' syntax is not correct. Header name is not a token ...",
+      P + 'OPENVIDU_WEBHOOK_HEADERS=["X A: 1", "X:Y: 2"]. HTTP header '
+      "'X:Y: 2' syntax is not correct. Header name is not a token ..."]),
+    ("header blank value", {"OPENVIDU_WEBHOOK_HEADERS": '["X-WS:  "]'}, [],
+     [P + 'OPENVIDU_WEBHOOK_HEADERS=["X-WS:  "]. HTTP header '
+      "'X-WS:  ' syntax is not correct. Header value cannot be blank (spaces and tabs only)"]),
     ("unknown event", {"OPENVIDU_WEBHOOK_EVENTS": '["sessionCreated","recordingStarted"]'}, [],
      [P + 'OPENVIDU_WEBHOOK_EVENTS=["sessionCreated","recordingStarted"]. '
       "Event 'recordingStarted' does not exist"]),

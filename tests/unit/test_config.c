@@ -101,6 +101,9 @@ typedef struct {
 #define JSON_MSG ". Is not a valid strings array in JSON format. "
 #define SYNTAX "' syntax is not correct. "
 #define NOT_URL ". Is not a valid URL. "
+#define NOT_ALLOWED "is not allowed. "
+#define SET_BY " is set by the bridge (framing and hop-by-hop headers cannot be configured)"
+#define NOT_TOKEN "Header name is not a token (letters, digits and !#$%&'*+-.^_`|~ only)"
 #define ON "OPENVIDU_WEBHOOK=true"
 #define DURATION_MSG " (milliseconds, or a number with suffix ms, s, m or h)"
 #define SIZE_MSG " (bytes, or a number with suffix K, M or G)"
@@ -161,6 +164,38 @@ static const s_error_case_t s_error_cases [] = {
     { {0}, { "OPENVIDU_WEBHOOK_HEADERS=[\"X-A: 1\\r\\nX-Evil: 2\"]" }, NULL,
       { HDR "[\"X-A: 1\\r\\nX-Evil: 2\"]. HTTP header 'X-A: 1\\r\\nX-Evil: 2" SYNTAX
         "Header cannot contain line breaks (CR or LF)" } },
+    //  Our rules, after OpenVidu's: framing and hop-by-hop headers (any
+    //  letter case), names that are not tokens, blank values, control bytes
+    { {0}, { "OPENVIDU_WEBHOOK_HEADERS=[\"Content-Length: 5\",\"transfer-encoding: chunked\"]" }, NULL,
+      { HDR "[\"Content-Length: 5\",\"transfer-encoding: chunked\"]. HTTP header 'Content-Length: 5' "
+        NOT_ALLOWED "Content-Length" SET_BY,
+        HDR "[\"Content-Length: 5\",\"transfer-encoding: chunked\"]. HTTP header 'transfer-encoding: chunked' "
+        NOT_ALLOWED "Transfer-Encoding" SET_BY } },
+    { {0}, { "OPENVIDU_WEBHOOK_HEADERS=[\"CONNECTION: close\",\"Host: x\",\"Expect: 100-continue\"]" }, NULL,
+      { HDR "[\"CONNECTION: close\",\"Host: x\",\"Expect: 100-continue\"]. HTTP header 'CONNECTION: close' "
+        NOT_ALLOWED "Connection" SET_BY,
+        HDR "[\"CONNECTION: close\",\"Host: x\",\"Expect: 100-continue\"]. HTTP header 'Host: x' "
+        NOT_ALLOWED "Host" SET_BY,
+        HDR "[\"CONNECTION: close\",\"Host: x\",\"Expect: 100-continue\"]. HTTP header 'Expect: 100-continue' "
+        NOT_ALLOWED "Expect" SET_BY } },
+    { {0}, { "OPENVIDU_WEBHOOK_HEADERS=[\"Upgrade: h2c\",\"te: trailers\",\"Trailer: X\"]" }, NULL,
+      { HDR "[\"Upgrade: h2c\",\"te: trailers\",\"Trailer: X\"]. HTTP header 'Upgrade: h2c' "
+        NOT_ALLOWED "Upgrade" SET_BY,
+        HDR "[\"Upgrade: h2c\",\"te: trailers\",\"Trailer: X\"]. HTTP header 'te: trailers' "
+        NOT_ALLOWED "TE" SET_BY,
+        HDR "[\"Upgrade: h2c\",\"te: trailers\",\"Trailer: X\"]. HTTP header 'Trailer: X' "
+        NOT_ALLOWED "Trailer" SET_BY } },
+    { {0}, { "OPENVIDU_WEBHOOK_HEADERS=[\"X A: 1\",\"X:Y: 2\",\"X(1): 3\"]" }, NULL,
+      { HDR "[\"X A: 1\",\"X:Y: 2\",\"X(1): 3\"]. HTTP header 'X A: 1" SYNTAX NOT_TOKEN,
+        HDR "[\"X A: 1\",\"X:Y: 2\",\"X(1): 3\"]. HTTP header 'X:Y: 2" SYNTAX NOT_TOKEN,
+        HDR "[\"X A: 1\",\"X:Y: 2\",\"X(1): 3\"]. HTTP header 'X(1): 3" SYNTAX NOT_TOKEN } },
+    { {0}, { "OPENVIDU_WEBHOOK_HEADERS=[\"X-WS:  \",\"X-T: \\t\",\"X-C: a\\u0001b\"]" }, NULL,
+      { HDR "[\"X-WS:  \",\"X-T: \\t\",\"X-C: a\\u0001b\"]. HTTP header 'X-WS:  " SYNTAX
+        "Header value cannot be blank (spaces and tabs only)",
+        HDR "[\"X-WS:  \",\"X-T: \\t\",\"X-C: a\\u0001b\"]. HTTP header 'X-T: \\t" SYNTAX
+        "Header value cannot be blank (spaces and tabs only)",
+        HDR "[\"X-WS:  \",\"X-T: \\t\",\"X-C: a\\u0001b\"]. HTTP header 'X-C: a\\x01b" SYNTAX
+        "Header value cannot contain control characters" } },
     //  OPENVIDU_WEBHOOK_EVENTS
     { {0}, { "OPENVIDU_WEBHOOK_EVENTS=[\"sessionCreated\",\"recordingStarted\",\"SessionDestroyed\"]" }, NULL,
       { EVT "[\"sessionCreated\",\"recordingStarted\",\"SessionDestroyed\"]. Event 'recordingStarted' does not exist",
