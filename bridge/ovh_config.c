@@ -51,9 +51,12 @@ s_property_error (ovh_config_t *self, s_id_t id, const char *value,
     va_start (args, format);
     char *message = zsys_vprintf (format, args);
     va_end (args);
-    //  Not even a secret's length or first letters: it is all masked
+    //  Not even a secret's length or first letters: it is all masked. The
+    //  endpoint's password and query values are masked as everywhere
+    char *masked = setting->kind == K_URL? ovh_config_format_url (value): NULL;
     char *shown = setting->kind == K_SECRET && *value? strdup ("****"):
-                  ovh_config_printable (value);
+                  ovh_config_printable (masked? masked: value);
+    free (masked);
     if (message && shown) {
         if (!setting->name)
             s_add_error (self, zsys_sprintf ("Option '--%s=%s'. %s", setting->flag,

@@ -88,6 +88,15 @@ size_t
 void
     ovh_config_print (ovh_config_t *self, FILE *file);
 
+//  The endpoint as every output shows it (ready line, delivery errors,
+//  configuration errors, --check-config): the userinfo (user:password@)
+//  as "****", each query value as "****" ("?token=****&a=****"), a query
+//  parameter without '=' and a fragment as "****". Reads the URL as text,
+//  so that an endpoint libcurl refuses is masked too. Caller frees; NULL
+//  if out of memory.
+char *
+    ovh_config_format_url (const char *url);
+
 //  Print --help to 'file'.
 void
     ovh_config_usage (FILE *file);

@@ -109,10 +109,8 @@ void
 void
     ovh_config_format_duration (char *buffer, size_t size, int64_t msecs);
 
-//  The URL with its userinfo (user:password@) masked as "****", since it
-//  holds a password as often as not. Caller frees; NULL if out of memory.
-char *
-    ovh_config_format_url (const char *url);
+//  ovh_config_format_url, the masked endpoint, is in ovh_config.h: the
+//  sender shows the endpoint through it too.
 
 //  The "Name: value" headers as a compact JSON array, values masked as
 //  "****" (they are secrets as often as not). Caller frees; NULL if out

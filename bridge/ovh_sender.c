@@ -129,28 +129,6 @@ s_timer_cb (CURLM *multi, long timeout_ms, void *arg)
     return 0;
 }
 
-//  The endpoint as logs may show it: user and password replaced by ****
-static char *
-s_endpoint_shown (const char *endpoint)
-{
-    char *shown = NULL;
-    CURLU *url = curl_url ();
-    char *user = NULL;
-    if (url && curl_url_set (url, CURLUPART_URL, endpoint, 0) == CURLUE_OK
-    &&  curl_url_get (url, CURLUPART_USER, &user, 0) == CURLUE_OK) {
-        curl_url_set (url, CURLUPART_USER, "****", 0);
-        curl_url_set (url, CURLUPART_PASSWORD, NULL, 0);
-        char *masked = NULL;
-        if (curl_url_get (url, CURLUPART_URL, &masked, 0) == CURLUE_OK) {
-            shown = strdup (masked);
-            curl_free (masked);
-        }
-    }
-    curl_free (user);
-    curl_url_cleanup (url);
-    return shown ? shown : strdup (endpoint);
-}
-
 static bool
 s_has_header (zlist_t *headers, const char *name)
 {
@@ -238,7 +216,7 @@ ovh_sender_new (ovh_config_t *config, ovh_signer_t *signer,
     self->signer = signer;
     self->accept_2xx = config->accept_2xx;
     self->timer_due = -1;
-    self->endpoint_shown = s_endpoint_shown (config->endpoint);
+    self->endpoint_shown = ovh_config_format_url (config->endpoint);
     self->transfer_count = (size_t) config->workers;
     self->transfers = (transfer_t *) calloc (self->transfer_count, sizeof (transfer_t));
     self->idle = (size_t *) calloc (self->transfer_count, sizeof (size_t));

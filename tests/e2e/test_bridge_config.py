@@ -179,6 +179,22 @@ class ConfigTest (ovhtest.BridgeTestCase):
         self.assertEqual (code, 2, out + err)
         self.assertIn (P + "OPENVIDU_WEBHOOK=maybe. Is not a boolean (true or false)", err)
 
+    def test_check_config_masks_endpoint (self):
+        """userinfo and query values masked in --check-config and in errors"""
+        url = "http://al1ce:pa55w0rd@127.0.0.1:9/hook?token=q-t0ken-v4lue"
+        code, out, err, took = self.run_bridge (dict (OK, OPENVIDU_WEBHOOK_ENDPOINT=url),
+                                                ["--check-config"])
+        self.assertEqual (code, 0, out + err)
+        self.assertRegex (out, r"(?m)^OPENVIDU_WEBHOOK_ENDPOINT=http://\*\*\*\*@127\.0\.0\.1:9"
+                               r"/hook\?token=\*\*\*\*$")
+        code, out, err, took = self.run_bridge (
+            dict (OK, OPENVIDU_WEBHOOK_ENDPOINT="ftp" + url [4:]), ["--check-config"])
+        self.assertEqual (code, 2, out + err)
+        self.assertIn (P + "OPENVIDU_WEBHOOK_ENDPOINT=ftp://****@127.0.0.1:9/hook?token=****. "
+                       "Is not a valid URL. ...".replace (" ...", ""), err)
+        for secret in ("al1ce", "pa55w0rd", "q-t0ken-v4lue"):
+            self.assertNotIn (secret, out + err)
+
     def test_help_and_version (self):
         code, out, err, took = self.run_bridge ({}, ["--help"])
         self.assertEqual (code, 0, err)

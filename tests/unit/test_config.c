@@ -263,6 +263,10 @@ static const s_error_case_t s_error_cases [] = {
     { {0}, { "OVHOOK_BUS=udp://1.2.3.4:5" }, NULL,
       { "Property OVHOOK_BUS=udp://1.2.3.4:5. Endpoint 'udp://1.2.3.4:5' is not valid: expected "
         "tcp://, ipc://, inproc://, pgm:// or epgm://, after an optional @ (bind) or > (connect)" } },
+    //  An endpoint's error line masks its password and query values too
+    { { "--endpoint", "ftp://al1ce:pa55@h/x?token=t0k3nValue" }, {0}, NULL,
+      { URL "ftp://****@h/x?token=****" NOT_URL "Unsupported scheme 'ftp': only http "
+        "and https are accepted" } },
     { { "--bus", "@tcp://127.0.0.1" }, {0}, NULL,
       { "Property OVHOOK_BUS=@tcp://127.0.0.1. Endpoint '@tcp://127.0.0.1' is not valid: "
         "expected tcp://HOST:PORT, PORT between 1 and 65535 or *" } },
@@ -378,7 +382,8 @@ s_test_errors (void)
         for (; error; error = (const char *) zlist_next (errors))
             fprintf (stderr, "  case %zu: extra error: %s\n", index, error);
         //  The secrets of the cases above: in no error line, expected or not
-        const char *secrets [] = { KEY_A, KEY_B, "s3cr3tWithoutPrefix", "Zm9v*YmFy", "QUFBQUFB" };
+        const char *secrets [] = { KEY_A, KEY_B, "s3cr3tWithoutPrefix", "Zm9v*YmFy", "QUFBQUFB",
+                                   "t0k3nValue", "pa55" };
         for (size_t secret = 0; secret < sizeof secrets / sizeof secrets [0]; secret++)
             for (error = (const char *) zlist_first (errors); error;
                  error = (const char *) zlist_next (errors))
@@ -411,7 +416,7 @@ static const s_value_case_t s_value_cases [] = {
     { { "--webhook", "--endpoint", "http://h/x" }, {0}, NULL,
       { "OPENVIDU_WEBHOOK=true", "OPENVIDU_WEBHOOK_ENDPOINT=http://h/x" } },
     { { "--webhook", "TRUE", "--endpoint=https://h:8443/x?a=b" }, {0}, NULL,
-      { "OPENVIDU_WEBHOOK=true", "OPENVIDU_WEBHOOK_ENDPOINT=https://h:8443/x?a=b" } },
+      { "OPENVIDU_WEBHOOK=true", "OPENVIDU_WEBHOOK_ENDPOINT=https://h:8443/x?a=****" } },
     { {0}, { "OPENVIDU_WEBHOOK=False", "OPENVIDU_WEBHOOK_ENDPOINT= " }, NULL,
       { "OPENVIDU_WEBHOOK=false", "OPENVIDU_WEBHOOK_ENDPOINT=" } },
     //  Sizes and durations
@@ -464,7 +469,12 @@ static const s_value_case_t s_value_cases [] = {
     { { "--headers", "[\"Authorization: Basic YWxhZGRpbjpvcGVuc2VzYW1l\",\"X-Trace: a: b\"]" }, {0}, NULL,
       { "OPENVIDU_WEBHOOK_HEADERS=[\"Authorization: ****\",\"X-Trace: ****\"]" } },
     { {0}, { "OPENVIDU_WEBHOOK_ENDPOINT=https://user:p%40ss@hooks.example.com/in?x=1" }, NULL,
-      { "OPENVIDU_WEBHOOK_ENDPOINT=https://****@hooks.example.com/in?x=1" } },
+      { "OPENVIDU_WEBHOOK_ENDPOINT=https://****@hooks.example.com/in?x=****" } },
+    //  Every query value, a bare parameter, a fragment; empty ones stay empty
+    { {0}, { "OPENVIDU_WEBHOOK_ENDPOINT=http://h/in?token=t0k3nValue&a=&b&&k=v=w#frag" }, NULL,
+      { "OPENVIDU_WEBHOOK_ENDPOINT=http://h/in?token=****&a=&****&&k=****#****" } },
+    { {0}, { "OPENVIDU_WEBHOOK_ENDPOINT=http://u@h:1?#" }, NULL,
+      { "OPENVIDU_WEBHOOK_ENDPOINT=http://****@h:1?#" } },
     { {0}, { "OPENVIDU_WEBHOOK_ENDPOINT=http://hooks.example.com/a@b" }, NULL,
       { "OPENVIDU_WEBHOOK_ENDPOINT=http://hooks.example.com/a@b" } },
     //  Bus endpoints, CA file
