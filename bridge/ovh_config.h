@@ -45,9 +45,11 @@ typedef struct {
     size_t max_frame;                   //  OVHOOK_MAX_FRAME (1 MiB)
     int stats_interval_ms;              //  OVHOOK_STATS_INTERVAL (60 s)
     bool verbose;                       //  OVHOOK_VERBOSE: log every delivery
+    char *headers_file;                 //  OVHOOK_WEBHOOK_HEADERS_FILE: the headers' file
     char *env_file;                     //  --env-file PATH
     //  Delivery guarantees
     char *secret;                       //  OVHOOK_WEBHOOK_SECRET: whsec_... (space-separated)
+    char *secret_file;                  //  OVHOOK_WEBHOOK_SECRET_FILE: the secret's file
     int retries;                        //  OVHOOK_RETRIES (7): attempts = 1 + retries
     int retry_initial_ms;               //  OVHOOK_RETRY_INITIAL (1 s)
     int retry_max_ms;                   //  OVHOOK_RETRY_MAX (60 s)

@@ -82,6 +82,18 @@ int
 int
     ovh_config_check_file (const char *value, char **path_p, zlist_t *problems);
 
+//  A CA file: as ovh_config_check_file, and it must hold at least one PEM
+//  certificate as OpenSSL (so libcurl) reads it (ovh_config_files.c).
+int
+    ovh_config_check_ca (const char *value, char **path_p, zlist_t *problems);
+
+//  The content of a file that holds a setting's value (a secret, the
+//  headers), without its trailing blanks and line ends; NULL after adding
+//  the reason to 'problems' when it cannot be read, is not a regular file,
+//  is larger than 64K, holds a NUL byte or is empty. Caller frees.
+char *
+    ovh_config_read_file (const char *path, zlist_t *problems);
+
 //  A path that the bridge opens or creates when it starts (spool, dead
 //  letters) into *path_p (a copy); what fails is reported then, with the
 //  reason. Empty means none: returns 0 and leaves *path_p.

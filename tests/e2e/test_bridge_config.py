@@ -195,6 +195,36 @@ class ConfigTest (ovhtest.BridgeTestCase):
         for secret in ("al1ce", "pa55w0rd", "q-t0ken-v4lue"):
             self.assertNotIn (secret, out + err)
 
+    def test_ca_file_checked_at_start (self):
+        """A CA file that holds no certificate stops the start (it would fail
+        every delivery); a good one passes"""
+        pki = ovhtest.make_pki (os.path.join (self.tmp, "pki"))
+        def write (name, text):
+            path = os.path.join (self.tmp, name)
+            with open (path, "w") as f:
+                f.write (text)
+            return path
+        cases = [
+            ("not PEM", write ("passwd", "root:x:0:0:root:/root:/bin/bash\n"),
+             "Contains no PEM certificate"),
+            ("empty", write ("empty.pem", ""), "Is empty: it contains no PEM certificate"),
+            ("a key, no certificate", pki ["key"], "Contains no PEM certificate"),
+            ("broken PEM", write ("broken.pem", "-----BEGIN CERTIFICATE-----\nMII!\n"
+                                                "-----END CERTIFICATE-----\n"),
+             "Is not a valid PEM file: ..."),
+            ("missing", os.path.join (self.tmp, "missing.pem"),
+             "Is not a readable file: No such file or directory"),
+            ("directory", self.tmp, "Is not a readable file: Not a regular file"),
+        ]
+        for name, path, reason in cases:
+            with self.subTest (name):
+                self.assert_refused (OK, ["--ca-file", path],
+                                     [P + "OVHOOK_CA_FILE=%s. %s" % (path, reason)], name)
+        code, out, err, took = self.run_bridge (dict (OK, OVHOOK_CA_FILE=pki ["ca"]),
+                                                ["--check-config"])
+        self.assertEqual (code, 0, out + err)
+        self.assertIn ("OVHOOK_CA_FILE=%s\n" % pki ["ca"], out)
+
     def test_help_and_version (self):
         code, out, err, took = self.run_bridge ({}, ["--help"])
         self.assertEqual (code, 0, err)

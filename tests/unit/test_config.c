@@ -19,6 +19,20 @@
 #include "ovh_config.h"
 #include "ovh_dotenv.h"
 
+//  A real CA certificate (P-256, self-signed, valid until 2126): the CA
+//  file must hold one that OpenSSL loads
+#define S_CA_PEM "-----BEGIN CERTIFICATE-----\n\
+MIIBiTCCAS+gAwIBAgIUHBhlcWZO/bL0QACLJ7JaTorluvUwCgYIKoZIzj0EAwIw\n\
+GTEXMBUGA1UEAwwOb3Zob29rLXRlc3QtY2EwIBcNMjYxMjA1MDg1NDI4WhgPMjEy\n\
+NjExMTEwODU0MjhaMBkxFzAVBgNVBAMMDm92aG9vay10ZXN0LWNhMFkwEwYHKoZI\n\
+zj0CAQYIKoZIzj0DAQcDQgAEQpFOt4qz2wYSYzU/eY7vgZUsuTBIFVVut1T7rV6f\n\
+NEk+llidWLoQZ2153MWeOJMw8FHnDLCXQ1VCKzaM+gu2YqNTMFEwHQYDVR0OBBYE\n\
+FCFKSlOXUKOTRl4GjRjjUhqP2nEoMB8GA1UdIwQYMBaAFCFKSlOXUKOTRl4GjRjj\n\
+UhqP2nEoMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDSAAwRQIgCZiao1Na\n\
+vQHSETsaVcpLVJUtUn0ZznacI3a3qc7u3DQCIQD1YMjOPUfQQcdBvDQsacTt+c8z\n\
+zZPek/G3mMmL/ib2qQ==\n\
+-----END CERTIFICATE-----\n"
+
 static char s_file_path [256];      //  env file written for a case
 static char s_ca_path [256];        //  a readable file for OVHOOK_CA_FILE
 
@@ -546,7 +560,8 @@ s_test_defaults (void)
     CHECK (!config->insecure && !config->accept_2xx && !config->verbose);
     CHECK (config->max_frame == 1024 * 1024);
     CHECK (config->env_file == NULL);
-    CHECK (config->secret == NULL);
+    CHECK (config->secret == NULL && config->secret_file == NULL);
+    CHECK (config->headers_file == NULL);
     CHECK (config->retries == 7);
     CHECK (config->retry_initial_ms == 1000);
     CHECK (config->retry_max_ms == 60000);
@@ -581,7 +596,9 @@ s_test_defaults (void)
         "OVHOOK_ACCEPT_2XX=false\n"
         "OVHOOK_MAX_FRAME=1M\n"
         "OVHOOK_VERBOSE=false\n"
+        "OVHOOK_WEBHOOK_HEADERS_FILE=\n"
         "OVHOOK_WEBHOOK_SECRET=\n"
+        "OVHOOK_WEBHOOK_SECRET_FILE=\n"
         "OVHOOK_RETRIES=7\n"
         "OVHOOK_RETRY_INITIAL=1s\n"
         "OVHOOK_RETRY_MAX=60s\n"
@@ -851,7 +868,7 @@ main (void)
     snprintf (s_ca_path, sizeof s_ca_path, "/tmp/ovh_test_config_%d.pem", (int) getpid ());
     FILE *ca = fopen (s_ca_path, "w");
     assert (ca);
-    fputs ("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n", ca);
+    fputs (S_CA_PEM, ca);
     fclose (ca);
 
     s_test_defaults ();
