@@ -371,7 +371,7 @@ s_finish (ovh_sender_t *self, transfer_t *transfer, CURLcode code)
     if (result.status == 429 || result.status == 503) {
         if (curl_easy_header (transfer->easy, "Retry-After", 0, CURLH_HEADER, -1,
                               &header) == CURLHE_OK) {
-            int64_t seconds = ovh_retry_after_parse (header->value, (int64_t) time (NULL));
+            int64_t seconds = ovh_retry_after_read (header->value, (int64_t) time (NULL));
             if (seconds > 0)
                 result.retry_after = seconds;
         }
