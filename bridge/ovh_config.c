@@ -52,8 +52,10 @@ s_property_error (ovh_config_t *self, s_id_t id, const char *value,
     char *message = zsys_vprintf (format, args);
     va_end (args);
     //  Not even a secret's length or first letters: it is all masked. The
-    //  endpoint's password and query values are masked as everywhere
-    char *masked = setting->kind == K_URL? ovh_config_format_url (value): NULL;
+    //  endpoint's password and query values, and header values, are masked
+    //  as everywhere
+    char *masked = setting->kind == K_URL? ovh_config_format_url (value):
+                   setting->kind == K_HEADERS? ovh_config_mask_headers_value (value): NULL;
     char *shown = setting->kind == K_SECRET && *value? strdup ("****"):
                   ovh_config_printable (masked? masked: value);
     free (masked);

@@ -130,6 +130,19 @@ void
 char *
     ovh_config_format_headers (zlist_t *headers);
 
+//  One header as errors and --check-config show it: "Name: ****". A
+//  malformed one is masked after its first ':' or space; a blank value is
+//  shown as it is. Caller frees; NULL if out of memory.
+char *
+    ovh_config_mask_header (const char *header);
+
+//  The OPENVIDU_WEBHOOK_HEADERS text as its errors show it: a JSON array
+//  of strings as a compact array of masked headers; anything else (it
+//  failed to parse: there is no telling names from values) as it is.
+//  Caller frees; NULL if out of memory.
+char *
+    ovh_config_mask_headers_value (const char *value);
+
 //  The names of the enabled events as a compact JSON array, in catalog
 //  order. Caller frees; NULL if out of memory.
 char *

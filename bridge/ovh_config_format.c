@@ -135,19 +135,57 @@ ovh_config_format_url (const char *url)
 }
 
 char *
+ovh_config_mask_header (const char *header)
+{
+    //  Where the value starts: after ": ", or failing that (a malformed
+    //  header) after the first ':' or space, which may still hold a token
+    const char *split = strstr (header, ": ");
+    const char *value = split? split + 2: NULL;
+    if (!value && (split = strpbrk (header, ": ")))
+        value = split + 1;
+    //  A blank value hides nothing, and may be what an error is about
+    if (!value || value [strspn (value, " \t")] == '\0')
+        return strdup (header);
+    return zsys_sprintf ("%.*s****", (int) (value - header), header);
+}
+
+//  The strings of a JSON array, each masked, as a compact JSON array
+static char *
+s_masked_array (json_t *array)
+{
+    json_t *masked = json_array ();
+    for (size_t index = 0; index < json_array_size (array); index++) {
+        char *header = ovh_config_mask_header (json_string_value (json_array_get (array, index)));
+        json_array_append_new (masked, json_string (header? header: ""));
+        free (header);
+    }
+    char *json = json_dumps (masked, JSON_COMPACT);
+    json_decref (masked);
+    return json;
+}
+
+char *
 ovh_config_format_headers (zlist_t *headers)
 {
     json_t *array = json_array ();
     for (const char *header = (const char *) zlist_first (headers);
-         header; header = (const char *) zlist_next (headers)) {
-        const char *split = strstr (header, ": ");
-        char *masked = zsys_sprintf ("%.*s: ****", split? (int) (split - header): 0, header);
-        json_array_append_new (array, json_string (masked));
-        free (masked);
-    }
-    char *json = json_dumps (array, JSON_COMPACT);
+         header; header = (const char *) zlist_next (headers))
+        json_array_append_new (array, json_string (header));
+    char *json = s_masked_array (array);
     json_decref (array);
     return json;
+}
+
+char *
+ovh_config_mask_headers_value (const char *value)
+{
+    json_t *array = json_loads (value, JSON_DECODE_ANY, NULL);
+    bool strings = json_is_array (array);
+    for (size_t index = 0; strings && index < json_array_size (array); index++)
+        strings = json_is_string (json_array_get (array, index));
+    char *shown = strings? s_masked_array (array): strdup (value);
+    json_decref (array);
+    return shown;
 }
 
 char *

@@ -50,26 +50,26 @@ ERRORS = [
     ("headers an object", {"OPENVIDU_WEBHOOK_HEADERS": '{"A": "b"}'}, [],
      [P + 'OPENVIDU_WEBHOOK_HEADERS={"A": "b"}. Is not a valid strings array in JSON format. ...']),
     ("header without colon-space", {"OPENVIDU_WEBHOOK_HEADERS": '["Authorization:Basic x"]'}, [],
-     [P + 'OPENVIDU_WEBHOOK_HEADERS=["Authorization:Basic x"]. HTTP header '
-      "'Authorization:Basic x' " + HEADER_SYNTAX]),
+     [P + 'OPENVIDU_WEBHOOK_HEADERS=["Authorization:****"]. HTTP header '
+      "'Authorization:****' " + HEADER_SYNTAX]),
     ("header empty name", {"OPENVIDU_WEBHOOK_HEADERS": '[": value"]'}, [],
-     [P + 'OPENVIDU_WEBHOOK_HEADERS=[": value"]. HTTP header '
-      "': value' syntax is not correct. Header name cannot be empty"]),
+     [P + 'OPENVIDU_WEBHOOK_HEADERS=[": ****"]. HTTP header '
+      "': ****' syntax is not correct. Header name cannot be empty"]),
     ("header empty value", {"OPENVIDU_WEBHOOK_HEADERS": '["X-Name: "]'}, [],
      [P + 'OPENVIDU_WEBHOOK_HEADERS=["X-Name: "]. HTTP header '
       "'X-Name: ' syntax is not correct. Header value cannot be empty"]),
     ("framing header", {"OPENVIDU_WEBHOOK_HEADERS": '["Content-Length: 5"]'}, [],
-     [P + 'OPENVIDU_WEBHOOK_HEADERS=["Content-Length: 5"]. HTTP header '
-      "'Content-Length: 5' is not allowed. Content-Length is set by the bridge "
+     [P + 'OPENVIDU_WEBHOOK_HEADERS=["Content-Length: ****"]. HTTP header '
+      "'Content-Length: ****' is not allowed. Content-Length is set by the bridge "
       "(framing and hop-by-hop headers cannot be configured)"]),
     ("hop-by-hop header, any case", {"OPENVIDU_WEBHOOK_HEADERS": '["transfer-ENCODING: chunked"]'}, [],
-     [P + 'OPENVIDU_WEBHOOK_HEADERS=["transfer-ENCODING: chunked"]. HTTP header '
-      "'transfer-ENCODING: chunked' is not allowed. Transfer-Encoding is set by the bridge ..."]),
+     [P + 'OPENVIDU_WEBHOOK_HEADERS=["transfer-ENCODING: ****"]. HTTP header '
+      "'transfer-ENCODING: ****' is not allowed. Transfer-Encoding is set by the bridge ..."]),
     ("header name not a token", {"OPENVIDU_WEBHOOK_HEADERS": '["X A: 1", "X:Y: 2"]'}, [],
-     [P + 'OPENVIDU_WEBHOOK_HEADERS=["X A: 1", "X:Y: 2"]. HTTP header '
-      "'X A: 1' syntax is not correct. Header name is not a token ...",
-      P + 'OPENVIDU_WEBHOOK_HEADERS=["X A: 1", "X:Y: 2"]. HTTP header '
-      "'X:Y: 2' syntax is not correct. Header name is not a token ..."]),
+     [P + 'OPENVIDU_WEBHOOK_HEADERS=["X A: ****","X:Y: ****"]. HTTP header '
+      "'X A: ****' syntax is not correct. Header name is not a token ...",
+      P + 'OPENVIDU_WEBHOOK_HEADERS=["X A: ****","X:Y: ****"]. HTTP header '
+      "'X:Y: ****' syntax is not correct. Header name is not a token ..."]),
     ("header blank value", {"OPENVIDU_WEBHOOK_HEADERS": '["X-WS:  "]'}, [],
      [P + 'OPENVIDU_WEBHOOK_HEADERS=["X-WS:  "]. HTTP header '
       "'X-WS:  ' syntax is not correct. Header value cannot be blank (spaces and tabs only)"]),
@@ -194,6 +194,18 @@ class ConfigTest (ovhtest.BridgeTestCase):
                        "Is not a valid URL. ...".replace (" ...", ""), err)
         for secret in ("al1ce", "pa55w0rd", "q-t0ken-v4lue"):
             self.assertNotIn (secret, out + err)
+
+    def test_errors_mask_header_values (self):
+        """A bad headers setting is shown with its values masked: a token
+        next to the bad header must not reach the log"""
+        headers = '["Authorization: Bearer s3cr3t-t0ken", "Content-Length: 5", "X-Key:k3y-value"]'
+        err = self.assert_refused (dict (OK, OPENVIDU_WEBHOOK_HEADERS=headers), [], [
+            P + 'OPENVIDU_WEBHOOK_HEADERS=["Authorization: ****","Content-Length: ****",'
+                '"X-Key:****"]. HTTP header \'Content-Length: ****\' is not allowed. ...',
+            P + 'OPENVIDU_WEBHOOK_HEADERS=["Authorization: ****","Content-Length: ****",'
+                '"X-Key:****"]. HTTP header \'X-Key:****\' ' + HEADER_SYNTAX], "masked")
+        for secret in ("s3cr3t-t0ken", "k3y-value"):
+            self.assertNotIn (secret, err)
 
     def test_ca_file_checked_at_start (self):
         """A CA file that holds no certificate stops the start (it would fail

@@ -51,7 +51,7 @@ static s_file_t s_files [] = {
     { "BLANK", " \n\t\n", 0, "" },
     { "NUL", SECRET_A "\0x", sizeof (SECRET_A) + 1, "" },
     { "HEADERS", "[\"Authorization: Bearer " TOKEN "\", \"X-A: b\"]\n", 0, "" },
-    { "HEADERS_BAD", "[\"Content-Length: 5\", \"Authorization: Bearer " TOKEN "\"]", 0, "" },
+    { "HEADERS_BAD", "[\"Content-Length: 5\", \"Authorization:Bearer " TOKEN "\"]", 0, "" },
 };
 #define S_FILES (sizeof s_files / sizeof s_files [0])
 
@@ -120,8 +120,11 @@ static const s_case_t s_cases [] = {
       { HF "@HEADERS@. Cannot be used together with OPENVIDU_WEBHOOK_HEADERS: give one or "
         "the other" }, NULL, NULL },
     { {0}, { "OVHOOK_WEBHOOK_HEADERS_FILE=@HEADERS_BAD@" },
-      { HF "@HEADERS_BAD@. HTTP header 'Content-Length: 5' is not allowed. Content-Length "
-        "is set by the bridge (framing and hop-by-hop headers cannot be configured)" }, NULL, NULL },
+      { HF "@HEADERS_BAD@. HTTP header 'Content-Length: ****' is not allowed. Content-Length "
+        "is set by the bridge (framing and hop-by-hop headers cannot be configured)",
+        HF "@HEADERS_BAD@. HTTP header 'Authorization:****' syntax is not correct. Must be "
+        "'HEADER_NAME: HEADER_VALUE'. For example: 'Authorization: Basic YWxhZGRpbjpvcGVuc2VzYW1l'" },
+      NULL, NULL },
     { { "--headers-file", "@EMPTY@" }, {0}, { HF "@EMPTY@. Is empty" }, NULL, NULL },
 };
 
