@@ -71,6 +71,18 @@ int
     ovh_config_check_headers (const char *value, zlist_t *headers,
                               zlist_t *problems);
 
+//  Our own rules for one "Name: value" header (name_size bytes of name,
+//  then 'value'), after OpenVidu's: the name is an RFC 9110 token and not
+//  a framing or hop-by-hop header (Content-Length, Transfer-Encoding,
+//  Connection, Host, Expect, Upgrade, TE, Trailer: any letter case); the
+//  value is not blank (libcurl would drop "X-A:  " without a word) and
+//  holds no control character but tab. 'shown' is the header as the
+//  reasons quote it. Appends the reasons; returns -1 if any, else 0
+//  (ovh_config_headers.c).
+int
+    ovh_config_header_problem (const char *header, size_t name_size, const char *value,
+                               const char *shown, zlist_t *problems);
+
 //  A JSON array of event type names into 'events' (by catalog index), all
 //  or nothing; NULL sets the catalog's defaults. [] and [""] mean none.
 int
