@@ -51,9 +51,14 @@ s_property_error (ovh_config_t *self, s_id_t id, const char *value,
     va_start (args, format);
     char *message = zsys_vprintf (format, args);
     va_end (args);
-    //  Not even a secret's length or first letters: it is all masked
+    //  Not even a secret's length or first letters: it is all masked. The
+    //  endpoint's password and query values, and header values, are masked
+    //  as everywhere
+    char *masked = setting->kind == K_URL? ovh_config_format_url (value):
+                   setting->kind == K_HEADERS? ovh_config_mask_headers_value (value): NULL;
     char *shown = setting->kind == K_SECRET && *value? strdup ("****"):
-                  ovh_config_printable (value);
+                  ovh_config_printable (masked? masked: value);
+    free (masked);
     if (message && shown) {
         if (!setting->name)
             s_add_error (self, zsys_sprintf ("Option '--%s=%s'. %s", setting->flag,
@@ -102,9 +107,11 @@ s_set_number (ovh_config_t *self, s_id_t id, int64_t number)
 }
 
 //  Checks one setting and stores its value; every reason the checker
-//  gives becomes an error line about this setting. True if it was good.
+//  gives becomes an error line about setting 'named' showing 'shown': this
+//  setting and its value, or the file setting its value was read from and
+//  that file's path. True if it was good.
 static bool
-s_check (ovh_config_t *self, s_id_t id, const char *value)
+s_check (ovh_config_t *self, s_id_t id, const char *value, s_id_t named, const char *shown)
 {
     const ovh_config_setting_t *setting = &ovh_config_settings [id];
     zlist_t *problems = S_SELF (self)->problems;
@@ -120,7 +127,7 @@ s_check (ovh_config_t *self, s_id_t id, const char *value)
         case K_HEADERS: rc = ovh_config_check_headers (value, self->headers, problems); break;
         case K_EVENTS:  rc = ovh_config_check_events (value, self->events, problems); break;
         case K_BUS:     rc = ovh_config_check_bus (value, (char **) field, problems); break;
-        case K_FILE:    rc = ovh_config_check_file (value, (char **) field, problems); break;
+        case K_CA:      rc = ovh_config_check_ca (value, (char **) field, problems); break;
         case K_PATH:    rc = ovh_config_check_path (value, (char **) field, problems); break;
         case K_SECRET:  rc = ovh_config_check_secret (value, (char **) field, problems); break;
         case K_INT:     rc = ovh_config_check_int (value, min, max, &number, problems); break;
@@ -130,7 +137,7 @@ s_check (ovh_config_t *self, s_id_t id, const char *value)
     }
     for (const char *problem = (const char *) zlist_first (problems); problem;
          problem = (const char *) zlist_next (problems))
-        s_property_error (self, id, value, "%s", problem);
+        s_property_error (self, named, shown, "%s", problem);
     if (rc == 0 && number >= 0)
         s_set_number (self, id, number);
     return rc == 0;
@@ -155,7 +162,7 @@ s_reset (ovh_config_t *self)
     zlist_purge (S_SELF (self)->errors);
     self->endpoint = strdup ("");
     for (s_id_t id = 0; id < S_COUNT; id++)
-        s_check (self, id, ovh_config_settings [id].def);
+        s_check (self, id, ovh_config_settings [id].def, id, ovh_config_settings [id].def);
     assert (zlist_size (S_SELF (self)->errors) == 0);
 }
 
@@ -317,6 +324,39 @@ s_not_less (ovh_config_t *self, s_id_t id, s_id_t lower, const char *value,
                       ovh_config_settings [lower].name, text);
 }
 
+//  A setting whose value may come from a file instead (--secret-file), so
+//  that no secret shows in /proc/PID/cmdline or environ. 'text' is what
+//  was read, if anything.
+typedef struct {
+    s_id_t file_id, target;
+    char *text;
+} s_from_file_t;
+
+//  Read the file of 'from', if one is named, to replace the value of its
+//  target; naming a file and giving the value too is an error, since
+//  either could be the one meant
+static void
+s_read_setting_file (ovh_config_t *self, s_from_file_t *from, const char *values [S_COUNT],
+                     const bool given [S_COUNT])
+{
+    const char *path = values [from->file_id];
+    if (*path == '\0')
+        return;
+    if (given [from->target]) {
+        s_property_error (self, from->file_id, path, "Cannot be used together with %s: "
+                          "give one or the other", ovh_config_settings [from->target].name);
+        return;
+    }
+    zlist_t *problems = S_SELF (self)->problems;
+    zlist_purge (problems);
+    from->text = ovh_config_read_file (path, problems);
+    for (const char *problem = (const char *) zlist_first (problems); problem;
+         problem = (const char *) zlist_next (problems))
+        s_property_error (self, from->file_id, path, "%s", problem);
+    if (from->text)
+        values [from->target] = from->text;
+}
+
 int
 ovh_config_load (ovh_config_t *self, int argc, char *argv [], char **envp,
                  ovh_config_action_t *action)
@@ -354,6 +394,7 @@ ovh_config_load (ovh_config_t *self, int argc, char *argv [], char **envp,
     //  setting (--redeliver) is an action for this run: no variable or
     //  file line may ask for it on every start.
     const char *values [S_COUNT];
+    bool given [S_COUNT];           //  not empty, and not the default
     for (int id = 0; id < S_COUNT; id++) {
         const char *name = ovh_config_settings [id].name;
         values [id] = args.values [id];
@@ -361,12 +402,24 @@ ovh_config_load (ovh_config_t *self, int argc, char *argv [], char **envp,
             values [id] = s_getenv (envp, name);
         if (!values [id] && name && dotenv)
             values [id] = ovh_dotenv_get (dotenv, name);
+        given [id] = values [id] && *values [id];
         if (!values [id])
             values [id] = ovh_config_settings [id].def;
     }
+    s_from_file_t files [] = {
+        { S_HEADERS_FILE, S_HEADERS, NULL }, { S_SECRET_FILE, S_SECRET, NULL }
+    };
     bool valid [S_COUNT];
     for (s_id_t id = 0; id < S_COUNT; id++) {
-        valid [id] = s_check (self, id, values [id]);
+        //  A file's errors come where its target's would
+        s_id_t named = id;
+        for (size_t index = 0; index < sizeof files / sizeof files [0]; index++)
+            if (files [index].target == id) {
+                s_read_setting_file (self, &files [index], values, given);
+                if (files [index].text)
+                    named = files [index].file_id;
+            }
+        valid [id] = s_check (self, id, values [id], named, values [named]);
         //  OpenVidu checks this one after the other three; a wrong endpoint
         //  has had its own error already
         const char *endpoint = values [S_ENDPOINT];
@@ -379,6 +432,8 @@ ovh_config_load (ovh_config_t *self, int argc, char *argv [], char **envp,
     if (self->redeliver && !self->spool && !self->dead_letter)
         s_add_error (self, strdup ("Option '--redeliver' needs OVHOOK_SPOOL or "
                                    "OVHOOK_DEAD_LETTER: there is nothing to redeliver"));
+    for (size_t index = 0; index < sizeof files / sizeof files [0]; index++)
+        zstr_free (&files [index].text);
     ovh_dotenv_destroy (&dotenv);
     return zlist_size (S_SELF (self)->errors)? -1: 0;
 }
@@ -419,7 +474,7 @@ ovh_config_print (ovh_config_t *self, FILE *file)
             case K_HEADERS: value = made = ovh_config_format_headers (self->headers); break;
             case K_EVENTS:  value = made = ovh_config_format_events (self->events); break;
             case K_BUS:
-            case K_FILE:
+            case K_CA:
             case K_PATH:    value = *(char **) field; break;
             case K_SECRET:  value = *(char **) field? "****": NULL; break;
             case K_INT:

@@ -45,9 +45,11 @@ typedef struct {
     size_t max_frame;                   //  OVHOOK_MAX_FRAME (1 MiB)
     int stats_interval_ms;              //  OVHOOK_STATS_INTERVAL (60 s)
     bool verbose;                       //  OVHOOK_VERBOSE: log every delivery
+    char *headers_file;                 //  OVHOOK_WEBHOOK_HEADERS_FILE: the headers' file
     char *env_file;                     //  --env-file PATH
     //  Delivery guarantees
     char *secret;                       //  OVHOOK_WEBHOOK_SECRET: whsec_... (space-separated)
+    char *secret_file;                  //  OVHOOK_WEBHOOK_SECRET_FILE: the secret's file
     int retries;                        //  OVHOOK_RETRIES (7): attempts = 1 + retries
     int retry_initial_ms;               //  OVHOOK_RETRY_INITIAL (1 s)
     int retry_max_ms;                   //  OVHOOK_RETRY_MAX (60 s)
@@ -87,6 +89,15 @@ size_t
 //  Print the effective configuration, header values masked, to 'file'.
 void
     ovh_config_print (ovh_config_t *self, FILE *file);
+
+//  The endpoint as every output shows it (ready line, delivery errors,
+//  configuration errors, --check-config): the userinfo (user:password@)
+//  as "****", each query value as "****" ("?token=****&a=****"), a query
+//  parameter without '=' and a fragment as "****". Reads the URL as text,
+//  so that an endpoint libcurl refuses is masked too. Caller frees; NULL
+//  if out of memory.
+char *
+    ovh_config_format_url (const char *url);
 
 //  Print --help to 'file'.
 void

@@ -301,7 +301,10 @@ ovh_config_check_headers (const char *value, zlist_t *headers, zlist_t *problems
     bool valid = array != NULL;
     for (size_t index = 0; index < json_array_size (array); index++) {
         const char *header = json_string_value (json_array_get (array, index));
-        char *shown = ovh_config_printable (header);
+        //  Quoted with its value masked: a header holds a token as often as not
+        char *masked = ovh_config_mask_header (header);
+        char *shown = masked? ovh_config_printable (masked): NULL;
+        free (masked);
         const char *split = strstr (header, ": ");
         if (!shown)
             valid = false;      //  out of memory: nothing sensible to say
@@ -330,6 +333,10 @@ ovh_config_check_headers (const char *value, zlist_t *headers, zlist_t *problems
                            "empty", shown, syntax);
                 valid = false;
             }
+            //  OpenVidu's rules end here; ours follow
+            if (ovh_config_header_problem (header, (size_t) (split - header), split + 2,
+                                           shown, problems))
+                valid = false;
             zlist_append (headers, (void *) header);
         }
         free (shown);

@@ -71,6 +71,18 @@ int
     ovh_config_check_headers (const char *value, zlist_t *headers,
                               zlist_t *problems);
 
+//  Our own rules for one "Name: value" header (name_size bytes of name,
+//  then 'value'), after OpenVidu's: the name is an RFC 9110 token and not
+//  a framing or hop-by-hop header (Content-Length, Transfer-Encoding,
+//  Connection, Host, Expect, Upgrade, TE, Trailer: any letter case); the
+//  value is not blank (libcurl would drop "X-A:  " without a word) and
+//  holds no control character but tab. 'shown' is the header as the
+//  reasons quote it. Appends the reasons; returns -1 if any, else 0
+//  (ovh_config_headers.c).
+int
+    ovh_config_header_problem (const char *header, size_t name_size, const char *value,
+                               const char *shown, zlist_t *problems);
+
 //  A JSON array of event type names into 'events' (by catalog index), all
 //  or nothing; NULL sets the catalog's defaults. [] and [""] mean none.
 int
@@ -81,6 +93,18 @@ int
 //  none: returns 0 and leaves *path_p.
 int
     ovh_config_check_file (const char *value, char **path_p, zlist_t *problems);
+
+//  A CA file: as ovh_config_check_file, and it must hold at least one PEM
+//  certificate as OpenSSL (so libcurl) reads it (ovh_config_files.c).
+int
+    ovh_config_check_ca (const char *value, char **path_p, zlist_t *problems);
+
+//  The content of a file that holds a setting's value (a secret, the
+//  headers), without its trailing blanks and line ends; NULL after adding
+//  the reason to 'problems' when it cannot be read, is not a regular file,
+//  is larger than 64K, holds a NUL byte or is empty. Caller frees.
+char *
+    ovh_config_read_file (const char *path, zlist_t *problems);
 
 //  A path that the bridge opens or creates when it starts (spool, dead
 //  letters) into *path_p (a copy); what fails is reported then, with the
@@ -109,16 +133,27 @@ void
 void
     ovh_config_format_duration (char *buffer, size_t size, int64_t msecs);
 
-//  The URL with its userinfo (user:password@) masked as "****", since it
-//  holds a password as often as not. Caller frees; NULL if out of memory.
-char *
-    ovh_config_format_url (const char *url);
+//  ovh_config_format_url, the masked endpoint, is in ovh_config.h: the
+//  sender shows the endpoint through it too.
 
 //  The "Name: value" headers as a compact JSON array, values masked as
 //  "****" (they are secrets as often as not). Caller frees; NULL if out
 //  of memory.
 char *
     ovh_config_format_headers (zlist_t *headers);
+
+//  One header as errors and --check-config show it: "Name: ****". A
+//  malformed one is masked after its first ':' or space; a blank value is
+//  shown as it is. Caller frees; NULL if out of memory.
+char *
+    ovh_config_mask_header (const char *header);
+
+//  The OPENVIDU_WEBHOOK_HEADERS text as its errors show it: a JSON array
+//  of strings as a compact array of masked headers; anything else (it
+//  failed to parse: there is no telling names from values) as it is.
+//  Caller frees; NULL if out of memory.
+char *
+    ovh_config_mask_headers_value (const char *value);
 
 //  The names of the enabled events as a compact JSON array, in catalog
 //  order. Caller frees; NULL if out of memory.

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <czmq.h>
 #include <jansson.h>
+#include "ovh_config.h"
 #include "ovh_config_check.h"
 
 #define KIB ((int64_t) 1024)
@@ -74,18 +75,93 @@ ovh_config_format_duration (char *buffer, size_t size, int64_t msecs)
         snprintf (buffer, size, "%" PRId64 "ms", msecs);
 }
 
+//  Append 'size' bytes of 'text' to the string at *out, 'used' bytes long;
+//  *out becomes NULL when memory runs out, and stays so
+static void
+s_append (char **out, size_t *used, const char *text, size_t size)
+{
+    char *grown = *out? (char *) realloc (*out, *used + size + 1): NULL;
+    if (!grown) {
+        free (*out);
+        *out = NULL;
+        return;
+    }
+    memcpy (grown + *used, text, size);
+    *used += size;
+    grown [*used] = '\0';
+    *out = grown;
+}
+
 char *
 ovh_config_format_url (const char *url)
 {
+    //  Read as text, not with libcurl: an endpoint that fails to parse is
+    //  shown in its error line, and must be masked there too
     const char *authority = strstr (url, "://");
     authority = authority? authority + 3: url;
-    const char *at = NULL;
-    for (const char *p = authority; *p && !strchr ("/?#", *p); p++)
+    const char *at = NULL, *p = authority;
+    for (; *p && !strchr ("/?#", *p); p++)
         if (*p == '@')
             at = p;         //  the last one: passwords may hold '@'
+    char *out = strdup ("");
+    size_t used = 0;
+    s_append (&out, &used, url, (size_t) (authority - url));
     if (at)
-        return zsys_sprintf ("%.*s****%s", (int) (authority - url), url, at);
-    return strdup (url);
+        s_append (&out, &used, "****", 4);
+    const char *host = at? at: authority;
+    const char *query = strpbrk (host, "?#");
+    s_append (&out, &used, host, query? (size_t) (query - host): strlen (host));
+    //  Query values are tokens and keys as often as not: "?token=****".
+    //  A parameter without '=' may be a bare key, and the fragment anything
+    if (query && *query == '?') {
+        const char *end = query + 1 + strcspn (query + 1, "#");
+        s_append (&out, &used, "?", 1);
+        for (const char *param = query + 1; out && param < end; ) {
+            size_t size = strcspn (param, "&#");
+            const char *equals = (const char *) memchr (param, '=', size);
+            size_t kept = equals? (size_t) (equals - param) + 1: 0;
+            s_append (&out, &used, param, kept);
+            if (size > kept)
+                s_append (&out, &used, "****", 4);
+            param += size;
+            if (param < end)
+                s_append (&out, &used, param++, 1);        //  the '&'
+        }
+        query = end;
+    }
+    if (query && *query == '#')
+        s_append (&out, &used, "#****", query [1]? 5: 1);
+    return out;
+}
+
+char *
+ovh_config_mask_header (const char *header)
+{
+    //  Where the value starts: after ": ", or failing that (a malformed
+    //  header) after the first ':' or space, which may still hold a token
+    const char *split = strstr (header, ": ");
+    const char *value = split? split + 2: NULL;
+    if (!value && (split = strpbrk (header, ": ")))
+        value = split + 1;
+    //  A blank value hides nothing, and may be what an error is about
+    if (!value || value [strspn (value, " \t")] == '\0')
+        return strdup (header);
+    return zsys_sprintf ("%.*s****", (int) (value - header), header);
+}
+
+//  The strings of a JSON array, each masked, as a compact JSON array
+static char *
+s_masked_array (json_t *array)
+{
+    json_t *masked = json_array ();
+    for (size_t index = 0; index < json_array_size (array); index++) {
+        char *header = ovh_config_mask_header (json_string_value (json_array_get (array, index)));
+        json_array_append_new (masked, json_string (header? header: ""));
+        free (header);
+    }
+    char *json = json_dumps (masked, JSON_COMPACT);
+    json_decref (masked);
+    return json;
 }
 
 char *
@@ -93,15 +169,23 @@ ovh_config_format_headers (zlist_t *headers)
 {
     json_t *array = json_array ();
     for (const char *header = (const char *) zlist_first (headers);
-         header; header = (const char *) zlist_next (headers)) {
-        const char *split = strstr (header, ": ");
-        char *masked = zsys_sprintf ("%.*s: ****", split? (int) (split - header): 0, header);
-        json_array_append_new (array, json_string (masked));
-        free (masked);
-    }
-    char *json = json_dumps (array, JSON_COMPACT);
+         header; header = (const char *) zlist_next (headers))
+        json_array_append_new (array, json_string (header));
+    char *json = s_masked_array (array);
     json_decref (array);
     return json;
+}
+
+char *
+ovh_config_mask_headers_value (const char *value)
+{
+    json_t *array = json_loads (value, JSON_DECODE_ANY, NULL);
+    bool strings = json_is_array (array);
+    for (size_t index = 0; strings && index < json_array_size (array); index++)
+        strings = json_is_string (json_array_get (array, index));
+    char *shown = strings? s_masked_array (array): strdup (value);
+    json_decref (array);
+    return shown;
 }
 
 char *

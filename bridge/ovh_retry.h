@@ -25,9 +25,17 @@ int64_t
                      const ovh_result_t *result, double random);
 
 //  Seconds a Retry-After header value asks to wait, at time 'now' (Unix
-//  seconds): delay-seconds saturated at INT64_MAX, an HTTP-date in the past
-//  is 0; -1 when the value is neither
+//  seconds): delay-seconds (digits only) saturated at INT64_MAX, or an
+//  HTTP-date in any of RFC 9110's three forms (IMF-fixdate, RFC 850,
+//  asctime), one in the past being 0; -1 when the value is neither, read
+//  strictly: no sign, point, exponent, hex, blank or trailing text, no
+//  date that does not exist or whose day name is wrong
 int64_t
     ovh_retry_after_parse (const char *value, int64_t now);
+
+//  The same, and an invalid value is logged as a warning: the first one,
+//  then at most one line per 10 minutes with the count since
+int64_t
+    ovh_retry_after_read (const char *value, int64_t now);
 
 #endif

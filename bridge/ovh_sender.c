@@ -15,28 +15,6 @@ s_discard (char *data, size_t size, size_t nmemb, void *arg)
     return size * nmemb;
 }
 
-//  The endpoint as logs may show it: user and password replaced by ****
-static char *
-s_endpoint_shown (const char *endpoint)
-{
-    char *shown = NULL;
-    CURLU *url = curl_url ();
-    char *user = NULL;
-    if (url && curl_url_set (url, CURLUPART_URL, endpoint, 0) == CURLUE_OK
-    &&  curl_url_get (url, CURLUPART_USER, &user, 0) == CURLUE_OK) {
-        curl_url_set (url, CURLUPART_USER, "****", 0);
-        curl_url_set (url, CURLUPART_PASSWORD, NULL, 0);
-        char *masked = NULL;
-        if (curl_url_get (url, CURLUPART_URL, &masked, 0) == CURLUE_OK) {
-            shown = strdup (masked);
-            curl_free (masked);
-        }
-    }
-    curl_free (user);
-    curl_url_cleanup (url);
-    return shown ? shown : strdup (endpoint);
-}
-
 static bool
 s_has_header (zlist_t *headers, const char *name)
 {
@@ -199,7 +177,7 @@ ovh_sender_new (ovh_config_t *config, ovh_signer_t *signer,
     self->done_arg = arg;
     self->signer = signer;
     self->accept_2xx = config->accept_2xx;
-    self->endpoint_shown = s_endpoint_shown (config->endpoint);
+    self->endpoint_shown = ovh_config_format_url (config->endpoint);
     self->transfer_count = (size_t) config->workers;
     self->transfers = (transfer_t *) calloc (self->transfer_count, sizeof (transfer_t));
     self->url = curl_url ();
@@ -333,7 +311,7 @@ s_finish (ovh_sender_t *self, transfer_t *transfer, CURLcode code)
     if (result.status == 429 || result.status == 503) {
         if (curl_easy_header (transfer->easy, "Retry-After", 0, CURLH_HEADER, -1,
                               &header) == CURLHE_OK) {
-            int64_t seconds = ovh_retry_after_parse (header->value, (int64_t) time (NULL));
+            int64_t seconds = ovh_retry_after_read (header->value, (int64_t) time (NULL));
             if (seconds > 0)
                 result.retry_after = seconds;
         }

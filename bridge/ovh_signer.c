@@ -77,10 +77,13 @@ s_decode (const char *text, size_t size, unsigned char *key)
     return key_size;
 }
 
-//  Walk the entries; with 'self', give each secret its keyed context.
+//  Walk the entries; with 'self', give each secret its keyed context;
+//  with 'short_entry', note there the first entry whose key is shorter
+//  than OVH_SIGNER_MIN_KEY (and its size in *short_size).
 //  Returns 0 or -1 with 'error' set (never quoting the secret).
 static int
-s_parse (const char *secrets, ovh_signer_t *self, char *error, size_t error_size)
+s_parse (const char *secrets, ovh_signer_t *self, char *error, size_t error_size,
+         size_t *short_entry, size_t *short_size)
 {
     if (!secrets)
         secrets = "";
@@ -116,6 +119,10 @@ s_parse (const char *secrets, ovh_signer_t *self, char *error, size_t error_size
             snprintf (error, error_size, "entry %zu decodes to %zu bytes, more than %d",
                       entry, key_size, OVH_SIGNER_MAX_KEY);
             return -1;
+        }
+        if (short_entry && !*short_entry && key_size < OVH_SIGNER_MIN_KEY) {
+            *short_entry = entry;
+            *short_size = key_size;
         }
         if (self) {
             char digest [] = "SHA256";
@@ -156,7 +163,7 @@ ovh_signer_new (const char *secrets, char *error, size_t error_size)
         ovh_signer_destroy (&self);
         return NULL;
     }
-    if (s_parse (secrets, self, error, error_size))
+    if (s_parse (secrets, self, error, error_size, NULL, NULL))
         ovh_signer_destroy (&self);
     return self;
 }
@@ -239,5 +246,17 @@ ovh_signer_sign (ovh_signer_t *self, const char *id, int64_t timestamp,
 int
 ovh_signer_check_secrets (const char *secrets, char *error, size_t size)
 {
-    return s_parse (secrets, NULL, error, size);
+    return s_parse (secrets, NULL, error, size, NULL, NULL);
+}
+
+size_t
+ovh_signer_short_key (const char *secrets, size_t *key_size)
+{
+    size_t entry = 0, size = 0;
+    char error [128];
+    if (s_parse (secrets, NULL, error, sizeof error, &entry, &size))
+        return 0;
+    if (key_size)
+        *key_size = size;
+    return entry;
 }

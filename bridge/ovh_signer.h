@@ -24,6 +24,9 @@ extern "C" {
 
 //  Most secrets one setting may hold (a rotation needs two or three)
 #define OVH_SIGNER_MAX_SECRETS  16
+//  Shortest key Standard Webhooks allows (24 to 64 bytes); a shorter one
+//  works, with a warning
+#define OVH_SIGNER_MIN_KEY      24
 //  Longest decoded key, in bytes
 #define OVH_SIGNER_MAX_KEY      64
 //  Room for the longest header value: "v1," + 44 base64 chars per entry,
@@ -56,6 +59,12 @@ int
 //  Returns 0 when valid, else -1 with the reason in 'error'.
 int
     ovh_signer_check_secrets (const char *secrets, char *error, size_t size);
+
+//  The first entry (1, 2, ...) of a valid secret setting whose key is
+//  shorter than OVH_SIGNER_MIN_KEY bytes, its size in *key_size; 0 when
+//  there is none, or the setting is not valid.
+size_t
+    ovh_signer_short_key (const char *secrets, size_t *key_size);
 
 #ifdef __cplusplus
 }

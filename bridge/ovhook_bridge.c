@@ -181,6 +181,21 @@ s_run (bridge_t *self)
     }
 }
 
+//  A signing key shorter than Standard Webhooks allows still signs, so it
+//  is a warning, not an error; the text names the entry, never the key.
+//  Writes it into 'text' and returns true when there is one.
+static bool
+s_short_key_warning (ovh_config_t *config, char *text, size_t size)
+{
+    size_t key_size = 0;
+    size_t entry = config->secret? ovh_signer_short_key (config->secret, &key_size): 0;
+    if (entry)
+        snprintf (text, size, "OVHOOK_WEBHOOK_SECRET: key %zu is %zu bytes long; Standard "
+                  "Webhooks asks for %d to %d random bytes", entry, key_size,
+                  OVH_SIGNER_MIN_KEY, OVH_SIGNER_MAX_KEY);
+    return entry > 0;
+}
+
 static int
 s_check_config (ovh_config_t *config, int argc, char *argv [], ovh_config_action_t *action)
 {
@@ -202,6 +217,9 @@ s_check_config (ovh_config_t *config, int argc, char *argv [], ovh_config_action
         return 2;
     }
     if (*action == OVH_CONFIG_CHECK) {
+        char warning [160];
+        if (s_short_key_warning (config, warning, sizeof warning))
+            fprintf (stderr, "ovhook-bridge: warning: %s\n", warning);
         ovh_config_print (config, stdout);
         return 0;
     }
@@ -347,6 +365,9 @@ main (int argc, char *argv [])
     }
     if (ovh_config_event_count (config) == 0)
         zsys_warning ("OPENVIDU_WEBHOOK_EVENTS is empty: no event will be sent");
+    char warning [160];
+    if (s_short_key_warning (config, warning, sizeof warning))
+        zsys_warning ("%s", warning);
     if (config->insecure)
         zsys_warning ("TLS certificates are NOT verified (--insecure): anyone on the path "
                       "can read and forge what the endpoint gets");

@@ -50,14 +50,29 @@ ERRORS = [
     ("headers an object", {"OPENVIDU_WEBHOOK_HEADERS": '{"A": "b"}'}, [],
      [P + 'OPENVIDU_WEBHOOK_HEADERS={"A": "b"}. Is not a valid strings array in JSON format. ...']),
     ("header without colon-space", {"OPENVIDU_WEBHOOK_HEADERS": '["Authorization:Basic x"]'}, [],
-     [P + 'OPENVIDU_WEBHOOK_HEADERS=["Authorization:Basic x"]. HTTP header '
-      "'Authorization:Basic x' " + HEADER_SYNTAX]),
+     [P + 'OPENVIDU_WEBHOOK_HEADERS=["Authorization:****"]. HTTP header '
+      "'Authorization:****' " + HEADER_SYNTAX]),
     ("header empty name", {"OPENVIDU_WEBHOOK_HEADERS": '[": value"]'}, [],
-     [P + 'OPENVIDU_WEBHOOK_HEADERS=[": value"]. HTTP header '
-      "': value' syntax is not correct. Header name cannot be empty"]),
+     [P + 'OPENVIDU_WEBHOOK_HEADERS=[": ****"]. HTTP header '
+      "': ****' syntax is not correct. Header name cannot be empty"]),
     ("header empty value", {"OPENVIDU_WEBHOOK_HEADERS": '["X-Name: "]'}, [],
      [P + 'OPENVIDU_WEBHOOK_HEADERS=["X-Name: "]. HTTP header '
       "'X-Name: ' syntax is not correct. Header value cannot be empty"]),
+    ("framing header", {"OPENVIDU_WEBHOOK_HEADERS": '["Content-Length: 5"]'}, [],
+     [P + 'OPENVIDU_WEBHOOK_HEADERS=["Content-Length: ****"]. HTTP header '
+      "'Content-Length: ****' is not allowed. Content-Length is set by the bridge "
+      "(framing and hop-by-hop headers cannot be configured)"]),
+    ("hop-by-hop header, any case", {"OPENVIDU_WEBHOOK_HEADERS": '["transfer-ENCODING: chunked"]'}, [],
+     [P + 'OPENVIDU_WEBHOOK_HEADERS=["transfer-ENCODING: ****"]. HTTP header '
+      "'transfer-ENCODING: ****' is not allowed. Transfer-Encoding is set by the bridge ..."]),
+    ("header name not a token", {"OPENVIDU_WEBHOOK_HEADERS": '["X A: 1", "X:Y: 2"]'}, [],
+     [P + 'OPENVIDU_WEBHOOK_HEADERS=["X A: ****","X:Y: ****"]. HTTP header '
+      "'X A: ****' syntax is not correct. Header name is not a token ...",
+      P + 'OPENVIDU_WEBHOOK_HEADERS=["X A: ****","X:Y: ****"]. HTTP header '
+      "'X:Y: ****' syntax is not correct. Header name is not a token ..."]),
+    ("header blank value", {"OPENVIDU_WEBHOOK_HEADERS": '["X-WS:  "]'}, [],
+     [P + 'OPENVIDU_WEBHOOK_HEADERS=["X-WS:  "]. HTTP header '
+      "'X-WS:  ' syntax is not correct. Header value cannot be blank (spaces and tabs only)"]),
     ("unknown event", {"OPENVIDU_WEBHOOK_EVENTS": '["sessionCreated","recordingStarted"]'}, [],
      [P + 'OPENVIDU_WEBHOOK_EVENTS=["sessionCreated","recordingStarted"]. '
       "Event 'recordingStarted' does not exist"]),
@@ -163,6 +178,64 @@ class ConfigTest (ovhtest.BridgeTestCase):
                                                 ["--check-config"])
         self.assertEqual (code, 2, out + err)
         self.assertIn (P + "OPENVIDU_WEBHOOK=maybe. Is not a boolean (true or false)", err)
+
+    def test_check_config_masks_endpoint (self):
+        """userinfo and query values masked in --check-config and in errors"""
+        url = "http://al1ce:pa55w0rd@127.0.0.1:9/hook?token=q-t0ken-v4lue"
+        code, out, err, took = self.run_bridge (dict (OK, OPENVIDU_WEBHOOK_ENDPOINT=url),
+                                                ["--check-config"])
+        self.assertEqual (code, 0, out + err)
+        self.assertRegex (out, r"(?m)^OPENVIDU_WEBHOOK_ENDPOINT=http://\*\*\*\*@127\.0\.0\.1:9"
+                               r"/hook\?token=\*\*\*\*$")
+        code, out, err, took = self.run_bridge (
+            dict (OK, OPENVIDU_WEBHOOK_ENDPOINT="ftp" + url [4:]), ["--check-config"])
+        self.assertEqual (code, 2, out + err)
+        self.assertIn (P + "OPENVIDU_WEBHOOK_ENDPOINT=ftp://****@127.0.0.1:9/hook?token=****. "
+                       "Is not a valid URL. ...".replace (" ...", ""), err)
+        for secret in ("al1ce", "pa55w0rd", "q-t0ken-v4lue"):
+            self.assertNotIn (secret, out + err)
+
+    def test_errors_mask_header_values (self):
+        """A bad headers setting is shown with its values masked: a token
+        next to the bad header must not reach the log"""
+        headers = '["Authorization: Bearer s3cr3t-t0ken", "Content-Length: 5", "X-Key:k3y-value"]'
+        err = self.assert_refused (dict (OK, OPENVIDU_WEBHOOK_HEADERS=headers), [], [
+            P + 'OPENVIDU_WEBHOOK_HEADERS=["Authorization: ****","Content-Length: ****",'
+                '"X-Key:****"]. HTTP header \'Content-Length: ****\' is not allowed. ...',
+            P + 'OPENVIDU_WEBHOOK_HEADERS=["Authorization: ****","Content-Length: ****",'
+                '"X-Key:****"]. HTTP header \'X-Key:****\' ' + HEADER_SYNTAX], "masked")
+        for secret in ("s3cr3t-t0ken", "k3y-value"):
+            self.assertNotIn (secret, err)
+
+    def test_ca_file_checked_at_start (self):
+        """A CA file that holds no certificate stops the start (it would fail
+        every delivery); a good one passes"""
+        pki = ovhtest.make_pki (os.path.join (self.tmp, "pki"))
+        def write (name, text):
+            path = os.path.join (self.tmp, name)
+            with open (path, "w") as f:
+                f.write (text)
+            return path
+        cases = [
+            ("not PEM", write ("passwd", "root:x:0:0:root:/root:/bin/bash\n"),
+             "Contains no PEM certificate"),
+            ("empty", write ("empty.pem", ""), "Is empty: it contains no PEM certificate"),
+            ("a key, no certificate", pki ["key"], "Contains no PEM certificate"),
+            ("broken PEM", write ("broken.pem", "-----BEGIN CERTIFICATE-----\nMII!\n"
+                                                "-----END CERTIFICATE-----\n"),
+             "Is not a valid PEM file: ..."),
+            ("missing", os.path.join (self.tmp, "missing.pem"),
+             "Is not a readable file: No such file or directory"),
+            ("directory", self.tmp, "Is not a readable file: Not a regular file"),
+        ]
+        for name, path, reason in cases:
+            with self.subTest (name):
+                self.assert_refused (OK, ["--ca-file", path],
+                                     [P + "OVHOOK_CA_FILE=%s. %s" % (path, reason)], name)
+        code, out, err, took = self.run_bridge (dict (OK, OVHOOK_CA_FILE=pki ["ca"]),
+                                                ["--check-config"])
+        self.assertEqual (code, 0, out + err)
+        self.assertIn ("OVHOOK_CA_FILE=%s\n" % pki ["ca"], out)
 
     def test_help_and_version (self):
         code, out, err, took = self.run_bridge ({}, ["--help"])

@@ -122,6 +122,21 @@ class FailuresTest (ovhtest.BridgeTestCase):
         self.assertNotIn ("pa55word", log)
         self.assertNotIn ("alice:", log)
 
+    def test_query_values_are_masked (self):
+        """A token in the endpoint's query reaches the receiver, never a log line"""
+        receiver = self.receiver (lambda r: 500)
+        bind, connect = self.bus ()
+        url = "http://127.0.0.1:%d/hook?token=q-t0ken-v4lue&x" % receiver.port
+        bridge = self.start_bridge (self.webhook_env (url, bind, OVHOOK_RETRIES="0"))
+        publisher = self.publisher (connect, ovhtest.DEFAULT_EVENTS)
+        publisher.send (*event ("ses_q"))
+        line = bridge.wait_log (r"E: .*Unexpected HTTP status .*received 500").group (0)
+        self.assertIn ("/hook?token=****&****:", line)
+        self.assertEqual (receiver.requests [0].path, "/hook?token=q-t0ken-v4lue&x")
+        code, log = bridge.stop ()
+        self.assertRegex (log, r"ready: .*endpoint http://127\.0\.0\.1:\d+/hook\?token=\*\*\*\*&\*\*\*\*,")
+        self.assertNotIn ("q-t0ken-v4lue", log)
+
 
 if __name__ == "__main__":
     ovhtest.main ()

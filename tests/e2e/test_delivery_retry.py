@@ -180,6 +180,33 @@ class RetryTest (ovhtest.BridgeTestCase):
         code, log = bridge.stop ()
         self.assertEqual (code, 0, log)
 
+    def test_invalid_retry_after_ignored (self):
+        #   What libcurl would read as a number (3, 1, 2) is no Retry-After:
+        #   the backoff applies (50 ms, not 2 s), and one line says so
+        asked = {"ses_abc": "3abc", "ses_exp": "1e9", "ses_dot": "2.5",
+                 "ses_date": "Tue, 31 Feb 2023 10:00:00 GMT"}
+        def plan (body, attempt, request):
+            if attempt > 1 or body ["sessionId"] not in asked:
+                return 200
+            return 503, 0, [("Retry-After", asked [body ["sessionId"]])]
+        receiver, bridge, publisher = self.start (
+            plan, ["--retry-initial", "50ms", "--retry-max", "1s", "--retry-jitter", "0",
+                   "--retries", "3"])
+        ids = {s: publisher.send (*event (s)) for s in sorted (asked)}
+        receiver.wait_for (2 * len (asked), timeout=10, log=bridge.show)
+        code, log = bridge.stop ()
+        self.assertEqual (code, 0, log)
+        for session, msg_id in ids.items ():
+            seen = self.arrivals (receiver, msg_id)
+            self.assertEqual (len (seen), 2, "%s: %r\n%s" % (session, seen, log))
+            self.assertLess (seen [1].time - seen [0].time, 0.5, session)
+        lines = [l for l in log.splitlines () if "invalid Retry-After" in l]
+        self.assertEqual (len (lines), 1, log)
+        self.assertRegex (lines [0], r"^W: .*ignored an invalid Retry-After '(3abc|1e9|2\.5|Tue, 31 "
+                                     r"Feb 2023 10:00:00 GMT)' from the endpoint \(neither "
+                                     r"delay-seconds nor an HTTP-date\), the backoff applies; "
+                                     r"logged at most every 10 minutes$")
+
     def test_hanging_receiver_times_out (self):
         def plan (body, attempt, request):
             return (200, 5) if body ["sessionId"] == "ses_hang" and attempt == 1 else 200

@@ -19,6 +19,20 @@
 #include "ovh_config.h"
 #include "ovh_dotenv.h"
 
+//  A real CA certificate (P-256, self-signed, valid until 2126): the CA
+//  file must hold one that OpenSSL loads
+#define S_CA_PEM "-----BEGIN CERTIFICATE-----\n\
+MIIBiTCCAS+gAwIBAgIUHBhlcWZO/bL0QACLJ7JaTorluvUwCgYIKoZIzj0EAwIw\n\
+GTEXMBUGA1UEAwwOb3Zob29rLXRlc3QtY2EwIBcNMjYxMjA1MDg1NDI4WhgPMjEy\n\
+NjExMTEwODU0MjhaMBkxFzAVBgNVBAMMDm92aG9vay10ZXN0LWNhMFkwEwYHKoZI\n\
+zj0CAQYIKoZIzj0DAQcDQgAEQpFOt4qz2wYSYzU/eY7vgZUsuTBIFVVut1T7rV6f\n\
+NEk+llidWLoQZ2153MWeOJMw8FHnDLCXQ1VCKzaM+gu2YqNTMFEwHQYDVR0OBBYE\n\
+FCFKSlOXUKOTRl4GjRjjUhqP2nEoMB8GA1UdIwQYMBaAFCFKSlOXUKOTRl4GjRjj\n\
+UhqP2nEoMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDSAAwRQIgCZiao1Na\n\
+vQHSETsaVcpLVJUtUn0ZznacI3a3qc7u3DQCIQD1YMjOPUfQQcdBvDQsacTt+c8z\n\
+zZPek/G3mMmL/ib2qQ==\n\
+-----END CERTIFICATE-----\n"
+
 static char s_file_path [256];      //  env file written for a case
 static char s_ca_path [256];        //  a readable file for OVHOOK_CA_FILE
 
@@ -101,6 +115,9 @@ typedef struct {
 #define JSON_MSG ". Is not a valid strings array in JSON format. "
 #define SYNTAX "' syntax is not correct. "
 #define NOT_URL ". Is not a valid URL. "
+#define NOT_ALLOWED "is not allowed. "
+#define SET_BY " is set by the bridge (framing and hop-by-hop headers cannot be configured)"
+#define NOT_TOKEN "Header name is not a token (letters, digits and !#$%&'*+-.^_`|~ only)"
 #define ON "OPENVIDU_WEBHOOK=true"
 #define DURATION_MSG " (milliseconds, or a number with suffix ms, s, m or h)"
 #define SIZE_MSG " (bytes, or a number with suffix K, M or G)"
@@ -150,17 +167,49 @@ static const s_error_case_t s_error_cases [] = {
     { {0}, { "OPENVIDU_WEBHOOK_HEADERS=[\"A: b\",2]" }, NULL,
       { HDR "[\"A: b\",2]" JSON_MSG "Item 1 is not a string" } },
     { {0}, { "OPENVIDU_WEBHOOK_HEADERS=[\"Authorization:Basic x\"]" }, NULL,
-      { HDR "[\"Authorization:Basic x\"]. HTTP header 'Authorization:Basic x" SYNTAX
+      { HDR "[\"Authorization:****\"]. HTTP header 'Authorization:****" SYNTAX
         "Must be 'HEADER_NAME: HEADER_VALUE'. For example: 'Authorization: Basic YWxhZGRpbjpvcGVuc2VzYW1l'" } },
     { {0}, { "OPENVIDU_WEBHOOK_HEADERS=[\": v\",\"X-A: \"]" }, NULL,
-      { HDR "[\": v\",\"X-A: \"]. HTTP header ': v" SYNTAX "Header name cannot be empty",
-        HDR "[\": v\",\"X-A: \"]. HTTP header 'X-A: " SYNTAX "Header value cannot be empty" } },
+      { HDR "[\": ****\",\"X-A: \"]. HTTP header ': ****" SYNTAX "Header name cannot be empty",
+        HDR "[\": ****\",\"X-A: \"]. HTTP header 'X-A: " SYNTAX "Header value cannot be empty" } },
     { {0}, { "OPENVIDU_WEBHOOK_HEADERS=[\": \"]" }, NULL,
       { HDR "[\": \"]. HTTP header ': " SYNTAX "Header name cannot be empty",
         HDR "[\": \"]. HTTP header ': " SYNTAX "Header value cannot be empty" } },
     { {0}, { "OPENVIDU_WEBHOOK_HEADERS=[\"X-A: 1\\r\\nX-Evil: 2\"]" }, NULL,
-      { HDR "[\"X-A: 1\\r\\nX-Evil: 2\"]. HTTP header 'X-A: 1\\r\\nX-Evil: 2" SYNTAX
+      { HDR "[\"X-A: ****\"]. HTTP header 'X-A: ****" SYNTAX
         "Header cannot contain line breaks (CR or LF)" } },
+    //  Our rules, after OpenVidu's: framing and hop-by-hop headers (any
+    //  letter case), names that are not tokens, blank values, control bytes
+    { {0}, { "OPENVIDU_WEBHOOK_HEADERS=[\"Content-Length: 5\",\"transfer-encoding: chunked\"]" }, NULL,
+      { HDR "[\"Content-Length: ****\",\"transfer-encoding: ****\"]. HTTP header 'Content-Length: ****' "
+        NOT_ALLOWED "Content-Length" SET_BY,
+        HDR "[\"Content-Length: ****\",\"transfer-encoding: ****\"]. HTTP header 'transfer-encoding: ****' "
+        NOT_ALLOWED "Transfer-Encoding" SET_BY } },
+    { {0}, { "OPENVIDU_WEBHOOK_HEADERS=[\"CONNECTION: close\",\"Host: x\",\"Expect: 100-continue\"]" }, NULL,
+      { HDR "[\"CONNECTION: ****\",\"Host: ****\",\"Expect: ****\"]. HTTP header 'CONNECTION: ****' "
+        NOT_ALLOWED "Connection" SET_BY,
+        HDR "[\"CONNECTION: ****\",\"Host: ****\",\"Expect: ****\"]. HTTP header 'Host: ****' "
+        NOT_ALLOWED "Host" SET_BY,
+        HDR "[\"CONNECTION: ****\",\"Host: ****\",\"Expect: ****\"]. HTTP header 'Expect: ****' "
+        NOT_ALLOWED "Expect" SET_BY } },
+    { {0}, { "OPENVIDU_WEBHOOK_HEADERS=[\"Upgrade: h2c\",\"te: trailers\",\"Trailer: X\"]" }, NULL,
+      { HDR "[\"Upgrade: ****\",\"te: ****\",\"Trailer: ****\"]. HTTP header 'Upgrade: ****' "
+        NOT_ALLOWED "Upgrade" SET_BY,
+        HDR "[\"Upgrade: ****\",\"te: ****\",\"Trailer: ****\"]. HTTP header 'te: ****' "
+        NOT_ALLOWED "TE" SET_BY,
+        HDR "[\"Upgrade: ****\",\"te: ****\",\"Trailer: ****\"]. HTTP header 'Trailer: ****' "
+        NOT_ALLOWED "Trailer" SET_BY } },
+    { {0}, { "OPENVIDU_WEBHOOK_HEADERS=[\"X A: 1\",\"X:Y: 2\",\"X(1): 3\"]" }, NULL,
+      { HDR "[\"X A: ****\",\"X:Y: ****\",\"X(1): ****\"]. HTTP header 'X A: ****" SYNTAX NOT_TOKEN,
+        HDR "[\"X A: ****\",\"X:Y: ****\",\"X(1): ****\"]. HTTP header 'X:Y: ****" SYNTAX NOT_TOKEN,
+        HDR "[\"X A: ****\",\"X:Y: ****\",\"X(1): ****\"]. HTTP header 'X(1): ****" SYNTAX NOT_TOKEN } },
+    { {0}, { "OPENVIDU_WEBHOOK_HEADERS=[\"X-WS:  \",\"X-T: \\t\",\"X-C: a\\u0001b\"]" }, NULL,
+      { HDR "[\"X-WS:  \",\"X-T: \\t\",\"X-C: ****\"]. HTTP header 'X-WS:  " SYNTAX
+        "Header value cannot be blank (spaces and tabs only)",
+        HDR "[\"X-WS:  \",\"X-T: \\t\",\"X-C: ****\"]. HTTP header 'X-T: \\t" SYNTAX
+        "Header value cannot be blank (spaces and tabs only)",
+        HDR "[\"X-WS:  \",\"X-T: \\t\",\"X-C: ****\"]. HTTP header 'X-C: ****" SYNTAX
+        "Header value cannot contain control characters" } },
     //  OPENVIDU_WEBHOOK_EVENTS
     { {0}, { "OPENVIDU_WEBHOOK_EVENTS=[\"sessionCreated\",\"recordingStarted\",\"SessionDestroyed\"]" }, NULL,
       { EVT "[\"sessionCreated\",\"recordingStarted\",\"SessionDestroyed\"]. Event 'recordingStarted' does not exist",
@@ -228,6 +277,10 @@ static const s_error_case_t s_error_cases [] = {
     { {0}, { "OVHOOK_BUS=udp://1.2.3.4:5" }, NULL,
       { "Property OVHOOK_BUS=udp://1.2.3.4:5. Endpoint 'udp://1.2.3.4:5' is not valid: expected "
         "tcp://, ipc://, inproc://, pgm:// or epgm://, after an optional @ (bind) or > (connect)" } },
+    //  An endpoint's error line masks its password and query values too
+    { { "--endpoint", "ftp://al1ce:pa55@h/x?token=t0k3nValue" }, {0}, NULL,
+      { URL "ftp://****@h/x?token=****" NOT_URL "Unsupported scheme 'ftp': only http "
+        "and https are accepted" } },
     { { "--bus", "@tcp://127.0.0.1" }, {0}, NULL,
       { "Property OVHOOK_BUS=@tcp://127.0.0.1. Endpoint '@tcp://127.0.0.1' is not valid: "
         "expected tcp://HOST:PORT, PORT between 1 and 65535 or *" } },
@@ -343,7 +396,9 @@ s_test_errors (void)
         for (; error; error = (const char *) zlist_next (errors))
             fprintf (stderr, "  case %zu: extra error: %s\n", index, error);
         //  The secrets of the cases above: in no error line, expected or not
-        const char *secrets [] = { KEY_A, KEY_B, "s3cr3tWithoutPrefix", "Zm9v*YmFy", "QUFBQUFB" };
+        const char *secrets [] = { KEY_A, KEY_B, "s3cr3tWithoutPrefix", "Zm9v*YmFy", "QUFBQUFB",
+                                   "t0k3nValue", "pa55",
+                                   "Basic x", "100-continue", "chunked" };
         for (size_t secret = 0; secret < sizeof secrets / sizeof secrets [0]; secret++)
             for (error = (const char *) zlist_first (errors); error;
                  error = (const char *) zlist_next (errors))
@@ -376,7 +431,7 @@ static const s_value_case_t s_value_cases [] = {
     { { "--webhook", "--endpoint", "http://h/x" }, {0}, NULL,
       { "OPENVIDU_WEBHOOK=true", "OPENVIDU_WEBHOOK_ENDPOINT=http://h/x" } },
     { { "--webhook", "TRUE", "--endpoint=https://h:8443/x?a=b" }, {0}, NULL,
-      { "OPENVIDU_WEBHOOK=true", "OPENVIDU_WEBHOOK_ENDPOINT=https://h:8443/x?a=b" } },
+      { "OPENVIDU_WEBHOOK=true", "OPENVIDU_WEBHOOK_ENDPOINT=https://h:8443/x?a=****" } },
     { {0}, { "OPENVIDU_WEBHOOK=False", "OPENVIDU_WEBHOOK_ENDPOINT= " }, NULL,
       { "OPENVIDU_WEBHOOK=false", "OPENVIDU_WEBHOOK_ENDPOINT=" } },
     //  Sizes and durations
@@ -429,7 +484,12 @@ static const s_value_case_t s_value_cases [] = {
     { { "--headers", "[\"Authorization: Basic YWxhZGRpbjpvcGVuc2VzYW1l\",\"X-Trace: a: b\"]" }, {0}, NULL,
       { "OPENVIDU_WEBHOOK_HEADERS=[\"Authorization: ****\",\"X-Trace: ****\"]" } },
     { {0}, { "OPENVIDU_WEBHOOK_ENDPOINT=https://user:p%40ss@hooks.example.com/in?x=1" }, NULL,
-      { "OPENVIDU_WEBHOOK_ENDPOINT=https://****@hooks.example.com/in?x=1" } },
+      { "OPENVIDU_WEBHOOK_ENDPOINT=https://****@hooks.example.com/in?x=****" } },
+    //  Every query value, a bare parameter, a fragment; empty ones stay empty
+    { {0}, { "OPENVIDU_WEBHOOK_ENDPOINT=http://h/in?token=t0k3nValue&a=&b&&k=v=w#frag" }, NULL,
+      { "OPENVIDU_WEBHOOK_ENDPOINT=http://h/in?token=****&a=&****&&k=****#****" } },
+    { {0}, { "OPENVIDU_WEBHOOK_ENDPOINT=http://u@h:1?#" }, NULL,
+      { "OPENVIDU_WEBHOOK_ENDPOINT=http://****@h:1?#" } },
     { {0}, { "OPENVIDU_WEBHOOK_ENDPOINT=http://hooks.example.com/a@b" }, NULL,
       { "OPENVIDU_WEBHOOK_ENDPOINT=http://hooks.example.com/a@b" } },
     //  Bus endpoints, CA file
@@ -501,7 +561,8 @@ s_test_defaults (void)
     CHECK (!config->insecure && !config->accept_2xx && !config->verbose);
     CHECK (config->max_frame == 1024 * 1024);
     CHECK (config->env_file == NULL);
-    CHECK (config->secret == NULL);
+    CHECK (config->secret == NULL && config->secret_file == NULL);
+    CHECK (config->headers_file == NULL);
     CHECK (config->retries == 7);
     CHECK (config->retry_initial_ms == 1000);
     CHECK (config->retry_max_ms == 60000);
@@ -536,7 +597,9 @@ s_test_defaults (void)
         "OVHOOK_ACCEPT_2XX=false\n"
         "OVHOOK_MAX_FRAME=1M\n"
         "OVHOOK_VERBOSE=false\n"
+        "OVHOOK_WEBHOOK_HEADERS_FILE=\n"
         "OVHOOK_WEBHOOK_SECRET=\n"
+        "OVHOOK_WEBHOOK_SECRET_FILE=\n"
         "OVHOOK_RETRIES=7\n"
         "OVHOOK_RETRY_INITIAL=1s\n"
         "OVHOOK_RETRY_MAX=60s\n"
@@ -806,7 +869,7 @@ main (void)
     snprintf (s_ca_path, sizeof s_ca_path, "/tmp/ovh_test_config_%d.pem", (int) getpid ());
     FILE *ca = fopen (s_ca_path, "w");
     assert (ca);
-    fputs ("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n", ca);
+    fputs (S_CA_PEM, ca);
     fclose (ca);
 
     s_test_defaults ();

@@ -86,20 +86,46 @@ test_huge_retry_after (void)
 
 //  Retry-After as the endpoint writes it: delay-seconds of any length
 //  saturate instead of reading as "none"; an HTTP-date far ahead is a huge
-//  number, never negative
+//  number, never negative. Strict: what is not delay-seconds or one of the
+//  three HTTP-date forms is -1, whatever a lenient parser would make of it
 static void
 test_retry_after_parse (void)
 {
     int64_t now = 1700000000;           //  Tue, 14 Nov 2023 22:13:20 GMT
     struct { const char *value; int64_t seconds; } cases [] = {
-        { "0", 0 }, { "1", 1 }, { " 30 ", 30 }, { "2147483648", INT64_C (2147483648) },
+        { "0", 0 }, { "1", 1 }, { "30", 30 }, { "2147483648", INT64_C (2147483648) },
         { "99999999999999999", INT64_C (99999999999999999) },
         { "9223372036854775807", INT64_MAX }, { "9223372036854775808", INT64_MAX },
         { "99999999999999999999999999", INT64_MAX },
+        //  IMF-fixdate
         { "Tue, 14 Nov 2023 22:13:22 GMT", 2 },
         { "Tue, 14 Nov 2023 22:13:20 GMT", 0 }, { "Mon, 13 Nov 2023 00:00:00 GMT", 0 },
+        { "Sat, 02 Dec 2023 22:13:20 GMT", 1555200 },
         { "Fri, 31 Dec 9999 23:59:59 GMT", INT64_C (253402300799) - now },
-        { "", -1 }, { "soon", -1 }, { "-5", -1 }, { "5s", -1 },
+        { "Sat, 31 Dec 2016 23:59:60 GMT", 0 },            //  a leap second
+        //  RFC 850, obsolete: a two-digit year up to 50 years ahead is ahead
+        { "Tuesday, 14-Nov-23 22:13:25 GMT", 5 },
+        { "Tuesday, 14-Nov-73 22:13:20 GMT", INT64_C (1577923200) },
+        { "Thursday, 14-Nov-74 22:13:20 GMT", 0 },         //  1974
+        { "Sunday, 06-Nov-94 08:49:37 GMT", 0 },
+        //  asctime, obsolete
+        { "Tue Nov 14 22:13:30 2023", 10 }, { "Sat Dec  2 22:13:20 2023", 1555200 },
+        //  Neither: what libcurl or strtol would take as a number
+        { "3abc", -1 }, { "1e9", -1 }, { "2.5", -1 }, { " 5", -1 }, { "+5", -1 },
+        { "0x10", -1 }, { "5 ", -1 }, { "5\t", -1 }, { "", -1 }, { "-5", -1 },
+        { "5s", -1 }, { "soon", -1 }, { "1,5", -1 },
+        //  Neither: dates that do not exist, or are spelled otherwise
+        { "Tue, 31 Feb 2023 10:00:00 GMT", -1 }, { "Mon, 14 Nov 2023 22:13:22 GMT", -1 },
+        { "Tue, 14 Nov 2023 24:00:00 GMT", -1 }, { "Tue, 14 Nov 2023 22:60:00 GMT", -1 },
+        { "Tue, 14 Nov 2023 22:13:22 UTC", -1 }, { "Tue, 14 Nov 2023 22:13:22 +0000", -1 },
+        { "Tue, 14 Nov 2023 22:13:22 GMT ", -1 }, { " Tue, 14 Nov 2023 22:13:22 GMT", -1 },
+        { "tue, 14 Nov 2023 22:13:22 GMT", -1 }, { "Tue, 14 nov 2023 22:13:22 GMT", -1 },
+        { "Tue, 14 Nov 23 22:13:22 GMT", -1 }, { "Tue, 4 Nov 2023 22:13:22 GMT", -1 },
+        { "Tue, 14 Nov 2023 22:13 GMT", -1 }, { "Tue, 14 Nov 2023", -1 },
+        { "14 Nov 2023 22:13:22 GMT", -1 }, { "Tue 14 Nov 2023 22:13:22 GMT", -1 },
+        { "Tuesday, 14-Nov-2023 22:13:22 GMT", -1 }, { "Tue, 14-Nov-23 22:13:22 GMT", -1 },
+        { "Tue Nov 14 22:13:30 2023 ", -1 }, { "Tue Nov 14 22:13:30 23", -1 },
+        { "Tue Nov 14 22:13:30 2023 GMT", -1 }, { "Tue, 00 Nov 2023 22:13:22 GMT", -1 },
     };
     for (size_t index = 0; index < sizeof cases / sizeof cases [0]; index++) {
         int64_t seconds = ovh_retry_after_parse (cases [index].value, now);

@@ -262,6 +262,30 @@ test_python_cross_check (void)
     }
 }
 
+//  Keys under 24 bytes sign, but Standard Webhooks asks for 24 to 64: the
+//  first short entry and its size are reported, for a warning
+#define KEY_1 "whsec_AQ=="
+#define KEY_23 "whsec_AQIDBAUGBwgJCgsMDQ4PEBESExQVFhc="
+#define KEY_24 "whsec_AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcY"
+#define KEY_64 "whsec_AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSYnKCkqKywtLi8wMTIzNDU2Nzg5Ojs8PT4/QA=="
+
+static void
+test_short_key (void)
+{
+    struct { const char *secrets; size_t entry, size; } cases [] = {
+        { KEY_24, 0, 0 }, { KEY_64, 0, 0 }, { KEY_23, 1, 23 }, { KEY_1, 1, 1 },
+        { KEY_24 " " KEY_23, 2, 23 }, { KEY_64 "\n" KEY_1 " " KEY_23, 2, 1 },
+        { "whsec_!!", 0, 0 }, { "", 0, 0 },
+    };
+    for (size_t index = 0; index < sizeof cases / sizeof cases [0]; index++) {
+        size_t size = 99;
+        size_t entry = ovh_signer_short_key (cases [index].secrets, &size);
+        CHECK_MSG (entry == cases [index].entry, "case %zu: entry %zu", index, entry);
+        if (entry)
+            CHECK_MSG (size == cases [index].size, "case %zu: size %zu", index, size);
+    }
+}
+
 int
 main (void)
 {
@@ -269,6 +293,7 @@ main (void)
     test_accepted_spellings ();
     test_several_secrets ();
     test_malformed ();
+    test_short_key ();
     test_python_cross_check ();
     return ovh_test_done ("test_signer");
 }
