@@ -3,9 +3,10 @@
 #include "ovh_intake.h"
 #include "ovh_ratelog.h"
 #include "ovh_seqtrack.h"
+#include "ovh_bus.h"
 
 #define MAX_FRAMES      3
-#define SUB_RCVHWM      5000
+#define SUB_RCVHWM      5000       //  cap: small frames (ovh_bus.h sizes it)
 #define MAX_SOURCES     65536
 
 struct _ovh_intake_t {
@@ -51,15 +52,11 @@ ovh_intake_new (ovh_config_t *config)
         return NULL;
     }
     ovh_translator_set_max_frame (self->translator, config->max_frame);
-    //  Frames somewhat over the limit are read, counted and logged; far
-    //  larger ones ZeroMQ refuses before they take memory (it drops the
-    //  sender's connection, which then reconnects)
-    size_t hard_limit = config->max_frame * 4 + 65536;
-    zsock_set_maxmsgsize (self->sub, hard_limit > INT_MAX ? INT_MAX : (int) hard_limit);
-    //  What the bus may buffer in the bridge beyond its own queue: kept
-    //  small so that the bridge's memory stays bounded (a burst waits in the
-    //  publishers' send queues instead, and past those shows as seq gaps)
-    zsock_set_rcvhwm (self->sub, SUB_RCVHWM);
+    //  What ZeroMQ may hold for one publisher while the bridge is not
+    //  reading (its queue full): bounded by --max-frame (ovh_bus.h); a
+    //  burst beyond waits in the publishers' send queues, then shows as
+    //  seq gaps. Frames far over the limit never take memory.
+    ovh_bus_limit (self->sub, config->max_frame, SUB_RCVHWM);
     //  A connecting bridge notices a vanished proxy and reconnects
     zsock_set_reconnect_ivl (self->sub, 100);
     zsock_set_reconnect_ivl_max (self->sub, 5000);

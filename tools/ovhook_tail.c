@@ -18,10 +18,12 @@
 #include "ovhook.h"
 #include "ovh_cli.h"
 #include "ovh_seqtrack.h"
+#include "ovh_bus.h"
 
 #define NAME "ovhook-tail"
 //  A tail is a debugging tool that may be slow to print: let the bus
-//  buffer bursts rather than drop them
+//  buffer bursts rather than drop them (small ones: ovh_bus.h caps it by
+//  --max-frame)
 #define RCVHWM          100000
 #define SEQ_SOURCES     4096
 #define WARN_INTERVAL   1000
@@ -215,7 +217,8 @@ main (int argc, char *argv [])
     }
     ovh_translator_set_max_frame (translator, (size_t) self.max_frame);
     ovh_cli_bus_options (socket);
-    zsock_set_rcvhwm (socket, RCVHWM);
+    //  What one publisher may make the tail hold is bounded (ovh_bus.h)
+    ovh_bus_limit (socket, (size_t) self.max_frame, RCVHWM);
     zsock_set_linger (socket, 0);
     for (size_t index = 0; index < OVH_CATALOG_SIZE; index++)
         if (self.wanted [index])
