@@ -1,5 +1,5 @@
-"""Hostile peers (issue 10): what a publisher controls must not take the
-bridge's memory; an IPv6 bus works.
+"""Hostile peers (issue 10): what a publisher or a receiver controls must
+not take the bridge's memory, nor make it send twice; an IPv6 bus works.
 
 Bus memory: with --max-frame 1M, ZeroMQ refuses frames over 1 MiB + 64 KiB
 (the sender's connection is dropped) and holds at most 30 messages per
@@ -7,6 +7,7 @@ connection (ovh_bus.h), so while the bridge's reading is paused, a flood
 leaves its RSS under RSS_BOUND (printed)."""
 
 import os
+import re
 import socket
 import sys
 import threading
@@ -44,6 +45,55 @@ def body_of (size):
         if len (packed) == size:
             return packed
     raise AssertionError ("cannot make a body of %d bytes" % size)
+
+
+class EndlessReceiver:
+    """Raw HTTP/1.1 server: reads one request, answers 200 with an endless
+    chunked body until the client closes. Counts requests."""
+
+    def __init__ (self):
+        self.listener = socket.create_server (("127.0.0.1", 0))
+        self.requests = 0
+        self.sent = 0
+        self.stopping = False
+        threading.Thread (target=self._serve, daemon=True).start ()
+
+    def url (self):
+        return "http://127.0.0.1:%d/hook" % self.listener.getsockname () [1]
+
+    def _serve (self):
+        while not self.stopping:
+            try:
+                connection, _ = self.listener.accept ()
+            except OSError:
+                return
+            threading.Thread (target=self._answer, args=(connection,), daemon=True).start ()
+
+    def _answer (self, connection):
+        with connection:
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = connection.recv (65536)
+                if not chunk:
+                    return
+                data += chunk
+            head, body = data.split (b"\r\n\r\n", 1)
+            length = int (re.search (rb"(?i)content-length: *(\d+)", head).group (1))
+            while len (body) < length:
+                body += connection.recv (65536)
+            self.requests += 1
+            chunk = b"%x\r\n%s\r\n" % (65536, b"z" * 65536)
+            try:
+                connection.sendall (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+                while not self.stopping:
+                    connection.sendall (chunk)
+                    self.sent += len (chunk)
+            except OSError:
+                pass                #   the bridge closed: it had enough
+
+    def stop (self):
+        self.stopping = True
+        self.listener.close ()
 
 
 class HostileTest (ovhtest.BridgeTestCase):
@@ -98,6 +148,26 @@ class HostileTest (ovhtest.BridgeTestCase):
         summary = ovhtest.parse_stopped (log)
         self.assertEqual ((summary ["delivered"], summary ["reasons"].get ("frame-size")),
                           (wanted, len (cases) - wanted), log)
+
+    def test_endless_response_body_is_one_delivery (self):
+        receiver = EndlessReceiver ()
+        self.addCleanup (receiver.stop)
+        bind, connect = self.bus ()
+        bridge = self.start_bridge (self.webhook_env (receiver.url (), bind),
+                                    ["--request-timeout", "2s", "--retries", "3",
+                                     "--retry-initial", "100ms"])
+        publisher = self.publisher (connect, ["sessionCreated"])
+        publisher.send ("sessionCreated", {"timestamp": 1, "sessionId": "ses_endless"})
+        time.sleep (4 * ovhtest.SLOW)     #   past the request timeout and a retry
+        peak = rss (bridge.process.pid, "VmHWM")
+        print ("\nendless body: %d request(s), %.1f MB sent by the receiver, bridge "
+               "peak RSS %.1f MB" % (receiver.requests, receiver.sent / 1e6, peak / 1e6))
+        code, log = bridge.stop ()
+        summary = ovhtest.parse_stopped (log)
+        self.assertEqual ((receiver.requests, summary ["delivered"], summary ["failed"]),
+                          (1, 1, 0), log)
+        self.assertLess (receiver.sent, 16 * MIB, "the bridge read on")
+        self.assertLess (peak, RSS_BOUND)
 
     def test_ipv6_loopback_bus (self):
         try:
