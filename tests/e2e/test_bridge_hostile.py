@@ -1,5 +1,6 @@
 """Hostile peers (issue 10): what a publisher or a receiver controls must
-not take the bridge's memory, nor make it send twice; an IPv6 bus works.
+not take the bridge's memory, nor make it send twice; SIGHUP must not kill
+it; an IPv6 bus works.
 
 Bus memory: with --max-frame 1M, ZeroMQ refuses frames over 1 MiB + 64 KiB
 (the sender's connection is dropped) and holds at most 30 messages per
@@ -8,6 +9,7 @@ leaves its RSS under RSS_BOUND (printed)."""
 
 import os
 import re
+import signal
 import socket
 import sys
 import threading
@@ -168,6 +170,26 @@ class HostileTest (ovhtest.BridgeTestCase):
                           (1, 1, 0), log)
         self.assertLess (receiver.sent, 16 * MIB, "the bridge read on")
         self.assertLess (peak, RSS_BOUND)
+
+    def test_sighup_during_a_load_loses_nothing (self):
+        count = 3000
+        receiver, bridge, publisher = self.bridge_setup (args=["--queue-events", "100"])
+        for n in range (count):
+            publisher.send ("participantJoined", {"timestamp": n, "sessionId": "ses_h",
+                                                  "connectionId": "con_%05d" % n})
+            if n % 1000 == 500:
+                bridge.process.send_signal (signal.SIGHUP)
+        bridge.wait_log (r"I: .*SIGHUP: nothing to reopen \(logs go to stderr\)",
+                         what="SIGHUP line")
+        requests = receiver.wait_for (count, timeout=30, log=bridge.show)
+        self.assertTrue (bridge.alive (), bridge.show ())
+        self.assertEqual ([r.json () ["connectionId"] for r in requests],
+                          ["con_%05d" % n for n in range (count)])
+        code, log = bridge.stop ()
+        self.assertEqual (code, 0, log)
+        summary = ovhtest.parse_stopped (log)
+        self.assertEqual ((summary ["received"], summary ["delivered"],
+                           summary ["undelivered"]), (count, count, 0), log)
 
     def test_ipv6_loopback_bus (self):
         try:
