@@ -133,34 +133,38 @@ s_drop (ovh_intake_t *self, int reason, const char *detail)
     return 0;
 }
 
+//  What the seq of one src and topic tells: gaps, restarts, going back.
+//  The src is the publisher's text: shown through ovh_shown.
 static void
 s_check_seq (ovh_intake_t *self, const ovh_event_t *event)
 {
     uint64_t last;
-    switch (ovh_seqtrack_record (self->seqtrack, event->type->name, event->src,
-                                 event->src_size, event->seq,
-                                 event->has_epoch? &event->epoch: NULL, &last)) {
-        case OVH_SEQ_GAP:
-            ovh_ratelog_warn (self->seqlog, 0, "lost %" PRIu64 " message(s) on the bus: %s from src %.*s (seq %"
-                          PRIu64 " → %" PRIu64 ")", event->seq - last - 1, event->type->name,
-                          (int) (event->src_size > 200 ? 200 : event->src_size),
-                          event->src, last, event->seq);
-            break;
-        case OVH_SEQ_RESTART:
-            zsys_info ("publisher %.*s restarted (%s seq %" PRIu64 " after %" PRIu64 "%s)",
-                       (int) (event->src_size > 200 ? 200 : event->src_size),
-                       event->src, event->type->name, event->seq, last,
-                       event->has_epoch? ", new epoch": "");
-            break;
-        case OVH_SEQ_BACKWARDS:
-            ovh_ratelog_warn (self->seqlog, 1, "src %.*s went back from %s seq %" PRIu64 " to %" PRIu64
-                          " (two publishers with one src?)",
-                          (int) (event->src_size > 200 ? 200 : event->src_size),
-                          event->src, event->type->name, last, event->seq);
-            break;
-        default:
-            break;
-    }
+    ovh_seq_t verdict = ovh_seqtrack_record (self->seqtrack, event->type->name, event->src,
+                                             event->src_size, event->seq,
+                                             event->has_epoch? &event->epoch: NULL, &last);
+    if (verdict == OVH_SEQ_FIRST || verdict == OVH_SEQ_NEXT)
+        return;
+    char src [204];
+    ovh_shown (src, sizeof src, event->src, event->src_size);
+    if (verdict == OVH_SEQ_GAP)
+        ovh_ratelog_warn (self->seqlog, 0, "lost %" PRIu64 " message(s) on the bus: %s from "
+                          "src %s (seq %" PRIu64 " → %" PRIu64 ")", event->seq - last - 1,
+                          event->type->name, src, last, event->seq);
+    else
+    if (verdict == OVH_SEQ_JUMP)
+        ovh_ratelog_warn (self->seqlog, 0, "%s seq of src %s jumped from %" PRIu64 " to %"
+                          PRIu64 " (%" PRIu64 " messages lost, or a publisher bug): not "
+                          "counted as lost on bus", event->type->name, src, last, event->seq,
+                          event->seq - last - 1);
+    else
+    if (verdict == OVH_SEQ_RESTART)
+        zsys_info ("publisher %s restarted (%s seq %" PRIu64 " after %" PRIu64 "%s)",
+                   src, event->type->name, event->seq, last,
+                   event->has_epoch? ", new epoch": "");
+    else
+        ovh_ratelog_warn (self->seqlog, 1, "src %s went back from %s seq %" PRIu64 " to %"
+                          PRIu64 " (two publishers with one src?)",
+                          src, event->type->name, last, event->seq);
 }
 
 int

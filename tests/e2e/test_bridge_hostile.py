@@ -1,6 +1,6 @@
 """Hostile peers (issue 10): what a publisher or a receiver controls must
-not take the bridge's memory, nor make it send twice; SIGHUP must not kill
-it; an IPv6 bus works.
+neither take the bridge's memory, nor forge its log, nor wrap its counters;
+SIGHUP must not kill it; an IPv6 bus works.
 
 Bus memory: with --max-frame 1M, ZeroMQ refuses frames over 1 MiB + 64 KiB
 (the sender's connection is dropped) and holds at most 30 messages per
@@ -190,6 +190,39 @@ class HostileTest (ovhtest.BridgeTestCase):
         summary = ovhtest.parse_stopped (log)
         self.assertEqual ((summary ["received"], summary ["delivered"],
                            summary ["undelivered"]), (count, count, 0), log)
+
+    def test_publisher_src_is_escaped_in_the_log (self):
+        receiver, bridge, publisher = self.bridge_setup ()
+        evil = "forged\nW: fake line \x1b[31mred"
+        for seq in (1, 5):
+            publisher.send ("sessionCreated", {"timestamp": seq, "sessionId": "ses_e"},
+                            {"src": evil, "seq": seq})
+        #   Invalid UTF-8 in the src: dropped, and its bytes never logged
+        bad = b"\x82" + pk ("src") + b"\xa4a\xff\xfeb" + pk ("seq") + pk (1)
+        publisher.send_raw ([T, pk ({"timestamp": 9, "sessionId": "ses_e"}), bad])
+        receiver.wait_for (2, log=bridge.show)
+        bridge.wait_log (r"W: .*lost 3 message\(s\) on the bus: sessionCreated from src "
+                         r"forged\?W: fake line \?\[31mred ", what="escaped src")
+        bridge.wait_log (r"W: .*dropped message: (envelope|utf8)", what="bad src dropped")
+        code, log = bridge.stop ()
+        with open (bridge.log_path, "rb") as raw:
+            data = raw.read ()
+        self.assertNotIn (b"\x1b", data)
+        self.assertNotIn (b"\xff", data)
+        self.assertNotIn (b"\nW: fake line", data)
+
+    def test_seq_jumps_are_reported_not_counted (self):
+        receiver, bridge, publisher = self.bridge_setup ()
+        for n, seq in enumerate ((1, 2 ** 63, 2 ** 64 - 1)):
+            publisher.send ("sessionCreated", {"timestamp": n, "sessionId": "ses_j"},
+                            {"src": "py-jump", "seq": seq})
+        receiver.wait_for (3, log=bridge.show)
+        bridge.wait_log (r"W: .*sessionCreated seq of src py-jump jumped from 1 to "
+                         r"9223372036854775808 \(9223372036854775806 messages lost, or a "
+                         r"publisher bug\)", what="first jump")
+        code, log = bridge.stop ()
+        self.assertEqual (ovhtest.parse_stopped (log) ["extra"].get ("lost on bus"), 0, log)
+        self.assertNotIn ("18446744073709551608", log)
 
     def test_ipv6_loopback_bus (self):
         try:
