@@ -101,6 +101,68 @@ s_valid_id (const char *id)
     return true;
 }
 
+//  Nesting of a JSON value: 0 for a scalar, 1 + its deepest member for an
+//  array or object; stops counting past 'limit'
+static int
+s_depth (json_t *value, int limit)
+{
+    int deepest = 0;
+    bool array = json_is_array (value);
+    if (limit < 0 || !(array || json_is_object (value)))
+        return 0;
+    size_t size = array ? json_array_size (value) : 0;
+    void *iter = array ? NULL : json_object_iter (value);
+    for (size_t index = 0; array ? index < size : iter != NULL; index++) {
+        json_t *member = array ? json_array_get (value, index) : json_object_iter_value (iter);
+        int depth = s_depth (member, limit - 1);
+        deepest = depth > deepest ? depth : deepest;
+        iter = array ? NULL : json_object_iter_next (value, iter);
+    }
+    return deepest + 1;
+}
+
+//  The ordering key the bridge takes from a body (as the translator does,
+//  ovh_jsonbody.c s_key_rank): the first string of sessionId, id, nodeId,
+//  clusterId; NULL when there is none. 'name' gets the property's name.
+static json_t *
+s_body_key (json_t *body, const char **name)
+{
+    static const char *names [] = { "sessionId", "id", "nodeId", "clusterId" };
+    for (size_t index = 0; index < sizeof names / sizeof names [0]; index++) {
+        json_t *value = json_object_get (body, names [index]);
+        if (json_is_string (value)) {
+            *name = names [index];
+            return value;
+        }
+    }
+    return NULL;
+}
+
+//  What a line holds must be what the bus could have carried: bodies
+//  nested deeper than OVH_MAX_DEPTH are refused there, and the key must be
+//  the one the bridge takes from the body (it orders the redelivery)
+static bool
+s_check_body (json_t *body, json_t *key, char *problem, size_t size)
+{
+    if (s_depth (body, OVH_MAX_DEPTH + 1) > OVH_MAX_DEPTH) {
+        snprintf (problem, size, "\"body\" is nested deeper than %d levels", OVH_MAX_DEPTH);
+        return false;
+    }
+    const char *name = NULL;
+    json_t *expected = s_body_key (body, &name);
+    if (json_equal (expected, key) || (!expected && json_is_null (key)))
+        return true;
+    char shown [80];
+    if (expected)
+        snprintf (problem, size, "\"key\" does not match the body (its %s is \"%s\")", name,
+                  ovh_shown (shown, sizeof shown, json_string_value (expected),
+                             json_string_length (expected)));
+    else
+        snprintf (problem, size, "\"key\" does not match the body (it has no sessionId, id, "
+                  "nodeId nor clusterId string: the key is null)");
+    return false;
+}
+
 //  Check one line and make its item. Returns the item, or NULL with what is
 //  wrong in 'problem' ("" when memory ran out). 'timestamp' gets the body's
 //  "timestamp", NAN when it has none.
@@ -146,6 +208,9 @@ s_parse_line (char *line, char *problem, size_t size, double *timestamp)
     else
     if (!(body_text = s_find_body (line, &body_size)))
         snprintf (problem, size, "\"body\" must appear once, spelled plainly");
+    else
+    if (!s_check_body (body, key, problem, size))
+        ;                               //  'problem' says why
     else {
         *problem = 0;
         item = ovh_item_restore (type, json_string_value (id),

@@ -8,21 +8,12 @@
 #include "ovh_dispatcher_private.h"
 #include "ovh_retry.h"
 
-//  A key as logs may show it: at most 64 bytes, no control characters
+//  A key as logs may show it (ovh_shown: no control characters, no invalid
+//  UTF-8, cut to the buffer)
 static const char *
 s_shown_key (const ovh_item_t *item, char *buffer, size_t size)
 {
-    if (!item->has_key)
-        return "(none)";
-    size_t length = item->key_size < size - 4 ? item->key_size : size - 4;
-    for (size_t index = 0; index < length; index++) {
-        unsigned char c = (unsigned char) item->key [index];
-        buffer [index] = c < 0x20 || c == 0x7f ? '?' : (char) c;
-    }
-    if (length < item->key_size)
-        memcpy (buffer + length, "...", 3), length += 3;
-    buffer [length] = 0;
-    return buffer;
+    return item->has_key ? ovh_shown (buffer, size, item->key, item->key_size) : "(none)";
 }
 
 //  ---------------------------------------------------------------------

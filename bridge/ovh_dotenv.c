@@ -202,6 +202,10 @@ ovh_dotenv_parse (ovh_dotenv_t *self, const char *text, size_t size,
         return -1;
     }
     const char *p = text, *end = text + size;
+    //  Editors on Windows save UTF-8 with a byte order mark: it is no part
+    //  of the first key
+    if (size >= 3 && memcmp (p, "\xef\xbb\xbf", 3) == 0)
+        p += 3;
     for (size_t line = 1; p < end; line++) {
         const char *eol = memchr (p, '\n', end - p);
         if (!eol)

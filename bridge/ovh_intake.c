@@ -3,9 +3,10 @@
 #include "ovh_intake.h"
 #include "ovh_ratelog.h"
 #include "ovh_seqtrack.h"
+#include "ovh_bus.h"
 
 #define MAX_FRAMES      3
-#define SUB_RCVHWM      5000
+#define SUB_RCVHWM      5000       //  cap: small frames (ovh_bus.h sizes it)
 #define MAX_SOURCES     65536
 
 struct _ovh_intake_t {
@@ -51,15 +52,11 @@ ovh_intake_new (ovh_config_t *config)
         return NULL;
     }
     ovh_translator_set_max_frame (self->translator, config->max_frame);
-    //  Frames somewhat over the limit are read, counted and logged; far
-    //  larger ones ZeroMQ refuses before they take memory (it drops the
-    //  sender's connection, which then reconnects)
-    size_t hard_limit = config->max_frame * 4 + 65536;
-    zsock_set_maxmsgsize (self->sub, hard_limit > INT_MAX ? INT_MAX : (int) hard_limit);
-    //  What the bus may buffer in the bridge beyond its own queue: kept
-    //  small so that the bridge's memory stays bounded (a burst waits in the
-    //  publishers' send queues instead, and past those shows as seq gaps)
-    zsock_set_rcvhwm (self->sub, SUB_RCVHWM);
+    //  What ZeroMQ may hold for one publisher while the bridge is not
+    //  reading (its queue full): bounded by --max-frame (ovh_bus.h); a
+    //  burst beyond waits in the publishers' send queues, then shows as
+    //  seq gaps. Frames far over the limit never take memory.
+    ovh_bus_limit (self->sub, config->max_frame, SUB_RCVHWM);
     //  A connecting bridge notices a vanished proxy and reconnects
     zsock_set_reconnect_ivl (self->sub, 100);
     zsock_set_reconnect_ivl_max (self->sub, 5000);
@@ -136,34 +133,38 @@ s_drop (ovh_intake_t *self, int reason, const char *detail)
     return 0;
 }
 
+//  What the seq of one src and topic tells: gaps, restarts, going back.
+//  The src is the publisher's text: shown through ovh_shown.
 static void
 s_check_seq (ovh_intake_t *self, const ovh_event_t *event)
 {
     uint64_t last;
-    switch (ovh_seqtrack_record (self->seqtrack, event->type->name, event->src,
-                                 event->src_size, event->seq,
-                                 event->has_epoch? &event->epoch: NULL, &last)) {
-        case OVH_SEQ_GAP:
-            ovh_ratelog_warn (self->seqlog, 0, "lost %" PRIu64 " message(s) on the bus: %s from src %.*s (seq %"
-                          PRIu64 " → %" PRIu64 ")", event->seq - last - 1, event->type->name,
-                          (int) (event->src_size > 200 ? 200 : event->src_size),
-                          event->src, last, event->seq);
-            break;
-        case OVH_SEQ_RESTART:
-            zsys_info ("publisher %.*s restarted (%s seq %" PRIu64 " after %" PRIu64 "%s)",
-                       (int) (event->src_size > 200 ? 200 : event->src_size),
-                       event->src, event->type->name, event->seq, last,
-                       event->has_epoch? ", new epoch": "");
-            break;
-        case OVH_SEQ_BACKWARDS:
-            ovh_ratelog_warn (self->seqlog, 1, "src %.*s went back from %s seq %" PRIu64 " to %" PRIu64
-                          " (two publishers with one src?)",
-                          (int) (event->src_size > 200 ? 200 : event->src_size),
-                          event->src, event->type->name, last, event->seq);
-            break;
-        default:
-            break;
-    }
+    ovh_seq_t verdict = ovh_seqtrack_record (self->seqtrack, event->type->name, event->src,
+                                             event->src_size, event->seq,
+                                             event->has_epoch? &event->epoch: NULL, &last);
+    if (verdict == OVH_SEQ_FIRST || verdict == OVH_SEQ_NEXT)
+        return;
+    char src [204];
+    ovh_shown (src, sizeof src, event->src, event->src_size);
+    if (verdict == OVH_SEQ_GAP)
+        ovh_ratelog_warn (self->seqlog, 0, "lost %" PRIu64 " message(s) on the bus: %s from "
+                          "src %s (seq %" PRIu64 " → %" PRIu64 ")", event->seq - last - 1,
+                          event->type->name, src, last, event->seq);
+    else
+    if (verdict == OVH_SEQ_JUMP)
+        ovh_ratelog_warn (self->seqlog, 0, "%s seq of src %s jumped from %" PRIu64 " to %"
+                          PRIu64 " (%" PRIu64 " messages lost, or a publisher bug): not "
+                          "counted as lost on bus", event->type->name, src, last, event->seq,
+                          event->seq - last - 1);
+    else
+    if (verdict == OVH_SEQ_RESTART)
+        zsys_info ("publisher %s restarted (%s seq %" PRIu64 " after %" PRIu64 "%s)",
+                   src, event->type->name, event->seq, last,
+                   event->has_epoch? ", new epoch": "");
+    else
+        ovh_ratelog_warn (self->seqlog, 1, "src %s went back from %s seq %" PRIu64 " to %"
+                          PRIu64 " (two publishers with one src?)",
+                          src, event->type->name, last, event->seq);
 }
 
 int

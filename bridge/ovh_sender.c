@@ -6,13 +6,17 @@
 #include "ovh_sender_private.h"
 #include "ovh_retry.h"
 
+//  The body of the reply means nothing to us, but an endless one was read
+//  until the timeout, then retried (a duplicate). Past 64 KiB the response
+//  is complete enough (its status is known): end the transfer with
+//  CURLE_WRITE_ERROR, which only this callback causes (s_finish: done).
 static size_t
-s_discard (char *data, size_t size, size_t nmemb, void *arg)
+s_discard (char *data, size_t size, size_t nmemb, void *easy)
 {
-    (void) data; (void) arg;
-    //  The body of the reply means nothing to us; curl's total timeout
-    //  bounds how long an endpoint can keep talking
-    return size * nmemb;
+    curl_off_t received = 0;
+    (void) data;
+    curl_easy_getinfo ((CURL *) easy, CURLINFO_SIZE_DOWNLOAD_T, &received);
+    return received > 64 * 1024 ? 0 : size * nmemb;
 }
 
 static bool
@@ -74,6 +78,7 @@ s_setup_transfer (transfer_t *transfer, ovh_config_t *config, CURLU *url)
     rc |= curl_easy_setopt (easy, CURLOPT_CONNECTTIMEOUT_MS, (long) config->connect_timeout_ms);
     rc |= curl_easy_setopt (easy, CURLOPT_TIMEOUT_MS, (long) config->request_timeout_ms);
     rc |= curl_easy_setopt (easy, CURLOPT_WRITEFUNCTION, s_discard);
+    rc |= curl_easy_setopt (easy, CURLOPT_WRITEDATA, easy);
     rc |= curl_easy_setopt (easy, CURLOPT_ERRORBUFFER, transfer->error);
     rc |= curl_easy_setopt (easy, CURLOPT_PRIVATE, transfer);
     rc |= curl_easy_setopt (easy, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -301,6 +306,8 @@ ovh_sender_start (ovh_sender_t *self, ovh_item_t *item)
 static void
 s_finish (ovh_sender_t *self, transfer_t *transfer, CURLcode code)
 {
+    if (code == CURLE_WRITE_ERROR)
+        code = CURLE_OK;                //  a body cut at 64 KiB by s_discard
     ovh_result_t result = { .curl_code = (int) code, .retry_after = -1 };
     curl_easy_getinfo (transfer->easy, CURLINFO_RESPONSE_CODE, &result.status);
     //  Read from the header rather than CURLINFO_RETRY_AFTER, which gives 0

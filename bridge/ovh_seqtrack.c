@@ -54,6 +54,13 @@ ovh_seqtrack_destroy (ovh_seqtrack_t **self_p)
     *self_p = NULL;
 }
 
+//  Count 'count' more lost messages; the counter saturates, never wraps
+static void
+s_lost (ovh_seqtrack_t *self, uint64_t count)
+{
+    self->lost = count > UINT64_MAX - self->lost ? UINT64_MAX : self->lost + count;
+}
+
 //  The verdict for 'seq' after what 'source' holds
 static ovh_seq_t
 s_verdict (ovh_seqtrack_t *self, const s_source_t *source, uint64_t seq,
@@ -64,7 +71,8 @@ s_verdict (ovh_seqtrack_t *self, const s_source_t *source, uint64_t seq,
     if (!same_run) {
         //  Another run of the publisher: its seq starts over at 1, so what
         //  came before seq in this run was lost
-        self->lost += seq - 1;
+        if (seq - 1 <= OVH_SEQ_MAX_GAP)
+            s_lost (self, seq - 1);
         return OVH_SEQ_RESTART;
     }
     if (seq == source->seq + 1)
@@ -74,7 +82,9 @@ s_verdict (ovh_seqtrack_t *self, const s_source_t *source, uint64_t seq,
     if (seq == 1 && !epoch)
         return OVH_SEQ_RESTART;
     if (seq > source->seq) {
-        self->lost += seq - source->seq - 1;
+        if (seq - source->seq - 1 > OVH_SEQ_MAX_GAP)
+            return OVH_SEQ_JUMP;
+        s_lost (self, seq - source->seq - 1);
         return OVH_SEQ_GAP;
     }
     return OVH_SEQ_BACKWARDS;

@@ -17,10 +17,17 @@ typedef enum {
     OVH_SEQ_FIRST,              //  first message seen from this src
     OVH_SEQ_NEXT,               //  the expected one
     OVH_SEQ_GAP,                //  messages were lost: see 'lost'
+    OVH_SEQ_JUMP,               //  seq jumped ahead by more than OVH_SEQ_MAX_GAP:
+                                //  a publisher bug rather than a loss, not counted
     OVH_SEQ_RESTART,            //  a new epoch, or seq 1 again: the publisher
                                 //  restarted (seq - 1 counted as lost)
     OVH_SEQ_BACKWARDS           //  seq not above the last one (and not 1)
 } ovh_seq_t;
+
+//  The largest gap counted as lost: a year of 30,000 messages a second.
+//  A larger one (seq 1, then 2^63) is reported, and not added to a counter
+//  that it would wrap.
+#define OVH_SEQ_MAX_GAP     (UINT64_C (1) << 40)
 
 typedef struct _ovh_seqtrack_t ovh_seqtrack_t;
 
@@ -39,7 +46,7 @@ ovh_seq_t
                          const char *src, size_t src_size, uint64_t seq,
                          const uint64_t *epoch, uint64_t *last);
 
-//  Messages lost in all, since creation
+//  Messages lost in all, since creation; saturates at UINT64_MAX
 uint64_t
     ovh_seqtrack_lost (ovh_seqtrack_t *self);
 

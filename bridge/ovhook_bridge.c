@@ -149,6 +149,29 @@ s_end_episode (bridge_t *self)
     }
 }
 
+//  SIGHUP asks a daemon to reopen its logs. Ours go to stderr (whoever
+//  holds the other end rotates them), and the dead-letter file is followed
+//  by name at every batch: nothing to reopen, but the default action would
+//  kill the bridge and lose what is queued. Logged by the main loop, not
+//  in the handler (zsys_info is not async-signal-safe).
+static volatile sig_atomic_t s_hangups;
+
+static void
+s_on_hangup (int signal_number)
+{
+    (void) signal_number;
+    s_hangups = 1;
+}
+
+static void
+s_check_hangup (void)
+{
+    if (s_hangups) {
+        s_hangups = 0;
+        zsys_info ("SIGHUP: nothing to reopen (logs go to stderr)");
+    }
+}
+
 static void
 s_run (bridge_t *self)
 {
@@ -178,6 +201,7 @@ s_run (bridge_t *self)
         }
         s_end_episode (self);
         s_periodic_stats (self);
+        s_check_hangup ();
     }
 }
 
@@ -378,11 +402,17 @@ main (int argc, char *argv [])
     sigemptyset (&signals);
     sigaddset (&signals, SIGINT);
     sigaddset (&signals, SIGTERM);
+    sigaddset (&signals, SIGHUP);
     pthread_sigmask (SIG_BLOCK, &signals, NULL);
     signal (SIGPIPE, SIG_IGN);
     curl_global_init (CURL_GLOBAL_DEFAULT);
     zsys_init ();
     zsys_set_linger (0);
+    //  Installed while SIGHUP is still blocked: one sent during the start
+    //  waits for the handler instead of killing the process
+    struct sigaction hangup = { .sa_handler = s_on_hangup, .sa_flags = SA_RESTART };
+    sigemptyset (&hangup.sa_mask);
+    sigaction (SIGHUP, &hangup, NULL);
 
     bridge_t bridge = { .config = config, .spool_lock = -1 };
     ovh_dispatch_stats_t stats = { 0 };

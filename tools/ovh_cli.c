@@ -310,6 +310,8 @@ ovh_cli_start (const char *name)
 void
 ovh_cli_bus_options (zsock_t *socket)
 {
+    //  IPv6 endpoints (tcp://[::1]:5560) fail with "No such device" without it
+    zsock_set_ipv6 (socket, 1);
     zsock_set_reconnect_ivl (socket, OVH_CLI_RECONNECT_IVL);
     zsock_set_reconnect_ivl_max (socket, OVH_CLI_RECONNECT_IVL_MAX);
     //  A vanished peer is noticed by TCP keepalives (about 5 s), not by

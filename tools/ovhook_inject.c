@@ -17,6 +17,7 @@
     or input error (nothing sent).                                         */
 
 #include <czmq.h>
+#include <jansson.h>
 #include "ovhook.h"
 #include "ovh_argvalue.h"
 #include "ovh_cli.h"
@@ -149,6 +150,18 @@ s_parse_options (options_t *options, int argc, char *argv [])
         return ovh_cli_usage_error (NAME, "unexpected argument '%s'", options->positional [0]);
     if (!json && !options->scenario && options->positional_count == 0)
         return ovh_cli_usage_error (NAME, "no EVENT given");
+    //  Every bridge drops a message whose src is not UTF-8: refuse it here
+    //  rather than say "sent" (Jansson checks UTF-8: the library's checker
+    //  is internal to it)
+    json_t *src = options->src? json_string (options->src): NULL;
+    if (options->src && !src) {
+        char shown [128];
+        return ovh_cli_usage_error (NAME, "--src '%s' is not valid UTF-8 (shown with '?' "
+                                    "where it is not): every bridge would drop its events",
+                                    ovh_shown (shown, sizeof shown, options->src,
+                                               strlen (options->src)));
+    }
+    json_decref (src);
     return ovh_cli_check_bus (NAME, "bus", options->bus)? 2: -1;
 }
 
@@ -337,8 +350,17 @@ s_run_json (run_t *run)
         zlistx_add_end (stored, event);
     }
     free (line);
+    //  A read error ends getline as the end of the file does: a directory
+    //  (EISDIR) or an I/O error must not pass for an empty file
+    int read_error = ferror (file)? errno: 0;
     if (!from_stdin)
         fclose (file);
+    if (read_error) {
+        fprintf (stderr, NAME ": cannot read %s: %s\n", options->json_file,
+                 strerror (read_error));
+        zlistx_destroy (&stored);
+        return 2;
+    }
     int status = bad_lines? 1: 0;
     if (bad_lines && options->strict) {
         fprintf (stderr, NAME ": %zu bad line%s: nothing sent (--strict)\n",

@@ -3,7 +3,8 @@
     down, subscriptions flow up, so filtering stays at the publishers.
 
     ovhook-proxy [--frontend ENDPOINTS] [--backend ENDPOINTS]
-                 [--sndhwm N] [--rcvhwm N] [--stats-interval 60s]
+                 [--sndhwm N] [--rcvhwm N] [--max-frame BYTES]
+                 [--stats-interval 60s]
 
     By default it binds port 5560 (frontend) and 5561 (backend) on every
     interface.
@@ -23,6 +24,7 @@
 #include <czmq.h>
 #include "ovhook.h"
 #include "ovh_cli.h"
+#include "ovh_bus.h"
 
 #define NAME "ovhook-proxy"
 #define DEFAULT_HWM 100000
@@ -38,7 +40,8 @@ typedef struct {
 typedef struct {
     const char *frontend;
     const char *backend;
-    int64_t sndhwm, rcvhwm;
+    int64_t sndhwm, rcvhwm;         //  rcvhwm: bounded by max_frame (ovh_bus.h)
+    int64_t max_frame;
     int64_t stats_interval;
     counters_t counters;
     uint64_t logged_activity;   //  messages + subscriptions at the last line
@@ -49,12 +52,15 @@ s_usage (FILE *file)
 {
     fprintf (file,
         "usage: " NAME " [--frontend ENDPOINTS] [--backend ENDPOINTS] [--sndhwm N]\n"
-        "                    [--rcvhwm N] [--stats-interval DURATION]\n"
+        "                    [--rcvhwm N] [--max-frame BYTES] [--stats-interval DURATION]\n"
         "Forward the ovhook bus: publishers connect to the frontend (XSUB),\n"
         "consumers to the backend (XPUB); subscriptions travel upstream.\n\n"
         "  --frontend ENDPOINTS   CZMQ syntax (default @tcp://*:5560)\n"
         "  --backend ENDPOINTS    CZMQ syntax (default @tcp://*:5561)\n"
-        "  --sndhwm N, --rcvhwm N high-water marks, messages (%d; 0 = none)\n"
+        "  --sndhwm N, --rcvhwm N high-water marks, messages (%d; 0 = none); the\n"
+        "                         receive one at most 32 MiB / (max-frame + 64 KiB)\n"
+        "  --max-frame BYTES      largest frame forwarded, + 64 KiB (1048576); a\n"
+        "                         larger one drops its sender's connection\n"
         "  --stats-interval D     counters while there is traffic (60s; ms, s, m)\n"
         "  --help, --version\n", DEFAULT_HWM);
 }
@@ -70,6 +76,8 @@ s_parse_options (proxy_t *self, int argc, char *argv [])
           .needs = "a number >= 0", .min = 0, .max = INT32_MAX },
         { .name = "--rcvhwm", .type = OVH_CLI_INTEGER, .target = &self->rcvhwm,
           .needs = "a number >= 0", .min = 0, .max = INT32_MAX },
+        { .name = "--max-frame", .type = OVH_CLI_INTEGER, .target = &self->max_frame,
+          .needs = "bytes >= 1", .min = 1, .max = INT32_MAX },
         { .name = "--stats-interval", .type = OVH_CLI_DURATION, .target = &self->stats_interval,
           .needs = "a duration (500ms, 10s, 1m)", .min = 1, .max = INT64_MAX },
         { .name = NULL }
@@ -187,7 +195,8 @@ s_socket (proxy_t *self, int type, const char *endpoints, const char *side)
         return NULL;
     }
     zsock_set_sndhwm (socket, (int) self->sndhwm);
-    zsock_set_rcvhwm (socket, (int) self->rcvhwm);
+    //  What one peer may make the proxy hold is bounded (ovh_bus.h)
+    ovh_bus_limit (socket, (size_t) self->max_frame, (int) self->rcvhwm);
     zsock_set_linger (socket, 0);
     ovh_cli_bus_options (socket);
     if (zsock_attach (socket, endpoints, true)) {
@@ -203,11 +212,13 @@ main (int argc, char *argv [])
 {
     proxy_t self = {
         .frontend = "@tcp://*:5560", .backend = "@tcp://*:5561",
-        .sndhwm = DEFAULT_HWM, .rcvhwm = DEFAULT_HWM, .stats_interval = 60000
+        .sndhwm = DEFAULT_HWM, .rcvhwm = DEFAULT_HWM, .stats_interval = 60000,
+        .max_frame = OVH_MAX_FRAME_DEFAULT
     };
     int status = s_parse_options (&self, argc, argv);
     if (status >= 0)
         return status;
+    self.rcvhwm = ovh_bus_rcvhwm ((size_t) self.max_frame, (int) self.rcvhwm);
     ovh_cli_start (NAME);
 
     zsock_t *frontend = s_socket (&self, ZMQ_XSUB, self.frontend, "frontend");

@@ -18,10 +18,12 @@
 #include "ovhook.h"
 #include "ovh_cli.h"
 #include "ovh_seqtrack.h"
+#include "ovh_bus.h"
 
 #define NAME "ovhook-tail"
 //  A tail is a debugging tool that may be slow to print: let the bus
-//  buffer bursts rather than drop them
+//  buffer bursts rather than drop them (small ones: ovh_bus.h caps it by
+//  --max-frame)
 #define RCVHWM          100000
 #define SEQ_SOURCES     4096
 #define WARN_INTERVAL   1000
@@ -120,10 +122,8 @@ s_warn_dropped (tail_t *self, const ovh_error_t *error)
 static void
 s_write_src (const char *src, size_t size)
 {
-    for (size_t index = 0; index < size; index++) {
-        unsigned char c = (unsigned char) src [index];
-        putchar (c < 0x20 || c == 0x7f? '?': c);
-    }
+    char shown [1024];
+    fputs (ovh_shown (shown, sizeof shown, src, size), stdout);
 }
 
 //  Print one event. Returns 0, or -1 when stdout is gone.
@@ -144,6 +144,7 @@ s_print (tail_t *self, const ovh_event_t *event)
     return fflush (stdout) == 0 && !ferror (stdout)? 0: -1;
 }
 
+//  The src is the publisher's text: shown through ovh_shown
 static void
 s_check_seq (ovh_seqtrack_t *seqtrack, const ovh_event_t *event)
 {
@@ -153,14 +154,21 @@ s_check_seq (ovh_seqtrack_t *seqtrack, const ovh_event_t *event)
     ovh_seq_t verdict = ovh_seqtrack_record (seqtrack, event->type->name, event->src,
                                              event->src_size, event->seq,
                                              event->has_epoch? &event->epoch: NULL, &last);
+    char src [204];
+    ovh_shown (src, sizeof src, event->src, event->src_size);
     if (verdict == OVH_SEQ_GAP)
-        fprintf (stderr, NAME ": lost %" PRIu64 " message(s) from src %.*s (%s seq %"
-                 PRIu64 " -> %" PRIu64 ")\n", event->seq - last - 1,
-                 (int) event->src_size, event->src, event->type->name, last, event->seq);
+        fprintf (stderr, NAME ": lost %" PRIu64 " message(s) from src %s (%s seq %"
+                 PRIu64 " -> %" PRIu64 ")\n", event->seq - last - 1, src,
+                 event->type->name, last, event->seq);
+    else
+    if (verdict == OVH_SEQ_JUMP)
+        fprintf (stderr, NAME ": %s seq of src %s jumped from %" PRIu64 " to %" PRIu64
+                 " (%" PRIu64 " messages lost, or a publisher bug)\n", event->type->name,
+                 src, last, event->seq, event->seq - last - 1);
     else
     if (verdict == OVH_SEQ_RESTART)
-        fprintf (stderr, NAME ": src %.*s restarted (%s seq %" PRIu64 " -> %" PRIu64 ")\n",
-                 (int) event->src_size, event->src, event->type->name, last, event->seq);
+        fprintf (stderr, NAME ": src %s restarted (%s seq %" PRIu64 " -> %" PRIu64 ")\n",
+                 src, event->type->name, last, event->seq);
 }
 
 //  Read until interrupted or --count is reached; returns the exit status
@@ -215,7 +223,8 @@ main (int argc, char *argv [])
     }
     ovh_translator_set_max_frame (translator, (size_t) self.max_frame);
     ovh_cli_bus_options (socket);
-    zsock_set_rcvhwm (socket, RCVHWM);
+    //  What one publisher may make the tail hold is bounded (ovh_bus.h)
+    ovh_bus_limit (socket, (size_t) self.max_frame, RCVHWM);
     zsock_set_linger (socket, 0);
     for (size_t index = 0; index < OVH_CATALOG_SIZE; index++)
         if (self.wanted [index])

@@ -75,6 +75,14 @@ int
                    size_t offset, const char *path, const char *format, ...)
                    __attribute__ ((format (printf, 6, 7)));
 
+//  A text that a peer controls (a src, a key, a topic), fit for one log
+//  line: control characters (C0, DEL, C1 such as the 0x9b of terminal
+//  escapes) and bytes that are not valid UTF-8 become '?'; a text that does
+//  not fit ends, at a character boundary, in "...". Every log line that
+//  shows such a text goes through here. Returns 'buffer' (size >= 4).
+const char *
+    ovh_shown (char *buffer, size_t size, const void *text, size_t text_size);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,9 +1,13 @@
 /*  ovh_error.c - error codes and error reports of libovhook.               */
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include "ovh_error.h"
+#include "ovh_jsonwrite.h"
 
 static const char *s_code_names [OVH_E_COUNT] = {
     [OVH_OK]            = "ok",
@@ -95,4 +99,62 @@ ovh_error_set (ovh_error_t *error, ovh_code_t code, int frame, size_t offset,
                   *where && error->path [0]? ", ": "", error->path [0]? "at ": "",
                   error->path);
     return -1;
+}
+
+//  Bytes of the character at 'text' (at least 1); *shown says whether it
+//  is shown as it is, or as one '?' (a control character, an invalid byte)
+static size_t
+s_character (const uint8_t *text, size_t left, bool *shown)
+{
+    if (text [0] < 0x80) {
+        *shown = text [0] >= 0x20 && text [0] != 0x7f;
+        return 1;
+    }
+    const char *why;
+    size_t length = ovh_json_utf8_sequence (text, left, &why);
+    //  U+0080..U+009F (C2 80..C2 9F): C1 controls, 0x9b starts an escape
+    *shown = length > 0 && !(length == 2 && text [0] == 0xc2 && text [1] < 0xa0);
+    return length ? length : 1;
+}
+
+//  Write the shown form of text [0, size) into 'buffer' while it stays
+//  within 'limit' bytes; returns the bytes written (or needed, when
+//  'buffer' is NULL), and in *taken the text's bytes it covers
+static size_t
+s_show (char *buffer, size_t limit, const uint8_t *text, size_t size, size_t *taken)
+{
+    size_t used = 0;
+    size_t index = 0;
+    while (index < size) {
+        bool shown;
+        size_t length = s_character (text + index, size - index, &shown);
+        size_t width = shown ? length : 1;
+        if (used + width > limit)
+            break;
+        if (shown)
+            memcpy (buffer + used, text + index, length);
+        else
+            buffer [used] = '?';
+        used += width;
+        index += length;
+    }
+    *taken = index;
+    return used;
+}
+
+const char *
+ovh_shown (char *buffer, size_t size, const void *text, size_t text_size)
+{
+    assert (buffer && size >= 4);
+    const uint8_t *bytes = (const uint8_t *) text;
+    size_t taken;
+    size_t used = s_show (buffer, size - 1, bytes, text_size, &taken);
+    if (taken < text_size) {
+        //  Does not fit: as much as leaves room for "...", then "..."
+        used = s_show (buffer, size - 4, bytes, text_size, &taken);
+        memcpy (buffer + used, "...", 3);
+        used += 3;
+    }
+    buffer [used] = 0;
+    return buffer;
 }

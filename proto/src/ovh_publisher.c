@@ -153,6 +153,8 @@ ovh_publisher_new (const char *endpoints)
 
     //  Options that shape connections must be set before connecting
     zsock_set_sndhwm (self->socket, SNDHWM);
+    //  IPv6 endpoints (tcp://[::1]:5560) fail with "No such device" without it
+    zsock_set_ipv6 (self->socket, 1);
     zsock_set_linger (self->socket, OVH_PUBLISHER_LINGER);
     zsock_set_reconnect_ivl (self->socket, RECONNECT_IVL);
     zsock_set_reconnect_ivl_max (self->socket, RECONNECT_IVL_MAX);

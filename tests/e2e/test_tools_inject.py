@@ -259,6 +259,21 @@ class InjectTest (ovhtest.BridgeTestCase):
         self.assertEqual (code, 2, err)
         self.assertIn ("ovhook-inject: cannot read", err)
 
+    def test_hostile_inputs_refused (self):
+        #   (args, error) each exit 2 and send nothing (issue 10). "\udcff"
+        #   is the byte 0xff in an argument (surrogateescape)
+        cases = [
+            (["--json", self.tmp], "cannot read %s: Is a directory" % self.tmp),
+            (["--src", "a\udcffb", "sessionCreated", "sessionId=s"],
+             "--src 'a?b' is not valid UTF-8"),
+            (["--src", "\udcc3", "--json", "-"], "--src '?' is not valid UTF-8"),
+        ]
+        for args, text in cases:
+            code, err, messages = self.inject (args + ["--join-timeout", "100"])
+            self.assertEqual (code, 2, (args, err))
+            self.assertIn ("ovhook-inject: " + text, err)
+            self.assertEqual (messages, [])
+
     # -- --scenario and load
 
     def test_scenario_session (self):

@@ -810,6 +810,7 @@ s_test_dotenv (void)
         { "A=1\r\nB=2\r\n", "B", "2" },
         { "A=no newline at end", "A", "no newline at end" },
         { "\t# c\n\n_a1=v", "_a1", "v" },
+        { "\xef\xbb\xbf" "A=bom", "A", "bom" },              //  UTF-8 BOM: skipped
     };
     for (size_t index = 0; index < sizeof values / sizeof values [0]; index++) {
         ovh_dotenv_t *dotenv = ovh_dotenv_new ();
@@ -833,6 +834,8 @@ s_test_dotenv (void)
         { "\n\nA=\"x\" y", 9, "t:3: unexpected text after the closing quote" },
         { "A=\"x\\\"", 6, "t:1: unterminated double-quoted value" },
         { "A=x\0y\nB=1", 9, "t:1: contains a NUL byte" },
+        { "A=1\n\xef\xbb\xbf" "B=2", 10,           //  a BOM only first
+          "t:2: invalid key: letters, digits and '_' only, not starting with a digit" },
     };
     for (size_t index = 0; index < sizeof errors / sizeof errors [0]; index++) {
         ovh_dotenv_t *dotenv = ovh_dotenv_new ();

@@ -130,6 +130,28 @@ test_line_format (void)
     umask (mask);
 }
 
+//  An item of a webhook JSON line with the ordering key that libovhook's
+//  translator takes from it, as the bridge's items have
+static ovh_item_t *
+s_keyed_item (const char *id, const char *json, int attempts)
+{
+    ovh_body_t *body = ovh_body_new ();
+    ovh_translator_t *translator = ovh_translator_new ();
+    ovh_error_t error;
+    const ovh_event_type_t *type = ovh_webhook_to_body (json, strlen (json), body, &error);
+    assert (type);
+    ovh_frame_t frames [2] = { { type->name, type->name_size }, { NULL, 0 } };
+    frames [1].data = ovh_body_data (body, &frames [1].size);
+    ovh_event_t event;
+    ovh_item_t *item = NULL;
+    if (ovh_translator_translate (translator, frames, 2, &event) == 0)
+        item = s_item (id, event.key, event.key_size, json, attempts);
+    CHECK_MSG (item, "%s", json);
+    ovh_translator_destroy (&translator);
+    ovh_body_destroy (&body);
+    return item;
+}
+
 //  What is written reads back byte for byte
 static void
 test_round_trip (void)
@@ -137,7 +159,7 @@ test_round_trip (void)
     zlist_t *written = zlist_new ();
     //  Hand-made bodies: unicode, every escape, NUL in a key, big numbers
     static const char *bodies [] = {
-        "{\"event\":\"sessionCreated\",\"sessionId\":\"s\\u00e9\xc3\xa9\xf0\x9f\x98\x80\",\"x\":\"\\\"\\\\/\\b\\f\\n\\r\\t\\u0001\\u0000\"}",
+        "{\"event\":\"sessionCreated\",\"sessionId\":\"k\\u0000ey\xc3\xa9\",\"s\":\"s\\u00e9\xc3\xa9\xf0\x9f\x98\x80\",\"x\":\"\\\"\\\\/\\b\\f\\n\\r\\t\\u0001\\u0000\"}",
         "{\"event\":\"signalSent\",\"sessionId\":\"a/b\",\"data\":\"}{][,:\\\"\",\"to\":[\"x\",[],{}]}",
         "{\"event\":\"nodeCrashed\",\"big\":18446744073709551615,\"neg\":-9223372036854775808,\"f\":674.0,\"e\":1e+300,\"n\":null,\"t\":true}",
         "{\"event\":\"sessionCreated\"}",
@@ -150,8 +172,8 @@ test_round_trip (void)
         size_t key_size = index == 0 ? sizeof key_with_nul - 1 : key ? strlen (key) : 0;
         zlist_append (written, s_item (id, key, key_size, bodies [index], (int) index));
     }
-    //  The 15 documented bodies, alternately with and without a key (one
-    //  key each: the lines of one key are read back in timestamp order)
+    //  The 15 documented bodies, each with the key the translator takes
+    //  from it (a line's key must match its body)
     const char *dir = getenv ("OVHOOK_REFERENCE_DIR");
     CHECK_MSG (dir != NULL, "OVHOOK_REFERENCE_DIR is not set");
     char examples [512];
@@ -163,10 +185,7 @@ test_round_trip (void)
         line [strcspn (line, "\n")] = 0;
         char id [40];
         snprintf (id, sizeof id, "evt_%032zx", zlist_size (written) + 100);
-        bool keyed = zlist_size (written) % 2;
-        char key [16];
-        snprintf (key, sizeof key, "ses_Jd8tUyvh%02zu", zlist_size (written));
-        zlist_append (written, s_item (id, keyed ? key : NULL, 14, line, 3));
+        zlist_append (written, s_keyed_item (id, line, 3));
     }
     if (file)
         fclose (file);
@@ -186,11 +205,16 @@ test_round_trip (void)
     CHECK (ovh_deadletter_read (path, s_collect, read, error, sizeof error)
            == (int) zlist_size (written));
     CHECK (zlist_size (read) == zlist_size (written));
-    ovh_item_t *want = (ovh_item_t *) zlist_first (written);
-    ovh_item_t *got = (ovh_item_t *) zlist_first (read);
-    for (; want && got; want = (ovh_item_t *) zlist_next (written),
-                        got = (ovh_item_t *) zlist_next (read)) {
-        CHECK_STR (got->id, want->id);
+    //  Each line as written, found by its id: the lines of one key come
+    //  back in timestamp order, not in file order (test_read_order)
+    for (ovh_item_t *got = (ovh_item_t *) zlist_first (read); got;
+         got = (ovh_item_t *) zlist_next (read)) {
+        ovh_item_t *want = (ovh_item_t *) zlist_first (written);
+        while (want && strcmp (want->id, got->id))
+            want = (ovh_item_t *) zlist_next (written);
+        CHECK_MSG (want, "%s was never written", got->id);
+        if (!want)
+            continue;
         CHECK (got->type == want->type);
         CHECK (got->has_key == want->has_key);
         CHECK (got->key_size == want->key_size
@@ -212,9 +236,13 @@ test_bad_lines (void)
 {
     #define GOOD(id) "{\"id\":\"" id "\",\"event\":\"sessionCreated\",\"key\":null," \
                      "\"attempts\":1,\"last_error\":\"\",\"failed_at\":1," \
-                     "\"body\":{\"event\":\"sessionCreated\",\"sessionId\":\"s\"}}"
+                     "\"body\":{\"event\":\"sessionCreated\",\"timestamp\":1}}"
     #define FIELDS "\"id\":\"" ID_A "\",\"event\":\"sessionCreated\""
     #define BODY "\"body\":{\"event\":\"sessionCreated\"}"
+    #define OPEN_8 "[[[[[[[["
+    #define CLOSE_8 "]]]]]]]]"
+    #define DEEP_31 OPEN_8 OPEN_8 OPEN_8 "[[[[[[[]]]]]]]" CLOSE_8 CLOSE_8 CLOSE_8
+    #define DEEP_32 "[" DEEP_31 "]"
     struct {
         const char *line;
         const char *problem;            //  NULL: a good or blank line
@@ -239,8 +267,22 @@ test_bad_lines (void)
         { "{" FIELDS ",\"key\":null,\"bo\\u0064y\":{\"event\":\"sessionCreated\"}}",
           "\"body\" must appear once" },
         //  Spaces, "body" first, odd strings: still good, body verbatim
-        { " { \"body\" : {\"event\":\"sessionCreated\", \"a\": [1, \"]}\\\"\"]} , \"id\":\""
+        { " { \"body\" : {\"event\":\"sessionCreated\", \"sessionId\": \"k\", \"a\": [1, \"]}\\\"\"]} , \"id\":\""
           ID_A "\", \"event\": \"sessionCreated\",\"key\":\"k\" } ", NULL },
+        //  What the bus could never have carried (issue 10)
+        { "{" FIELDS ",\"key\":null,\"body\":{\"event\":\"sessionCreated\",\"d\":" DEEP_32 "}}",
+          "\"body\" is nested deeper than 32 levels" },
+        { "{" FIELDS ",\"key\":\"x\",\"body\":{\"event\":\"sessionCreated\",\"sessionId\":\"s\"}}",
+          "\"key\" does not match the body (its sessionId is \"s\")" },
+        { "{" FIELDS ",\"key\":null,\"body\":{\"event\":\"sessionCreated\",\"id\":\"i\\n\"}}",
+          "\"key\" does not match the body (its id is \"i?\")" },
+        { "{" FIELDS ",\"key\":\"s\"," BODY "}",
+          "\"key\" does not match the body (it has no sessionId, id, nodeId nor clusterId" },
+        { "{" FIELDS ",\"key\":\"s\",\"body\":{\"event\":\"sessionCreated\",\"sessionId\":5}}",
+          "\"key\" does not match the body (it has no" },
+        //  31 levels below the body: the limit, good
+        { "{\"id\":\"evt_00000000000000000000000000000004\",\"event\":\"sessionCreated\","
+          "\"key\":null,\"body\":{\"event\":\"sessionCreated\",\"d\":" DEEP_31 "}}", NULL },
         { GOOD ("evt_00000000000000000000000000000002"), NULL },
         { GOOD ("evt_00000000000000000000000000000003"), "not JSON (" },  //  NUL, torn
     };
@@ -272,7 +314,7 @@ test_bad_lines (void)
     zsys_set_logstream (log_stream);
     zlist_t *read = zlist_new ();
     char error [256] = "";
-    CHECK (ovh_deadletter_read (path, s_collect, read, error, sizeof error) == 3);
+    CHECK (ovh_deadletter_read (path, s_collect, read, error, sizeof error) == 4);
     zsys_set_logstream (stderr);
     fclose (log_stream);
 
@@ -302,7 +344,9 @@ test_bad_lines (void)
     item = (ovh_item_t *) zlist_next (read);
     CHECK (item && strcmp (item->id, ID_A) == 0);
     CHECK (item && item->has_key && strcmp (item->key, "k") == 0);
-    CHECK (item && strcmp (item->json, "{\"event\":\"sessionCreated\", \"a\": [1, \"]}\\\"\"]}") == 0);
+    CHECK (item && strcmp (item->json, "{\"event\":\"sessionCreated\", \"sessionId\": \"k\", \"a\": [1, \"]}\\\"\"]}") == 0);
+    item = (ovh_item_t *) zlist_next (read);
+    CHECK (item && strcmp (item->id, "evt_00000000000000000000000000000004") == 0);
     item = (ovh_item_t *) zlist_next (read);
     CHECK (item && strcmp (item->id, "evt_00000000000000000000000000000002") == 0);
     s_free_items (&read);
@@ -314,7 +358,7 @@ test_bad_lines (void)
     CHECK (letters && ovh_deadletter_write (letters, added, "x") == 0);
     ovh_deadletter_destroy (&letters);
     read = zlist_new ();
-    CHECK (ovh_deadletter_read (path, s_collect, read, error, sizeof error) == 4);
+    CHECK (ovh_deadletter_read (path, s_collect, read, error, sizeof error) == 5);
     item = (ovh_item_t *) zlist_last (read);
     CHECK (item && strcmp (item->json, added->json) == 0);
     s_free_items (&read);
@@ -442,7 +486,7 @@ test_many_batched (void)
     for (int index = 0; index < MANY; index++) {
         char id [40];
         snprintf (id, sizeof id, "evt_%032x", index);
-        ovh_item_t *item = s_item (id, "ses_A", 5, "{\"event\":\"sessionCreated\"}", 1);
+        ovh_item_t *item = s_item (id, "ses_A", 5, "{\"event\":\"sessionCreated\",\"sessionId\":\"ses_A\"}", 1);
         CHECK (ovh_deadletter_write (letters, item, "x") == 0);
         ovh_item_destroy (&item);
     }
@@ -454,7 +498,7 @@ test_many_batched (void)
     for (int index = MANY; index < MANY + 5; index++) {
         char id [40];
         snprintf (id, sizeof id, "evt_%032x", index);
-        ovh_item_t *item = s_item (id, "ses_A", 5, "{\"event\":\"sessionCreated\"}", 1);
+        ovh_item_t *item = s_item (id, "ses_A", 5, "{\"event\":\"sessionCreated\",\"sessionId\":\"ses_A\"}", 1);
         CHECK (ovh_deadletter_write (letters, item, "x") == 0);
         ovh_item_destroy (&item);
     }
@@ -488,7 +532,7 @@ test_write_failure (void)
     CHECK_MSG (letters, "%s", error);
     if (!letters)
         return;
-    ovh_item_t *item = s_item (ID_A, "ses_A", 5, "{\"event\":\"sessionCreated\"}", 1);
+    ovh_item_t *item = s_item (ID_A, "ses_A", 5, "{\"event\":\"sessionCreated\",\"sessionId\":\"ses_A\"}", 1);
     CHECK (ovh_deadletter_write (letters, item, "x") == 0);
     CHECK (ovh_deadletter_flush (letters) == 0);
     struct stat status;
@@ -541,7 +585,7 @@ test_read_order (void)
 {
     #define LINE(n, key, event, stamp) "{\"id\":\"evt_%032x\",\"event\":\"" event "\"," \
         "\"key\":" key ",\"attempts\":1,\"last_error\":\"\",\"failed_at\":1,\"body\":" \
-        "{\"event\":\"" event "\"" stamp "}}\n"
+        "{\"event\":\"" event "\",\"sessionId\":" key stamp "}}\n"
     const char *format =
         LINE (1, "\"K\"", "sessionDestroyed", ",\"timestamp\":30")
         LINE (2, "\"L\"", "sessionCreated", ",\"timestamp\":50")

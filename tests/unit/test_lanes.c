@@ -1,6 +1,6 @@
 /*  test_lanes.c - per-key ordering (ovh_lanes), seq gap counting
-    (ovh_seqtrack), rate-limited warnings (ovh_ratelog) and event ids
-    (ovh_item).                                                             */
+    (ovh_seqtrack), rate-limited warnings (ovh_ratelog), event ids
+    (ovh_item) and peer-controlled text in log lines (ovh_shown).                                                             */
 
 #include "ovh_test.h"
 #include "ovh_lanes.h"
@@ -167,6 +167,14 @@ test_seqtrack (void)
         { "p1", 1, 3, OVH_SEQ_BACKWARDS, 14 },  //  same run: seq 1 went back
         { "p1", 10, 3, OVH_SEQ_NEXT, 14 },
         { "p1", 1, 0, OVH_SEQ_RESTART, 14 },    //  epoch gone: another run
+        //  A jump beyond OVH_SEQ_MAX_GAP is a publisher bug, not a loss:
+        //  reported, never added (1, 2^63, 2^64-1 wrapped the counter)
+        { "p1", UINT64_C (1) << 63, 0, OVH_SEQ_JUMP, 14 },
+        { "p1", UINT64_MAX, 0, OVH_SEQ_JUMP, 14 },
+        { "p1", 2, 0, OVH_SEQ_BACKWARDS, 14 },
+        { "p1", UINT64_C (1) << 62, 4, OVH_SEQ_RESTART, 14 },   //  new run at 2^62
+        { "p1", (UINT64_C (1) << 62) + OVH_SEQ_MAX_GAP + 1, 4, OVH_SEQ_GAP,
+          14 + OVH_SEQ_MAX_GAP },                               //  the largest gap
     };
     for (size_t index = 0; index < sizeof cases / sizeof cases [0]; index++) {
         uint64_t epoch = cases [index].epoch - 1;
@@ -292,6 +300,33 @@ test_item_ids (void)
     ovh_item_destroy (&keyless);
 }
 
+//  What a publisher controls reaches a log line as one printable line
+static void
+test_shown (void)
+{
+    struct {
+        const char *text; size_t size; size_t buffer; const char *shown;
+    } cases [] = {
+        { "node-1", 6, 64, "node-1" },
+        { "a\nb", 3, 64, "a?b" },                           //  a forged log line
+        { "\x1b[31mred", 8, 64, "?[31mred" },               //  terminal escape
+        { "a\xc2\x9b" "31m", 6, 64, "a?31m" },              //  C1 CSI, as UTF-8
+        { "\xff\xfe" "ok", 4, 64, "??ok" },                 //  not UTF-8
+        { "\xe2\x82", 2, 64, "??" },                         //  cut sequence
+        { "caf\xc3\xa9", 5, 64, "caf\xc3\xa9" },            //  valid UTF-8 kept
+        { "a\0b", 3, 64, "a?b" },
+        { "abcdefghij", 10, 8, "abcd..." },                 //  cut, marked
+        { "abc\xc3\xa9xyz", 8, 8, "abc..." },               //  never in a character
+        { "abcdefg", 7, 8, "abcdefg" },                     //  fits exactly
+        { "", 0, 4, "" },
+    };
+    for (size_t index = 0; index < sizeof cases / sizeof cases [0]; index++) {
+        char buffer [64];
+        ovh_shown (buffer, cases [index].buffer, cases [index].text, cases [index].size);
+        CHECK_MSG (streq (buffer, cases [index].shown), "case %zu: '%s'", index, buffer);
+    }
+}
+
 int
 main (void)
 {
@@ -303,5 +338,6 @@ main (void)
     test_destroy_frees_queued_items ();
     test_seqtrack ();
     test_ratelog ();
+    test_shown ();
     return ovh_test_done ("test_lanes");
 }
