@@ -88,6 +88,42 @@ s_open_db (ovh_spool_t *self, char *error, size_t error_size)
     return s_check_header (self, error, error_size);
 }
 
+//  fchmod one file of the spool to 0600 if others may read it and it is
+//  ours; returns its former mode if it was changed, else 0
+static mode_t
+s_private (int fd)
+{
+    struct stat status;
+    if (fd < 0 || fstat (fd, &status) || status.st_uid != geteuid ()
+    ||  (status.st_mode & 077) == 0)
+        return 0;
+    return fchmod (fd, status.st_mode & 0700) == 0 ? status.st_mode & 0777 : 0;
+}
+
+//  Before SQLite opens anything: closing an fd of its -shm would drop
+//  its POSIX locks there (other connections would then rebuild the
+//  wal-index under it). A new -wal and -shm take the database's mode.
+static void
+s_make_private (ovh_spool_t *self)
+{
+    mode_t mode = s_private (self->db_fd);
+    for (side_t side = SIDE_WAL; side <= SIDE_SHM; side++) {
+        char *name = s_side (self, side);
+        char error [64];
+        int fd = name ? ovh_file_open (name, O_RDONLY, true, error, sizeof error) : -1;
+        mode_t other = s_private (fd);
+        if (!mode)
+            mode = other;
+        if (fd >= 0)
+            close (fd);
+        zstr_free (&name);
+    }
+    if (mode)
+        zsys_warning ("spool %s: its files were readable by other users (mode %04o),"
+                      " made private (0600): they hold event bodies", self->path,
+                      (unsigned) mode);
+}
+
 int
 ovh_spool_files_open (ovh_spool_t *self, char *error, size_t error_size)
 {
@@ -111,6 +147,7 @@ ovh_spool_files_open (ovh_spool_t *self, char *error, size_t error_size)
                   ? "in use by another ovhook-bridge" : strerror (errno));
         return -1;
     }
+    s_make_private (self);
     return 0;
 }
 
@@ -164,40 +201,6 @@ ovh_spool_files_record (ovh_spool_t *self)
     if (pwrite (self->lock_fd, text, (size_t) size, 0) != size
     ||  ftruncate (self->lock_fd, size))
         zsys_debug ("spool %s: cannot write the commit record", self->path);
-}
-
-//  fchmod one file of the spool to 0600 if others may read it and it is
-//  ours; returns its former mode if it was changed, else 0
-static mode_t
-s_private (int fd)
-{
-    struct stat status;
-    if (fd < 0 || fstat (fd, &status) || status.st_uid != geteuid ()
-    ||  (status.st_mode & 077) == 0)
-        return 0;
-    return fchmod (fd, status.st_mode & 0700) == 0 ? status.st_mode & 0777 : 0;
-}
-
-void
-ovh_spool_files_private (ovh_spool_t *self)
-{
-    assert (self);
-    mode_t mode = s_private (self->db_fd);
-    for (side_t side = SIDE_WAL; side <= SIDE_SHM; side++) {
-        char *name = s_side (self, side);
-        char error [64];
-        int fd = name ? ovh_file_open (name, O_RDONLY, true, error, sizeof error) : -1;
-        mode_t other = s_private (fd);
-        if (!mode)
-            mode = other;
-        if (fd >= 0)
-            close (fd);
-        zstr_free (&name);
-    }
-    if (mode)
-        zsys_warning ("spool %s: its files were readable by other users (mode %04o),"
-                      " made private (0600): they hold event bodies", self->path,
-                      (unsigned) mode);
 }
 
 void

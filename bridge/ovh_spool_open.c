@@ -408,10 +408,8 @@ ovh_spool_new (const char *path, bool sync_full, size_t max_bytes,
         if (ovh_spool_files_compare (self, reason, sizeof reason))
             s_error (error, error_size, path, "%s", reason);
         else
-        if (s_open_receipts (self, error, error_size) == 0) {
-            ovh_spool_files_private (self);
+        if (s_open_receipts (self, error, error_size) == 0)
             return self;
-        }
     }
     //  A failed start leaves nothing it made behind
     s_destroy (&self, true);

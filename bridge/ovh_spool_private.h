@@ -55,7 +55,8 @@ typedef enum {
 } side_t;
 
 //  Check every name the spool uses, then open and lock the database file
-//  and PATH.lock, creating them (0600) if absent. 0, or -1 with the reason
+//  and PATH.lock, creating them (0600) if absent; an existing spool that
+//  others may read is made private (0600, with a warning). 0, or -1 with the reason
 //  (without the "cannot use spool PATH: " heading) in 'error'.
 int
     ovh_spool_files_open (ovh_spool_t *self, char *error, size_t error_size);
@@ -67,9 +68,6 @@ int
 //  Write the commit record (self->commits, self->next_row) into PATH.lock
 void
     ovh_spool_files_record (ovh_spool_t *self);
-//  Make an existing spool private (0600) if others may read it
-void
-    ovh_spool_files_private (ovh_spool_t *self);
 //  Close the files (after SQLite closed its own: closing any fd of the
 //  database drops SQLite's POSIX locks). 'failed': remove every file this
 //  start created, and nothing that was there before.

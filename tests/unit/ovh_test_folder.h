@@ -76,6 +76,9 @@ static const char *const ovh_test_hostile_reason [HOSTILE_COUNT] __attribute__ (
 static inline int
 ovh_test_victim_new (const char *victim)
 {
+    char absent [600];
+    snprintf (absent, sizeof absent, "%s.absent", victim);
+    unlink (absent);                //  what a case before made in its name
     FILE *file = fopen (victim, "w");
     if (!file)
         return -1;

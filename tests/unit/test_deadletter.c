@@ -626,7 +626,7 @@ test_hostile_file (void)
         char error [512] = "";
         ovh_deadletter_t *letters = ovh_deadletter_new (path, error, sizeof error);
         if (letters) {              //  what the old code did with it
-            ovh_item_t *item = s_item (ID_A, "k", 1, "{\"event\":\"x\"}", 1);
+            ovh_item_t *item = s_item (ID_A, "k", 1, "{\"event\":\"participantJoined\"}", 1);
             ovh_deadletter_write (letters, item, "HTTP 500");
             ovh_deadletter_flush (letters);
             ovh_item_destroy (&item);
