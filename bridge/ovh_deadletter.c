@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <stdatomic.h>
 #include "ovh_deadletter.h"
+#include "ovh_file.h"
 
 //  A batch is the lines that come within BATCH_MSECS of its first one, at
 //  most BATCH_LINES lines or BATCH_BYTES bytes: one write, one fsync
@@ -51,18 +52,22 @@ struct _ovh_deadletter_t {
 static int
 s_open (ovh_deadletter_t *self, char *error, size_t size)
 {
-    int fd = open (self->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    //  Appended to: never through a link to another file, nor a FIFO
+    int fd = ovh_file_open (self->path, O_RDWR | O_APPEND | O_CREAT, true, error, size);
     if (fd < 0 && errno == EACCES)      //  write-only permission: no check then
-        fd = open (self->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+        fd = ovh_file_open (self->path, O_WRONLY | O_APPEND | O_CREAT, true, error, size);
     struct stat status;
-    if (fd < 0 || fstat (fd, &status)) {
-        snprintf (error, size, "%s", strerror (errno));
-        if (fd >= 0)
-            close (fd);
+    if (fd < 0) {
+        //  The caller names the file: keep the system's reason only
+        char *heading = zsys_sprintf ("cannot open %s: ", self->path);
+        size_t length = heading ? strlen (heading) : 0;
+        if (heading && strncmp (error, heading, length) == 0)
+            memmove (error, error + length, strlen (error + length) + 1);
+        zstr_free (&heading);
         return -1;
     }
-    if (!S_ISREG (status.st_mode)) {
-        snprintf (error, size, "not a regular file");
+    if (fstat (fd, &status)) {
+        snprintf (error, size, "%s", strerror (errno));
         close (fd);
         return -1;
     }
@@ -107,7 +112,7 @@ s_commit (ovh_deadletter_t *self)
     //  Follow the path: after a rename (--redeliver retires the file) new
     //  dead letters belong in a new file, not in the retired one
     struct stat status;
-    if (self->fd < 0 || stat (self->path, &status)
+    if (self->fd < 0 || lstat (self->path, &status)
     ||  status.st_dev != self->dev || status.st_ino != self->ino) {
         char error [256];
         if (s_open (self, error, sizeof error)) {

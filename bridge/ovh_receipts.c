@@ -1,7 +1,9 @@
 /*  ovh_receipts.c - the spool's delivery receipts (see ovh_receipts.h).    */
 
 #include <czmq.h>
+#include <fcntl.h>
 #include "ovh_receipts.h"
+#include "ovh_file.h"
 
 //  A receipt is at most 20 digits, a space, an id of up to 39 characters
 //  and a newline; the buffer holds a dispatch pass's worth many times over
@@ -32,16 +34,21 @@ ovh_receipts_new (const char *path, size_t max_bytes, char *error, size_t error_
             free (self);
         return NULL;
     }
-    self->fd = open (path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    //  Truncated at each commit: never through a link to another file
+    self->fd = ovh_file_open (path, O_RDWR | O_CREAT | O_APPEND, true, error, error_size);
     struct stat info;
-    if (self->fd == -1 || fstat (self->fd, &info)) {
+    if (self->fd == -1)
+        ;
+    else
+    if (fstat (self->fd, &info))
         snprintf (error, error_size, "cannot open %s: %s", path, strerror (errno));
-        ovh_receipts_destroy (&self);
-        return NULL;
+    else {
+        self->file_bytes = (size_t) info.st_size;
+        self->max_bytes = max_bytes;
+        return self;
     }
-    self->file_bytes = (size_t) info.st_size;
-    self->max_bytes = max_bytes;
-    return self;
+    ovh_receipts_destroy (&self);
+    return NULL;
 }
 
 void
@@ -179,8 +186,13 @@ ovh_receipts_read (ovh_receipts_t *self, ovh_receipts_fn *fn, void *arg,
     assert (fn);
     if (malformed)
         *malformed = 0;
-    FILE *file = fopen (self->path, "r");
+    //  The file we opened, not whatever the name points to now (the
+    //  appends ignore the shared offset)
+    int fd = dup (self->fd);
+    FILE *file = fd >= 0 && lseek (fd, 0, SEEK_SET) == 0 ? fdopen (fd, "r") : NULL;
     if (!file) {
+        if (fd >= 0)
+            close (fd);
         zsys_error ("spool receipts %s: cannot read (%s)", self->path, strerror (errno));
         return -1;
     }

@@ -3,6 +3,7 @@
 #include <czmq.h>
 #include <fcntl.h>
 #include "ovh_reserve.h"
+#include "ovh_file.h"
 
 struct _ovh_reserve_t {
     char *path;
@@ -20,7 +21,9 @@ ovh_reserve_new (const char *path, size_t size)
         return NULL;
     self->size = size;
     self->path = strdup (path);
-    self->fd = self->path ? open (path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600) : -1;
+    //  Truncated when released: never through a link to another file
+    char error [PATH_MAX + 64];
+    self->fd = self->path ? ovh_file_open (path, O_RDWR | O_CREAT, true, error, sizeof error) : -1;
     if (self->fd == -1) {
         ovh_reserve_destroy (&self);
         return NULL;

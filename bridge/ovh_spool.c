@@ -79,8 +79,13 @@ ovh_spool_commit_batch (ovh_spool_t *self)
 {
     if (!ovh_spool_in_transaction (self))
         return 0;
-    if (ovh_spool_run (self, self->stmt [ST_COMMIT]) == 0)
+    //  Counted in the batch, recorded outside the WAL once committed
+    if ((!self->stmt [ST_BUMP] || ovh_spool_run (self, self->stmt [ST_BUMP]) == 0)
+    &&  ovh_spool_run (self, self->stmt [ST_COMMIT]) == 0) {
+        self->commits++;
+        ovh_spool_files_record (self);
         return 0;
+    }
     //  A failed COMMIT (disk full, I/O error) may leave the transaction
     //  open; end it, so that the caller knows where it stands: none of
     //  the batch is on disk

@@ -62,7 +62,16 @@ static const char *s_sql [ST_COUNT] = {
                       " json, ?1, 0 FROM dead_letters ORDER BY rowid",
     [ST_CLEAR_DEAD] = "DELETE FROM dead_letters",
     [ST_SETTLE]     = "DELETE FROM events WHERE rowid = ?1 AND id = ?2",
+    [ST_BUMP]       = "UPDATE commits SET n = n + 1",
+    [ST_COMMITS]    = "SELECT coalesce (max (n), 0) FROM commits",
 };
+
+//  The count of committed batches, in the database: compared at start with
+//  the record of PATH.lock, it shows commits a damaged WAL lost (added to
+//  a spool of an older version at its first start)
+static const char *s_commits =
+    "CREATE TABLE IF NOT EXISTS commits (n INTEGER NOT NULL);"
+    "INSERT INTO commits SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM commits);";
 
 //  ---------------------------------------------------------------------
 //  Opening
@@ -227,7 +236,8 @@ s_check (ovh_spool_t *self, bool sync_full, char *error, size_t error_size)
         s_sqlite_error (error, error_size, path, db);
         return -1;
     }
-    if (version == 0 && sqlite3_exec (db, s_schema, NULL, NULL, NULL) != SQLITE_OK) {
+    if ((version == 0 && sqlite3_exec (db, s_schema, NULL, NULL, NULL) != SQLITE_OK)
+    ||  sqlite3_exec (db, s_commits, NULL, NULL, NULL) != SQLITE_OK) {
         s_sqlite_error (error, error_size, path, db);
         sqlite3_exec (db, "ROLLBACK", NULL, NULL, NULL);
         return -1;
@@ -244,7 +254,8 @@ s_check (ovh_spool_t *self, bool sync_full, char *error, size_t error_size)
             return -1;
         }
     self->next_row = ovh_spool_count (self, ST_LAST_ROW) + 1;
-    if (self->next_row <= 0) {
+    self->commits = ovh_spool_count (self, ST_COMMITS);
+    if (self->next_row <= 0 || self->commits < 0) {
         s_sqlite_error (error, error_size, path, db);
         return -1;
     }
@@ -334,62 +345,9 @@ s_open_receipts (ovh_spool_t *self, char *error, size_t error_size)
     return 0;
 }
 
+//  'failed': a start that failed, whose files are removed
 static void
-s_remove_created (const char *path)
-{
-    const char *suffixes [] = { "", "-wal", "-shm", "-journal", ".delivered", ".reserve" };
-    for (size_t index = 0; index < sizeof suffixes / sizeof suffixes [0]; index++) {
-        char *name = zsys_sprintf ("%s%s", path, suffixes [index]);
-        if (name)
-            unlink (name);
-        zstr_free (&name);
-    }
-}
-
-ovh_spool_t *
-ovh_spool_new (const char *path, bool sync_full, size_t max_bytes,
-               char *error, size_t error_size)
-{
-    assert (path);
-    if (error && error_size)
-        *error = 0;
-    ovh_spool_t *self = (ovh_spool_t *) zmalloc (sizeof (ovh_spool_t));
-    if (self) {
-        self->path = strdup (path);
-        self->wal_path = zsys_sprintf ("%s-wal", path);
-        self->max_bytes = max_bytes;
-    }
-    if (!self || !self->path || !self->wal_path) {
-        s_error (error, error_size, path, "out of memory");
-        ovh_spool_destroy (&self);
-        return NULL;
-    }
-    //  SQLite would create the file (and so its -wal and -shm, which take
-    //  its mode) 0644: event bodies are for this user only
-    bool created = false;
-    int fd = open (path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd >= 0) {
-        created = true;
-        close (fd);
-    }
-    int rc = sqlite3_open_v2 (path, &self->db,
-                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                              NULL);
-    if (rc == SQLITE_OK
-    &&  s_check (self, sync_full, error, error_size) == 0
-    &&  s_open_receipts (self, error, error_size) == 0)
-        return self;
-    if (rc != SQLITE_OK)
-        s_sqlite_error (error, error_size, path, self->db);
-    ovh_spool_destroy (&self);
-    //  A failed start leaves nothing it made behind
-    if (created)
-        s_remove_created (path);
-    return NULL;
-}
-
-void
-ovh_spool_destroy (ovh_spool_t **self_p)
+s_destroy (ovh_spool_t **self_p, bool failed)
 {
     assert (self_p);
     ovh_spool_t *self = *self_p;
@@ -406,9 +364,60 @@ ovh_spool_destroy (ovh_spool_t **self_p)
     }
     ovh_receipts_destroy (&self->receipts);
     ovh_reserve_destroy (&self->reserve);
+    ovh_spool_files_close (self, failed);
     free (self->path);
     zstr_free (&self->wal_path);
     free (self);
     *self_p = NULL;
 }
 
+
+ovh_spool_t *
+ovh_spool_new (const char *path, bool sync_full, size_t max_bytes,
+               char *error, size_t error_size)
+{
+    assert (path);
+    if (error && error_size)
+        *error = 0;
+    ovh_spool_t *self = (ovh_spool_t *) zmalloc (sizeof (ovh_spool_t));
+    if (self) {
+        self->path = strdup (path);
+        self->wal_path = zsys_sprintf ("%s-wal", path);
+        self->max_bytes = max_bytes;
+        self->db_fd = -1;
+        self->lock_fd = -1;
+    }
+    if (!self || !self->path || !self->wal_path) {
+        s_error (error, error_size, path, "out of memory");
+        ovh_spool_destroy (&self);
+        return NULL;
+    }
+    char reason [PATH_MAX + 256] = "";
+    if (ovh_spool_files_open (self, reason, sizeof reason)) {
+        s_error (error, error_size, path, "%s", reason);
+        s_destroy (&self, true);
+        return NULL;
+    }
+    //  No symbolic link either where SQLite opens the file itself
+    int rc = sqlite3_open_v2 (path, &self->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+                              | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW, NULL);
+    if (rc != SQLITE_OK)
+        s_sqlite_error (error, error_size, path, self->db);
+    else
+    if (s_check (self, sync_full, error, error_size) == 0) {
+        if (ovh_spool_files_compare (self, reason, sizeof reason))
+            s_error (error, error_size, path, "%s", reason);
+        else
+        if (s_open_receipts (self, error, error_size) == 0)
+            return self;
+    }
+    //  A failed start leaves nothing it made behind
+    s_destroy (&self, true);
+    return NULL;
+}
+
+void
+ovh_spool_destroy (ovh_spool_t **self_p)
+{
+    s_destroy (self_p, false);
+}

@@ -15,7 +15,7 @@ typedef enum {
     ST_BEGIN, ST_COMMIT, ST_ROLLBACK,
     ST_INSERT, ST_REMOVE, ST_ATTEMPTS, ST_BURY, ST_MOVE_DEAD,
     ST_LOAD, ST_EVENTS, ST_DEAD, ST_BYTES, ST_FREE, ST_OLDEST, ST_LAST_ROW,
-    ST_SHIFT, ST_REDELIVER, ST_CLEAR_DEAD, ST_SETTLE,
+    ST_SHIFT, ST_REDELIVER, ST_CLEAR_DEAD, ST_SETTLE, ST_BUMP, ST_COMMITS,
     ST_COUNT
 } statement_t;
 
@@ -40,7 +40,39 @@ struct _ovh_spool_t {
     size_t disk_reserve;            //  free disk kept for removals and checkpoints
     bool disk_low;                  //  under it, as of the last check
     ovh_reserve_t *reserve;         //  PATH.reserve, NULL if it cannot be made
+    //  The files (ovh_spool_files.c)
+    int db_fd;                      //  the database, flock'ed: one bridge per inode
+    int lock_fd;                    //  PATH.lock, flock'ed too; holds the commit record
+    bool created;                   //  we made the database file
+    bool locked;                    //  we hold the database's flock
+    unsigned existed;               //  bit per beside name (SIDE_*): there before us
+    int64_t commits;                //  batches committed, as the database counts them
 };
+
+//  The names beside the database, in the order of the bits of 'existed'
+typedef enum {
+    SIDE_WAL, SIDE_SHM, SIDE_JOURNAL, SIDE_DELIVERED, SIDE_RESERVE, SIDE_LOCK, SIDE_COUNT
+} side_t;
+
+//  Check every name the spool uses, then open and lock the database file
+//  and PATH.lock, creating them (0600) if absent; an existing spool that
+//  others may read is made private (0600, with a warning). 0, or -1 with the reason
+//  (without the "cannot use spool PATH: " heading) in 'error'.
+int
+    ovh_spool_files_open (ovh_spool_t *self, char *error, size_t error_size);
+//  After the database was read: refuse a database behind the commit
+//  record of PATH.lock (its WAL lost commits), then record its count.
+//  0, or -1 with the reason in 'error'.
+int
+    ovh_spool_files_compare (ovh_spool_t *self, char *error, size_t error_size);
+//  Write the commit record (self->commits, self->next_row) into PATH.lock
+void
+    ovh_spool_files_record (ovh_spool_t *self);
+//  Close the files (after SQLite closed its own: closing any fd of the
+//  database drops SQLite's POSIX locks). 'failed': remove every file this
+//  start created, and nothing that was there before.
+void
+    ovh_spool_files_close (ovh_spool_t *self, bool failed);
 
 //  Step a statement that returns no row, then reset it. 0, or -1 with
 //  the reason in self->error (not logged).

@@ -27,7 +27,6 @@ typedef struct {
     ovh_signer_t *signer;           //  NULL without a secret
     ovh_spool_t *spool;             //  NULL without --spool
     ovh_deadletter_t *deadletter;   //  NULL without --dead-letter
-    int spool_lock;                 //  fd holding PATH.lock, -1 if none
     ovh_item_t *pending;            //  read from the bus, waiting for room
     //  A queue-full episode: from the first pause until reads have gone on
     //  for EPISODE_END ms without one; logged once at each end
@@ -262,16 +261,8 @@ s_open_delivery (bridge_t *self)
         return 2;
     }
     if (config->spool) {
-        //  One bridge per spool: a second one would deliver the same events
-        char lock_path [PATH_MAX];
-        snprintf (lock_path, sizeof lock_path, "%s.lock", config->spool);
-        self->spool_lock = open (lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        if (self->spool_lock == -1 || flock (self->spool_lock, LOCK_EX | LOCK_NB)) {
-            fprintf (stderr, "ovhook-bridge: cannot use spool %s: %s\n", config->spool,
-                     self->spool_lock == -1 ? strerror (errno)
-                                            : "in use by another ovhook-bridge");
-            return 2;
-        }
+        //  One bridge per spool (a second one would deliver the same
+        //  events): ovh_spool_new locks the database file
         self->spool = ovh_spool_new (config->spool, config->spool_sync_full,
                                      config->spool_max_bytes, error, sizeof error);
         if (!self->spool) {
@@ -313,8 +304,6 @@ s_close_delivery (bridge_t *self)
     ovh_deadletter_destroy (&self->deadletter);
     ovh_spool_destroy (&self->spool);
     ovh_signer_destroy (&self->signer);
-    if (self->spool_lock >= 0)
-        close (self->spool_lock);       //  releases the lock
 }
 
 //  Without a spool, --redeliver reads the dead-letter file back into the
@@ -414,7 +403,7 @@ main (int argc, char *argv [])
     sigemptyset (&hangup.sa_mask);
     sigaction (SIGHUP, &hangup, NULL);
 
-    bridge_t bridge = { .config = config, .spool_lock = -1 };
+    bridge_t bridge = { .config = config };
     ovh_dispatch_stats_t stats = { 0 };
     rc = s_open_delivery (&bridge);
     if (rc == 0) {

@@ -127,6 +127,40 @@ class DeadLetterTest (ovhtest.BridgeTestCase):
                            stats ["extra"] ["dead letters"], stats ["undelivered"]),
                           (2, 0, 2, 0, 0), log)
 
+    def test_hostile_dead_letter_file (self):
+        """Dead letters are appended: a link, a FIFO or a folder at the
+        file's name stops the start (exit 2, naming it), and nothing is
+        written through it nor made beside it."""
+        victim = os.path.join (self.tmp, "passwd")
+        text = b"root:x:0:0:root:/root:/bin/bash\n"
+        with open (victim, "wb") as f:
+            f.write (text)
+        cases = [
+            ("a symbolic link", lambda path: os.symlink (victim, path), "is a symbolic link"),
+            ("a dangling link", lambda path: os.symlink (victim + ".new", path),
+             "is a symbolic link"),
+            ("a hard link", lambda path: os.link (victim, path), "has 2 hard links"),
+            ("a FIFO", os.mkfifo, "is a FIFO"),
+            ("a directory", os.mkdir, "is a directory"),
+        ]
+        bus, _ = self.bus ()
+        env = self.webhook_env ("http://127.0.0.1:9/hook", bus)
+        for index, (what, make, reason) in enumerate (cases):
+            with self.subTest (what=what):
+                folder = os.path.join (self.tmp, "case%d" % index)
+                os.mkdir (folder)
+                path = os.path.join (folder, "dead.jsonl")
+                make (path)
+                before = sorted (os.listdir (folder))
+                code, out, err = ovhtest.run_program ("ovhook-bridge", ["--dead-letter", path],
+                                                      env)
+                self.assertEqual (code, 2, err)
+                self.assertIn ("ovhook-bridge: cannot use dead-letter file %s: %s %s\n"
+                               % (path, path, reason), err)
+                self.assertEqual (sorted (os.listdir (folder)), before)
+                self.assertEqual (delivery.read_bytes (victim), text)
+                self.assertFalse (os.path.exists (victim + ".new"))
+
     def test_redeliver_with_no_dead_letters (self):
         """--redeliver with FILE missing or empty says so and leaves the
         folder as it was: no empty FILE.redelivered-*, no FILE created."""

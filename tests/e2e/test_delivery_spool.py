@@ -135,6 +135,19 @@ class SpoolTest (ovhtest.BridgeTestCase):
         code = second.wait_exit (10)
         self.assertEqual (code, 2, second.log ())
         self.assertIn ("cannot use spool %s: in use by another ovhook-bridge" % db, second.log ())
+        #   The lock is the database's: neither another name for it (a hard
+        #   link) nor a removed PATH.lock lets a second bridge in
+        link = os.path.join (self.tmp, "other-name.db")
+        os.link (db, link)
+        os.unlink (db + ".lock")
+        for path, what in ((link, "a hard link"), (db, "PATH.lock removed")):
+            with self.subTest (what=what):
+                second = self.start_bridge (self.webhook_env (receiver.url (), second_bind),
+                                            ["--spool", path], ready=False, name="second")
+                self.assertEqual (second.wait_exit (10), 2, second.log ())
+                self.assertIn ("cannot use spool %s: in use by another ovhook-bridge" % path,
+                               second.log ())
+        os.unlink (link)
         #   Once the first has stopped, the spool is free again
         code, log = first.stop ()
         self.assertEqual (code, 0, log)
@@ -186,7 +199,7 @@ class SpoolTest (ovhtest.BridgeTestCase):
                 self.assertEqual (code, 2, "%s: exit %d\n%s" % (what, code, err))
                 self.assertIn ("ovhook-bridge: cannot use spool %s: " % path, err)
                 if path == blocked:
-                    self.assertIn ("cannot open %s.delivered: Is a directory" % path, err)
+                    self.assertIn ("%s.delivered is a directory" % path, err)
                 self.assertNotIn ("ready:", err)
                 #   Left as it was for the operator to look at (SQLite's
                 #   100-byte header aside: the journal mode and change
@@ -201,6 +214,98 @@ class SpoolTest (ovhtest.BridgeTestCase):
         code, out, err = ovhtest.run_program ("ovhook-bridge", [], env)
         self.assertEqual (code, 2, err)
         self.assertIn ("cannot use spool %s: " % garbage, err)
+
+    def test_hostile_files_stop_the_start (self):
+        """A link, a FIFO or a folder at any name the spool uses, or a file
+        that is not SQLite: exit 2 naming it, before anything is made
+        beside it; the folder and the victim (a stand-in for /etc/passwd)
+        as they were."""
+        victim = os.path.join (self.tmp, "passwd")
+        with open (victim, "w") as f:
+            f.write ("root:x:0:0:root:/root:/bin/bash\n")
+        def symlink (target):
+            os.symlink (victim, target)
+        cases = [
+            ("", symlink, "is a symbolic link"),
+            (".delivered", symlink, "is a symbolic link"),
+            (".delivered", lambda target: os.link (victim, target), "has 2 hard links"),
+            (".lock", symlink, "is a symbolic link"),
+            (".reserve", symlink, "is a symbolic link"),
+            ("-wal", os.mkfifo, "is a FIFO"),
+            ("-journal", os.mkdir, "is a directory"),
+        ]
+        bind, _ = self.bus ()
+        env = self.webhook_env ("http://127.0.0.1:9/hook", bind)
+        for index, (suffix, make, reason) in enumerate (cases):
+            with self.subTest (name="spool.db" + suffix, reason=reason):
+                folder = os.path.join (self.tmp, "case%d" % index)
+                os.mkdir (folder)
+                db = os.path.join (folder, "spool.db")
+                make (db + suffix)
+                before = sorted (os.listdir (folder))
+                code, out, err = ovhtest.run_program ("ovhook-bridge", ["--spool", db], env)
+                self.assertEqual (code, 2, err)
+                self.assertIn ("ovhook-bridge: cannot use spool %s: %s%s %s\n" % (
+                    db, db, suffix, reason), err)
+                self.assertEqual (sorted (os.listdir (folder)), before, "left behind")
+                self.assertEqual (delivery.read_bytes (victim),
+                                  b"root:x:0:0:root:/root:/bin/bash\n")
+        #   Not SQLite: refused before a lock is made beside it (a failed
+        #   --spool /etc/passwd left /etc/passwd.lock)
+        before = sorted (os.listdir (self.tmp))
+        code, out, err = ovhtest.run_program ("ovhook-bridge", ["--spool", victim], env)
+        self.assertEqual (code, 2, err)
+        self.assertIn ("cannot use spool %s: not an ovhook spool (not an SQLite database)"
+                       % victim, err)
+        self.assertEqual (sorted (os.listdir (self.tmp)), before, "left behind")
+        #   A device: nothing beside it (a failed run left /dev/null-journal)
+        code, out, err = ovhtest.run_program ("ovhook-bridge", ["--spool", "/dev/null"], env)
+        self.assertEqual (code, 2, err)
+        self.assertIn ("cannot use spool /dev/null: /dev/null is a device", err)
+        for suffix in ("-journal", "-wal", "-shm", ".lock", ".delivered", ".reserve"):
+            self.assertFalse (os.path.lexists ("/dev/null" + suffix), suffix)
+
+    def test_corrupted_wal_stops_the_start (self):
+        """A byte changed in the middle of the WAL of a killed bridge: SQLite
+        drops every commit after the bad frame without a word; the commit
+        record in PATH.lock shows it, and the start is refused."""
+        events = 5000
+        hold = delivery.PortHold ()
+        self.addCleanup (hold.release)
+        db = os.path.join (self.tmp, "spool.db")
+        bind, connect = self.bus ()
+        bridge = self.spool_bridge (hold.url (), db, bind)
+        publisher = delivery.SeqPublisher (self.publisher (connect, ovhtest.DEFAULT_EVENTS),
+                                           "spool-wal/%d" % os.getpid ())
+        publisher.send_many (delivery.bulk_events (events, 100))
+        ovhtest.wait_until (lambda: delivery.spool_count (db) == events, 60,
+                            "%d events in the spool" % events, bridge.show)
+        bridge.kill ()
+        size = os.path.getsize (db + "-wal")
+        self.assertGreater (size, 100000, "the WAL was checkpointed")
+        with open (db + "-wal", "r+b") as f:
+            f.seek (size // 2)
+            byte = f.read (1)
+            f.seek (size // 2)
+            f.write (bytes ([byte [0] ^ 0x55]))
+        env = self.webhook_env (hold.url (), bind)
+        code, out, err = ovhtest.run_program ("ovhook-bridge", ["--spool", db], env)
+        self.assertEqual (code, 2, err)
+        match = re.search (r"cannot use spool %s: the database holds (\d+) commits \(last row "
+                           r"(\d+)\), but %s.lock recorded (\d+) \(last row (\d+)\): (\d+) "
+                           r"committed batches were lost \(a corrupted or cut %s-wal\); to "
+                           r"start with what it holds, remove %s.lock\n" % (
+                               (re.escape (db),) * 4), err)
+        self.assertTrue (match, err)
+        self.assertEqual (int (match.group (4)), events)
+        self.assertLess (int (match.group (2)), events)
+        print ("\ncorrupted WAL: %s" % err.strip ())
+        #   The way out the message gives
+        os.unlink (db + ".lock")
+        bridge = self.spool_bridge (hold.url (), db, bind, name="accepting")
+        bridge.wait_log (r"I: .*spool %s: \d+ events to resume" % re.escape (db))
+        code, log = bridge.stop ()
+        self.assertEqual (code, 0, log)
 
     def test_dead_letters_and_redeliver (self):
         state = {"status": 404}

@@ -10,6 +10,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 //  Make /tmp/<name>.XXXXXX into 'folder' (at least 64 bytes); 0 or -1
 static inline int
@@ -48,6 +52,89 @@ ovh_test_peek (const char *path, const char *sql)
     }
     sqlite3_close (db);
     return value;
+}
+
+//  What a hostile user puts where the bridge writes a file of its own, and
+//  the bridge's reason for refusing it (after "PATH ")
+typedef enum {
+    HOSTILE_SYMLINK, HOSTILE_DANGLING, HOSTILE_FIFO, HOSTILE_DIR, HOSTILE_HARDLINK,
+    HOSTILE_COUNT
+} ovh_test_hostile_t;
+
+static const char *const ovh_test_hostile_name [HOSTILE_COUNT] __attribute__ ((unused)) = {
+    "a symbolic link", "a dangling symbolic link", "a FIFO", "a directory", "a hard link",
+};
+static const char *const ovh_test_hostile_reason [HOSTILE_COUNT] __attribute__ ((unused)) = {
+    "is a symbolic link", "is a symbolic link", "is a FIFO", "is a directory",
+    "has 2 hard links",
+};
+
+//  The victim: a file of the test standing for /etc/passwd, which the
+//  links point to ("<victim>.absent" for the dangling one)
+#define OVH_TEST_VICTIM_TEXT "root:x:0:0:root:/root:/bin/bash\n"
+
+static inline int
+ovh_test_victim_new (const char *victim)
+{
+    char absent [600];
+    snprintf (absent, sizeof absent, "%s.absent", victim);
+    unlink (absent);                //  what a case before made in its name
+    FILE *file = fopen (victim, "w");
+    if (!file)
+        return -1;
+    fputs (OVH_TEST_VICTIM_TEXT, file);
+    return fclose (file);
+}
+
+//  True if the victim holds what it held and nothing was made in its name
+static inline int
+ovh_test_victim_intact (const char *victim)
+{
+    char text [256] = "", absent [600];
+    FILE *file = fopen (victim, "r");
+    size_t size = file ? fread (text, 1, sizeof text - 1, file) : 0;
+    if (file)
+        fclose (file);
+    text [size] = 0;
+    snprintf (absent, sizeof absent, "%s.absent", victim);
+    return strcmp (text, OVH_TEST_VICTIM_TEXT) == 0 && access (absent, F_OK) != 0;
+}
+
+//  Make 'kind' at 'path'. 0 or -1.
+static inline int
+ovh_test_hostile_make (ovh_test_hostile_t kind, const char *path, const char *victim)
+{
+    char absent [600];
+    snprintf (absent, sizeof absent, "%s.absent", victim);
+    switch (kind) {
+        case HOSTILE_SYMLINK:  return symlink (victim, path);
+        case HOSTILE_DANGLING: return symlink (absent, path);
+        case HOSTILE_FIFO:     return mkfifo (path, 0600);
+        case HOSTILE_DIR:      return mkdir (path, 0700);
+        case HOSTILE_HARDLINK: return link (victim, path);
+        default:               return -1;
+    }
+}
+
+//  The names in 'folder', sorted, one per line; the caller frees
+static inline char *
+ovh_test_listing (const char *folder)
+{
+    struct dirent **names;
+    int count = scandir (folder, &names, NULL, alphasort);
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream (&text, &size);
+    for (int index = 0; index < count; index++) {
+        if (out)
+            fprintf (out, "%s\n", names [index]->d_name);
+        free (names [index]);
+    }
+    if (count >= 0)
+        free (names);
+    if (out)
+        fclose (out);
+    return text;
 }
 
 #endif

@@ -627,8 +627,8 @@ test_unusable_paths (void)
         const char *error;
     } cases [] = {
         { "/nonexistent-ovhook-dir/dead.jsonl", "No such file or directory" },
-        { "/tmp", "Is a directory" },
-        { "/dev/null", "not a regular file" },
+        { "/tmp", "/tmp is a directory" },
+        { "/dev/null", "/dev/null is a device" },
     };
     for (size_t index = 0; index < sizeof cases / sizeof cases [0]; index++) {
         char error [256] = "";
@@ -657,6 +657,37 @@ test_unusable_paths (void)
     CHECK_STR (error, "Is a directory");
 }
 
+//  Dead letters are appended: a link, a FIFO or a folder at the file's
+//  name is refused at start, and what a link points to is untouched
+static void
+test_hostile_file (void)
+{
+    char *victim = zsys_sprintf ("%s/victim", s_folder);
+    for (int kind = 0; kind < HOSTILE_COUNT; kind++) {
+        char *path = zsys_sprintf ("%s/hostile%d.jsonl", s_folder, kind);
+        REQUIRE (ovh_test_victim_new (victim) == 0);
+        REQUIRE (ovh_test_hostile_make ((ovh_test_hostile_t) kind, path, victim) == 0);
+        char error [512] = "";
+        ovh_deadletter_t *letters = ovh_deadletter_new (path, error, sizeof error);
+        if (letters) {              //  what the old code did with it
+            ovh_item_t *item = s_item (ID_A, "k", 1, "{\"event\":\"participantJoined\"}", 1);
+            ovh_deadletter_write (letters, item, "HTTP 500");
+            ovh_deadletter_flush (letters);
+            ovh_item_destroy (&item);
+        }
+        char *want = zsys_sprintf ("%s %s", path, ovh_test_hostile_reason [kind]);
+        CHECK_MSG (letters == NULL && streq (error, want), "%s: %s",
+                   ovh_test_hostile_name [kind], letters ? "opened" : error);
+        ovh_deadletter_destroy (&letters);
+        CHECK_MSG (ovh_test_victim_intact (victim), "%s: the victim was changed",
+                   ovh_test_hostile_name [kind]);
+        zstr_free (&want);
+        zstr_free (&path);
+        unlink (victim);
+    }
+    zstr_free (&victim);
+}
+
 int
 main (void)
 {
@@ -671,6 +702,7 @@ main (void)
     test_write_failure ();
     test_read_order ();
     test_unusable_paths ();
+    test_hostile_file ();
 
     ovh_test_folder_remove (s_folder);
     zsys_shutdown ();

@@ -307,10 +307,39 @@ test_spool_unusable_receipts (void)
     REQUIRE (zsys_dir_create ("%s", receipts_path) == 0);      //  a folder, not a file
     ovh_spool_t *spool = ovh_spool_new (path, false, 1 << 30, s_error, sizeof s_error);
     CHECK (spool == NULL);
-    CHECK_MSG (strstr (s_error, "cannot use spool ") == s_error
-            && strstr (s_error, "blocked.db: cannot open ") && strstr (s_error, "blocked.db.delivered: Is a directory"),
-               "%s", s_error);
+    char *want = zsys_sprintf ("cannot use spool %s: %s is a directory", path, receipts_path);
+    CHECK_STR (s_error, want);
+    zstr_free (&want);
     ovh_spool_destroy (&spool);
+}
+
+//  The receipts file is truncated at each commit: a link, a FIFO or a
+//  folder at its name is refused, and what a link points to is untouched
+static void
+test_hostile_file (void)
+{
+    char *victim = zsys_sprintf ("%s/victim", s_dir);
+    for (int kind = 0; kind < HOSTILE_COUNT; kind++) {
+        char *path = zsys_sprintf ("%s/hostile%d.delivered", s_dir, kind);
+        REQUIRE (ovh_test_victim_new (victim) == 0);
+        REQUIRE (ovh_test_hostile_make ((ovh_test_hostile_t) kind, path, victim) == 0);
+        ovh_receipts_t *receipts = ovh_receipts_new (path, 1 << 20, s_error, sizeof s_error);
+        if (receipts) {             //  what the old code did with it
+            ovh_receipts_add (receipts, 1, "evt_1");
+            ovh_receipts_flush (receipts);
+            ovh_receipts_clear (receipts);
+        }
+        char *want = zsys_sprintf ("%s %s", path, ovh_test_hostile_reason [kind]);
+        CHECK_MSG (receipts == NULL && streq (s_error, want), "%s: %s",
+                   ovh_test_hostile_name [kind], receipts ? "opened" : s_error);
+        ovh_receipts_destroy (&receipts);
+        CHECK_MSG (ovh_test_victim_intact (victim), "%s: the victim was changed",
+                   ovh_test_hostile_name [kind]);
+        zstr_free (&want);
+        zstr_free (&path);
+        unlink (victim);
+    }
+    zstr_free (&victim);
 }
 
 int
@@ -325,6 +354,7 @@ main (void)
     test_spool_after_kill ();
     test_spool_rollback ();
     test_spool_unusable_receipts ();
+    test_hostile_file ();
     ovh_test_folder_remove (s_dir);
     return ovh_test_done ("test_receipts");
 }
