@@ -22,16 +22,15 @@
 #define MIB (KIB * 1024)
 #define GIB (MIB * 1024)
 
-//  Append one reason; the list is autofree, so it keeps a copy
-static void
-s_problem (zlist_t *problems, const char *format, ...)
+void
+ovh_config_problem (zlist_t *problems, const char *format, ...)
 {
     va_list args;
     va_start (args, format);
     char *text = zsys_vprintf (format, args);
     va_end (args);
     if (text) {
-        zlist_append (problems, text);
+        zlist_append (problems, text);     //  autofree: the list keeps a copy
         free (text);
     }
 }
@@ -61,11 +60,11 @@ int
 ovh_config_check_bool (const char *value, bool *on, zlist_t *problems)
 {
     if (*value == '\0') {
-        s_problem (problems, "Cannot be empty");
+        ovh_config_problem (problems, "Cannot be empty");
         return -1;
     }
     if (ovh_config_parse_bool (value, on)) {
-        s_problem (problems, "Is not a boolean (true or false)");
+        ovh_config_problem (problems, "Is not a boolean (true or false)");
         return -1;
     }
     return 0;
@@ -111,7 +110,7 @@ ovh_config_check_int (const char *value, int64_t min, int64_t max,
 {
     int64_t parsed = s_parse_number (value, NULL, min, max);
     if (parsed < 0) {
-        s_problem (problems, "Is not an integer between %" PRId64 " and %" PRId64,
+        ovh_config_problem (problems, "Is not an integer between %" PRId64 " and %" PRId64,
                    min, max);
         return -1;
     }
@@ -128,7 +127,7 @@ ovh_config_check_size (const char *value, int64_t min, int64_t max,
         char low [32], high [32];
         ovh_config_format_size (low, sizeof low, min);
         ovh_config_format_size (high, sizeof high, max);
-        s_problem (problems, "Is not a size between %s and %s "
+        ovh_config_problem (problems, "Is not a size between %s and %s "
                    "(bytes, or a number with suffix K, M or G)", low, high);
         return -1;
     }
@@ -145,7 +144,7 @@ ovh_config_check_duration (const char *value, int64_t min, int64_t max,
         char low [32], high [32];
         ovh_config_format_duration (low, sizeof low, min);
         ovh_config_format_duration (high, sizeof high, max);
-        s_problem (problems, "Is not a duration between %s and %s "
+        ovh_config_problem (problems, "Is not a duration between %s and %s "
                    "(milliseconds, or a number with suffix ms, s, m or h)", low, high);
         return -1;
     }
@@ -201,7 +200,7 @@ ovh_config_check_url (const char *value, char **url_p, zlist_t *problems)
     char buffer [128];
     const char *problem = s_url_problem (value, buffer, sizeof buffer);
     if (problem) {
-        s_problem (problems, "Is not a valid URL. %s", problem);
+        ovh_config_problem (problems, "Is not a valid URL. %s", problem);
         return -1;
     }
     s_store (url_p, value);
@@ -239,7 +238,7 @@ int
 ovh_config_check_bus (const char *value, char **bus_p, zlist_t *problems)
 {
     if (*value == '\0') {
-        s_problem (problems, "Cannot be empty");
+        ovh_config_problem (problems, "Cannot be empty");
         return -1;
     }
     char *items = strdup (value);
@@ -251,7 +250,7 @@ ovh_config_check_bus (const char *value, char **bus_p, zlist_t *problems)
         const char *problem = s_endpoint_problem (item);
         if (problem) {
             char *shown = ovh_config_printable (item);
-            s_problem (problems, "Endpoint '%s' is not valid: %s", shown? shown: "", problem);
+            ovh_config_problem (problems, "Endpoint '%s' is not valid: %s", shown? shown: "", problem);
             free (shown);
             valid = false;
         }
@@ -272,17 +271,17 @@ s_strings_array (const char *value, zlist_t *problems)
     json_error_t error;
     json_t *array = json_loads (value, JSON_DECODE_ANY, &error);
     if (!array) {
-        s_problem (problems, "%s%s", prefix, error.text);
+        ovh_config_problem (problems, "%s%s", prefix, error.text);
         return NULL;
     }
     if (!json_is_array (array)) {
-        s_problem (problems, "%sIt is not an array", prefix);
+        ovh_config_problem (problems, "%sIt is not an array", prefix);
         json_decref (array);
         return NULL;
     }
     for (size_t index = 0; index < json_array_size (array); index++)
         if (!json_is_string (json_array_get (array, index))) {
-            s_problem (problems, "%sItem %zu is not a string", prefix, index);
+            ovh_config_problem (problems, "%sItem %zu is not a string", prefix, index);
             json_decref (array);
             return NULL;
         }
@@ -311,25 +310,25 @@ ovh_config_check_headers (const char *value, zlist_t *headers, zlist_t *problems
         else
         if (strpbrk (header, "\r\n")) {
             //  A line break would let the value inject headers of its own
-            s_problem (problems, "HTTP header '%s' %s Header cannot contain line "
+            ovh_config_problem (problems, "HTTP header '%s' %s Header cannot contain line "
                        "breaks (CR or LF)", shown, syntax);
             valid = false;
         }
         else
         if (!split) {
-            s_problem (problems, "HTTP header '%s' %s Must be 'HEADER_NAME: "
+            ovh_config_problem (problems, "HTTP header '%s' %s Must be 'HEADER_NAME: "
                        "HEADER_VALUE'. For example: 'Authorization: Basic "
                        "YWxhZGRpbjpvcGVuc2VzYW1l'", shown, syntax);
             valid = false;
         }
         else {
             if (split == header) {
-                s_problem (problems, "HTTP header '%s' %s Header name cannot be "
+                ovh_config_problem (problems, "HTTP header '%s' %s Header name cannot be "
                            "empty", shown, syntax);
                 valid = false;
             }
             if (split [2] == '\0') {
-                s_problem (problems, "HTTP header '%s' %s Header value cannot be "
+                ovh_config_problem (problems, "HTTP header '%s' %s Header value cannot be "
                            "empty", shown, syntax);
                 valid = false;
             }
@@ -356,7 +355,7 @@ ovh_config_check_events (const char *value, bool events [OVH_CATALOG_SIZE],
     }
     //  Empty could mean "none" or "the default": refuse to guess
     if (*value == '\0') {
-        s_problem (problems, "Cannot be empty. Write [] to send no events, or "
+        ovh_config_problem (problems, "Cannot be empty. Write [] to send no events, or "
                    "leave it unset to send the default ones");
         return -1;
     }
@@ -373,7 +372,7 @@ ovh_config_check_events (const char *value, bool events [OVH_CATALOG_SIZE],
             chosen [type->index] = true;
         else {
             char *shown = ovh_config_printable (json_string_value (item));
-            s_problem (problems, "Event '%s' does not exist", shown? shown: "");
+            ovh_config_problem (problems, "Event '%s' does not exist", shown? shown: "");
             free (shown);
             valid = false;
         }
@@ -397,7 +396,7 @@ ovh_config_check_file (const char *value, char **path_p, zlist_t *problems)
     if (!S_ISREG (info.st_mode))
         problem = "Not a regular file";
     if (problem) {
-        s_problem (problems, "Is not a readable file: %s", problem);
+        ovh_config_problem (problems, "Is not a readable file: %s", problem);
         return -1;
     }
     s_store (path_p, value);
@@ -421,7 +420,7 @@ ovh_config_check_secret (const char *value, char **secret_p, zlist_t *problems)
     //  The signer's reasons name the entry by its number, never its text
     char reason [128];
     if (ovh_signer_check_secrets (value, reason, sizeof reason)) {
-        s_problem (problems, "Is not a valid secret: %s", reason);
+        ovh_config_problem (problems, "Is not a valid secret: %s", reason);
         return -1;
     }
     s_store (secret_p, value);
@@ -437,7 +436,7 @@ ovh_config_check_sync (const char *value, bool *full, zlist_t *problems)
     if (strcasecmp (value, "full") == 0)
         *full = true;
     else {
-        s_problem (problems, *value? "Is not normal or full": "Cannot be empty");
+        ovh_config_problem (problems, *value? "Is not normal or full": "Cannot be empty");
         return -1;
     }
     return 0;

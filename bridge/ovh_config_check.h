@@ -26,6 +26,11 @@
 extern "C" {
 #endif
 
+//  Append one reason, printf-style, to 'problems' (an autofree list)
+void
+    ovh_config_problem (zlist_t *problems, const char *format, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
 //  "true" or "false", any letter case, into *on. 0, or -1 if neither; no
 //  reason given (the flag parser asks this of a word that may be no value).
 int

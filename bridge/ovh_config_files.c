@@ -19,19 +19,6 @@
 //  the wrong file
 #define S_FILE_MAX  (64 * 1024)
 
-//  Append one reason; the list is autofree, so it keeps a copy
-static void
-s_problem (zlist_t *problems, const char *format, ...)
-{
-    va_list args;
-    va_start (args, format);
-    char *text = zsys_vprintf (format, args);
-    va_end (args);
-    if (text) {
-        zlist_append (problems, text);
-        free (text);
-    }
-}
 
 //  Number of certificates in the PEM file at 'path', or -1 when OpenSSL
 //  cannot read it, with its reason in 'reason'. This is how libcurl's
@@ -73,10 +60,10 @@ ovh_config_check_ca (const char *value, char **path_p, zlist_t *problems)
     int count = stat (path, &info) == 0 && info.st_size == 0? 0:
                 s_count_certificates (path, reason, sizeof reason);
     if (count < 0)
-        s_problem (problems, "Is not a valid PEM file: %s", reason);
+        ovh_config_problem (problems, "Is not a valid PEM file: %s", reason);
     else
     if (count == 0)
-        s_problem (problems, info.st_size == 0? "Is empty: it contains no PEM certificate":
+        ovh_config_problem (problems, info.st_size == 0? "Is empty: it contains no PEM certificate":
                                                 "Contains no PEM certificate");
     if (count <= 0) {
         free (path);
@@ -128,25 +115,25 @@ ovh_config_read_file (const char *path, zlist_t *problems)
     char *text = NULL;
     size_t size = 0;
     if (fd == -1 || fstat (fd, &info))
-        s_problem (problems, "Cannot be read: %s", strerror (errno));
+        ovh_config_problem (problems, "Cannot be read: %s", strerror (errno));
     else
     if (!S_ISREG (info.st_mode))
-        s_problem (problems, "Cannot be read: Not a regular file");
+        ovh_config_problem (problems, "Cannot be read: Not a regular file");
     else
     if (!(text = s_read_all (fd, &size)))
-        s_problem (problems, "Cannot be read: %s", errno == EFBIG?
+        ovh_config_problem (problems, "Cannot be read: %s", errno == EFBIG?
                    "Larger than 64K": strerror (errno));
     if (fd != -1)
         close (fd);
     if (text && memchr (text, '\0', size)) {
-        s_problem (problems, "Is not a text file: it contains a NUL byte");
+        ovh_config_problem (problems, "Is not a text file: it contains a NUL byte");
         zstr_free (&text);
     }
     //  A file's last line ends with a newline that is not part of the value
     while (text && size > 0 && strchr (" \t\r\n", text [size - 1]))
         text [--size] = '\0';
     if (text && size == 0) {
-        s_problem (problems, "Is empty");
+        ovh_config_problem (problems, "Is empty");
         zstr_free (&text);
     }
     return text;

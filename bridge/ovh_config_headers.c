@@ -10,19 +10,6 @@
 #include <czmq.h>
 #include "ovh_config_check.h"
 
-//  Append one reason; the list is autofree, so it keeps a copy
-static void
-s_problem (zlist_t *problems, const char *format, ...)
-{
-    va_list args;
-    va_start (args, format);
-    char *text = zsys_vprintf (format, args);
-    va_end (args);
-    if (text) {
-        zlist_append (problems, text);
-        free (text);
-    }
-}
 
 //  RFC 9110 tchar: what a header name is made of
 static bool
@@ -49,26 +36,26 @@ ovh_config_header_problem (const char *header, size_t name_size, const char *val
 {
     int rc = 0;
     if (name_size > 0 && !s_is_token (header, name_size)) {
-        s_problem (problems, "HTTP header '%s' syntax is not correct. Header name is not "
+        ovh_config_problem (problems, "HTTP header '%s' syntax is not correct. Header name is not "
                    "a token (letters, digits and !#$%%&'*+-.^_`|~ only)", shown);
         rc = -1;
     }
     for (size_t index = 0; index < sizeof s_forbidden / sizeof s_forbidden [0]; index++)
         if (strlen (s_forbidden [index]) == name_size
         &&  strncasecmp (header, s_forbidden [index], name_size) == 0) {
-            s_problem (problems, "HTTP header '%s' is not allowed. %s is set by the bridge "
+            ovh_config_problem (problems, "HTTP header '%s' is not allowed. %s is set by the bridge "
                        "(framing and hop-by-hop headers cannot be configured)", shown,
                        s_forbidden [index]);
             rc = -1;
         }
     if (*value && value [strspn (value, " \t")] == '\0') {
-        s_problem (problems, "HTTP header '%s' syntax is not correct. Header value cannot "
+        ovh_config_problem (problems, "HTTP header '%s' syntax is not correct. Header value cannot "
                    "be blank (spaces and tabs only)", shown);
         rc = -1;
     }
     for (const char *c = value; *c; c++)
         if ((*c > 0 && *c < 0x20 && *c != '\t') || *c == 0x7f) {
-            s_problem (problems, "HTTP header '%s' syntax is not correct. Header value "
+            ovh_config_problem (problems, "HTTP header '%s' syntax is not correct. Header value "
                        "cannot contain control characters", shown);
             rc = -1;
             break;
