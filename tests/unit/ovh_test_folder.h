@@ -137,4 +137,27 @@ ovh_test_listing (const char *folder)
     return text;
 }
 
+//  The verdict on one hostile name (needs ovh_test.h): the open refused
+//  with "<path> <reason>" in 'error', and the victim untouched
+#define OVH_TEST_HOSTILE_REFUSED(kind, path, opened, error, victim) do { \
+    char *want_ = zsys_sprintf ("%s %s", (path), ovh_test_hostile_reason [kind]); \
+    CHECK_MSG (!(opened) && streq ((error), want_), "%s: %s", \
+               ovh_test_hostile_name [kind], (opened) ? "opened" : (error)); \
+    CHECK_MSG (ovh_test_victim_intact (victim), "%s: the victim was changed", \
+               ovh_test_hostile_name [kind]); \
+    zstr_free (&want_); \
+} while (0)
+
+//  A spool's file, its WAL and its shared memory are 0600 (needs ovh_test.h)
+#define OVH_TEST_SPOOL_PRIVATE(path) do { \
+    const char *suffixes_ [] = { "", "-wal", "-shm" }; \
+    for (int index_ = 0; index_ < 3; index_++) { \
+        char *name_ = zsys_sprintf ("%s%s", (path), suffixes_ [index_]); \
+        struct stat info_; \
+        CHECK_MSG (stat (name_, &info_) == 0 && (info_.st_mode & 0777) == 0600, \
+                   "%s: mode %o", name_, (unsigned) (info_.st_mode & 0777)); \
+        zstr_free (&name_); \
+    } \
+} while (0)
+
 #endif

@@ -621,14 +621,7 @@ test_files_private (void)
         return;
     ovh_item_t *item = s_item (0, "evt_private", "k", "{}", 1, 0);
     CHECK (ovh_spool_insert (spool, item) > 0);     //  a write makes the WAL
-    const char *suffixes [] = { "", "-wal", "-shm" };
-    for (int index = 0; index < 3; index++) {
-        char *name = zsys_sprintf ("%s%s", path, suffixes [index]);
-        struct stat info;
-        CHECK_MSG (stat (name, &info) == 0 && (info.st_mode & 0777) == 0600,
-                   "%s: mode %o", name, (unsigned) (info.st_mode & 0777));
-        zstr_free (&name);
-    }
+    OVH_TEST_SPOOL_PRIVATE (path);
     ovh_item_destroy (&item);
     ovh_spool_destroy (&spool);
 }

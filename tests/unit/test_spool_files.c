@@ -275,14 +275,7 @@ test_existing_private (void)
     CHECK (spool && ovh_spool_begin (spool) == 0 && ovh_spool_insert (spool, item) > 0
         && ovh_spool_commit (spool) == 0);
     ovh_item_destroy (&item);
-    const char *suffixes [] = { "", "-wal", "-shm" };
-    for (int index = 0; index < 3; index++) {
-        char *name = zsys_sprintf ("%s%s", path, suffixes [index]);
-        struct stat info;
-        CHECK_MSG (stat (name, &info) == 0 && (info.st_mode & 0777) == 0600,
-                   "%s: mode %o", name, (unsigned) (info.st_mode & 0777));
-        zstr_free (&name);
-    }
+    OVH_TEST_SPOOL_PRIVATE (path);
     ovh_spool_destroy (&spool);
     zstr_free (&path);
 }
