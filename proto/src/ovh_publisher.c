@@ -28,7 +28,7 @@
     atexit handler (zsys_shutdown) calls when the process exits, blocks
     until the queue is flushed or the linger runs out. So a process that
     publishes N events and exits straight away still delivers all N
-    (tests/unit/test_publisher.c checks it across fork).                    */
+    (tests/unit/proto/test_publisher.c checks it across fork).                    */
 
 #include <assert.h>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-/*  ovhook_bridge.c - ovhook-bridge: subscribe to the enabled event types on
+/*  main.c - ovhook-bridge: subscribe to the enabled event types on
     the bus, translate each event into OpenVidu's webhook JSON, and POST it
     with a pool of workers, in order per session.
 

@@ -159,7 +159,7 @@ s_setup_shards (ovh_sender_t *self)
             shard->idle [slot] = shard->transfer_count - 1 - slot;
             shard->transfers [slot].shard = shard;
         }
-        sender_poll_attach (shard);
+        ovh_sender_poll_attach (shard);
         //  One connection per transfer, kept alive between events
         curl_multi_setopt (shard->multi, CURLMOPT_MAXCONNECTS, (long) shard->transfer_count);
         curl_multi_setopt (shard->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
@@ -193,7 +193,7 @@ ovh_sender_new (ovh_config_t *config, ovh_signer_t *signer,
     }
     if (!self->endpoint_shown || !self->transfers || !self->url
     ||  s_setup_shards (self)
-    ||  sender_poll_room (self, self->transfer_count + 8)
+    ||  ovh_sender_poll_room (self, self->transfer_count + 8)
     ||  s_build_headers (self, config)) {
         zsys_error ("cannot set up HTTP delivery: out of memory");
         ovh_sender_destroy (&self);
@@ -342,7 +342,7 @@ s_finish (ovh_sender_t *self, transfer_t *transfer, CURLcode code)
 }
 
 void
-sender_collect (shard_t *shard)
+ovh_sender_collect (shard_t *shard)
 {
     CURLMsg *message;
     int left;

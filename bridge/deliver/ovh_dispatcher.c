@@ -118,7 +118,7 @@ s_start (ovh_dispatcher_t *self, ovh_item_t *item)
     if (ovh_sender_start (self->sender, item)) {
         ovh_result_t result = { .curl_code = CURLE_FAILED_INIT, .retry_after = -1,
                                 .error = "libcurl could not start the transfer" };
-        dispatcher_done (self, item, &result);
+        ovh_dispatcher_done (self, item, &result);
     }
 }
 
@@ -331,7 +331,7 @@ ovh_dispatcher_new (ovh_config_t *config, ovh_signer_t *signer, ovh_spool_t *spo
     self->signer = signer;
     self->spool = spool;
     self->deadletter = deadletter;
-    self->sender = ovh_sender_new (config, signer, dispatcher_done, self);
+    self->sender = ovh_sender_new (config, signer, ovh_dispatcher_done, self);
     self->lanes = ovh_lanes_new ();
     self->schedule = ovh_schedule_new ();
     if (spool) {

@@ -95,13 +95,13 @@ struct _ovh_sender_t {
 
 //  ovh_sender_poll.c: room for 'count' items in the poll set; 0 or -1
 int
-    sender_poll_room (ovh_sender_t *self, size_t count);
+    ovh_sender_poll_room (ovh_sender_t *self, size_t count);
 //  ovh_sender_poll.c: hands the shard's multi the socket and timer
 //  callbacks
 void
-    sender_poll_attach (shard_t *shard);
+    ovh_sender_poll_attach (shard_t *shard);
 //  ovh_sender.c: reports the shard's finished transfers
 void
-    sender_collect (shard_t *shard);
+    ovh_sender_collect (shard_t *shard);
 
 #endif

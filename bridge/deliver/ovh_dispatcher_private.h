@@ -58,6 +58,6 @@ struct _ovh_dispatcher_t {
 //  The sender's callback after each attempt (ovh_sender_done_fn): count
 //  it, then deliver, retry, bury or drop the item
 void
-    dispatcher_done (void *arg, ovh_item_t *item, const ovh_result_t *result);
+    ovh_dispatcher_done (void *arg, ovh_item_t *item, const ovh_result_t *result);
 
 #endif

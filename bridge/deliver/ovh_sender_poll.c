@@ -5,7 +5,7 @@
 #include "ovh_sender_private.h"
 
 int
-sender_poll_room (ovh_sender_t *self, size_t count)
+ovh_sender_poll_room (ovh_sender_t *self, size_t count)
 {
     if (count <= self->poll_max)
         return 0;
@@ -61,7 +61,7 @@ s_socket_cb (CURL *easy, curl_socket_t fd, int what, void *arg, void *socketp)
         return 0;
     }
     if (!place) {
-        if (sender_poll_room (self, self->reserved + self->watch_count + 1))
+        if (ovh_sender_poll_room (self, self->reserved + self->watch_count + 1))
             return -1;          //  curl fails the transfers
         place = ++self->watch_count;
         self->polls [self->reserved + place - 1] = (zmq_pollitem_t) { NULL, fd, 0, 0 };
@@ -87,7 +87,7 @@ s_timer_cb (CURLM *multi, long timeout_ms, void *arg)
 }
 
 void
-sender_poll_attach (shard_t *shard)
+ovh_sender_poll_attach (shard_t *shard)
 {
     curl_multi_setopt (shard->multi, CURLMOPT_SOCKETFUNCTION, s_socket_cb);
     curl_multi_setopt (shard->multi, CURLMOPT_SOCKETDATA, shard);
@@ -101,7 +101,7 @@ ovh_sender_pollitems (ovh_sender_t *self, int reserved, int *count)
     assert (reserved >= 0);
     if ((size_t) reserved != self->reserved) {
         //  Once, normally: the sockets move after the caller's items
-        if (sender_poll_room (self, (size_t) reserved + self->watch_count))
+        if (ovh_sender_poll_room (self, (size_t) reserved + self->watch_count))
             return NULL;
         memmove (self->polls + reserved, self->polls + self->reserved,
                  self->watch_count * sizeof (zmq_pollitem_t));
@@ -170,7 +170,7 @@ ovh_sender_act (ovh_sender_t *self)
         shard_t *shard = &self->shards [index];
         if (shard->acted) {
             shard->acted = false;
-            sender_collect (shard);
+            ovh_sender_collect (shard);
         }
     }
 }

@@ -3,7 +3,7 @@
     restart or a killed process.
 
     Beside the file: PATH-wal and PATH-shm (SQLite's), PATH.delivered (the
-    delivery receipts, ovh_receipts.h) and PATH.lock (ovhook_bridge.c).
+    delivery receipts, ovh_receipts.h) and PATH.lock (bridge/main.c).
 
     Used from one thread only (the dispatcher's): the connection is opened
     without SQLite's mutexes, and never waits for a lock another process

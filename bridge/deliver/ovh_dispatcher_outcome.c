@@ -114,7 +114,7 @@ s_failed (ovh_dispatcher_t *self, ovh_item_t *item, const ovh_result_t *result)
 }
 
 void
-dispatcher_done (void *arg, ovh_item_t *item, const ovh_result_t *result)
+ovh_dispatcher_done (void *arg, ovh_item_t *item, const ovh_result_t *result)
 {
     ovh_dispatcher_t *self = (ovh_dispatcher_t *) arg;
     if (result->ok) {

@@ -6,9 +6,9 @@
     tests/CMakeLists.txt links unit tests with ovhook_static and
     ovhook_bridge_core only, so the tools' classes are compiled in here.   */
 
-#include "../../tools/ovh_argvalue.c"
-#include "../../tools/ovh_cli.c"
-#include "../../tools/ovh_scenario.c"
+#include "../../../tools/ovh_argvalue.c"
+#include "../../../tools/ovh_cli.c"
+#include "../../../tools/ovh_scenario.c"
 #include <jansson.h>
 #include "ovh_test.h"
 

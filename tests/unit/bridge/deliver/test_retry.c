@@ -1,10 +1,8 @@
-/*  test_policy.c - the retry policy (ovh_retry), the circuit breaker
-    (ovh_breaker) and the retry schedule (ovh_schedule).                    */
+/*  test_retry.c - the retry policy (ovh_retry): which outcomes are worth
+    another attempt, the delays, and Retry-After read strictly.              */
 
 #include "ovh_test.h"
-#include "ovh_breaker.h"
 #include "ovh_retry.h"
-#include "ovh_schedule.h"
 
 static void
 test_worth_retrying (void)
@@ -134,89 +132,6 @@ test_retry_after_parse (void)
     }
 }
 
-static void
-test_breaker (void)
-{
-    ovh_breaker_t *breaker = ovh_breaker_new (3, 1000, 4000);
-    int64_t now = 10000;
-    CHECK (!ovh_breaker_record (breaker, false, now));
-    CHECK (!ovh_breaker_record (breaker, false, now));
-    CHECK (ovh_breaker_allows (breaker, now, 5));
-    //  The third failure in a row opens it
-    CHECK (ovh_breaker_record (breaker, false, now));
-    CHECK (ovh_breaker_open (breaker));
-    CHECK (!ovh_breaker_allows (breaker, now, 0));
-    CHECK (ovh_breaker_next_probe (breaker) == now + 1000);
-    //  Failures of requests in flight when it opened change nothing
-    CHECK (!ovh_breaker_record (breaker, false, now + 500));
-    CHECK (ovh_breaker_next_probe (breaker) == now + 1000);
-    //  One probe when due, and only with nothing in flight
-    CHECK (!ovh_breaker_allows (breaker, now + 1000, 1));
-    CHECK (ovh_breaker_allows (breaker, now + 1000, 0));
-    CHECK (!ovh_breaker_allows (breaker, now + 1000, 0));
-    //  A failed probe doubles the wait, up to the cap
-    CHECK (!ovh_breaker_record (breaker, false, now + 1100));
-    CHECK (ovh_breaker_next_probe (breaker) == now + 1100 + 2000);
-    CHECK (ovh_breaker_allows (breaker, now + 3100, 0));
-    ovh_breaker_record (breaker, false, now + 3200);
-    CHECK (ovh_breaker_interval (breaker) == 4000);
-    CHECK (ovh_breaker_allows (breaker, now + 7200, 0));
-    ovh_breaker_record (breaker, false, now + 7300);
-    CHECK (ovh_breaker_interval (breaker) == 4000);
-    //  The first success closes it
-    CHECK (ovh_breaker_record (breaker, true, now + 12000));
-    CHECK (!ovh_breaker_open (breaker));
-    CHECK (ovh_breaker_next_probe (breaker) == -1);
-    CHECK (ovh_breaker_allows (breaker, now + 12000, 30));
-    //  Successes in between reset the count
-    ovh_breaker_record (breaker, false, now);
-    ovh_breaker_record (breaker, false, now);
-    ovh_breaker_record (breaker, true, now);
-    CHECK (!ovh_breaker_record (breaker, false, now));
-    CHECK (!ovh_breaker_open (breaker));
-    ovh_breaker_destroy (&breaker);
-    CHECK (breaker == NULL);
-
-    //  Threshold 0: never opens
-    breaker = ovh_breaker_new (0, 1000, 4000);
-    for (int index = 0; index < 1000; index++)
-        CHECK (!ovh_breaker_record (breaker, false, now));
-    CHECK (ovh_breaker_allows (breaker, now, 100));
-    ovh_breaker_destroy (&breaker);
-}
-
-static void
-test_schedule (void)
-{
-    ovh_schedule_t *schedule = ovh_schedule_new ();
-    ovh_item_t items [100];
-    memset (items, 0, sizeof items);
-    //  Dues in a scrambled order
-    for (int index = 0; index < 100; index++) {
-        items [index].due = (index * 37) % 100;
-        CHECK (ovh_schedule_add (schedule, &items [index]) == 0);
-    }
-    CHECK (ovh_schedule_size (schedule) == 100);
-    CHECK (ovh_schedule_next (schedule) == 0);
-    CHECK (ovh_schedule_pop_due (schedule, -1) == NULL);
-    int64_t last = -1;
-    int popped = 0;
-    ovh_item_t *item;
-    while ((item = ovh_schedule_pop_due (schedule, 49))) {
-        CHECK (item->due >= last && item->due <= 49);
-        last = item->due;
-        popped++;
-    }
-    CHECK (popped == 50);
-    CHECK (ovh_schedule_next (schedule) == 50);
-    while (ovh_schedule_pop_due (schedule, 1000))
-        popped++;
-    CHECK (popped == 100);
-    CHECK (ovh_schedule_next (schedule) == -1);
-    ovh_schedule_destroy (&schedule);
-    CHECK (schedule == NULL);
-}
-
 int
 main (void)
 {
@@ -224,7 +139,5 @@ main (void)
     test_delays ();
     test_huge_retry_after ();
     test_retry_after_parse ();
-    test_breaker ();
-    test_schedule ();
-    return ovh_test_done ("test_policy");
+    return ovh_test_done ("test_retry");
 }
