@@ -354,6 +354,91 @@ s_count_event_types (ovh_config_t *config, char *text, size_t size)
     snprintf (text, size, "%zu event type%s", count, count == 1 ? "" : "s");
 }
 
+//  Warnings about a configuration that runs, but maybe not as meant
+static void
+s_warn_about_config (ovh_config_t *config)
+{
+    if (ovh_config_event_count (config) == 0)
+        zsys_warning ("OPENVIDU_WEBHOOK_EVENTS is empty: no event will be sent");
+    char warning [160];
+    if (s_short_key_warning (config, warning, sizeof warning))
+        zsys_warning ("%s", warning);
+    if (config->insecure)
+        zsys_warning ("TLS certificates are NOT verified (--insecure): anyone on the path "
+                      "can read and forge what the endpoint gets");
+}
+
+//  Signals go to the main thread only: blocks them in every thread started
+//  from here on (ZeroMQ's, the dispatcher's, curl's) until the caller
+//  unblocks 'signals' in this thread
+static void
+s_start_process (sigset_t *signals)
+{
+    sigemptyset (signals);
+    sigaddset (signals, SIGINT);
+    sigaddset (signals, SIGTERM);
+    sigaddset (signals, SIGHUP);
+    pthread_sigmask (SIG_BLOCK, signals, NULL);
+    signal (SIGPIPE, SIG_IGN);
+    curl_global_init (CURL_GLOBAL_DEFAULT);
+    zsys_init ();
+    zsys_set_linger (0);
+    //  Installed while SIGHUP is still blocked: one sent during the start
+    //  waits for the handler instead of killing the process
+    struct sigaction hangup = { .sa_handler = s_on_hangup, .sa_flags = SA_RESTART };
+    sigemptyset (&hangup.sa_mask);
+    sigaction (SIGHUP, &hangup, NULL);
+}
+
+//  Read the bus until a signal, then deliver what was accepted, up to the
+//  drain deadline; fills 'stats'
+static void
+s_serve (bridge_t *self, ovh_dispatch_stats_t *stats)
+{
+    ovh_config_t *config = self->config;
+    if (config->redeliver && !self->spool)
+        s_redeliver_file (self);
+    char types [32];
+    s_count_event_types (config, types, sizeof types);
+    zsys_info ("ovhook-bridge %s ready: bus %s, %s, endpoint %s, %d workers",
+               OVHOOK_VERSION_STRING, config->bus, types,
+               ovh_dispatcher_endpoint (self->dispatcher), config->workers);
+    s_run (self);
+
+    //  Stop reading, then deliver what was accepted, up to the deadline
+    zsys_info ("stopping: delivering what is queued (up to %d ms)", config->drain_timeout_ms);
+    if (self->pending && ovh_dispatcher_post_last (self->dispatcher, self->pending) == 0)
+        self->pending = NULL;
+    //  From here a signal shortens the drain (ovh_dispatcher_drain)
+    zsys_interrupted = 0;
+    ovh_dispatcher_drain (self->dispatcher, config->drain_timeout_ms, stats);
+}
+
+//  The last lines: the counts, and where undelivered events are
+static void
+s_log_end (bridge_t *self, const ovh_dispatch_stats_t *stats)
+{
+    //  Read from the bus, never handed over: undelivered too
+    uint64_t undelivered = stats->queued + (self->pending ? 1 : 0);
+    ovh_item_destroy (&self->pending);
+    s_log_stats (self, "stopped", stats, undelivered);
+    if (!self->spool)
+        return;
+    const char *spool = self->config->spool;
+    uint64_t kept = ovh_spool_events (self->spool);
+    uint64_t waiting = kept < undelivered ? kept : undelivered;
+    if (waiting)
+        zsys_info ("%" PRIu64 " undelivered events stay in the spool %s for the next start",
+                   waiting, spool);
+    if (undelivered > kept)
+        zsys_warning ("%" PRIu64 " undelivered events are not in the spool: lost",
+                      undelivered - kept);
+    if (kept > undelivered)
+        zsys_warning ("%" PRIu64 " events in the spool %s were delivered, but their "
+                      "removal could not be written: the next start sends them again",
+                      kept - undelivered, spool);
+}
+
 int
 main (int argc, char *argv [])
 {
@@ -376,32 +461,9 @@ main (int argc, char *argv [])
         ovh_config_destroy (&config);
         return 0;
     }
-    if (ovh_config_event_count (config) == 0)
-        zsys_warning ("OPENVIDU_WEBHOOK_EVENTS is empty: no event will be sent");
-    char warning [160];
-    if (s_short_key_warning (config, warning, sizeof warning))
-        zsys_warning ("%s", warning);
-    if (config->insecure)
-        zsys_warning ("TLS certificates are NOT verified (--insecure): anyone on the path "
-                      "can read and forge what the endpoint gets");
-
-    //  Signals go to this thread only: block them in every thread started
-    //  from here on (ZeroMQ's, the dispatcher's, curl's), then unblock here
+    s_warn_about_config (config);
     sigset_t signals;
-    sigemptyset (&signals);
-    sigaddset (&signals, SIGINT);
-    sigaddset (&signals, SIGTERM);
-    sigaddset (&signals, SIGHUP);
-    pthread_sigmask (SIG_BLOCK, &signals, NULL);
-    signal (SIGPIPE, SIG_IGN);
-    curl_global_init (CURL_GLOBAL_DEFAULT);
-    zsys_init ();
-    zsys_set_linger (0);
-    //  Installed while SIGHUP is still blocked: one sent during the start
-    //  waits for the handler instead of killing the process
-    struct sigaction hangup = { .sa_handler = s_on_hangup, .sa_flags = SA_RESTART };
-    sigemptyset (&hangup.sa_mask);
-    sigaction (SIGHUP, &hangup, NULL);
+    s_start_process (&signals);
 
     bridge_t bridge = { .config = config };
     ovh_dispatch_stats_t stats = { 0 };
@@ -414,23 +476,7 @@ main (int argc, char *argv [])
     bridge.intake = bridge.dispatcher ? ovh_intake_new (config) : NULL;
     pthread_sigmask (SIG_UNBLOCK, &signals, NULL);
     if (bridge.intake) {
-        if (config->redeliver && !bridge.spool)
-            s_redeliver_file (&bridge);
-        char types [32];
-        s_count_event_types (config, types, sizeof types);
-        zsys_info ("ovhook-bridge %s ready: bus %s, %s, endpoint %s, %d workers",
-                   OVHOOK_VERSION_STRING, config->bus, types,
-                   ovh_dispatcher_endpoint (bridge.dispatcher), config->workers);
-        s_run (&bridge);
-
-        //  Stop reading, then deliver what was accepted, up to the deadline
-        zsys_info ("stopping: delivering what is queued (up to %d ms)",
-                   config->drain_timeout_ms);
-        if (bridge.pending && ovh_dispatcher_post_last (bridge.dispatcher, bridge.pending) == 0)
-            bridge.pending = NULL;
-        //  From here a signal shortens the drain (ovh_dispatcher_drain)
-        zsys_interrupted = 0;
-        ovh_dispatcher_drain (bridge.dispatcher, config->drain_timeout_ms, &stats);
+        s_serve (&bridge, &stats);
         rc = 0;
     }
     //  Signals have nothing left to shorten: from here they wait, blocked,
@@ -442,26 +488,8 @@ main (int argc, char *argv [])
     if (bridge.deadletter && ovh_deadletter_flush (bridge.deadletter))
         zsys_error ("%" PRIu64 " dead letters could NOT be kept in %s: lost",
                     ovh_deadletter_lost (bridge.deadletter), config->dead_letter);
-    if (rc == 0) {
-        //  Read from the bus, never handed over: undelivered too
-        uint64_t undelivered = stats.queued + (bridge.pending ? 1 : 0);
-        ovh_item_destroy (&bridge.pending);
-        s_log_stats (&bridge, "stopped", &stats, undelivered);
-        if (bridge.spool) {
-            uint64_t kept = ovh_spool_events (bridge.spool);
-            uint64_t waiting = kept < undelivered ? kept : undelivered;
-            if (waiting)
-                zsys_info ("%" PRIu64 " undelivered events stay in the spool %s for the next "
-                           "start", waiting, config->spool);
-            if (undelivered > kept)
-                zsys_warning ("%" PRIu64 " undelivered events are not in the spool: lost",
-                              undelivered - kept);
-            if (kept > undelivered)
-                zsys_warning ("%" PRIu64 " events in the spool %s were delivered, but their "
-                              "removal could not be written: the next start sends them again",
-                              kept - undelivered, config->spool);
-        }
-    }
+    if (rc == 0)
+        s_log_end (&bridge, &stats);
     ovh_intake_destroy (&bridge.intake);
     s_close_delivery (&bridge);
     ovh_config_destroy (&config);

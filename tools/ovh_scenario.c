@@ -270,17 +270,12 @@ s_recording (ovh_scenario_t *self, const char *session, int64_t timestamp,
     s_emit (self, "recordingStatusChanged", timestamp);
 }
 
-//  One session from 'start'; returns the time of its last event
-static void
-s_session (ovh_scenario_t *self, int64_t start)
+//  Everyone joins, publishes, and subscribes to those already there;
+//  returns the time of the last event
+static int64_t
+s_arrive (ovh_scenario_t *self, const char *session, int64_t t)
 {
     size_t m = self->participants;
-    char session [16];
-    s_make_id (self, session, "ses_", 10);
-    int64_t t = start;
-    s_begin (self, t, session);
-    s_emit (self, "sessionCreated", t);
-
     for (size_t p = 0; p < m; p++) {
         s_person_t *person = &self->people [p];
         s_make_id (self, person->id, "con_", 10);
@@ -304,6 +299,15 @@ s_session (ovh_scenario_t *self, int64_t start)
             s_connection_created (self, session, t, person, &self->people [q]);
         }
     }
+    return t;
+}
+
+//  A recording, and a chat message from each participant to all while it
+//  runs; returns the time of the last event
+static int64_t
+s_record_and_chat (ovh_scenario_t *self, const char *session, int64_t t)
+{
+    size_t m = self->participants;
     int64_t recording_start = t += s_between (self, 1000, 3000);
     s_recording (self, session, t, recording_start, 0, "started", 0);
     for (size_t p = 0; p < m; p++) {
@@ -326,9 +330,15 @@ s_session (ovh_scenario_t *self, int64_t start)
     t += s_between (self, 500, 3000);
     s_recording (self, session, t, recording_start, recording_stop, "ready",
                  (recording_stop - recording_start) * s_between (self, 150, 300));
+    return t;
+}
 
-    //  Leaving in join order: subscriptions of and to the leaver, its own
-    //  stream, then the participant
+//  Leaving in join order: subscriptions of and to the leaver, its own
+//  stream, then the participant; returns the time of the last event
+static int64_t
+s_leave (ovh_scenario_t *self, const char *session, int64_t t)
+{
+    size_t m = self->participants;
     for (size_t p = 0; p < m; p++) {
         s_person_t *person = &self->people [p];
         t += s_between (self, 1000, 5000);
@@ -353,6 +363,21 @@ s_session (ovh_scenario_t *self, int64_t start)
         s_participant (self, person);
         s_emit (self, "participantLeft", t);
     }
+    return t;
+}
+
+//  One session from 'start', created, lived and destroyed
+static void
+s_session (ovh_scenario_t *self, int64_t start)
+{
+    char session [16];
+    s_make_id (self, session, "ses_", 10);
+    int64_t t = start;
+    s_begin (self, t, session);
+    s_emit (self, "sessionCreated", t);
+    t = s_arrive (self, session, t);
+    t = s_record_and_chat (self, session, t);
+    t = s_leave (self, session, t);
     t += s_between (self, 10, 200);
     s_begin (self, t, session);
     s_ending (self, start, t, "lastParticipantLeft");

@@ -292,6 +292,45 @@ s_run_event (run_t *run)
     return run->bus_failed? 1: 0;
 }
 
+//  One line of --json: sent at once, or kept in 'stored' (NULL: streamed).
+//  Returns -1 for a bad line (reported), else 0.
+static int
+s_json_line (run_t *run, char *line, size_t line_size, size_t line_number, zlistx_t *stored)
+{
+    while (line_size > 0 && isspace ((unsigned char) line [line_size - 1]))
+        line_size--;
+    size_t skip = 0;
+    while (skip < line_size && isspace ((unsigned char) line [skip]))
+        skip++;
+    if (skip == line_size)
+        return 0;
+    ovh_error_t error;
+    const ovh_event_type_t *type = ovh_webhook_to_body (line + skip, line_size - skip,
+                                                        run->body, &error);
+    size_t size = 0;
+    const void *data = type? ovh_body_data (run->body, &size): NULL;
+    if (!data) {
+        fprintf (stderr, NAME ": line %zu: %s\n", line_number,
+                 type? ovh_body_error (run->body)->text: error.text);
+        return -1;
+    }
+    char where [32];
+    snprintf (where, sizeof where, "line %zu: ", line_number);
+    if (s_check (run, type, data, size, where) && run->options->strict)
+        return -1;
+    if (!stored)
+        s_publish (run, type, data, size);
+    else {
+        stored_t *event = (stored_t *) malloc (sizeof (stored_t) + size);
+        assert (event);
+        event->type = type;
+        event->size = size;
+        memcpy (event->data, data, size);
+        zlistx_add_end (stored, event);
+    }
+    return 0;
+}
+
 static int
 s_run_json (run_t *run)
 {
@@ -312,43 +351,9 @@ s_run_json (run_t *run)
     ssize_t line_size;
     size_t line_number = 0, bad_lines = 0;
     while (!zsys_interrupted && !run->bus_failed
-       &&  (line_size = getline (&line, &line_max, file)) != -1) {
-        line_number++;
-        while (line_size > 0 && isspace ((unsigned char) line [line_size - 1]))
-            line_size--;
-        size_t skip = 0;
-        while (skip < (size_t) line_size && isspace ((unsigned char) line [skip]))
-            skip++;
-        if (skip == (size_t) line_size)
-            continue;
-        ovh_error_t error;
-        const ovh_event_type_t *type = ovh_webhook_to_body (line + skip, (size_t) line_size - skip,
-                                                            run->body, &error);
-        size_t size = 0;
-        const void *data = type? ovh_body_data (run->body, &size): NULL;
-        if (!data) {
-            fprintf (stderr, NAME ": line %zu: %s\n", line_number,
-                     type? ovh_body_error (run->body)->text: error.text);
+       &&  (line_size = getline (&line, &line_max, file)) != -1)
+        if (s_json_line (run, line, (size_t) line_size, ++line_number, store? stored: NULL))
             bad_lines++;
-            continue;
-        }
-        char where [32];
-        snprintf (where, sizeof where, "line %zu: ", line_number);
-        if (s_check (run, type, data, size, where) && options->strict) {
-            bad_lines++;
-            continue;
-        }
-        if (!store) {
-            s_publish (run, type, data, size);
-            continue;
-        }
-        stored_t *event = (stored_t *) malloc (sizeof (stored_t) + size);
-        assert (event);
-        event->type = type;
-        event->size = size;
-        memcpy (event->data, data, size);
-        zlistx_add_end (stored, event);
-    }
     free (line);
     //  A read error ends getline as the end of the file does: a directory
     //  (EISDIR) or an I/O error must not pass for an empty file

@@ -90,8 +90,96 @@ s_looks_like_assignment (const char *p, const char *end)
     return p < end && p > start;
 }
 
-//  Parse one line (without its '\n'). 'value' has room for the whole line.
-//  Returns NULL when good, else the problem, for the caller to report.
+//  The key of 'KEY=VALUE' (after an optional 'export '), up to the '=';
+//  on success *cursor is just past the '=' and its trailing blanks
+static const char *
+s_read_key (const char **cursor, const char *end, const char **key, size_t *key_size)
+{
+    const char *p = *cursor;
+    if (end - p > 7 && memcmp (p, "export", 6) == 0 && s_is_blank (p [6])) {
+        p += 7;
+        while (p < end && s_is_blank (*p))
+            p++;
+    }
+    *key = p;
+    if (p < end && !s_is_key_start (*p) && s_looks_like_assignment (p, end))
+        return "invalid key: letters, digits and '_' only, not starting with a digit";
+    if (p == end || !s_is_key_start (*p))
+        return "expected KEY=VALUE";
+    while (p < end && s_is_key_char (*p))
+        p++;
+    *key_size = p - *key;
+    while (p < end && s_is_blank (*p))
+        p++;
+    if (p == end)
+        return "expected KEY=VALUE";
+    if (*p != '=')
+        return s_is_blank (p [-1])? "expected KEY=VALUE":
+               "invalid key: letters, digits and '_' only, not starting with a digit";
+    p++;
+    while (p < end && s_is_blank (*p))
+        p++;
+    *cursor = p;
+    return NULL;
+}
+
+//  Single quotes: everything up to the next quote, as written
+static const char *
+s_read_single_quoted (const char **cursor, const char *end, char **out)
+{
+    const char *p = *cursor;
+    const char *close = memchr (p + 1, '\'', end - p - 1);
+    if (!close)
+        return "unterminated single-quoted value";
+    memcpy (*out, p + 1, close - p - 1);
+    *out += close - p - 1;
+    *cursor = close + 1;
+    return NULL;
+}
+
+//  Double quotes: a few escapes; others keep their backslash so that
+//  Windows paths and regular expressions survive
+static const char *
+s_read_double_quoted (const char **cursor, const char *end, char **out)
+{
+    const char *p = *cursor;
+    for (p++; p < end && *p != '"'; p++) {
+        if (*p == '\\' && p + 1 < end) {
+            char next = p [1];
+            char unescaped = next == 'n'? '\n': next == 'r'? '\r':
+                             next == 't'? '\t': next == '"'? '"':
+                             next == '\\'? '\\': 0;
+            if (unescaped) {
+                *(*out)++ = unescaped;
+                p++;
+                continue;
+            }
+        }
+        *(*out)++ = *p;
+    }
+    if (p == end)
+        return "unterminated double-quoted value";
+    *cursor = p + 1;
+    return NULL;
+}
+
+//  Unquoted: up to a '#' that follows whitespace, then trimmed
+static void
+s_read_unquoted (const char **cursor, const char *end, char **out)
+{
+    const char *start = *cursor, *p = start;
+    while (p < end && !(*p == '#' && s_is_blank (p [-1])))
+        p++;
+    const char *stop = p;
+    while (stop > start && s_is_blank (stop [-1]))
+        stop--;
+    memcpy (*out, start, stop - start);
+    *out += stop - start;
+    *cursor = end;
+}
+
+//  One line: NULL when it is blank, a comment or a KEY=VALUE now stored;
+//  else what is wrong with it. 'value' has room for the line.
 static const char *
 s_parse_line (ovh_dotenv_t *self, const char *p, size_t size, char *value)
 {
@@ -104,74 +192,22 @@ s_parse_line (ovh_dotenv_t *self, const char *p, size_t size, char *value)
         p++;
     if (p == end || *p == '#')
         return NULL;            //  blank line or comment
-    if (end - p > 7 && memcmp (p, "export", 6) == 0 && s_is_blank (p [6])) {
-        p += 7;
-        while (p < end && s_is_blank (*p))
-            p++;
-    }
-    const char *key = p;
-    if (p < end && !s_is_key_start (*p) && s_looks_like_assignment (p, end))
-        return "invalid key: letters, digits and '_' only, not starting with a digit";
-    if (p == end || !s_is_key_start (*p))
-        return "expected KEY=VALUE";
-    while (p < end && s_is_key_char (*p))
-        p++;
-    size_t key_size = p - key;
-    while (p < end && s_is_blank (*p))
-        p++;
-    if (p == end)
-        return "expected KEY=VALUE";
-    if (*p != '=')
-        return s_is_blank (p [-1])? "expected KEY=VALUE":
-               "invalid key: letters, digits and '_' only, not starting with a digit";
-    p++;
-    while (p < end && s_is_blank (*p))
-        p++;
+    const char *key;
+    size_t key_size = 0;
+    const char *problem = s_read_key (&p, end, &key, &key_size);
+    if (problem)
+        return problem;
 
     char *out = value;
-    if (p < end && *p == '\'') {
-        //  Single quotes: everything up to the next quote, as written
-        const char *close = memchr (p + 1, '\'', end - p - 1);
-        if (!close)
-            return "unterminated single-quoted value";
-        memcpy (out, p + 1, close - p - 1);
-        out += close - p - 1;
-        p = close + 1;
-    }
+    if (p < end && *p == '\'')
+        problem = s_read_single_quoted (&p, end, &out);
     else
-    if (p < end && *p == '"') {
-        //  Double quotes: a few escapes; others keep their backslash so that
-        //  Windows paths and regular expressions survive
-        for (p++; p < end && *p != '"'; p++) {
-            if (*p == '\\' && p + 1 < end) {
-                char next = p [1];
-                char unescaped = next == 'n'? '\n': next == 'r'? '\r':
-                                 next == 't'? '\t': next == '"'? '"':
-                                 next == '\\'? '\\': 0;
-                if (unescaped) {
-                    *out++ = unescaped;
-                    p++;
-                    continue;
-                }
-            }
-            *out++ = *p;
-        }
-        if (p == end)
-            return "unterminated double-quoted value";
-        p++;
-    }
-    else {
-        //  Unquoted: up to a '#' that follows whitespace, then trimmed
-        const char *start = p;
-        while (p < end && !(*p == '#' && s_is_blank (p [-1])))
-            p++;
-        const char *stop = p;
-        while (stop > start && s_is_blank (stop [-1]))
-            stop--;
-        memcpy (out, start, stop - start);
-        out += stop - start;
-        p = end;
-    }
+    if (p < end && *p == '"')
+        problem = s_read_double_quoted (&p, end, &out);
+    else
+        s_read_unquoted (&p, end, &out);
+    if (problem)
+        return problem;
     //  After a closing quote only whitespace and a comment may follow
     while (p < end && s_is_blank (*p))
         p++;

@@ -137,20 +137,14 @@ s_pragma_int (sqlite3 *db, const char *sql, int64_t *value)
     return 0;
 }
 
-//  The checks of a freshly opened file, in an order that leaves a foreign
-//  or broken file untouched: read what it is before switching it to WAL.
-//  Returns 0, or -1 with 'error' filled.
+//  What the file is: an ovhook spool (or a new, empty file) that passes
+//  SQLite's quick check. Reads only: a foreign or broken file stays
+//  untouched. Sets *is_new for an empty file.
 static int
-s_check (ovh_spool_t *self, bool sync_full, char *error, size_t error_size)
+s_check_content (ovh_spool_t *self, bool *is_new, char *error, size_t error_size)
 {
     sqlite3 *db = self->db;
     const char *path = self->path;
-    if (sqlite3_db_readonly (db, "main") == 1) {
-        s_error (error, error_size, path, "the file is read-only");
-        return -1;
-    }
-    sqlite3_busy_timeout (db, 5000);
-
     //  The first read of the file: a file that isn't SQLite fails here
     int64_t version, tables;
     if (s_pragma_int (db, "PRAGMA user_version", &version)
@@ -179,34 +173,26 @@ s_check (ovh_spool_t *self, bool sync_full, char *error, size_t error_size)
         s_error (error, error_size, path, "integrity check failed: %s", problem);
         return -1;
     }
-    //  A new file gives the pages of delivered events back to the disk on
-    //  demand (ovh_spool_full): set before WAL mode and the first table
-    if (version == 0 && tables == 0
-    &&  sqlite3_exec (db, "PRAGMA auto_vacuum = INCREMENTAL", NULL, NULL, NULL) != SQLITE_OK) {
-        s_sqlite_error (error, error_size, path, db);
-        return -1;
-    }
-    if (s_pragma_text (db, "PRAGMA journal_mode = WAL", text, sizeof text)) {
-        s_sqlite_error (error, error_size, path, db);
-        return -1;
-    }
-    if (strcmp (text, "wal") != 0) {
-        s_error (error, error_size, path, "cannot switch to WAL mode (journal_mode is %s)", text);
-        return -1;
-    }
+    *is_new = version == 0 && tables == 0;
+    return 0;
+}
+
+//  How large the WAL may grow, and the free disk the spool keeps: on a
+//  small disk, most of the data stays in the file, not in the WAL: a WAL
+//  that holds it cannot be checkpointed once the disk is full (the file
+//  would have to grow), and nothing could be removed again
+static void
+s_size_wal (ovh_spool_t *self)
+{
     size_t wal_limit = self->max_bytes / 4 < SPOOL_WAL_LIMIT ? self->max_bytes / 4
                                                              : SPOOL_WAL_LIMIT;
-    //  On a small disk, keep most of the data in the file, not in the WAL:
-    //  a WAL that holds it cannot be checkpointed once the disk is full
-    //  (the file would have to grow), and nothing could be removed again
     uint64_t available = UINT64_MAX;
     struct statvfs disk;
-    if (statvfs (path, &disk) == 0) {
+    if (statvfs (self->path, &disk) == 0) {
         available = (uint64_t) disk.f_bavail * disk.f_frsize;
         if (available / 8 < wal_limit)
             wal_limit = (size_t) (available / 8);
     }
-    size_t wal_pages = wal_limit / 4096 < SPOOL_WAL_PAGES ? wal_limit / 4096 : SPOOL_WAL_PAGES;
     //  Free disk the spool keeps (ovh_spool_full): the WAL left after a
     //  checkpoint (its limit) and one batch on top (half of it, see
     //  ovh_spool_batch_bytes), what a checkpoint can add to the file (the
@@ -217,52 +203,111 @@ s_check (ovh_spool_t *self, bool sync_full, char *error, size_t error_size)
         self->disk_reserve = (size_t) (available / 2);
     //  Space held back beside the file, released when the disk fills up
     //  anyway (ovh_reserve.h): as much as a checkpoint and a batch need
-    char *reserve_path = zsys_sprintf ("%s.reserve", path);
+    char *reserve_path = zsys_sprintf ("%s.reserve", self->path);
     if (reserve_path)
         self->reserve = ovh_reserve_new (reserve_path, wal_limit + 64 * 1024);
     zstr_free (&reserve_path);
+}
+
+//  WAL mode and its limits, the sync level; a new file first gives the
+//  pages of delivered events back to the disk on demand (ovh_spool_full):
+//  auto_vacuum is set before WAL mode and the first table
+static int
+s_set_modes (ovh_spool_t *self, bool is_new, bool sync_full, char *error, size_t error_size)
+{
+    sqlite3 *db = self->db;
+    if (is_new && sqlite3_exec (db, "PRAGMA auto_vacuum = INCREMENTAL", NULL, NULL, NULL) != SQLITE_OK) {
+        s_sqlite_error (error, error_size, self->path, db);
+        return -1;
+    }
+    char text [256] = "";
+    if (s_pragma_text (db, "PRAGMA journal_mode = WAL", text, sizeof text)) {
+        s_sqlite_error (error, error_size, self->path, db);
+        return -1;
+    }
+    if (strcmp (text, "wal") != 0) {
+        s_error (error, error_size, self->path, "cannot switch to WAL mode (journal_mode is %s)", text);
+        return -1;
+    }
+    s_size_wal (self);
+    size_t wal_pages = self->wal_limit / 4096 < SPOOL_WAL_PAGES ? self->wal_limit / 4096
+                                                                : SPOOL_WAL_PAGES;
     char wal_pragmas [128];
     snprintf (wal_pragmas, sizeof wal_pragmas, "PRAGMA journal_size_limit = %zu;"
-              "PRAGMA wal_autocheckpoint = %zu;", wal_limit, wal_pages > 16 ? wal_pages : 16);
+              "PRAGMA wal_autocheckpoint = %zu;", self->wal_limit, wal_pages > 16 ? wal_pages : 16);
     if (sqlite3_exec (db, sync_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
                       NULL, NULL, NULL) != SQLITE_OK
     ||  sqlite3_exec (db, wal_pragmas, NULL, NULL, NULL) != SQLITE_OK) {
-        s_sqlite_error (error, error_size, path, db);
+        s_sqlite_error (error, error_size, self->path, db);
         return -1;
     }
-    //  Take the write lock once (and create the schema in a new file), so
-    //  that an unwritable spool is found now, not at the first event
+    return 0;
+}
+
+//  Take the write lock once (and create the schema in a new file), so
+//  that an unwritable spool is found now, not at the first event
+static int
+s_create_tables (ovh_spool_t *self, bool is_new, char *error, size_t error_size)
+{
+    sqlite3 *db = self->db;
     if (sqlite3_exec (db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-        s_sqlite_error (error, error_size, path, db);
+        s_sqlite_error (error, error_size, self->path, db);
         return -1;
     }
-    if ((version == 0 && sqlite3_exec (db, s_schema, NULL, NULL, NULL) != SQLITE_OK)
+    if ((is_new && sqlite3_exec (db, s_schema, NULL, NULL, NULL) != SQLITE_OK)
     ||  sqlite3_exec (db, s_commits, NULL, NULL, NULL) != SQLITE_OK) {
-        s_sqlite_error (error, error_size, path, db);
+        s_sqlite_error (error, error_size, self->path, db);
         sqlite3_exec (db, "ROLLBACK", NULL, NULL, NULL);
         return -1;
     }
     if (sqlite3_exec (db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        s_sqlite_error (error, error_size, path, db);
+        s_sqlite_error (error, error_size, self->path, db);
         sqlite3_exec (db, "ROLLBACK", NULL, NULL, NULL);
         return -1;
     }
+    return 0;
+}
+
+//  The statements, and the counters that continue from the file
+static int
+s_prepare (ovh_spool_t *self, char *error, size_t error_size)
+{
     for (int index = 0; index < ST_COUNT; index++)
-        if (sqlite3_prepare_v3 (db, s_sql [index], -1, SQLITE_PREPARE_PERSISTENT,
+        if (sqlite3_prepare_v3 (self->db, s_sql [index], -1, SQLITE_PREPARE_PERSISTENT,
                                 &self->stmt [index], NULL) != SQLITE_OK) {
-            s_sqlite_error (error, error_size, path, db);
+            s_sqlite_error (error, error_size, self->path, self->db);
             return -1;
         }
     self->next_row = ovh_spool_count (self, ST_LAST_ROW) + 1;
     self->commits = ovh_spool_count (self, ST_COMMITS);
     if (self->next_row <= 0 || self->commits < 0) {
-        s_sqlite_error (error, error_size, path, db);
+        s_sqlite_error (error, error_size, self->path, self->db);
         return -1;
     }
+    return 0;
+}
+
+//  The checks of a freshly opened file, in an order that leaves a foreign
+//  or broken file untouched: read what it is before switching it to WAL.
+//  Returns 0, or -1 with 'error' filled.
+static int
+s_check (ovh_spool_t *self, bool sync_full, char *error, size_t error_size)
+{
+    if (sqlite3_db_readonly (self->db, "main") == 1) {
+        s_error (error, error_size, self->path, "the file is read-only");
+        return -1;
+    }
+    sqlite3_busy_timeout (self->db, 5000);
+    bool is_new = false;
+    if (s_check_content (self, &is_new, error, error_size)
+    ||  s_set_modes (self, is_new, sync_full, error, error_size)
+    ||  s_create_tables (self, is_new, error, error_size)
+    ||  s_prepare (self, error, error_size))
+        return -1;
     //  From now on a lock held by another process fails the batch at
     //  once (the backlog retries it): waiting for it here would stall
     //  every delivery
-    sqlite3_busy_timeout (db, 0);
+    sqlite3_busy_timeout (self->db, 0);
     return 0;
 }
 
