@@ -1,7 +1,7 @@
 /*  ovh_dispatcher_outcome.c - what follows an attempt: a delivery is
     counted and leaves the spool; a failure is logged (one line, OpenVidu's
     text first) and retried after its backoff, or buried as a dead letter,
-    or dropped (see docs/delivery.md).                                       */
+    or dropped (docs/delivery.md, durability.md).                                  */
 
 #include <czmq.h>
 #include <curl/curl.h>

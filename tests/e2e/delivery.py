@@ -445,7 +445,7 @@ def spool_ids (path, table="events"):
 
 def spool_receipts (path):
     """The delivery receipts beside the spool (PATH.delivered, as
-    docs/delivery.md describes it): a set of (rowid, id), read here
+    docs/durability.md describes it): a set of (rowid, id), read here
     independently of the bridge's parser. A last line without its newline
     is not a receipt."""
     try:

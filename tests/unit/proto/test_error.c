@@ -1,4 +1,4 @@
-/*  test_shown.c - text a publisher controls (ovh_shown) reaches a log line
+/*  test_error.c - text a publisher controls (ovh_shown) reaches a log line
     as one printable, bounded line.                                         */
 
 #include "ovh_test.h"
@@ -35,5 +35,5 @@ int
 main (void)
 {
     test_shown ();
-    return ovh_test_done ("test_shown");
+    return ovh_test_done ("test_error");
 }

@@ -1,4 +1,4 @@
-/*  test_roundtrip.c - random bodies survive msgpack -> JSON -> msgpack.
+/*  test_webhook_roundtrip.c - random bodies survive msgpack -> JSON -> msgpack.
 
     For each of BODIES random bodies (nested maps and arrays up to depth 6,
     strings with escapes, control characters and multibyte UTF-8, integers
@@ -345,7 +345,7 @@ main (void)
     const char *seed_text = getenv ("OVHOOK_SEED");
     if (seed_text)
         seed = strtoull (seed_text, NULL, 0);
-    printf ("test_roundtrip: seed %" PRIu64 " (OVHOOK_SEED=%" PRIu64 " reproduces)\n",
+    printf ("test_webhook_roundtrip: seed %" PRIu64 " (OVHOOK_SEED=%" PRIu64 " reproduces)\n",
             seed, seed);
     s_state = seed;
 
@@ -354,7 +354,7 @@ main (void)
     ovh_translator_t *translator = ovh_translator_new ();
     CHECK (body && body2 && translator);
     if (!body || !body2 || !translator)
-        return ovh_test_done ("test_roundtrip");
+        return ovh_test_done ("test_webhook_roundtrip");
 
     int failures = 0;
     int rounds = 0;
@@ -420,8 +420,8 @@ main (void)
     CHECK (rounds == BODIES);
     failures += s_test_envelopes (translator);
     if (failures)
-        fprintf (stderr, "test_roundtrip: failed with seed %" PRIu64 "\n", seed);
-    printf ("test_roundtrip: %d bodies: %zu strings, %zu ints, %zu doubles, %zu bools,"
+        fprintf (stderr, "test_webhook_roundtrip: failed with seed %" PRIu64 "\n", seed);
+    printf ("test_webhook_roundtrip: %d bodies: %zu strings, %zu ints, %zu doubles, %zu bools,"
             " %zu nulls, %zu maps, %zu arrays; largest JSON %zu bytes\n",
             rounds, s_stats.strings, s_stats.ints, s_stats.doubles, s_stats.bools,
             s_stats.nulls, s_stats.maps, s_stats.arrays, s_stats.max_json);
@@ -429,5 +429,5 @@ main (void)
     ovh_translator_destroy (&translator);
     ovh_body_destroy (&body2);
     ovh_body_destroy (&body);
-    return ovh_test_done ("test_roundtrip");
+    return ovh_test_done ("test_webhook_roundtrip");
 }

@@ -1,5 +1,5 @@
-/*  test_golden.c - the documented OpenVidu webhook bodies survive the trip
-    through the bus format byte for byte:
+/*  test_translator_golden.c - the documented OpenVidu webhook bodies
+    survive the trip through the bus format byte for byte:
 
         JSON line -> ovh_webhook_to_body -> msgpack -> ovh_translator -> JSON
 
@@ -17,20 +17,20 @@ main (void)
     const char *dir = getenv ("OVHOOK_REFERENCE_DIR");
     CHECK_MSG (dir != NULL, "OVHOOK_REFERENCE_DIR is not set");
     if (!dir)
-        return ovh_test_done ("test_golden");
+        return ovh_test_done ("test_translator_golden");
     char path [1024];
     snprintf (path, sizeof path, "%s/openvidu-examples.jsonl", dir);
     FILE *file = fopen (path, "r");
     CHECK_MSG (file != NULL, "cannot open %s", path);
     if (!file)
-        return ovh_test_done ("test_golden");
+        return ovh_test_done ("test_translator_golden");
 
     ovh_body_t *body = ovh_body_new ();
     ovh_translator_t *translator = ovh_translator_new ();
     CHECK (body && translator);
     if (!body || !translator) {
         fclose (file);
-        return ovh_test_done ("test_golden");
+        return ovh_test_done ("test_translator_golden");
     }
     char *line = NULL;
     size_t line_alloc = 0;
@@ -86,10 +86,10 @@ main (void)
     for (int index = 0; index < OVH_CATALOG_SIZE; index++)
         types += seen [index];
     CHECK (types == EXAMPLES);
-    printf ("test_golden: %d of %d examples identical after the round trip\n",
+    printf ("test_translator_golden: %d of %d examples identical after the round trip\n",
             identical, line_nbr);
 
     ovh_translator_destroy (&translator);
     ovh_body_destroy (&body);
-    return ovh_test_done ("test_golden");
+    return ovh_test_done ("test_translator_golden");
 }
