@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include "ovh_buskeys.h"
 
+#define CERT_MAX    (64 * 1024)     //  bytes; CZMQ writes about 400
+
 struct _ovh_buskeys_t {
     zcert_t *cert;              //  this program's, with its secret key
     char server [41];           //  the server's public key, Z85, or ""
@@ -36,13 +38,24 @@ s_load (const char *what, const char *path, char *public_key, char *secret_key,
         snprintf (error, error_size, "%s '%s': not a regular file", what, path);
         return -1;
     }
+    //  Read here, not with zconfig_load: it leaks on a file that does not
+    //  parse (CZMQ 4.2.1), and a certificate is small
     FILE *file = fopen (path, "r");
     if (!file) {
         snprintf (error, error_size, "%s '%s': %s", what, path, strerror (errno));
         return -1;
     }
+    char text [CERT_MAX + 1];
+    size_t size = fread (text, 1, sizeof text, file);
+    bool failed = ferror (file);
     fclose (file);
-    zconfig_t *root = zconfig_load (path);
+    if (failed || size > CERT_MAX) {
+        snprintf (error, error_size, "%s '%s': %s", what, path,
+                  failed? "cannot be read": "too large for a certificate");
+        return -1;
+    }
+    text [size] = 0;
+    zconfig_t *root = zconfig_str_load (text);
     int rc = -1;
     if (!root || !s_key (root, "/curve/public-key", public_key))
         snprintf (error, error_size, "%s '%s': not a CurveZMQ certificate (no valid "
