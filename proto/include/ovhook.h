@@ -27,5 +27,6 @@
 #include "ovh_translator.h"
 #include "ovh_webhook.h"
 #include "ovh_publisher.h"
+#include "ovh_seqtrack.h"
 
 #endif
