@@ -306,21 +306,3 @@ ovh_cli_start (const char *name)
     zsys_set_logident (name);
     zsys_set_logstream (stderr);
 }
-
-void
-ovh_cli_bus_options (zsock_t *socket)
-{
-    //  IPv6 endpoints (tcp://[::1]:5560) fail with "No such device" without it
-    zsock_set_ipv6 (socket, 1);
-    zsock_set_reconnect_ivl (socket, OVH_CLI_RECONNECT_IVL);
-    zsock_set_reconnect_ivl_max (socket, OVH_CLI_RECONNECT_IVL_MAX);
-    //  A vanished peer is noticed by TCP keepalives (about 5 s), not by
-    //  ZMTP heartbeats: heartbeats are not answered while a receiver's
-    //  queue is full and it has stopped reading, so they would cut (and
-    //  reorder, and in libzmq 4.3.4 sometimes crash on) a connection that is
-    //  only slow. Keepalives are answered by the kernel.
-    zsock_set_tcp_keepalive (socket, 1);
-    zsock_set_tcp_keepalive_idle (socket, OVH_CLI_KEEPALIVE_IDLE);
-    zsock_set_tcp_keepalive_intvl (socket, OVH_CLI_KEEPALIVE_INTVL);
-    zsock_set_tcp_keepalive_cnt (socket, OVH_CLI_KEEPALIVE_CNT);
-}

@@ -1,8 +1,8 @@
 /*  ovh_cli.h - what the three command-line tools share: option parsing
     from a table ("--name value" and "--name=value", --help, --version,
     "--", usage errors worded alike), numbers and durations, a syntax check
-    of CZMQ endpoint lists, the list of event names, logging, and the
-    socket options of a bus connection.                                     */
+    of CZMQ endpoint lists, the list of event names, logging. The socket
+    options of a bus connection are libovhook's (ovh_bus.h).                */
 
 #ifndef OVH_CLI_H_INCLUDED
 #define OVH_CLI_H_INCLUDED
@@ -11,13 +11,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <czmq.h>
-
-//  Reconnect quickly, back off to 5 s; notice a vanished peer in 6 s
-#define OVH_CLI_RECONNECT_IVL       100
-#define OVH_CLI_RECONNECT_IVL_MAX   5000
-#define OVH_CLI_KEEPALIVE_IDLE      2       //  seconds
-#define OVH_CLI_KEEPALIVE_INTVL     1
-#define OVH_CLI_KEEPALIVE_CNT       3
 
 //  What an option takes, and the type of its target
 typedef enum {
@@ -113,9 +106,5 @@ int
 //  tell (a port in use, an unknown host) is left to bind/connect.
 int
     ovh_cli_check_endpoints (const char *endpoints, char *why, size_t why_size);
-
-//  Reconnect interval and TCP keepalives of a bus socket; call before attach.
-void
-    ovh_cli_bus_options (zsock_t *socket);
 
 #endif

@@ -17,7 +17,6 @@
 #include <czmq.h>
 #include "ovhook.h"
 #include "ovh_cli.h"
-#include "ovh_bus.h"
 
 #define NAME "ovhook-tail"
 //  A tail is a debugging tool that may be slow to print: let the bus
@@ -212,7 +211,7 @@ main (int argc, char *argv [])
         return 1;
     }
     ovh_translator_set_max_frame (translator, (size_t) self.max_frame);
-    ovh_cli_bus_options (socket);
+    ovh_bus_options (socket);
     //  What one publisher may make the tail hold is bounded (ovh_bus.h)
     ovh_bus_limit (socket, (size_t) self.max_frame, RCVHWM);
     zsock_set_linger (socket, 0);

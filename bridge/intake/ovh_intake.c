@@ -2,7 +2,6 @@
 
 #include "ovh_intake.h"
 #include "ovh_ratelog.h"
-#include "ovh_bus.h"
 
 #define MAX_FRAMES      3
 #define SUB_RCVHWM      5000       //  cap: small frames (ovh_bus.h sizes it)
@@ -56,18 +55,9 @@ ovh_intake_new (ovh_config_t *config)
     //  burst beyond waits in the publishers' send queues, then shows as
     //  seq gaps. Frames far over the limit never take memory.
     ovh_bus_limit (self->sub, config->max_frame, SUB_RCVHWM);
-    //  A connecting bridge notices a vanished proxy and reconnects
-    zsock_set_reconnect_ivl (self->sub, 100);
-    zsock_set_reconnect_ivl_max (self->sub, 5000);
-    //  A vanished peer is noticed by TCP keepalives (about 5 s), not by
-    //  ZMTP heartbeats: heartbeats are not answered while a receiver's
-    //  queue is full and it has stopped reading, so they would cut (and
-    //  reorder, and in libzmq 4.3.4 sometimes crash on) a connection that is
-    //  only slow. Keepalives are answered by the kernel.
-    zsock_set_tcp_keepalive (self->sub, 1);
-    zsock_set_tcp_keepalive_idle (self->sub, 2);
-    zsock_set_tcp_keepalive_intvl (self->sub, 1);
-    zsock_set_tcp_keepalive_cnt (self->sub, 3);
+    //  A connecting bridge notices a vanished proxy and reconnects; a
+    //  vanished publisher is noticed too (ovh_bus.h)
+    ovh_bus_options (self->sub);
     //  Exactly the enabled types, nothing else: filtering stays at the
     //  publishers (or the proxy), and the exact check below drops the
     //  types that merely share a prefix

@@ -28,5 +28,6 @@
 #include "ovh_webhook.h"
 #include "ovh_publisher.h"
 #include "ovh_seqtrack.h"
+#include "ovh_bus.h"
 
 #endif
