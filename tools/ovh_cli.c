@@ -58,28 +58,8 @@ ovh_cli_real (const char *text, double *value)
 int
 ovh_cli_duration (const char *text, int64_t *msecs)
 {
-    if (!text || !isdigit ((unsigned char) *text))
-        return -1;
-    char *end;
-    errno = 0;
-    long long number = strtoll (text, &end, 10);
-    if (errno || end == text)
-        return -1;
-    int64_t unit;
-    if (*end == 0 || streq (end, "ms"))
-        unit = 1;
-    else
-    if (streq (end, "s"))
-        unit = 1000;
-    else
-    if (streq (end, "m"))
-        unit = 60000;
-    else
-        return -1;
-    if (number > INT32_MAX / unit)
-        return -1;              //  more than 24 days: a typo
-    *msecs = number * unit;
-    return 0;
+    //  The bridge's rules (ovh_units.h), and at most OVH_CLI_DURATION_MAX
+    return ovh_parse_duration (text, 0, OVH_CLI_DURATION_MAX, msecs);
 }
 
 //  Check one endpoint, without its '@' or '>'

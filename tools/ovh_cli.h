@@ -12,6 +12,10 @@
 #include <stdio.h>
 #include <czmq.h>
 
+//  The longest duration an option takes: more than 24 days is a typo (and
+//  fits in an int, as ZeroMQ's and zloop's timers want)
+#define OVH_CLI_DURATION_MAX        INT32_MAX       //  msecs
+
 //  What an option takes, and the type of its target
 typedef enum {
     OVH_CLI_TRUE,               //  a flag; bool *, set true
@@ -96,7 +100,9 @@ int
 int
     ovh_cli_real (const char *text, double *value);
 
-//  Duration: plain integer = ms, or suffixed "ms", "s", "m". 0 or -1.
+//  Duration: plain integer = ms, or suffixed "ms", "s", "m", "h" (any
+//  letter case), as the bridge reads them (ovh_parse_duration), at most
+//  OVH_CLI_DURATION_MAX. 0 or -1.
 int
     ovh_cli_duration (const char *text, int64_t *msecs);
 

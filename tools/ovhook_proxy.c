@@ -60,7 +60,7 @@ s_usage (FILE *file)
         "                         receive one at most 32 MiB / (max-frame + 64 KiB)\n"
         "  --max-frame BYTES      largest frame forwarded, + 64 KiB (1048576); a\n"
         "                         larger one drops its sender's connection\n"
-        "  --stats-interval D     counters while there is traffic (60s; ms, s, m)\n"
+        "  --stats-interval D     counters while there is traffic (60s; ms, s, m, h)\n"
         "  --help, --version\n", DEFAULT_HWM);
 }
 

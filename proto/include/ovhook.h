@@ -29,5 +29,6 @@
 #include "ovh_publisher.h"
 #include "ovh_seqtrack.h"
 #include "ovh_bus.h"
+#include "ovh_units.h"
 
 #endif
