@@ -30,5 +30,6 @@
 #include "ovh_seqtrack.h"
 #include "ovh_bus.h"
 #include "ovh_units.h"
+#include "ovh_jsontext.h"
 
 #endif
