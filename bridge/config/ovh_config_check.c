@@ -78,34 +78,39 @@ ovh_config_check_int (const char *value, int64_t min, int64_t max,
     return 0;
 }
 
-int
-ovh_config_check_size (const char *value, int64_t min, int64_t max,
-                       int64_t *bytes, zlist_t *problems)
+//  A size or a duration: 'parse' reads it, 'format' prints the range in
+//  the error, which ends with what the value may look like
+static int
+s_check_quantity (const char *value, int64_t min, int64_t max, int64_t *result,
+                  zlist_t *problems, int (*parse) (const char *, int64_t, int64_t, int64_t *),
+                  void (*format) (char *, size_t, int64_t), const char *what, const char *forms)
 {
-    if (ovh_parse_size (value, min, max, bytes)) {
+    if (parse (value, min, max, result)) {
         char low [32], high [32];
-        ovh_config_format_size (low, sizeof low, min);
-        ovh_config_format_size (high, sizeof high, max);
-        ovh_config_problem (problems, "Is not a size between %s and %s "
-                   "(bytes, or a number with suffix K, M or G)", low, high);
+        format (low, sizeof low, min);
+        format (high, sizeof high, max);
+        ovh_config_problem (problems, "Is not a %s between %s and %s (%s)", what, low, high, forms);
         return -1;
     }
     return 0;
 }
 
 int
+ovh_config_check_size (const char *value, int64_t min, int64_t max,
+                       int64_t *bytes, zlist_t *problems)
+{
+    return s_check_quantity (value, min, max, bytes, problems, ovh_parse_size,
+                             ovh_config_format_size, "size",
+                             "bytes, or a number with suffix K, M or G");
+}
+
+int
 ovh_config_check_duration (const char *value, int64_t min, int64_t max,
                            int64_t *msecs, zlist_t *problems)
 {
-    if (ovh_parse_duration (value, min, max, msecs)) {
-        char low [32], high [32];
-        ovh_config_format_duration (low, sizeof low, min);
-        ovh_config_format_duration (high, sizeof high, max);
-        ovh_config_problem (problems, "Is not a duration between %s and %s "
-                   "(milliseconds, or a number with suffix ms, s, m or h)", low, high);
-        return -1;
-    }
-    return 0;
+    return s_check_quantity (value, min, max, msecs, problems, ovh_parse_duration,
+                             ovh_config_format_duration, "duration",
+                             "milliseconds, or a number with suffix ms, s, m or h");
 }
 
 //  Why 'url' is not an http(s) URL with a host, or NULL if it is one
