@@ -58,28 +58,8 @@ ovh_cli_real (const char *text, double *value)
 int
 ovh_cli_duration (const char *text, int64_t *msecs)
 {
-    if (!text || !isdigit ((unsigned char) *text))
-        return -1;
-    char *end;
-    errno = 0;
-    long long number = strtoll (text, &end, 10);
-    if (errno || end == text)
-        return -1;
-    int64_t unit;
-    if (*end == 0 || streq (end, "ms"))
-        unit = 1;
-    else
-    if (streq (end, "s"))
-        unit = 1000;
-    else
-    if (streq (end, "m"))
-        unit = 60000;
-    else
-        return -1;
-    if (number > INT32_MAX / unit)
-        return -1;              //  more than 24 days: a typo
-    *msecs = number * unit;
-    return 0;
+    //  The bridge's rules (ovh_units.h), and at most OVH_CLI_DURATION_MAX
+    return ovh_parse_duration (text, 0, OVH_CLI_DURATION_MAX, msecs);
 }
 
 //  Check one endpoint, without its '@' or '>'
@@ -305,22 +285,4 @@ ovh_cli_start (const char *name)
     zsys_init ();
     zsys_set_logident (name);
     zsys_set_logstream (stderr);
-}
-
-void
-ovh_cli_bus_options (zsock_t *socket)
-{
-    //  IPv6 endpoints (tcp://[::1]:5560) fail with "No such device" without it
-    zsock_set_ipv6 (socket, 1);
-    zsock_set_reconnect_ivl (socket, OVH_CLI_RECONNECT_IVL);
-    zsock_set_reconnect_ivl_max (socket, OVH_CLI_RECONNECT_IVL_MAX);
-    //  A vanished peer is noticed by TCP keepalives (about 5 s), not by
-    //  ZMTP heartbeats: heartbeats are not answered while a receiver's
-    //  queue is full and it has stopped reading, so they would cut (and
-    //  reorder, and in libzmq 4.3.4 sometimes crash on) a connection that is
-    //  only slow. Keepalives are answered by the kernel.
-    zsock_set_tcp_keepalive (socket, 1);
-    zsock_set_tcp_keepalive_idle (socket, OVH_CLI_KEEPALIVE_IDLE);
-    zsock_set_tcp_keepalive_intvl (socket, OVH_CLI_KEEPALIVE_INTVL);
-    zsock_set_tcp_keepalive_cnt (socket, OVH_CLI_KEEPALIVE_CNT);
 }

@@ -1,8 +1,8 @@
 /*  ovh_cli.h - what the three command-line tools share: option parsing
     from a table ("--name value" and "--name=value", --help, --version,
     "--", usage errors worded alike), numbers and durations, a syntax check
-    of CZMQ endpoint lists, the list of event names, logging, and the
-    socket options of a bus connection.                                     */
+    of CZMQ endpoint lists, the list of event names, logging. The socket
+    options of a bus connection are libovhook's (ovh_bus.h).                */
 
 #ifndef OVH_CLI_H_INCLUDED
 #define OVH_CLI_H_INCLUDED
@@ -12,12 +12,9 @@
 #include <stdio.h>
 #include <czmq.h>
 
-//  Reconnect quickly, back off to 5 s; notice a vanished peer in 6 s
-#define OVH_CLI_RECONNECT_IVL       100
-#define OVH_CLI_RECONNECT_IVL_MAX   5000
-#define OVH_CLI_KEEPALIVE_IDLE      2       //  seconds
-#define OVH_CLI_KEEPALIVE_INTVL     1
-#define OVH_CLI_KEEPALIVE_CNT       3
+//  The longest duration an option takes: more than 24 days is a typo (and
+//  fits in an int, as ZeroMQ's and zloop's timers want)
+#define OVH_CLI_DURATION_MAX        INT32_MAX       //  msecs
 
 //  What an option takes, and the type of its target
 typedef enum {
@@ -103,7 +100,9 @@ int
 int
     ovh_cli_real (const char *text, double *value);
 
-//  Duration: plain integer = ms, or suffixed "ms", "s", "m". 0 or -1.
+//  Duration: plain integer = ms, or suffixed "ms", "s", "m", "h" (any
+//  letter case), as the bridge reads them (ovh_parse_duration), at most
+//  OVH_CLI_DURATION_MAX. 0 or -1.
 int
     ovh_cli_duration (const char *text, int64_t *msecs);
 
@@ -113,9 +112,5 @@ int
 //  tell (a port in use, an unknown host) is left to bind/connect.
 int
     ovh_cli_check_endpoints (const char *endpoints, char *why, size_t why_size);
-
-//  Reconnect interval and TCP keepalives of a bus socket; call before attach.
-void
-    ovh_cli_bus_options (zsock_t *socket);
 
 #endif

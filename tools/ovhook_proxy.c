@@ -24,7 +24,6 @@
 #include <czmq.h>
 #include "ovhook.h"
 #include "ovh_cli.h"
-#include "ovh_bus.h"
 
 #define NAME "ovhook-proxy"
 #define DEFAULT_HWM 100000
@@ -61,7 +60,7 @@ s_usage (FILE *file)
         "                         receive one at most 32 MiB / (max-frame + 64 KiB)\n"
         "  --max-frame BYTES      largest frame forwarded, + 64 KiB (1048576); a\n"
         "                         larger one drops its sender's connection\n"
-        "  --stats-interval D     counters while there is traffic (60s; ms, s, m)\n"
+        "  --stats-interval D     counters while there is traffic (60s; ms, s, m, h)\n"
         "  --help, --version\n", DEFAULT_HWM);
 }
 
@@ -198,7 +197,7 @@ s_socket (proxy_t *self, int type, const char *endpoints, const char *side)
     //  What one peer may make the proxy hold is bounded (ovh_bus.h)
     ovh_bus_limit (socket, (size_t) self->max_frame, (int) self->rcvhwm);
     zsock_set_linger (socket, 0);
-    ovh_cli_bus_options (socket);
+    ovh_bus_options (socket);
     if (zsock_attach (socket, endpoints, true)) {
         fprintf (stderr, NAME ": cannot open %s '%s': %s\n", side, endpoints,
                  zmq_strerror (zmq_errno ()));

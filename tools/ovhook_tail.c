@@ -17,8 +17,6 @@
 #include <czmq.h>
 #include "ovhook.h"
 #include "ovh_cli.h"
-#include "ovh_seqtrack.h"
-#include "ovh_bus.h"
 
 #define NAME "ovhook-tail"
 //  A tail is a debugging tool that may be slow to print: let the bus
@@ -144,7 +142,9 @@ s_print (tail_t *self, const ovh_event_t *event)
     return fflush (stdout) == 0 && !ferror (stdout)? 0: -1;
 }
 
-//  The src is the publisher's text: shown through ovh_shown
+//  Gaps, jumps and restarts, worded as the bridge words them. Seq going
+//  back is left out: it comes in floods (two publishers with one src) that
+//  the tail, which limits no rate, would print line by line.
 static void
 s_check_seq (ovh_seqtrack_t *seqtrack, const ovh_event_t *event)
 {
@@ -154,21 +154,10 @@ s_check_seq (ovh_seqtrack_t *seqtrack, const ovh_event_t *event)
     ovh_seq_t verdict = ovh_seqtrack_record (seqtrack, event->type->name, event->src,
                                              event->src_size, event->seq,
                                              event->has_epoch? &event->epoch: NULL, &last);
-    char src [204];
-    ovh_shown (src, sizeof src, event->src, event->src_size);
-    if (verdict == OVH_SEQ_GAP)
-        fprintf (stderr, NAME ": lost %" PRIu64 " message(s) from src %s (%s seq %"
-                 PRIu64 " -> %" PRIu64 ")\n", event->seq - last - 1, src,
-                 event->type->name, last, event->seq);
-    else
-    if (verdict == OVH_SEQ_JUMP)
-        fprintf (stderr, NAME ": %s seq of src %s jumped from %" PRIu64 " to %" PRIu64
-                 " (%" PRIu64 " messages lost, or a publisher bug)\n", event->type->name,
-                 src, last, event->seq, event->seq - last - 1);
-    else
-    if (verdict == OVH_SEQ_RESTART)
-        fprintf (stderr, NAME ": src %s restarted (%s seq %" PRIu64 " -> %" PRIu64 ")\n",
-                 src, event->type->name, last, event->seq);
+    char sentence [512];
+    if (verdict != OVH_SEQ_BACKWARDS
+    &&  ovh_seqtrack_describe (verdict, event, last, sentence, sizeof sentence))
+        fprintf (stderr, NAME ": %s\n", sentence);
 }
 
 //  Read until interrupted or --count is reached; returns the exit status
@@ -222,7 +211,7 @@ main (int argc, char *argv [])
         return 1;
     }
     ovh_translator_set_max_frame (translator, (size_t) self.max_frame);
-    ovh_cli_bus_options (socket);
+    ovh_bus_options (socket);
     //  What one publisher may make the tail hold is bounded (ovh_bus.h)
     ovh_bus_limit (socket, (size_t) self.max_frame, RCVHWM);
     zsock_set_linger (socket, 0);

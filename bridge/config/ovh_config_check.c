@@ -18,10 +18,6 @@
 #include "ovh_config_check.h"
 #include "ovh_signer.h"
 
-#define KIB ((int64_t) 1024)
-#define MIB (KIB * 1024)
-#define GIB (MIB * 1024)
-
 void
 ovh_config_problem (zlist_t *problems, const char *format, ...)
 {
@@ -70,51 +66,32 @@ ovh_config_check_bool (const char *value, bool *on, zlist_t *problems)
     return 0;
 }
 
-//  Digits, then one of the suffixes (or none); 'units' gives each suffix's
-//  multiplier. Returns -1 unless the value is within [min, max]: no sign,
-//  no spaces, no overflow, as strtoll would allow.
-typedef struct { const char *suffix; int64_t unit; } s_unit_t;
-
-static int64_t
-s_parse_number (const char *text, const s_unit_t *units, int64_t min, int64_t max)
-{
-    const char *p = text;
-    int64_t number = 0;
-    if (*p < '0' || *p > '9')
-        return -1;
-    for (; *p >= '0' && *p <= '9'; p++) {
-        if (number > (INT64_MAX - 9) / 10)
-            return -1;
-        number = number * 10 + (*p - '0');
-    }
-    int64_t unit = *p? 0: 1;
-    for (; units && units->suffix && !unit; units++)
-        if (strcasecmp (p, units->suffix) == 0)
-            unit = units->unit;
-    if (unit == 0 || number > INT64_MAX / unit)
-        return -1;
-    number *= unit;
-    return number >= min && number <= max? number: -1;
-}
-
-static const s_unit_t s_size_units [] = {
-    { "K", KIB }, { "M", MIB }, { "G", GIB }, { NULL, 0 }
-};
-static const s_unit_t s_duration_units [] = {
-    { "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }, { NULL, 0 }
-};
-
 int
 ovh_config_check_int (const char *value, int64_t min, int64_t max,
                       int64_t *number, zlist_t *problems)
 {
-    int64_t parsed = s_parse_number (value, NULL, min, max);
-    if (parsed < 0) {
+    if (ovh_parse_number (value, min, max, number)) {
         ovh_config_problem (problems, "Is not an integer between %" PRId64 " and %" PRId64,
                    min, max);
         return -1;
     }
-    *number = parsed;
+    return 0;
+}
+
+//  A size or a duration: 'parse' reads it, 'format' prints the range in
+//  the error, which ends with what the value may look like
+static int
+s_check_quantity (const char *value, int64_t min, int64_t max, int64_t *result,
+                  zlist_t *problems, int (*parse) (const char *, int64_t, int64_t, int64_t *),
+                  void (*format) (char *, size_t, int64_t), const char *what, const char *forms)
+{
+    if (parse (value, min, max, result)) {
+        char low [32], high [32];
+        format (low, sizeof low, min);
+        format (high, sizeof high, max);
+        ovh_config_problem (problems, "Is not a %s between %s and %s (%s)", what, low, high, forms);
+        return -1;
+    }
     return 0;
 }
 
@@ -122,34 +99,18 @@ int
 ovh_config_check_size (const char *value, int64_t min, int64_t max,
                        int64_t *bytes, zlist_t *problems)
 {
-    int64_t parsed = s_parse_number (value, s_size_units, min, max);
-    if (parsed < 0) {
-        char low [32], high [32];
-        ovh_config_format_size (low, sizeof low, min);
-        ovh_config_format_size (high, sizeof high, max);
-        ovh_config_problem (problems, "Is not a size between %s and %s "
-                   "(bytes, or a number with suffix K, M or G)", low, high);
-        return -1;
-    }
-    *bytes = parsed;
-    return 0;
+    return s_check_quantity (value, min, max, bytes, problems, ovh_parse_size,
+                             ovh_config_format_size, "size",
+                             "bytes, or a number with suffix K, M or G");
 }
 
 int
 ovh_config_check_duration (const char *value, int64_t min, int64_t max,
                            int64_t *msecs, zlist_t *problems)
 {
-    int64_t parsed = s_parse_number (value, s_duration_units, min, max);
-    if (parsed < 0) {
-        char low [32], high [32];
-        ovh_config_format_duration (low, sizeof low, min);
-        ovh_config_format_duration (high, sizeof high, max);
-        ovh_config_problem (problems, "Is not a duration between %s and %s "
-                   "(milliseconds, or a number with suffix ms, s, m or h)", low, high);
-        return -1;
-    }
-    *msecs = parsed;
-    return 0;
+    return s_check_quantity (value, min, max, msecs, problems, ovh_parse_duration,
+                             ovh_config_format_duration, "duration",
+                             "milliseconds, or a number with suffix ms, s, m or h");
 }
 
 //  Why 'url' is not an http(s) URL with a host, or NULL if it is one
@@ -226,9 +187,10 @@ s_endpoint_problem (const char *item)
         return "the address is missing";
     if (strncmp (item, "tcp://", 6) == 0) {
         const char *port = strrchr (address, ':');
+        int64_t number;
         if (!port || port == address
         ||  (strcmp (port + 1, "*") != 0
-             && s_parse_number (port + 1, NULL, 1, 65535) < 0))
+             && ovh_parse_number (port + 1, 1, 65535, &number)))
             return "expected tcp://HOST:PORT, PORT between 1 and 65535 or *";
     }
     return NULL;

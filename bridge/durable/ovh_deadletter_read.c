@@ -10,80 +10,38 @@
 #include <math.h>
 #include "ovh_deadletter.h"
 
-//  Skipping over values of a line Jansson has already found valid: only
-//  strings (which may hold brackets and escaped quotes) need care
-static const char *
-s_skip_space (const char *cursor)
-{
-    while (*cursor == ' ' || *cursor == '\t' || *cursor == '\r' || *cursor == '\n')
-        cursor++;
-    return cursor;
-}
-
-static const char *
-s_skip_string (const char *cursor)
-{
-    assert (*cursor == '"');
-    for (cursor++; *cursor && *cursor != '"'; cursor++)
-        if (*cursor == '\\' && cursor [1])
-            cursor++;
-    return *cursor ? cursor + 1 : cursor;
-}
-
-static const char *
-s_skip_value (const char *cursor)
-{
-    if (*cursor == '"')
-        return s_skip_string (cursor);
-    int depth = 0;
-    while (*cursor) {
-        if (*cursor == '"') {
-            cursor = s_skip_string (cursor);
-            continue;
-        }
-        if (*cursor == '{' || *cursor == '[')
-            depth++;
-        else
-        if (*cursor == '}' || *cursor == ']') {
-            if (depth == 0)
-                break;                  //  the end of the enclosing object
-            if (--depth == 0)
-                return cursor + 1;
-        }
-        else
-        if (depth == 0 && (*cursor == ',' || *cursor == ' ' || *cursor == '\t'
-                       ||  *cursor == '\r' || *cursor == '\n'))
-            break;
-        cursor++;
-    }
-    return cursor;
-}
-
 //  Find the text of the top-level "body" value. Returns NULL when there is
-//  none or more than one.
+//  none or more than one. The line is one Jansson has found valid, so a
+//  skipper that stops short (NULL) means no body; the line ends in a NUL,
+//  which stops every test of the next byte.
 static const char *
 s_find_body (const char *line, size_t *body_size)
 {
+    const char *end = line + strlen (line);
     const char *found = NULL;
-    const char *cursor = s_skip_space (line);
+    const char *cursor = ovh_jsontext_skip_space (line, end);
     if (*cursor++ != '{')
         return NULL;
-    while (*(cursor = s_skip_space (cursor)) == '"') {
+    while (*(cursor = ovh_jsontext_skip_space (cursor, end)) == '"') {
         const char *key = cursor;
-        cursor = s_skip_string (cursor);
+        cursor = ovh_jsontext_skip_string (cursor, end);
+        if (!cursor)
+            return NULL;
         bool is_body = cursor - key == 6 && memcmp (key, "\"body\"", 6) == 0;
-        cursor = s_skip_space (cursor);
+        cursor = ovh_jsontext_skip_space (cursor, end);
         if (*cursor++ != ':')
             return NULL;
-        const char *value = s_skip_space (cursor);
-        cursor = s_skip_value (value);
+        const char *value = ovh_jsontext_skip_space (cursor, end);
+        cursor = ovh_jsontext_skip_value (value, end);
+        if (!cursor)
+            return NULL;
         if (is_body) {
             if (found)
                 return NULL;
             found = value;
             *body_size = (size_t) (cursor - value);
         }
-        cursor = s_skip_space (cursor);
+        cursor = ovh_jsontext_skip_space (cursor, end);
         if (*cursor == ',')
             cursor++;
     }
@@ -336,7 +294,7 @@ s_scan (FILE *file, const char *path, entry_t **entries_p, char *error, size_t s
         off_t start = offset;
         offset += length;
         number++;
-        if (!*s_skip_space (line))
+        if (!*ovh_jsontext_skip_space (line, line + strlen (line)))
             continue;                   //  a blank line
         //  A NUL byte in a line would hide the rest of it from Jansson
         if (strlen (line) != (size_t) length) {

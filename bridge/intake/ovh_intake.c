@@ -2,8 +2,6 @@
 
 #include "ovh_intake.h"
 #include "ovh_ratelog.h"
-#include "ovh_seqtrack.h"
-#include "ovh_bus.h"
 
 #define MAX_FRAMES      3
 #define SUB_RCVHWM      5000       //  cap: small frames (ovh_bus.h sizes it)
@@ -57,18 +55,9 @@ ovh_intake_new (ovh_config_t *config)
     //  burst beyond waits in the publishers' send queues, then shows as
     //  seq gaps. Frames far over the limit never take memory.
     ovh_bus_limit (self->sub, config->max_frame, SUB_RCVHWM);
-    //  A connecting bridge notices a vanished proxy and reconnects
-    zsock_set_reconnect_ivl (self->sub, 100);
-    zsock_set_reconnect_ivl_max (self->sub, 5000);
-    //  A vanished peer is noticed by TCP keepalives (about 5 s), not by
-    //  ZMTP heartbeats: heartbeats are not answered while a receiver's
-    //  queue is full and it has stopped reading, so they would cut (and
-    //  reorder, and in libzmq 4.3.4 sometimes crash on) a connection that is
-    //  only slow. Keepalives are answered by the kernel.
-    zsock_set_tcp_keepalive (self->sub, 1);
-    zsock_set_tcp_keepalive_idle (self->sub, 2);
-    zsock_set_tcp_keepalive_intvl (self->sub, 1);
-    zsock_set_tcp_keepalive_cnt (self->sub, 3);
+    //  A connecting bridge notices a vanished proxy and reconnects; a
+    //  vanished publisher is noticed too (ovh_bus.h)
+    ovh_bus_options (self->sub);
     //  Exactly the enabled types, nothing else: filtering stays at the
     //  publishers (or the proxy), and the exact check below drops the
     //  types that merely share a prefix
@@ -134,7 +123,9 @@ s_drop (ovh_intake_t *self, int reason, const char *detail)
 }
 
 //  What the seq of one src and topic tells: gaps, restarts, going back.
-//  The src is the publisher's text: shown through ovh_shown.
+//  Gaps and going back can come in floods (a paused bus, two publishers
+//  with one src): rate-limited, each on its own. A restart is one line per
+//  run of a publisher, and worth seeing every time.
 static void
 s_check_seq (ovh_intake_t *self, const ovh_event_t *event)
 {
@@ -142,29 +133,20 @@ s_check_seq (ovh_intake_t *self, const ovh_event_t *event)
     ovh_seq_t verdict = ovh_seqtrack_record (self->seqtrack, event->type->name, event->src,
                                              event->src_size, event->seq,
                                              event->has_epoch? &event->epoch: NULL, &last);
-    if (verdict == OVH_SEQ_FIRST || verdict == OVH_SEQ_NEXT)
+    char sentence [512];
+    if (!ovh_seqtrack_describe (verdict, event, last, sentence, sizeof sentence))
         return;
-    char src [204];
-    ovh_shown (src, sizeof src, event->src, event->src_size);
     if (verdict == OVH_SEQ_GAP)
-        ovh_ratelog_warn (self->seqlog, 0, "lost %" PRIu64 " message(s) on the bus: %s from "
-                          "src %s (seq %" PRIu64 " → %" PRIu64 ")", event->seq - last - 1,
-                          event->type->name, src, last, event->seq);
+        ovh_ratelog_warn (self->seqlog, 0, "%s", sentence);
     else
     if (verdict == OVH_SEQ_JUMP)
-        ovh_ratelog_warn (self->seqlog, 0, "%s seq of src %s jumped from %" PRIu64 " to %"
-                          PRIu64 " (%" PRIu64 " messages lost, or a publisher bug): not "
-                          "counted as lost on bus", event->type->name, src, last, event->seq,
-                          event->seq - last - 1);
+        //  The stats line's "lost on bus" leaves it out (ovh_seqtrack.h)
+        ovh_ratelog_warn (self->seqlog, 0, "%s: not counted as lost on bus", sentence);
     else
     if (verdict == OVH_SEQ_RESTART)
-        zsys_info ("publisher %s restarted (%s seq %" PRIu64 " after %" PRIu64 "%s)",
-                   src, event->type->name, event->seq, last,
-                   event->has_epoch? ", new epoch": "");
+        zsys_info ("%s", sentence);
     else
-        ovh_ratelog_warn (self->seqlog, 1, "src %s went back from %s seq %" PRIu64 " to %"
-                          PRIu64 " (two publishers with one src?)",
-                          src, event->type->name, last, event->seq);
+        ovh_ratelog_warn (self->seqlog, 1, "%s", sentence);
 }
 
 int

@@ -1,4 +1,7 @@
-/*  ovh_bus.h - what a receiving bus socket may hold in memory.
+/*  ovh_bus.h - the options every bus socket takes: how its connections
+    live (IPv6, reconnects, TCP keepalives) and, on a receiving socket,
+    what a peer may make it hold in memory. Publishers, the bridge, the
+    proxy and the tail set them here, so that they cannot drift apart.
 
     ZeroMQ reads a peer's messages into the receiving socket's queue before
     the application sees them, so a peer decides what that queue costs
@@ -22,41 +25,45 @@
 #define OVH_BUS_H_INCLUDED
 
 #include <stddef.h>
-#include <limits.h>
 #include <czmq.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 #define OVH_FRAME_ROOM      (64 * 1024)
 #define OVH_BUS_HOLD        (32 * 1024 * 1024)
 #define OVH_BUS_RCVHWM_MIN  16
 
+//  Reconnect quickly, backing off to 5 s; notice a vanished peer in about
+//  5 s (2 s idle, then 3 probes 1 s apart)
+#define OVH_BUS_RECONNECT_IVL       100     //  msecs
+#define OVH_BUS_RECONNECT_IVL_MAX   5000    //  msecs
+#define OVH_BUS_KEEPALIVE_IDLE      2       //  seconds before the first probe
+#define OVH_BUS_KEEPALIVE_INTVL     1       //  seconds between probes
+#define OVH_BUS_KEEPALIVE_CNT       3       //  unanswered probes that end a connection
+
+//  IPv6, the reconnect interval and TCP keepalives of any bus socket,
+//  sending or receiving, connecting or binding. Call before bind or
+//  connect: they shape the connections made afterwards.
+void
+    ovh_bus_options (zsock_t *socket);
+
 //  The largest frame ZeroMQ accepts for a given --max-frame
-static inline int
-ovh_bus_maxmsgsize (size_t max_frame)
-{
-    size_t limit = max_frame + OVH_FRAME_ROOM;
-    return limit > INT_MAX || limit < max_frame ? INT_MAX : (int) limit;
-}
+int
+    ovh_bus_maxmsgsize (size_t max_frame);
 
 //  The receive high-water mark (messages) for a given --max-frame, at
 //  most 'cap'
-static inline int
-ovh_bus_rcvhwm (size_t max_frame, int cap)
-{
-    size_t hwm = OVH_BUS_HOLD / (size_t) ovh_bus_maxmsgsize (max_frame);
-    if (hwm < OVH_BUS_RCVHWM_MIN)
-        hwm = OVH_BUS_RCVHWM_MIN;
-    return hwm > (size_t) cap ? cap : (int) hwm;
-}
+int
+    ovh_bus_rcvhwm (size_t max_frame, int cap);
 
-//  Both limits on a receiving socket, and IPv6 (an IPv6 endpoint such as
-//  tcp://[::1]:5560 fails with "No such device" without it; IPv4 ones work
-//  as before). Call before bind or connect.
-static inline void
-ovh_bus_limit (zsock_t *socket, size_t max_frame, int rcvhwm_cap)
-{
-    zsock_set_maxmsgsize (socket, ovh_bus_maxmsgsize (max_frame));
-    zsock_set_rcvhwm (socket, ovh_bus_rcvhwm (max_frame, rcvhwm_cap));
-    zsock_set_ipv6 (socket, 1);
-}
+//  Both limits on a receiving socket, and IPv6 (as ovh_bus_options).
+//  Call before bind or connect.
+void
+    ovh_bus_limit (zsock_t *socket, size_t max_frame, int rcvhwm_cap);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

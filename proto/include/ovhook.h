@@ -27,5 +27,9 @@
 #include "ovh_translator.h"
 #include "ovh_webhook.h"
 #include "ovh_publisher.h"
+#include "ovh_seqtrack.h"
+#include "ovh_bus.h"
+#include "ovh_units.h"
+#include "ovh_jsontext.h"
 
 #endif

@@ -40,12 +40,6 @@
 //  Queue room for bursts: CZMQ's default (1000) would drop events when a
 //  component publishes many at once while the bridge is busy
 #define SNDHWM              100000
-//  Notice a vanished peer and reconnect quickly, backing off to 5 s
-#define RECONNECT_IVL       100
-#define RECONNECT_IVL_MAX   5000
-#define KEEPALIVE_IDLE      2       //  seconds before the first probe
-#define KEEPALIVE_INTVL     1       //  seconds between probes
-#define KEEPALIVE_CNT       3       //  unanswered probes that end a connection
 
 struct _ovh_publisher_t {
     zsock_t *socket;
@@ -153,20 +147,9 @@ ovh_publisher_new (const char *endpoints)
 
     //  Options that shape connections must be set before connecting
     zsock_set_sndhwm (self->socket, SNDHWM);
-    //  IPv6 endpoints (tcp://[::1]:5560) fail with "No such device" without it
-    zsock_set_ipv6 (self->socket, 1);
     zsock_set_linger (self->socket, OVH_PUBLISHER_LINGER);
-    zsock_set_reconnect_ivl (self->socket, RECONNECT_IVL);
-    zsock_set_reconnect_ivl_max (self->socket, RECONNECT_IVL_MAX);
-    //  A vanished peer is noticed by TCP keepalives (about 5 s), not by
-    //  ZMTP heartbeats: heartbeats are not answered while a receiver's
-    //  queue is full and it has stopped reading, so they would cut (and
-    //  reorder, and in libzmq 4.3.4 sometimes crash on) a connection that is
-    //  only slow. Keepalives are answered by the kernel.
-    zsock_set_tcp_keepalive (self->socket, 1);
-    zsock_set_tcp_keepalive_idle (self->socket, KEEPALIVE_IDLE);
-    zsock_set_tcp_keepalive_intvl (self->socket, KEEPALIVE_INTVL);
-    zsock_set_tcp_keepalive_cnt (self->socket, KEEPALIVE_CNT);
+    //  IPv6, reconnects, keepalives: as every bus socket (ovh_bus.h)
+    ovh_bus_options (self->socket);
 
     if (!endpoints)
         endpoints = ">" OVH_BUS_ENDPOINT;

@@ -45,29 +45,22 @@ typedef struct {
     size_t found_at;
 } s_scan_t;
 
+//  The scanner steps over space, strings and scalars with ovh_jsontext;
+//  these move its position. False when the text ends first.
 static void
 s_skip_space (s_scan_t *scan)
 {
-    while (scan->pos < scan->size
-    &&    (scan->text [scan->pos] == ' '  || scan->text [scan->pos] == '\t'
-    ||     scan->text [scan->pos] == '\n' || scan->text [scan->pos] == '\r'))
-        scan->pos++;
+    const char *end = scan->text + scan->size;
+    scan->pos = (size_t) (ovh_jsontext_skip_space (scan->text + scan->pos, end) - scan->text);
 }
 
-//  Skip a string starting at the opening quote; false if unterminated
 static bool
-s_skip_string (s_scan_t *scan)
+s_skip (s_scan_t *scan, const char *(*skip) (const char *, const char *))
 {
-    for (scan->pos++; scan->pos < scan->size; scan->pos++) {
-        if (scan->text [scan->pos] == '\\')
-            scan->pos++;
-        else
-        if (scan->text [scan->pos] == '"') {
-            scan->pos++;
-            return true;
-        }
-    }
-    return false;
+    const char *after = skip (scan->text + scan->pos, scan->text + scan->size);
+    if (after)
+        scan->pos = (size_t) (after - scan->text);
+    return after != NULL;
 }
 
 //  Does this number token overflow as Jansson reads it (strtoll for
@@ -136,7 +129,7 @@ s_scan_value (s_scan_t *scan, int depth)
                 if (scan->pos >= scan->size || scan->text [scan->pos] != '"')
                     return false;
                 size_t key_start = scan->pos + 1;
-                if (!s_skip_string (scan))
+                if (!s_skip (scan, ovh_jsontext_skip_string))
                     return false;
                 size_t key_size = scan->pos - 1 - key_start;
                 s_path_push (scan, true, scan->text + key_start, key_size, 0);
@@ -170,12 +163,10 @@ s_scan_value (s_scan_t *scan, int depth)
         }
     }
     if (c == '"')
-        return s_skip_string (scan);
+        return s_skip (scan, ovh_jsontext_skip_string);
 
     //  Number or literal
-    while (scan->pos < scan->size && strchr ("+-.0123456789eEtrufalsn", scan->text [scan->pos]))
-        scan->pos++;
-    if (scan->pos == start)
+    if (!s_skip (scan, ovh_jsontext_skip_value))
         return false;
     if (scan->find == FIND_NUMBER && (c == '-' || (c >= '0' && c <= '9'))
     &&  s_number_overflows (scan->text + start, scan->pos - start)) {

@@ -131,8 +131,8 @@ class ProxyTest (ovhtest.BridgeTestCase):
         #   Every seq was either printed or reported lost
         seqs = [int (line.rsplit ("\t", 1) [1]) for line in tail.lines ()]
         if seqs == [1, 3]:
-            tail.wait_log (r"ovhook-tail: lost 1 message\(s\) from src p "
-                           r"\(sessionCreated seq 1 -> 3\)")
+            tail.wait_log (r"ovhook-tail: lost 1 message\(s\) on the bus: sessionCreated "
+                           r"from src p \(seq 1 → 3\)")
         else:
             self.assertEqual (seqs, [1, 2, 3])
             self.assertNotIn ("lost", tail.log ())

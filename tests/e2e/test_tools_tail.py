@@ -90,8 +90,8 @@ class TailTest (ovhtest.BridgeTestCase):
         self.assertEqual (tail.lines (), [
             json + "\tpy/1\t1", json + "\tpy/1\t2", json + "\tpy/1\t5",
             '{"event":"nodeCrashed","id":"n"}\t\t', json + "\tpy?2\t9"])
-        self.assertIn ("ovhook-tail: lost 2 message(s) from src py/1 "
-                       "(sessionCreated seq 2 -> 5)", tail.log ())
+        self.assertIn ("ovhook-tail: lost 2 message(s) on the bus: sessionCreated from "
+                       "src py/1 (seq 2 → 5)", tail.log ())
         self.assertEqual (tail.log ().count ("lost"), 1, tail.log ())
 
     def test_garbage_is_warned_about_never_fatal (self):

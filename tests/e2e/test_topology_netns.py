@@ -175,8 +175,9 @@ class NetnsTopologyTest (ovhtest.BridgeTestCase):
         self.assertEqual (printed, sorted (set (printed)))
         self.assertEqual (printed [0], 1)
         gaps = [(a, b) for a, b in zip (printed, printed [1:]) if b != a + 1]
-        reported = re.findall (r"ovhook-tail: lost (\d+) message\(s\) from src hostA/steady "
-                               r"\(sessionCreated seq (\d+) -> (\d+)\)", tail_log)
+        reported = re.findall (r"ovhook-tail: lost (\d+) message\(s\) on the bus: "
+                               r"sessionCreated from src hostA/steady \(seq (\d+) → (\d+)\)",
+                               tail_log)
         self.assertEqual ([(int (a), int (b)) for n, a, b in reported], gaps, tail_log)
         self.assertEqual (len (printed) + sum (int (n) for n, a, b in reported), sent)
         #   The bridge: delivered what it received, the rest counted as lost

@@ -5,13 +5,23 @@
     restarted is told by a new epoch in its envelope, or, from publishers
     that send none, by a seq that starts again at 1; neither is a gap.
     Memory is bounded: one entry per src and topic (a new epoch replaces
-    the old one), at most 'max_sources' entries.                             */
+    the old one), at most 'max_sources' entries.
+
+    What a verdict means is said in one sentence, ovh_seqtrack_describe, so
+    that every receiver (the bridge, ovhook-tail) words it alike; each one
+    decides where the sentence goes and how often.                          */
 
 #ifndef OVH_SEQTRACK_H_INCLUDED
 #define OVH_SEQTRACK_H_INCLUDED
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "ovh_translator.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 typedef enum {
     OVH_SEQ_FIRST,              //  first message seen from this src
@@ -50,4 +60,22 @@ ovh_seq_t
 uint64_t
     ovh_seqtrack_lost (ovh_seqtrack_t *self);
 
+//  The sentence for what 'verdict' says of 'event' (recorded after seq
+//  'last'), without a final period, into 'buffer' (cut off if it does not
+//  fit; the src is shown through ovh_shown):
+//    OVH_SEQ_GAP        lost N message(s) on the bus: TOPIC from src S (seq LAST → SEQ)
+//    OVH_SEQ_JUMP       TOPIC seq of src S jumped from LAST to SEQ (N messages lost,
+//                       or a publisher bug)
+//    OVH_SEQ_RESTART    publisher S restarted (TOPIC seq SEQ after LAST[, new epoch])
+//    OVH_SEQ_BACKWARDS  src S went back from TOPIC seq LAST to SEQ (two publishers
+//                       with one src?)
+//  Returns 'buffer', or NULL (buffer empty) for OVH_SEQ_FIRST and
+//  OVH_SEQ_NEXT, which tell nothing worth a line.
+const char *
+    ovh_seqtrack_describe (ovh_seq_t verdict, const ovh_event_t *event, uint64_t last,
+                           char *buffer, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
 #endif

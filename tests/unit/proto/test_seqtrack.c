@@ -1,8 +1,9 @@
 /*  test_seqtrack.c - what the envelope's seq tells (ovh_seqtrack): gaps,
-    jumps, restarts, going back, bounded memory.                             */
+    jumps, restarts, going back, bounded memory; and the sentence that
+    says what each verdict means (ovh_seqtrack_describe).                   */
 
 #include "ovh_test.h"
-#include "ovh_seqtrack.h"
+#include "ovhook.h"
 
 static void
 test_seqtrack (void)
@@ -79,9 +80,66 @@ test_seqtrack (void)
     ovh_seqtrack_destroy (&track);
 }
 
+//  Each verdict and its exact sentence, as the bridge logs it and the tail
+//  prints it (tests/e2e match these words)
+static void
+test_describe (void)
+{
+    const ovh_event_type_t *created = ovh_catalog_lookup ("sessionCreated", 14);
+    const ovh_event_type_t *joined = ovh_catalog_lookup ("participantJoined", 17);
+    REQUIRE (created && joined);
+    struct {
+        ovh_seq_t verdict; const ovh_event_type_t *type; const char *src;
+        uint64_t last, seq; bool has_epoch; const char *sentence;
+    } cases [] = {
+        { OVH_SEQ_GAP, created, "pubA", 3, 7, false,
+          "lost 3 message(s) on the bus: sessionCreated from src pubA (seq 3 → 7)" },
+        { OVH_SEQ_GAP, joined, "p", 1, 3, true,
+          "lost 1 message(s) on the bus: participantJoined from src p (seq 1 → 3)" },
+        { OVH_SEQ_JUMP, created, "py-jump", 1, UINT64_C (1) << 63, false,
+          "sessionCreated seq of src py-jump jumped from 1 to 9223372036854775808 "
+          "(9223372036854775806 messages lost, or a publisher bug)" },
+        { OVH_SEQ_RESTART, created, "media-node-1", 1, 1, true,
+          "publisher media-node-1 restarted (sessionCreated seq 1 after 1, new epoch)" },
+        { OVH_SEQ_RESTART, joined, "m", 40, 1, false,
+          "publisher m restarted (participantJoined seq 1 after 40)" },
+        { OVH_SEQ_BACKWARDS, created, "p1", 9, 4, true,
+          "src p1 went back from sessionCreated seq 9 to 4 (two publishers with one src?)" },
+        //  The src is the publisher's text: a newline and an escape are shown as '?'
+        { OVH_SEQ_GAP, created, "a\nb\x1b[2J", 1, 3, false,
+          "lost 1 message(s) on the bus: sessionCreated from src a?b?[2J (seq 1 → 3)" },
+        //  Nothing to say of the expected seq or a first one
+        { OVH_SEQ_FIRST, created, "p1", 0, 5, false, NULL },
+        { OVH_SEQ_NEXT, created, "p1", 5, 6, false, NULL },
+    };
+    for (size_t index = 0; index < sizeof cases / sizeof cases [0]; index++) {
+        ovh_event_t event = {
+            .type = cases [index].type, .has_envelope = true, .src = cases [index].src,
+            .src_size = strlen (cases [index].src), .seq = cases [index].seq,
+            .has_epoch = cases [index].has_epoch, .epoch = 77
+        };
+        char buffer [512] = "junk";
+        const char *sentence = ovh_seqtrack_describe (cases [index].verdict, &event,
+                                                      cases [index].last, buffer, sizeof buffer);
+        if (cases [index].sentence) {
+            CHECK_MSG (sentence == buffer, "case %zu: not the buffer", index);
+            CHECK_STR (sentence, cases [index].sentence);
+        }
+        else
+            CHECK_MSG (sentence == NULL && *buffer == 0, "case %zu: '%s'", index, buffer);
+    }
+    //  A small buffer gets the start of the sentence, ended
+    ovh_event_t event = { .type = created, .has_envelope = true, .src = "pubA",
+                          .src_size = 4, .seq = 7 };
+    char small [12];
+    CHECK_STR (ovh_seqtrack_describe (OVH_SEQ_GAP, &event, 3, small, sizeof small),
+               "lost 3 mess");
+}
+
 int
 main (void)
 {
     test_seqtrack ();
+    test_describe ();
     return ovh_test_done ("test_seqtrack");
 }

@@ -1,7 +1,8 @@
 /*  ovh_seqtrack.c - counts what the bus lost, per publishing instance.    */
 
+#include <inttypes.h>
 #include <czmq.h>
-#include "ovh_seqtrack.h"
+#include "ovhook.h"
 
 //  What we know of one src and topic. The epoch is part of the value, not
 //  of the key: a publisher that restarts replaces its entry, so restarts
@@ -135,4 +136,37 @@ uint64_t
 ovh_seqtrack_lost (ovh_seqtrack_t *self)
 {
     return self->lost;
+}
+
+const char *
+ovh_seqtrack_describe (ovh_seq_t verdict, const ovh_event_t *event, uint64_t last,
+                       char *buffer, size_t size)
+{
+    assert (event && event->type);
+    assert (buffer && size > 0);
+    *buffer = 0;
+    //  The src is the publisher's text: never written as it came
+    char src [204];
+    ovh_shown (src, sizeof src, event->src, event->src_size);
+    const char *topic = event->type->name;
+    uint64_t seq = event->seq;
+    if (verdict == OVH_SEQ_GAP)
+        snprintf (buffer, size, "lost %" PRIu64 " message(s) on the bus: %s from src %s "
+                  "(seq %" PRIu64 " → %" PRIu64 ")", seq - last - 1, topic, src, last, seq);
+    else
+    if (verdict == OVH_SEQ_JUMP)
+        snprintf (buffer, size, "%s seq of src %s jumped from %" PRIu64 " to %" PRIu64
+                  " (%" PRIu64 " messages lost, or a publisher bug)",
+                  topic, src, last, seq, seq - last - 1);
+    else
+    if (verdict == OVH_SEQ_RESTART)
+        snprintf (buffer, size, "publisher %s restarted (%s seq %" PRIu64 " after %" PRIu64
+                  "%s)", src, topic, seq, last, event->has_epoch? ", new epoch": "");
+    else
+    if (verdict == OVH_SEQ_BACKWARDS)
+        snprintf (buffer, size, "src %s went back from %s seq %" PRIu64 " to %" PRIu64
+                  " (two publishers with one src?)", src, topic, last, seq);
+    else
+        return NULL;
+    return buffer;
 }
