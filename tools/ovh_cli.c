@@ -200,6 +200,9 @@ s_cli_store (const char *name, const ovh_cli_option_t *option, const char *value
             if (valid)
                 *(int64_t *) option->target = msecs;
             break;
+        case OVH_CLI_LIST:
+            valid = zlist_append ((zlist_t *) option->target, (void *) value) == 0;
+            break;
         default:
             assert (false);     //  a flag has no value
     }

@@ -26,7 +26,9 @@ typedef enum {
                                 //  ovh_cli_no_value ("-")
     OVH_CLI_INTEGER,            //  int64_t, in [min, max]
     OVH_CLI_REAL,               //  double, >= 0
-    OVH_CLI_DURATION            //  int64_t, ms (ovh_cli_duration), in [min, max]
+    OVH_CLI_DURATION,           //  int64_t, ms (ovh_cli_duration), in [min, max]
+    OVH_CLI_LIST                //  zlist_t *, made by the caller: each value of a
+                                //  repeated option appended (argv's own text)
 } ovh_cli_type_t;
 
 //  The value an OVH_CLI_OPTIONAL option gets when none follows it: "-",
