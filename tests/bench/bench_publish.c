@@ -3,6 +3,7 @@
 
     bench_publish [--bus ENDPOINTS] [--count N] [--sessions K] [--rate R]
                   [--join-timeout MS] [--print-json]
+                  [--bus-key PATH --bus-server-key PATH]   (full speed only)
 
     Publishes N participantJoined events with libovhook's ovh_publisher and
     ovh_body, spread round-robin over K sessions (sessionId "ses_bench_<k>"),
@@ -36,6 +37,7 @@
 #include <czmq.h>
 #include <time.h>
 #include "ovhook.h"
+#include "ovh_buskeys.h"
 
 #define TOPIC           "participantJoined"
 #define LINGER_MSECS    60000
@@ -90,11 +92,14 @@ typedef struct {
 } sender_t;
 
 static int
-s_sender_open (sender_t *self, const char *bus, long join_timeout)
+s_sender_open (sender_t *self, const char *bus, long join_timeout, ovh_buskeys_t *keys)
 {
     self->socket = zsock_new (ZMQ_XPUB);
     self->envelope = ovh_body_new ();
     if (!self->socket || !self->envelope)
+        return -1;
+    //  CURVE, to measure what encryption costs the bridge
+    if (keys && ovh_buskeys_apply_client (keys, self->socket))
         return -1;
     self->handle = zsock_resolve (self->socket);
     snprintf (self->src, sizeof self->src, "bench/%d/%08x", (int) getpid (),
@@ -185,7 +190,8 @@ static void
 s_usage (void)
 {
     fprintf (stderr, "usage: bench_publish [--bus ENDPOINTS] [--count N] [--sessions K]"
-                     " [--rate R] [--join-timeout MS] [--print-json]\n");
+                     " [--rate R] [--join-timeout MS] [--print-json]"
+                     " [--bus-key PATH --bus-server-key PATH]\n");
 }
 
 //  A positive integer option value; -1 if invalid
@@ -206,6 +212,7 @@ main (int argc, char *argv [])
     const char *bus = ">" OVH_BUS_ENDPOINT;
     long count = 200000, sessions = 1000, rate = 0, join_timeout = 10000;
     bool print_json = false;
+    const char *key = NULL, *server_key = NULL;
     for (int arg = 1; arg < argc; arg++) {
         const char *name = argv [arg];
         const char *value = arg + 1 < argc ? argv [arg + 1] : NULL;
@@ -214,6 +221,12 @@ main (int argc, char *argv [])
         else
         if (streq (name, "--bus") && value)
             bus = argv [++arg];
+        else
+        if (streq (name, "--bus-key") && value)
+            key = argv [++arg];
+        else
+        if (streq (name, "--bus-server-key") && value)
+            server_key = argv [++arg];
         else
         if (streq (name, "--count") && value && (count = s_number (argv [++arg], 1)) > 0)
             ;
@@ -232,6 +245,10 @@ main (int argc, char *argv [])
             s_usage ();
             return 2;
         }
+    }
+    if (key && rate > 0) {
+        fprintf (stderr, "bench_publish: --bus-key is for full speed (--rate 0) only\n");
+        return 2;
     }
     ovh_body_t *body = ovh_body_new ();
     assert (body);
@@ -254,8 +271,17 @@ main (int argc, char *argv [])
         //  send does not wait for its topic inside the measured run
         joined = publisher && ovh_publisher_wait_subscriber (publisher, (int) join_timeout);
     }
-    else
-        joined = s_sender_open (&sender, bus, join_timeout) == 0;
+    else {
+        char error [256] = "";
+        ovh_buskeys_t *keys = key? ovh_buskeys_new (key, server_key, error, sizeof error): NULL;
+        if (key && !keys) {
+            fprintf (stderr, "bench_publish: %s\n", error);
+            ovh_body_destroy (&body);
+            return 2;
+        }
+        joined = s_sender_open (&sender, bus, join_timeout, keys) == 0;
+        ovh_buskeys_destroy (&keys);
+    }
     if (!joined) {
         fprintf (stderr, "bench_publish: no subscriber on %s after %ld ms\n", bus, join_timeout);
         ovh_publisher_destroy (&publisher);
