@@ -23,6 +23,10 @@
 #   5. with BENCH_SPOOL=1 (default): after each round of 2, the same round
 #      with --spool (a fresh file), and the ratio spool/no spool; once,
 #      --spool-sync full, for information;
+#   5b. with BENCH_CURVE=1 (default): after each round of 2, the same round
+#      with CURVE on the bus (keys from ovhook-keygen; the bridge binds with
+#      --bus-key/--bus-allow, bench_publish connects with --bus-key/
+#      --bus-server-key), and the ratio CURVE/plaintext;
 #   6. with BENCH_SPOOL=1: recovery: BENCH_RECOVERY_EVENTS (100000) published
 #      while the endpoint's port is closed, into a bridge with --spool; once
 #      the spool holds them all, the bridge is stopped (BENCH_RECOVERY_SIGNAL,
@@ -57,6 +61,7 @@ RATES=${BENCH_RATES-1000 10000}
 LATENCY_SECONDS=${BENCH_LATENCY_SECONDS:-10}
 ORDER_RUN=${BENCH_ORDER_RUN:-1}
 SPOOL=${BENCH_SPOOL:-1}
+CURVE=${BENCH_CURVE:-1}
 RECOVERY_EVENTS=${BENCH_RECOVERY_EVENTS:-100000}
 RECOVERY_SIGNAL=${BENCH_RECOVERY_SIGNAL:-TERM}
 BRIDGE_ARGS=${BENCH_BRIDGE_ARGS:-}
@@ -200,7 +205,8 @@ busiest_ticks () { cat /proc/"$1"/task/*/stat 2>/dev/null | awk '{ t = $14 + $15
 per_item () { awk -v t="$1" -v n="$2" -v hz="$TICK" 'BEGIN { printf "%.1f", (n > 0) ? t * 1e6 / hz / n : 0 }'; }
 
 # One full-speed round into nginx: $1 label, $2 extra bridge flags, $3 1 to
-# run it under perf. Prints its row; sets rate, rss_kib, cpu
+# run it under perf, $4 extra bench_publish flags. Prints its row; sets
+# rate, rss_kib, cpu
 full_round () {
     start_bridge "http://127.0.0.1:$NGINX_PORT/hook" "full-$1" "$2"
     if [ "$3" = 1 ]; then
@@ -214,7 +220,8 @@ full_round () {
     before=$(lines "$DIR/hook.log")
     requests_before=$(nginx_requests)
     nginx_ticks=$(cpu_ticks "$NGINX_PID")
-    run "$BIN/bench_publish" --bus ">$BUS" --count "$EVENTS" --sessions "$SESSIONS" \
+    # shellcheck disable=SC2086
+    run "$BIN/bench_publish" --bus ">$BUS" --count "$EVENTS" --sessions "$SESSIONS" ${4:-} \
         > "$DIR/publish-$1.txt" 2>&1
     published=$(field "$(cat "$DIR/publish-$1.txt")" published)
     first_us=$(field "$(cat "$DIR/publish-$1.txt")" first_us)
@@ -260,6 +267,17 @@ full_round () {
 
 CEILINGS='' RATES_E2E='' RSS_LIST='' BRIDGE_CPU='' LOST_TOTAL=0 BUS_REORDERS=0
 SPOOL_RATES='' SPOOL_RATIOS='' SPOOL_RSS='' SPOOL_CPU='' SPOOL_FULL_RATE=''
+CURVE_RATES='' CURVE_RATIOS='' CURVE_CPU=''
+if [ "$CURVE" = 1 ]; then
+    mkdir -p "$DIR/keys/allow" && chmod 700 "$DIR/keys"
+    "$BIN/ovhook-keygen" "$DIR/keys/bridge" > /dev/null \
+        && "$BIN/ovhook-keygen" --src-prefix bench/ "$DIR/keys/allow/publisher" > /dev/null \
+        && mv "$DIR/keys/allow/publisher_secret" "$DIR/keys/" \
+        || { echo "bench: ovhook-keygen failed" >&2; exit 2; }
+    CURVE_BRIDGE="--bus-key $DIR/keys/bridge_secret --bus-allow $DIR/keys/allow"
+    CURVE_PUBLISH="--bus-key $DIR/keys/publisher_secret --bus-server-key $DIR/keys/bridge"
+    echo "curve rounds: the same load with CURVE on the bus (keys in $DIR/keys), right after each round without"
+fi
 [ "$SPOOL" = 1 ] && echo "spool rounds: the same load with --spool $DIR/spool-<round>.db" \
     "($(df -T "$DIR" | awk 'NR == 2 { print $2 }'), a fresh file each round), right after each round without"
 printf '%-8s %10s %12s %6s %10s %6s %8s %10s\n' round "wrk req/s" "bridge ev/s" "/wrk" delivered lost "RSS MiB" "queue-full"
@@ -286,8 +304,17 @@ while [ $round -le "$LAST_ROUND" ]; do
         CEILINGS="$CEILINGS $ceiling" RATES_E2E="$RATES_E2E $rate" RSS_LIST="$RSS_LIST $rss_kib"
         BRIDGE_CPU="$BRIDGE_CPU $cpu"
     fi
+    plain=$rate
+    if [ "$CURVE" = 1 ]; then
+        full_round "$round-curve" "$CURVE_BRIDGE" 0 "$CURVE_PUBLISH"
+        if [ "$rss_kib" -gt 0 ]; then
+            CURVE_RATES="$CURVE_RATES $rate" CURVE_CPU="$CURVE_CPU $cpu"
+            CURVE_RATIOS="$CURVE_RATIOS $(awk -v a="$rate" -v b="$plain" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }')"
+        fi
+        echo "         curve/plaintext this round: $(echo "$CURVE_RATIOS" | awk '{ print $NF }')"
+    fi
     if [ "$SPOOL" = 1 ]; then
-        no_spool=$rate
+        no_spool=$plain
         full_round "$round-spool" "--spool $DIR/spool-$round-spool.db" 0
         if [ "$rss_kib" -gt 0 ]; then
             SPOOL_RATES="$SPOOL_RATES $rate" SPOOL_RSS="$SPOOL_RSS $rss_kib" SPOOL_CPU="$SPOOL_CPU $cpu"
@@ -475,6 +502,12 @@ if [ -n "$SPOOL_RATES" ]; then
     echo "                              --spool-sync full (1 round): $SPOOL_FULL_RATE events/s;" \
          "bridge CPU per event with spool $(echo "$SPOOL_CPU" | median) us;" \
          "peak RSS $(echo "$SPOOL_RSS" | tr ' ' '\n' | sort -n | tail -n 1 | awk '{ printf "%.1f", $1 / 1024 }') MiB"
+fi
+if [ -n "$CURVE_RATES" ]; then
+    CURVE_RATIO=$(echo "$CURVE_RATIOS" | median)
+    echo "with CURVE on the bus:        $(echo "$CURVE_RATES" | median) events/s; curve/plaintext $CURVE_RATIO" \
+         "(median of the rounds' ratios: $(echo "$CURVE_RATIOS" | tr -s ' ' | sed 's/^ //'); $(verdict "$CURVE_RATIO" 0.9 1) >= 0.9);" \
+         "bridge CPU per event with CURVE $(echo "$CURVE_CPU" | median) us"
 fi
 [ -n "$REC_SUMMARY" ] && echo "recovery:                     $REC_SUMMARY"
 if [ -n "$E2E" ]; then
