@@ -53,6 +53,8 @@ ovh_publisher_t *
 //    the process's ZAP handler (ovh_busauth, ZAP domain "bus"), so that a
 //    process can hold only one such publisher, and no other ovh_busauth.
 //  A list mixing '@' and '>' is refused with CURVE (one role per socket).
+//  A plaintext publisher made here that connects is watched too, so that
+//  a server that wants CURVE is named as the problem.
 //  Returns NULL with the reason in 'error': the key files (ovh_buskeys_new's
 //  texts: "bus key 'PATH': ..."), a missing companion or a mixed list
 //  (ovh_buskeys_role's), "another ZAP handler runs in this process", the
@@ -93,7 +95,8 @@ bool
 //  Why the last CURVE handshake with the server failed, as a sentence,
 //  into 'buffer' (ovh_busmonitor_problem); false, 'buffer' empty, when
 //  none failed since the last success, or the publisher has no monitor
-//  (plaintext, or binding: refused subscribers are logged, not kept).
+//  (made by ovh_publisher_new, or binding: refused subscribers are
+//  logged, not kept).
 //  Call it when ovh_publisher_wait_subscriber gives up, to say why.
 bool
     ovh_publisher_problem (ovh_publisher_t *self, char *buffer, size_t size);

@@ -46,7 +46,7 @@
 
 struct _ovh_publisher_t {
     zsock_t *socket;
-    ovh_busmonitor_t *monitor;      //  with CURVE: the handshakes
+    ovh_busmonitor_t *monitor;      //  the handshakes (ovh_publisher_new_secure)
     ovh_busauth_t *auth;            //  with CURVE, binding: the ZAP handler
     void *handle;                   //  the libzmq socket, for zmq_send
     int64_t join_deadline;          //  zclock_mono () until which sends wait
@@ -129,7 +129,7 @@ s_generate_epoch (void)
 //  The publisher, in plaintext when 'keys' is NULL. Returns NULL with the
 //  reason in 'error'.
 static ovh_publisher_t *
-s_new (const char *endpoints, ovh_buskeys_t *keys, int role, const char *allow,
+s_new (const char *endpoints, ovh_buskeys_t *keys, int role, const char *allow, bool watch,
        char *error, size_t error_size)
 {
     ovh_publisher_t *self = (ovh_publisher_t *) zmalloc (sizeof (ovh_publisher_t));
@@ -180,7 +180,7 @@ s_new (const char *endpoints, ovh_buskeys_t *keys, int role, const char *allow,
         ovh_buskeys_apply_client (keys, self->socket);
     //  The monitor must watch the socket before it connects, or the first
     //  handshake's failure would go unseen
-    if (keys) {
+    if (watch) {
         self->monitor = ovh_busmonitor_new (self->socket, "bus", role == OVH_BUSKEYS_SERVER);
         if (!self->monitor) {
             snprintf (error, error_size, "out of memory");
@@ -205,7 +205,7 @@ ovh_publisher_new (const char *endpoints)
     if (!endpoints)
         endpoints = ">" OVH_BUS_ENDPOINT;
     char error [256];
-    ovh_publisher_t *self = s_new (endpoints, NULL, OVH_BUSKEYS_PLAINTEXT, NULL,
+    ovh_publisher_t *self = s_new (endpoints, NULL, OVH_BUSKEYS_PLAINTEXT, NULL, false,
                                    error, sizeof error);
     if (!self)
         zsys_error ("ovh_publisher: invalid bus endpoint '%s'", endpoints);
@@ -232,7 +232,11 @@ ovh_publisher_new_secure (const char *endpoints, const char *key_path,
         if (!keys)
             return NULL;
     }
-    ovh_publisher_t *self = s_new (endpoints, keys, role, allow_folder, error, error_size);
+    //  A plaintext publisher that connects is watched too: a server that
+    //  wants CURVE then gets named as the reason no subscriber comes
+    bool watch = role != OVH_BUSKEYS_PLAINTEXT || ovh_buskeys_binds (endpoints, true) == 0;
+    ovh_publisher_t *self = s_new (endpoints, keys, role, allow_folder, watch,
+                                   error, error_size);
     //  The socket keeps its own copy of the keys
     ovh_buskeys_destroy (&keys);
     return self;

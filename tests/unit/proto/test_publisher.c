@@ -14,7 +14,8 @@
     - invalid endpoints give NULL;
     - CURVE (ovh_publisher_new_secure), over TCP: a connecting publisher
       with an allowed key reaches a CURVE SUB; with an unknown key, a
-      wrong server key or against a plaintext SUB no subscriber comes and
+      wrong server key, against a plaintext SUB, or in plaintext against
+      the CURVE SUB no subscriber comes and
       ovh_publisher_problem says why; a binding publisher lets an allowed
       subscriber in and keeps a stranger out; the settings' errors.        */
 
@@ -601,6 +602,12 @@ s_test_curve_connect (zcert_t *server, const char *server_public, const char *cl
     CHECK (!s_curve_try (endpoint, client_secret, other_public, 600,
                          problem, sizeof problem));
     CHECK_STR (problem, ovh_busmonitor_reason (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, 0, false));
+    //  A plaintext publisher made by the secure constructor is watched
+    //  too: the server's wish for CURVE is the problem
+    CHECK (!s_curve_try (endpoint, NULL, NULL, 600, problem, sizeof problem));
+    CHECK_STR (problem, ovh_busmonitor_reason (ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL,
+                                               ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH,
+                                               false));
     zactor_destroy (&sub);
 
     //  CURVE against a plaintext SUB
