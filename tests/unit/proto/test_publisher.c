@@ -140,18 +140,34 @@ s_bound_sub (const char *subscription, char *endpoint, size_t endpoint_max)
     return sub;
 }
 
+//  What a receiver is: its subscription, and a CURVE server certificate
+//  (ZAP domain "bus", checked by the test's ovh_busauth) or NULL
+typedef struct {
+    const char *subscription;
+    zcert_t *server;
+} s_receiver_args_t;
+
 //  A bound SUB only sends its subscription to a new peer once its own
 //  thread calls into it (libzmq attaches accepted connections while the
 //  socket processes commands). A receiver that the publishing thread also
 //  drives would therefore never be seen. As a real bridge does, this one
 //  runs in its own thread and forwards every message to the actor pipe.
 static void
-s_receiver_actor (zsock_t *pipe, void *args)
+s_receiver_actor (zsock_t *pipe, void *args_)
 {
-    zsock_t *sub = zsock_new_sub ("@tcp://127.0.0.1:*", (const char *) args);
+    s_receiver_args_t *args = (s_receiver_args_t *) args_;
+    zsock_t *sub = zsock_new (ZMQ_SUB);
     assert (sub);
-    zsock_signal (pipe, 0);
-    zstr_sendf (pipe, ">%s", zsock_endpoint (sub));
+    if (args->server) {
+        zcert_apply (args->server, sub);
+        zsock_set_curve_server (sub, 1);
+        zsock_set_zap_domain (sub, "bus");
+    }
+    zsock_set_subscribe (sub, args->subscription);
+    int port = zsock_bind (sub, "tcp://127.0.0.1:*");
+    assert (port > 0);
+    zsock_signal (pipe, 0);         //  'args' is not used after this
+    zstr_sendf (pipe, ">tcp://127.0.0.1:%d", port);
     zpoller_t *poller = zpoller_new (pipe, sub, NULL);
     while (true) {
         void *which = zpoller_wait (poller, -1);
@@ -165,17 +181,26 @@ s_receiver_actor (zsock_t *pipe, void *args)
     zsock_destroy (&sub);
 }
 
-//  Start a receiver subscribed to 'subscription'; fills its endpoint
+//  Start a receiver subscribed to 'subscription', a CURVE server when
+//  'server' is not NULL; fills its endpoint
 static zactor_t *
-s_receiver_new (const char *subscription, char *endpoint, size_t endpoint_max)
+s_receiver_new_curve (const char *subscription, zcert_t *server,
+                      char *endpoint, size_t endpoint_max)
 {
-    zactor_t *receiver = zactor_new (s_receiver_actor, (void *) subscription);
+    s_receiver_args_t args = { subscription, server };
+    zactor_t *receiver = zactor_new (s_receiver_actor, &args);
     assert (receiver);
     char *text = zstr_recv (receiver);
     snprintf (endpoint, endpoint_max, "%s", text? text: "");
     zstr_free (&text);
     zsock_set_rcvtimeo (zactor_sock (receiver), 10000);
     return receiver;
+}
+
+static zactor_t *
+s_receiver_new (const char *subscription, char *endpoint, size_t endpoint_max)
+{
+    return s_receiver_new_curve (subscription, NULL, endpoint, endpoint_max);
 }
 
 //  ---------------------------------------------------------------------
@@ -486,52 +511,6 @@ s_save_cert (zcert_t *cert, const char *name, char *path, size_t size)
     REQUIRE (chmod (path, 0600) == 0);
 }
 
-typedef struct {
-    zcert_t *server;            //  NULL: a plaintext SUB
-} s_curve_args_t;
-
-//  As s_receiver_actor, a CURVE server under ZAP domain "bus"
-static void
-s_curve_receiver_actor (zsock_t *pipe, void *args)
-{
-    s_curve_args_t *curve = (s_curve_args_t *) args;
-    zsock_t *sub = zsock_new (ZMQ_SUB);
-    assert (sub);
-    if (curve->server) {
-        zcert_apply (curve->server, sub);
-        zsock_set_curve_server (sub, 1);
-        zsock_set_zap_domain (sub, "bus");
-    }
-    zsock_set_subscribe (sub, "");
-    int port = zsock_bind (sub, "tcp://127.0.0.1:*");
-    assert (port > 0);
-    zsock_signal (pipe, 0);
-    zstr_sendf (pipe, ">tcp://127.0.0.1:%d", port);
-    zpoller_t *poller = zpoller_new (pipe, sub, NULL);
-    while (true) {
-        void *which = zpoller_wait (poller, -1);
-        if (which == pipe || !which)
-            break;
-        zmsg_t *msg = zmsg_recv (sub);
-        if (msg)
-            zmsg_send (&msg, pipe);
-    }
-    zpoller_destroy (&poller);
-    zsock_destroy (&sub);
-}
-
-static zactor_t *
-s_curve_receiver_new (s_curve_args_t *args, char *endpoint, size_t endpoint_max)
-{
-    zactor_t *receiver = zactor_new (s_curve_receiver_actor, args);
-    assert (receiver);
-    char *text = zstr_recv (receiver);
-    snprintf (endpoint, endpoint_max, "%s", text? text: "");
-    zstr_free (&text);
-    zsock_set_rcvtimeo (zactor_sock (receiver), 5000);
-    return receiver;
-}
-
 //  A connecting publisher with 'key' and 'server_key' (secret and public
 //  paths) on 'endpoint': whether a subscriber came within 'msecs', and the
 //  problem when none did
@@ -566,9 +545,8 @@ s_test_curve_connect (zcert_t *server, const char *server_public, const char *cl
     REQUIRE (auth);
     char error [512] = "";
     CHECK (ovh_busauth_allow (auth, "bus", allow, error, sizeof error) == 1);
-    s_curve_args_t args = { server };
     char endpoint [128];
-    zactor_t *sub = s_curve_receiver_new (&args, endpoint, sizeof endpoint);
+    zactor_t *sub = s_receiver_new_curve ("", server, endpoint, sizeof endpoint);
 
     //  An allowed key: events arrive whole, and there is no problem
     ovh_publisher_t *publisher = ovh_publisher_new_secure (endpoint, client_secret,
@@ -611,8 +589,7 @@ s_test_curve_connect (zcert_t *server, const char *server_public, const char *cl
     zactor_destroy (&sub);
 
     //  CURVE against a plaintext SUB
-    s_curve_args_t plain = { NULL };
-    sub = s_curve_receiver_new (&plain, endpoint, sizeof endpoint);
+    sub = s_receiver_new ("", endpoint, sizeof endpoint);
     CHECK (!s_curve_try (endpoint, client_secret, server_public, 600,
                          problem, sizeof problem));
     CHECK_STR (problem, ovh_busmonitor_reason (ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL,
