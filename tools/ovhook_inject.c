@@ -10,7 +10,8 @@
     repeated) every JSON line. Plain --json streams: each line is sent as
     it is read, so ovhook-tail's output can be piped into it as a relay.
     The bus is opened at the first event; no subscriber within the join
-    timeout is an error, since everything sent would be lost.
+    timeout is an error, since everything sent would be lost; with CURVE
+    the error says why when a handshake failed (ovh_publisher_problem).
 
     Exit status: 0 all sent; 1 runtime failure (no subscriber, send error,
     some JSON lines bad while the others were sent, interrupted); 2 usage
@@ -21,6 +22,7 @@
 #include "ovhook.h"
 #include "ovh_argvalue.h"
 #include "ovh_cli.h"
+#include "ovh_clikeys.h"
 #include "ovh_scenario.h"
 
 #define NAME "ovhook-inject"
@@ -40,6 +42,7 @@ typedef struct {
     const char *scenario;
     char **positional;          //  EVENT key=value ...
     int positional_count;
+    ovh_clikeys_t keys;         //  --bus-key, --bus-server-key, --bus-allow
 } options_t;
 
 typedef struct {
@@ -85,6 +88,10 @@ s_usage (FILE *file)
         "  --seed S       scenario PRNG seed (default: random)\n"
         "  --bus ENDPOINTS  CZMQ syntax (default >" OVH_BUS_ENDPOINT ")\n"
         "  --join-timeout MS  wait this long for a subscriber (2000)\n"
+        OVH_CLIKEYS_USAGE
+        "  --bus-allow DIR  with --bus @ENDPOINT: the subscribers' allowed public\n"
+        "                   certificates (each --bus-* flag wins over its variable\n"
+        "                   OVHOOK_BUS_KEY, OVHOOK_BUS_SERVER_KEY, OVHOOK_BUS_ALLOW)\n"
         "  --no-envelope, --src SRC   frame 3 off / its src\n"
         "  --strict       property warnings are errors; a bad JSON line sends nothing\n"
         "  --count N      send it all N times (0: until interrupted)\n"
@@ -127,6 +134,8 @@ s_parse_options (options_t *options, int argc, char *argv [])
           .needs = "1..100", .min = 1, .max = OVH_SCENARIO_MAX_PARTICIPANTS },
         { .name = "--seed", .type = OVH_CLI_INTEGER, .target = &seed,
           .needs = "a number >= 0", .min = 0, .max = INT64_MAX },
+        OVH_CLIKEYS_KEY_OPTIONS (&options->keys),
+        OVH_CLIKEYS_ALLOW_OPTION (&options->keys),
         { .name = NULL }
     };
     ovh_cli_t cli = { NAME, s_usage, table, s_positional, options };
@@ -162,7 +171,16 @@ s_parse_options (options_t *options, int argc, char *argv [])
                                                strlen (options->src)));
     }
     json_decref (src);
-    return ovh_cli_check_bus (NAME, "bus", options->bus)? 2: -1;
+    if (ovh_cli_check_bus (NAME, "bus", options->bus))
+        return 2;
+    //  The key files are read now, so that a wrong one is a usage error
+    //  before any input is read; the publisher reads them again
+    ovh_clikeys_env (&options->keys);
+    ovh_buskeys_t *keys;
+    if (ovh_clikeys_load (NAME, "bus", options->bus, true, &options->keys, &keys) < 0)
+        return 2;
+    ovh_buskeys_destroy (&keys);
+    return -1;
 }
 
 static void
@@ -186,13 +204,12 @@ static int
 s_open (run_t *run)
 {
     options_t *options = run->options;
-    //  The publisher's own error line would not start with our name
-    zsys_set_logstream (NULL);
-    run->publisher = ovh_publisher_new (options->bus);
-    zsys_set_logstream (stderr);
+    char error [512];
+    run->publisher = ovh_publisher_new_secure (options->bus, options->keys.key,
+                                               options->keys.server_key, options->keys.allow,
+                                               error, sizeof error);
     if (!run->publisher) {
-        fprintf (stderr, NAME ": cannot open bus '%s': %s\n", options->bus,
-                 zmq_strerror (zmq_errno ()));
+        fprintf (stderr, NAME ": %s\n", error);
         return -1;
     }
     ovh_publisher_set_join_timeout (run->publisher, (int) options->join_timeout);
@@ -200,7 +217,16 @@ s_open (run_t *run)
     if (options->src)
         ovh_publisher_set_src (run->publisher, options->src);
     if (!ovh_publisher_wait_subscriber (run->publisher, (int) options->join_timeout)) {
-        if (!zsys_interrupted)
+        char problem [256];
+        if (zsys_interrupted)
+            ;
+        else
+        //  A handshake that failed is the likely reason: say it rather
+        //  than send people looking for a process that runs
+        if (ovh_publisher_problem (run->publisher, problem, sizeof problem))
+            fprintf (stderr, NAME ": no subscriber on %s within %" PRId64 " ms: %s\n",
+                     options->bus, options->join_timeout, problem);
+        else
             fprintf (stderr, NAME ": no subscriber on %s within %" PRId64 " ms "
                      "(is the bridge or proxy running?)\n", options->bus,
                      options->join_timeout);

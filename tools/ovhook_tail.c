@@ -1,7 +1,9 @@
 /*  ovhook_tail.c - ovhook-tail: an extra consumer of the bus that prints
     each event as the webhook JSON the bridge would POST, byte for byte.
 
-    ovhook-tail [--bus ENDPOINTS] [--envelope] [--count N] [EVENT ...]
+    ovhook-tail [--bus ENDPOINTS] [--envelope] [--count N]
+                [--bus-key FILE] [--bus-server-key FILE] [--bus-allow DIR]
+                [EVENT ...]
 
     It subscribes to the given event types (all 17 by default) and checks
     the whole topic frame, since ZeroMQ matches subscriptions by prefix.
@@ -11,12 +13,20 @@
 
     Envelope seq gaps (per src and topic, as the bridge counts them) are
     reported on stderr. Invalid messages are reported, rate-limited per
-    reason, and skipped.                                                    */
+    reason, and skipped.
+
+    With CURVE (ovh_clikeys.h): a tail that connects (to a proxy's backend)
+    needs the server's key, and says why no event comes when the handshake
+    fails; a tail that binds (in place of a bridge) needs an allow folder,
+    and then checks that each publisher's key owns the src of its events,
+    dropping the others (ovh_srcguard.h).                                  */
 
 #include <signal.h>
 #include <czmq.h>
 #include "ovhook.h"
 #include "ovh_cli.h"
+#include "ovh_clikeys.h"
+#include "ovh_srcguard.h"
 
 #define NAME "ovhook-tail"
 //  A tail is a debugging tool that may be slow to print: let the bus
@@ -39,6 +49,10 @@ typedef struct {
     bool wanted [OVH_CATALOG_SIZE];
     size_t wanted_count;
     warn_t warn [OVH_E_COUNT];
+    ovh_clikeys_t keys;
+    ovh_buskeys_t *loaded;      //  NULL in plaintext
+    int role;                   //  OVH_BUSKEYS_*
+    ovh_srcguard_t *srcguard;   //  binding with CURVE
 } tail_t;
 
 static void
@@ -53,6 +67,11 @@ s_usage (FILE *file)
         "  --envelope       add a TAB, the src and a TAB, the seq to each line\n"
         "  --count N        exit after N events\n"
         "  --max-frame BYTES  largest frame accepted (1048576)\n"
+        OVH_CLIKEYS_USAGE
+        "  --bus-allow DIR  a binding tail's allowed publishers' public certificates;\n"
+        "                   events whose src their key does not own are dropped\n"
+        "                   (each --bus-* flag wins over its variable OVHOOK_BUS_KEY,\n"
+        "                   OVHOOK_BUS_SERVER_KEY, OVHOOK_BUS_ALLOW)\n"
         "  EVENT ...        event types to subscribe to (default: all)\n"
         "  --help, --version\n");
 }
@@ -82,6 +101,8 @@ s_parse_options (tail_t *self, int argc, char *argv [])
           .needs = "a number >= 0", .min = 0, .max = INT64_MAX },
         { .name = "--max-frame", .type = OVH_CLI_INTEGER, .target = &self->max_frame,
           .needs = "bytes >= 1", .min = 1, .max = INT32_MAX },
+        OVH_CLIKEYS_KEY_OPTIONS (&self->keys),
+        OVH_CLIKEYS_ALLOW_OPTION (&self->keys),
         { .name = NULL }
     };
     ovh_cli_t cli = { NAME, s_usage, table, s_wanted, self };
@@ -93,7 +114,12 @@ s_parse_options (tail_t *self, int argc, char *argv [])
             self->wanted [index] = true;
         self->wanted_count = OVH_CATALOG_SIZE;
     }
-    return ovh_cli_check_bus (NAME, "bus", self->bus)? 2: -1;
+    if (ovh_cli_check_bus (NAME, "bus", self->bus))
+        return 2;
+    //  Unprefixed endpoints connect: a consumer usually joins a bus
+    ovh_clikeys_env (&self->keys);
+    self->role = ovh_clikeys_load (NAME, "bus", self->bus, false, &self->keys, &self->loaded);
+    return self->role < 0? 2: -1;
 }
 
 //  A warning about a dropped message: the first of each reason at once,
@@ -160,22 +186,29 @@ s_check_seq (ovh_seqtrack_t *seqtrack, const ovh_event_t *event)
         fprintf (stderr, NAME ": %s\n", sentence);
 }
 
-//  Read until interrupted or --count is reached; returns the exit status
+//  Read until interrupted or --count is reached, counting in '*printed';
+//  returns the exit status
 static int
 s_run (tail_t *self, zsock_t *socket, ovh_translator_t *translator,
-       ovh_seqtrack_t *seqtrack)
+       ovh_seqtrack_t *seqtrack, int64_t *printed)
 {
     zmq_pollitem_t item = { zsock_resolve (socket), 0, ZMQ_POLLIN, 0 };
-    int64_t printed = 0;
-    while (!zsys_interrupted && (self->count == 0 || printed < self->count)) {
+    while (!zsys_interrupted && (self->count == 0 || *printed < self->count)) {
         if (zmq_poll (&item, 1, 1000) <= 0)
             continue;
         zmsg_t *msg = zmsg_recv_nowait (socket);
         if (!msg)
             continue;
         ovh_event_t event;
+        zframe_t *first = zmsg_first (msg);
         if (ovh_translator_translate_zmsg (translator, msg, &event))
             s_warn_dropped (self, ovh_translator_error (translator));
+        else
+        if (self->srcguard
+        &&  !ovh_srcguard_allows (self->srcguard, zframe_meta (first, "User-Id"),
+                                  zframe_meta (first, OVH_BUSKEYS_SRC_PREFIX),
+                                  event.has_envelope? event.src: NULL, event.src_size))
+            ;                   //  counted and warned
         else
         //  Prefix matching let through a type we did not ask for, e.g.
         //  when one name would start another
@@ -186,11 +219,25 @@ s_run (tail_t *self, zsock_t *socket, ovh_translator_t *translator,
                 //  A reader that went away (| head) is a normal end
                 return errno == EPIPE? 0: 1;
             }
-            printed++;
+            (*printed)++;
         }
         zmsg_destroy (&msg);
     }
     return 0;
+}
+
+//  What the tail says at its end when something was in the way
+static void
+s_report (tail_t *self, ovh_busmonitor_t *monitor, int64_t printed)
+{
+    char problem [256];
+    if (printed == 0 && monitor && ovh_busmonitor_problem (monitor, problem, sizeof problem))
+        fprintf (stderr, NAME ": no event received: %s\n", problem);
+    uint64_t dropped = self->srcguard? ovh_srcguard_dropped (self->srcguard): 0;
+    if (dropped)
+        fprintf (stderr, NAME ": dropped %" PRIu64 " message%s whose src the "
+                 "publisher's key does not own (src-not-allowed)\n", dropped,
+                 dropped == 1? "": "s");
 }
 
 int
@@ -198,10 +245,22 @@ main (int argc, char *argv [])
 {
     tail_t self = { .bus = ">tcp://127.0.0.1:5561", .max_frame = OVH_MAX_FRAME_DEFAULT };
     int status = s_parse_options (&self, argc, argv);
-    if (status >= 0)
+    if (status >= 0) {
+        ovh_buskeys_destroy (&self.loaded);
         return status;
+    }
     signal (SIGPIPE, SIG_IGN);
     ovh_cli_start (NAME);
+    ovh_busauth_t *auth = NULL;
+    ovh_busmonitor_t *monitor = NULL;
+    if (self.role == OVH_BUSKEYS_SERVER) {
+        self.srcguard = ovh_srcguard_new ("bus");
+        if (!self.srcguard || ovh_clikeys_allow (NAME, &auth, "bus", self.keys.allow)) {
+            ovh_srcguard_destroy (&self.srcguard);
+            ovh_buskeys_destroy (&self.loaded);
+            return 2;
+        }
+    }
 
     zsock_t *socket = zsock_new (ZMQ_SUB);
     ovh_translator_t *translator = ovh_translator_new ();
@@ -218,19 +277,23 @@ main (int argc, char *argv [])
     for (size_t index = 0; index < OVH_CATALOG_SIZE; index++)
         if (self.wanted [index])
             zsock_set_subscribe (socket, ovh_catalog_at (index)->name);
-    //  Unprefixed endpoints connect: a consumer usually joins a bus
-    if (zsock_attach (socket, self.bus, false)) {
-        fprintf (stderr, NAME ": cannot open bus '%s': %s\n", self.bus,
-                 zmq_strerror (zmq_errno ()));
+    if (ovh_clikeys_attach (NAME, "bus", socket, self.bus, false, self.loaded, self.role,
+                            &monitor))
         status = 1;
-    }
     else {
-        fprintf (stderr, NAME ": ready: bus %s, %zu event type%s\n", self.bus,
+        fprintf (stderr, NAME ": ready: bus %s%s, %zu event type%s\n", self.bus,
+                 self.role == OVH_BUSKEYS_PLAINTEXT? "": " (CURVE)",
                  self.wanted_count, self.wanted_count == 1? "": "s");
-        status = s_run (&self, socket, translator, seqtrack);
+        int64_t printed = 0;
+        status = s_run (&self, socket, translator, seqtrack, &printed);
+        s_report (&self, monitor, printed);
     }
+    ovh_busmonitor_destroy (&monitor);
+    ovh_srcguard_destroy (&self.srcguard);
+    ovh_buskeys_destroy (&self.loaded);
     ovh_seqtrack_destroy (&seqtrack);
     ovh_translator_destroy (&translator);
     zsock_destroy (&socket);
+    ovh_busauth_destroy (&auth);
     return status;
 }

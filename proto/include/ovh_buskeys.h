@@ -76,6 +76,28 @@ int
 int
     ovh_buskeys_binds (const char *endpoints, bool bind_by_default);
 
+//  What a socket does with the three settings (key, server key, allow
+//  folder; NULL when not given), checked before anything is opened:
+#define OVH_BUSKEYS_PLAINTEXT   0   //  no key: no CURVE
+#define OVH_BUSKEYS_CLIENT      1   //  a key, and every endpoint connects
+#define OVH_BUSKEYS_SERVER      2   //  a key, and every endpoint binds
+//  Returns one of them, or -1 with the reason in 'error', worded with the
+//  flags' names since a person has to fix it; 'what' names the socket
+//  ("bus", "frontend"):
+//    "--bus-server-key needs --bus-key (this program's secret certificate)"
+//    "--bus-allow needs --bus-key (this program's secret certificate)"
+//    "the WHAT endpoints 'E' both bind and connect: with --bus-key (CURVE)
+//     a socket is either the server or a client; ..."
+//    "the WHAT connects ('E'): with --bus-key it needs --bus-server-key, ..."
+//    "the WHAT binds ('E'): with --bus-key it needs --bus-allow, ..."
+//  A setting that the role does not use (an allow folder on a socket that
+//  connects, a server key on one that binds) is ignored: one environment
+//  can then serve every program of a host.
+int
+    ovh_buskeys_role (const char *what, const char *endpoints, bool bind_by_default,
+                      const char *key, const char *server_key, const char *allow,
+                      char *error, size_t error_size);
+
 //  Whether 'src' may be used by the peer whose certificate carried
 //  'prefix' (the message property OVH_BUSKEYS_SRC_PREFIX; NULL: none).
 bool

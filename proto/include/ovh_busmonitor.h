@@ -25,8 +25,9 @@ extern "C" {
 typedef struct _ovh_busmonitor_t ovh_busmonitor_t;
 
 //  Watch 'socket', named 'name' in log lines ("bus", "frontend"), which
-//  binds ('binds') or connects. Call in the socket's thread, before it
-//  binds or connects. NULL when out of memory.
+//  binds ('binds') or connects. Call in the socket's thread, after CURVE
+//  is set on it (or not: a plaintext client is told its problem in those
+//  terms) and before it binds or connects. NULL when out of memory.
 ovh_busmonitor_t *
     ovh_busmonitor_new (zsock_t *socket, const char *name, bool binds);
 //  Call in the socket's thread, before the socket is destroyed

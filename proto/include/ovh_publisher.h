@@ -8,7 +8,13 @@
     the topic has joined waits for one, up to the join timeout counted from
     ovh_publisher_new (after that, sends never wait). On destroy it lingers
     so that queued events are still delivered by a process that publishes
-    and exits at once.                                                       */
+    and exits at once.
+
+    CurveZMQ (issue 12): ovh_publisher_new_secure takes the three settings
+    every program of the project takes as --bus-key, --bus-server-key and
+    --bus-allow (ovh_buskeys.h). They are constructor arguments, not
+    setters, because the socket connects or binds inside the constructor
+    and CURVE must be set before that.                                      */
 
 #ifndef OVH_PUBLISHER_H_INCLUDED
 #define OVH_PUBLISHER_H_INCLUDED
@@ -32,6 +38,32 @@ typedef struct _ovh_publisher_t ovh_publisher_t;
 //  endpoint is invalid (logged with zsys_error).
 ovh_publisher_t *
     ovh_publisher_new (const char *endpoints);
+
+//  The same with CurveZMQ, or in plaintext when 'key_path' is NULL (then
+//  'server_key_path' and 'allow_folder' must be NULL too). 'key_path' is
+//  this program's secret certificate (ovhook-keygen's NAME_secret, mode
+//  0600). A publisher that
+//  - connects (every endpoint '>', the usual case: to a bridge or proxy)
+//    needs 'server_key_path', the server's public certificate. A monitor
+//    watches its handshakes: ovh_publisher_problem says why no subscriber
+//    comes (the server refused this key, a wrong server key, CURVE on one
+//    side only), and the reason is logged as it happens.
+//  - binds (every endpoint '@') needs 'allow_folder', the public
+//    certificates of the subscribers it lets in. The publisher then runs
+//    the process's ZAP handler (ovh_busauth, ZAP domain "bus"), so that a
+//    process can hold only one such publisher, and no other ovh_busauth.
+//  A list mixing '@' and '>' is refused with CURVE (one role per socket).
+//  A plaintext publisher made here that connects is watched too, so that
+//  a server that wants CURVE is named as the problem.
+//  Returns NULL with the reason in 'error': the key files (ovh_buskeys_new's
+//  texts: "bus key 'PATH': ..."), a missing companion or a mixed list
+//  (ovh_buskeys_role's), "another ZAP handler runs in this process", the
+//  allow folder (ovh_busauth_allow's: "bus allowed keys 'DIR': ..."), or
+//  "cannot open bus 'ENDPOINTS': WHY". Nothing is logged.
+ovh_publisher_t *
+    ovh_publisher_new_secure (const char *endpoints, const char *key_path,
+                              const char *server_key_path, const char *allow_folder,
+                              char *error, size_t error_size);
 void
     ovh_publisher_destroy (ovh_publisher_t **self_p);
 
@@ -59,6 +91,15 @@ int
 //  true if one has (at any time since creation).
 bool
     ovh_publisher_wait_subscriber (ovh_publisher_t *self, int msecs);
+
+//  Why the last CURVE handshake with the server failed, as a sentence,
+//  into 'buffer' (ovh_busmonitor_problem); false, 'buffer' empty, when
+//  none failed since the last success, or the publisher has no monitor
+//  (made by ovh_publisher_new, or binding: refused subscribers are
+//  logged, not kept).
+//  Call it when ovh_publisher_wait_subscriber gives up, to say why.
+bool
+    ovh_publisher_problem (ovh_publisher_t *self, char *buffer, size_t size);
 
 const char *
     ovh_publisher_src (ovh_publisher_t *self);

@@ -64,6 +64,17 @@ int
     ovh_translator_translate_zmsg (ovh_translator_t *self, zmsg_t *msg,
                                    ovh_event_t *event);
 
+//  Read an envelope frame alone (frame 3), by the same rules as in a whole
+//  message: fills event->src, src_size, seq, has_epoch, epoch and
+//  has_envelope, the rest zero. Returns 0, or -1 with the reason in
+//  ovh_translator_error (). For a relay that checks the src of what it
+//  forwards without translating it (ovhook-proxy): reading with the
+//  bridge's own rules means the relay and every bridge agree on the src
+//  (a second "src" key is invalid for both, not read differently).
+int
+    ovh_translator_envelope (ovh_translator_t *self, const void *data, size_t size,
+                             ovh_event_t *event);
+
 //  Why the last call failed.
 const ovh_error_t *
     ovh_translator_error (ovh_translator_t *self);

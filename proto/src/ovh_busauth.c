@@ -234,6 +234,11 @@ s_actor (zsock_t *pipe, void *args)
     ovh_ratelog_destroy (&self.ratelog);
     zhash_destroy (&self.folders);
     zhash_destroy (&self.stores);
+    //  Closing frees the inproc endpoint only when libzmq's reaper gets to
+    //  the socket, later: unbinding frees it now, so that a handler
+    //  started right after this one is destroyed can bind
+    if (ready)
+        zsock_unbind (self.handler, ZAP_ENDPOINT);
     zsock_destroy (&self.handler);
 }
 

@@ -247,3 +247,40 @@ ovh_buskeys_owns (const char *prefix, const char *src, size_t src_size)
     size_t size = strlen (prefix);
     return src && src_size >= size && memcmp (src, prefix, size) == 0;
 }
+
+int
+ovh_buskeys_role (const char *what, const char *endpoints, bool bind_by_default,
+                  const char *key, const char *server_key, const char *allow,
+                  char *error, size_t error_size)
+{
+    assert (what);
+    //  A companion without the key would leave the bus in plaintext while
+    //  the person who set it believes it is encrypted
+    if (!key && (server_key || allow)) {
+        snprintf (error, error_size, "%s needs --bus-key (this program's secret certificate)",
+                  server_key? "--bus-server-key": "--bus-allow");
+        return -1;
+    }
+    if (!key)
+        return OVH_BUSKEYS_PLAINTEXT;
+    int binds = ovh_buskeys_binds (endpoints, bind_by_default);
+    if (binds == -1) {
+        snprintf (error, error_size, "the %s endpoints '%s' both bind and connect: with "
+                  "--bus-key (CURVE) a socket is either the server or a client; use one "
+                  "kind of endpoint", what, endpoints);
+        return -1;
+    }
+    if (binds == 0 && !server_key) {
+        snprintf (error, error_size, "the %s connects ('%s'): with --bus-key it needs "
+                  "--bus-server-key, the public certificate of the server it connects to",
+                  what, endpoints);
+        return -1;
+    }
+    if (binds == 1 && !allow) {
+        snprintf (error, error_size, "the %s binds ('%s'): with --bus-key it needs "
+                  "--bus-allow, a folder of the public certificates allowed to connect",
+                  what, endpoints);
+        return -1;
+    }
+    return binds? OVH_BUSKEYS_SERVER: OVH_BUSKEYS_CLIENT;
+}

@@ -25,6 +25,7 @@ struct _ovh_busmonitor_t {
     zactor_t *actor;
     char *name;
     bool binds;
+    bool plaintext;                 //  no CURVE on this socket
     atomic_uint_least64_t failed;
     atomic_uint_least64_t succeeded;
     pthread_mutex_t lock;           //  guards 'problem'
@@ -105,6 +106,14 @@ static void
 s_client_failed (s_watch_t *self, int event, int value, const char *endpoint)
 {
     ovh_busmonitor_t *owner = self->owner;
+    //  A CURVE server drops a plaintext client as soon as it sees the
+    //  mechanism, and the client sees either the mismatch or, when the
+    //  close comes first, a failure without detail: for a plaintext
+    //  client both mean the same, and are told the same
+    if (owner->plaintext && event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+        event = ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL;
+        value = ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH;
+    }
     const char *reason = ovh_busmonitor_reason (event, value, false);
     pthread_mutex_lock (&owner->lock);
     snprintf (owner->problem, sizeof owner->problem, "%s", reason);
@@ -215,6 +224,7 @@ ovh_busmonitor_new (zsock_t *socket, const char *name, bool binds)
         return NULL;
     self->socket = socket;
     self->binds = binds;
+    self->plaintext = zsock_mechanism (socket) == ZMQ_NULL;
     self->name = strdup (name);
     atomic_init (&self->failed, 0);
     atomic_init (&self->succeeded, 0);

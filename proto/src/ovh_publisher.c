@@ -36,6 +36,9 @@
 #include <czmq.h>
 #include <msgpack.h>
 #include "ovhook.h"
+#include "ovh_busauth.h"
+#include "ovh_buskeys.h"
+#include "ovh_busmonitor.h"
 
 //  Queue room for bursts: CZMQ's default (1000) would drop events when a
 //  component publishes many at once while the bridge is busy
@@ -43,6 +46,8 @@
 
 struct _ovh_publisher_t {
     zsock_t *socket;
+    ovh_busmonitor_t *monitor;      //  the handshakes (ovh_publisher_new_secure)
+    ovh_busauth_t *auth;            //  with CURVE, binding: the ZAP handler
     void *handle;                   //  the libzmq socket, for zmq_send
     int64_t join_deadline;          //  zclock_mono () until which sends wait
     int join_timeout;
@@ -121,12 +126,17 @@ s_generate_epoch (void)
     return epoch;
 }
 
-ovh_publisher_t *
-ovh_publisher_new (const char *endpoints)
+//  The publisher, in plaintext when 'keys' is NULL. Returns NULL with the
+//  reason in 'error'.
+static ovh_publisher_t *
+s_new (const char *endpoints, ovh_buskeys_t *keys, int role, const char *allow, bool watch,
+       char *error, size_t error_size)
 {
     ovh_publisher_t *self = (ovh_publisher_t *) zmalloc (sizeof (ovh_publisher_t));
-    if (!self)
+    if (!self) {
+        snprintf (error, error_size, "out of memory");
         return NULL;
+    }
     self->envelope = true;
     self->join_timeout = OVH_PUBLISHER_JOIN_TIMEOUT;
     self->created = zclock_mono ();
@@ -139,6 +149,7 @@ ovh_publisher_new (const char *endpoints)
     self->prefixes = zlistx_new ();
     self->socket = zsock_new (ZMQ_XPUB);
     if (!self->src || !self->prefixes || !self->socket) {
+        snprintf (error, error_size, "out of memory");
         ovh_publisher_destroy (&self);
         return NULL;
     }
@@ -150,16 +161,84 @@ ovh_publisher_new (const char *endpoints)
     zsock_set_linger (self->socket, OVH_PUBLISHER_LINGER);
     //  IPv6, reconnects, keepalives: as every bus socket (ovh_bus.h)
     ovh_bus_options (self->socket);
-
-    if (!endpoints)
-        endpoints = ">" OVH_BUS_ENDPOINT;
+    if (role == OVH_BUSKEYS_SERVER) {
+        self->auth = ovh_busauth_new ();
+        if (!self->auth) {
+            snprintf (error, error_size, "another ZAP handler runs in this process: a "
+                      "process can hold one binding CURVE publisher, and no other ovh_busauth");
+            ovh_publisher_destroy (&self);
+            return NULL;
+        }
+        if (ovh_busauth_allow (self->auth, "bus", allow, error, error_size) < 0) {
+            ovh_publisher_destroy (&self);
+            return NULL;
+        }
+        ovh_buskeys_apply_server (keys, self->socket, "bus");
+    }
+    else
+    if (role == OVH_BUSKEYS_CLIENT)
+        ovh_buskeys_apply_client (keys, self->socket);
+    //  The monitor must watch the socket before it connects, or the first
+    //  handshake's failure would go unseen
+    if (watch) {
+        self->monitor = ovh_busmonitor_new (self->socket, "bus", role == OVH_BUSKEYS_SERVER);
+        if (!self->monitor) {
+            snprintf (error, error_size, "out of memory");
+            ovh_publisher_destroy (&self);
+            return NULL;
+        }
+    }
     //  Unprefixed endpoints bind, as for any CZMQ publishing socket. An
     //  empty list would make a publisher that silently reaches nobody.
     if (*endpoints == 0 || zsock_attach (self->socket, endpoints, true) != 0) {
-        zsys_error ("ovh_publisher: invalid bus endpoint '%s'", endpoints);
+        snprintf (error, error_size, "cannot open bus '%s': %s", endpoints,
+                  *endpoints? zmq_strerror (zmq_errno ()): "empty endpoint list");
         ovh_publisher_destroy (&self);
         return NULL;
     }
+    return self;
+}
+
+ovh_publisher_t *
+ovh_publisher_new (const char *endpoints)
+{
+    if (!endpoints)
+        endpoints = ">" OVH_BUS_ENDPOINT;
+    char error [256];
+    ovh_publisher_t *self = s_new (endpoints, NULL, OVH_BUSKEYS_PLAINTEXT, NULL, false,
+                                   error, sizeof error);
+    if (!self)
+        zsys_error ("ovh_publisher: invalid bus endpoint '%s'", endpoints);
+    return self;
+}
+
+ovh_publisher_t *
+ovh_publisher_new_secure (const char *endpoints, const char *key_path,
+                          const char *server_key_path, const char *allow_folder,
+                          char *error, size_t error_size)
+{
+    assert (error);
+    if (!endpoints)
+        endpoints = ">" OVH_BUS_ENDPOINT;
+    int role = ovh_buskeys_role ("bus", endpoints, true, key_path, server_key_path,
+                                 allow_folder, error, error_size);
+    if (role < 0)
+        return NULL;
+    ovh_buskeys_t *keys = NULL;
+    if (key_path) {
+        //  The server key only matters to a client
+        keys = ovh_buskeys_new (key_path, role == OVH_BUSKEYS_CLIENT? server_key_path: NULL,
+                                error, error_size);
+        if (!keys)
+            return NULL;
+    }
+    //  A plaintext publisher that connects is watched too: a server that
+    //  wants CURVE then gets named as the reason no subscriber comes
+    bool watch = role != OVH_BUSKEYS_PLAINTEXT || ovh_buskeys_binds (endpoints, true) == 0;
+    ovh_publisher_t *self = s_new (endpoints, keys, role, allow_folder, watch,
+                                   error, error_size);
+    //  The socket keeps its own copy of the keys
+    ovh_buskeys_destroy (&keys);
     return self;
 }
 
@@ -169,8 +248,13 @@ ovh_publisher_destroy (ovh_publisher_t **self_p)
     assert (self_p);
     ovh_publisher_t *self = *self_p;
     if (self) {
-        //  Closing keeps the linger: queued events still go out (see top)
+        //  The monitor goes first, in this thread (ovh_busmonitor.h).
+        //  Closing keeps the linger: queued events still go out (see top),
+        //  over connections whose handshakes are done: the ZAP handler can
+        //  go after the socket
+        ovh_busmonitor_destroy (&self->monitor);
         zsock_destroy (&self->socket);
+        ovh_busauth_destroy (&self->auth);
         zlistx_destroy (&self->prefixes);
         msgpack_sbuffer_destroy (&self->envelope_buffer);
         zstr_free (&self->src);
@@ -366,6 +450,15 @@ ovh_publisher_wait_subscriber (ovh_publisher_t *self, int msecs)
         rc = s_read_subscriptions (self, (int) left);
     }
     return self->subscribed_ever;
+}
+
+bool
+ovh_publisher_problem (ovh_publisher_t *self, char *buffer, size_t size)
+{
+    assert (self);
+    assert (buffer && size);
+    buffer [0] = 0;
+    return self->monitor && ovh_busmonitor_problem (self->monitor, buffer, size);
 }
 
 const char *

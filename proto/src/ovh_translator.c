@@ -488,6 +488,24 @@ ovh_translator_translate (ovh_translator_t *self, const ovh_frame_t *frames,
 }
 
 int
+ovh_translator_envelope (ovh_translator_t *self, const void *data, size_t size,
+                         ovh_event_t *event)
+{
+    assert (self);
+    assert (event);
+    assert (data || size == 0);
+    memset (event, 0, sizeof *event);
+    ovh_error_clear (&self->error);
+    ovh_frame_t frame = { data, size };
+    ovh_reader_t reader;
+    ovh_reader_init (&reader, &frame, OVH_FRAME_ENVELOPE, NULL, &self->error);
+    int rc = s_envelope (&reader, event);
+    if (rc)
+        memset (event, 0, sizeof *event);
+    return rc;
+}
+
+int
 ovh_translator_translate_zmsg (ovh_translator_t *self, zmsg_t *msg, ovh_event_t *event)
 {
     assert (self);

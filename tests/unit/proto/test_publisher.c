@@ -11,13 +11,23 @@
     - a topic nobody subscribed is not waited for after the join window,
       and a subscribed one is;
     - no subscriber: ovh_publisher_wait_subscriber gives up after its time;
-    - invalid endpoints give NULL.                                          */
+    - invalid endpoints give NULL;
+    - CURVE (ovh_publisher_new_secure), over TCP: a connecting publisher
+      with an allowed key reaches a CURVE SUB; with an unknown key, a
+      wrong server key, against a plaintext SUB, or in plaintext against
+      the CURVE SUB no subscriber comes and
+      ovh_publisher_problem says why; a binding publisher lets an allowed
+      subscriber in and keeps a stranger out; the settings' errors.        */
 
 #include <sys/wait.h>
 #include <czmq.h>
 #include <msgpack.h>
 #include "ovhook.h"
 #include "ovh_test.h"
+#include "ovh_test_folder.h"
+#include "ovh_busauth.h"
+#include "ovh_buskeys.h"
+#include "ovh_busmonitor.h"
 
 #define FORK_EVENTS     1000
 #define BURST_EVENTS    500
@@ -130,18 +140,34 @@ s_bound_sub (const char *subscription, char *endpoint, size_t endpoint_max)
     return sub;
 }
 
+//  What a receiver is: its subscription, and a CURVE server certificate
+//  (ZAP domain "bus", checked by the test's ovh_busauth) or NULL
+typedef struct {
+    const char *subscription;
+    zcert_t *server;
+} s_receiver_args_t;
+
 //  A bound SUB only sends its subscription to a new peer once its own
 //  thread calls into it (libzmq attaches accepted connections while the
 //  socket processes commands). A receiver that the publishing thread also
 //  drives would therefore never be seen. As a real bridge does, this one
 //  runs in its own thread and forwards every message to the actor pipe.
 static void
-s_receiver_actor (zsock_t *pipe, void *args)
+s_receiver_actor (zsock_t *pipe, void *args_)
 {
-    zsock_t *sub = zsock_new_sub ("@tcp://127.0.0.1:*", (const char *) args);
+    s_receiver_args_t *args = (s_receiver_args_t *) args_;
+    zsock_t *sub = zsock_new (ZMQ_SUB);
     assert (sub);
-    zsock_signal (pipe, 0);
-    zstr_sendf (pipe, ">%s", zsock_endpoint (sub));
+    if (args->server) {
+        zcert_apply (args->server, sub);
+        zsock_set_curve_server (sub, 1);
+        zsock_set_zap_domain (sub, "bus");
+    }
+    zsock_set_subscribe (sub, args->subscription);
+    int port = zsock_bind (sub, "tcp://127.0.0.1:*");
+    assert (port > 0);
+    zsock_signal (pipe, 0);         //  'args' is not used after this
+    zstr_sendf (pipe, ">tcp://127.0.0.1:%d", port);
     zpoller_t *poller = zpoller_new (pipe, sub, NULL);
     while (true) {
         void *which = zpoller_wait (poller, -1);
@@ -155,17 +181,26 @@ s_receiver_actor (zsock_t *pipe, void *args)
     zsock_destroy (&sub);
 }
 
-//  Start a receiver subscribed to 'subscription'; fills its endpoint
+//  Start a receiver subscribed to 'subscription', a CURVE server when
+//  'server' is not NULL; fills its endpoint
 static zactor_t *
-s_receiver_new (const char *subscription, char *endpoint, size_t endpoint_max)
+s_receiver_new_curve (const char *subscription, zcert_t *server,
+                      char *endpoint, size_t endpoint_max)
 {
-    zactor_t *receiver = zactor_new (s_receiver_actor, (void *) subscription);
+    s_receiver_args_t args = { subscription, server };
+    zactor_t *receiver = zactor_new (s_receiver_actor, &args);
     assert (receiver);
     char *text = zstr_recv (receiver);
     snprintf (endpoint, endpoint_max, "%s", text? text: "");
     zstr_free (&text);
     zsock_set_rcvtimeo (zactor_sock (receiver), 10000);
     return receiver;
+}
+
+static zactor_t *
+s_receiver_new (const char *subscription, char *endpoint, size_t endpoint_max)
+{
+    return s_receiver_new_curve (subscription, NULL, endpoint, endpoint_max);
 }
 
 //  ---------------------------------------------------------------------
@@ -459,6 +494,276 @@ s_test_invalid (void)
     ovh_publisher_destroy (&publisher);
 }
 
+//  ---------------------------------------------------------------------
+//  (5) CURVE
+
+static char s_folder [128];
+
+//  'cert' saved as FOLDER/NAME and FOLDER/NAME_secret (0600); fills 'path'
+//  with the secret's path
+static void
+s_save_cert (zcert_t *cert, const char *name, char *path, size_t size)
+{
+    char public_path [256];
+    snprintf (public_path, sizeof public_path, "%s/%s", s_folder, name);
+    REQUIRE (zcert_save (cert, public_path) == 0);
+    REQUIRE ((size_t) snprintf (path, size, "%.240s_secret", public_path) < size);
+    REQUIRE (chmod (path, 0600) == 0);
+}
+
+//  A connecting publisher with 'key' and 'server_key' (secret and public
+//  paths) on 'endpoint': whether a subscriber came within 'msecs', and the
+//  problem when none did
+static bool
+s_curve_try (const char *endpoint, const char *key, const char *server_key, int msecs,
+             char *problem, size_t problem_size)
+{
+    char error [512] = "";
+    ovh_publisher_t *publisher = ovh_publisher_new_secure (endpoint, key, server_key, NULL,
+                                                           error, sizeof error);
+    CHECK_MSG (publisher, "%s", error);
+    if (!publisher)
+        return false;
+    bool joined = ovh_publisher_wait_subscriber (publisher, msecs);
+    //  A refusal is noticed by the monitor's thread shortly after
+    for (int wait = 0; !joined && wait < 50
+                    && !ovh_publisher_problem (publisher, problem, problem_size); wait++)
+        zclock_sleep (20);
+    if (joined)
+        CHECK (!ovh_publisher_problem (publisher, problem, problem_size));
+    ovh_publisher_destroy (&publisher);
+    return joined;
+}
+
+//  A connecting publisher against a CURVE SUB that this test's ZAP handler
+//  guards, and against a plaintext SUB
+static void
+s_test_curve_connect (zcert_t *server, const char *server_public, const char *client_secret,
+                      const char *stranger_secret, const char *other_public, const char *allow)
+{
+    ovh_busauth_t *auth = ovh_busauth_new ();
+    REQUIRE (auth);
+    char error [512] = "";
+    CHECK (ovh_busauth_allow (auth, "bus", allow, error, sizeof error) == 1);
+    char endpoint [128];
+    zactor_t *sub = s_receiver_new_curve ("", server, endpoint, sizeof endpoint);
+
+    //  An allowed key: events arrive whole, and there is no problem
+    ovh_publisher_t *publisher = ovh_publisher_new_secure (endpoint, client_secret,
+                                                           server_public, NULL,
+                                                           error, sizeof error);
+    CHECK_MSG (publisher, "%s", error);
+    REQUIRE (publisher);
+    ovh_publisher_set_src (publisher, "media-1/a");
+    CHECK (ovh_publisher_wait_subscriber (publisher, 3000));
+    ovh_body_t *body = ovh_body_new ();
+    s_make_body (body, 5);
+    CHECK (ovh_publisher_send (publisher, "sessionCreated", body) == 0);
+    s_received_t received;
+    CHECK (s_receive (zactor_sock (sub), &received));
+    CHECK (received.index == 5 && received.seq == 1);
+    CHECK_STR (received.src, "media-1/a");
+    char problem [256] = "x";
+    CHECK (!ovh_publisher_problem (publisher, problem, sizeof problem));
+    CHECK_STR (problem, "");
+    ovh_body_destroy (&body);
+    ovh_publisher_destroy (&publisher);
+
+    //  An unknown key: refused, and told so
+    uint64_t refused = ovh_busauth_refused (auth);
+    CHECK (!s_curve_try (endpoint, stranger_secret, server_public, 600,
+                         problem, sizeof problem));
+    CHECK_STR (problem, ovh_busmonitor_reason (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH, 400, false));
+    CHECK (ovh_busauth_refused (auth) > refused);
+
+    //  A wrong server key
+    CHECK (!s_curve_try (endpoint, client_secret, other_public, 600,
+                         problem, sizeof problem));
+    CHECK_STR (problem, ovh_busmonitor_reason (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL, 0, false));
+    //  A plaintext publisher made by the secure constructor is watched
+    //  too: the server's wish for CURVE is the problem
+    CHECK (!s_curve_try (endpoint, NULL, NULL, 600, problem, sizeof problem));
+    CHECK_STR (problem, ovh_busmonitor_reason (ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL,
+                                               ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH,
+                                               false));
+    zactor_destroy (&sub);
+
+    //  CURVE against a plaintext SUB
+    sub = s_receiver_new ("", endpoint, sizeof endpoint);
+    CHECK (!s_curve_try (endpoint, client_secret, server_public, 600,
+                         problem, sizeof problem));
+    CHECK_STR (problem, ovh_busmonitor_reason (ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL,
+                                               ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH,
+                                               false));
+    zactor_destroy (&sub);
+    ovh_busauth_destroy (&auth);
+}
+
+//  A connecting CURVE SUB on 'endpoint': whether it receives what the
+//  publisher sends within 'msecs'
+static bool
+s_curve_subscriber_gets (ovh_publisher_t *publisher, const char *endpoint,
+                         zcert_t *client, const char *server_key, int msecs)
+{
+    zsock_t *sub = zsock_new (ZMQ_SUB);
+    REQUIRE (sub);
+    zcert_apply (client, sub);
+    zsock_set_curve_serverkey (sub, server_key);
+    zsock_set_subscribe (sub, "");
+    zsock_set_rcvtimeo (sub, 200);
+    REQUIRE (zsock_connect (sub, "%s", endpoint) == 0);
+    ovh_body_t *body = ovh_body_new ();
+    s_make_body (body, 8);
+    bool received = false;
+    s_received_t message;
+    for (int64_t end = zclock_mono () + msecs; !received && zclock_mono () < end; ) {
+        ovh_publisher_wait_subscriber (publisher, 100);
+        CHECK (ovh_publisher_send (publisher, "sessionCreated", body) == 0);
+        received = s_receive (zsock_resolve (sub), &message);
+    }
+    ovh_body_destroy (&body);
+    zsock_destroy (&sub);
+    return received;
+}
+
+//  A binding publisher with an allow folder (its own ZAP handler)
+static void
+s_test_curve_bind (zcert_t *server, const char *server_secret, zcert_t *client,
+                   zcert_t *stranger, const char *allow)
+{
+    //  A port nobody listens on: bind one and close it
+    zsock_t *probe = zsock_new_sub ("@tcp://127.0.0.1:*", NULL);
+    char bind [128], connect [128];
+    snprintf (bind, sizeof bind, "@%s", zsock_endpoint (probe));
+    snprintf (connect, sizeof connect, "%s", zsock_endpoint (probe));
+    zsock_destroy (&probe);
+    char error [512] = "";
+    ovh_publisher_t *publisher = ovh_publisher_new_secure (bind, server_secret, NULL,
+                                                           allow, error, sizeof error);
+    CHECK_MSG (publisher, "%s", error);
+    REQUIRE (publisher);
+    ovh_publisher_set_join_timeout (publisher, 0);
+    //  One ZAP handler per process: a second binding CURVE publisher
+    //  cannot have one
+    ovh_publisher_t *second = ovh_publisher_new_secure ("@tcp://127.0.0.1:*", server_secret,
+                                                        NULL, allow, error, sizeof error);
+    CHECK (second == NULL);
+    CHECK_MSG (strstr (error, "another ZAP handler runs in this process") == error,
+               "%s", error);
+
+    const char *server_key = zcert_public_txt (server);
+    CHECK (!s_curve_subscriber_gets (publisher, connect, stranger, server_key, 600));
+    CHECK (!ovh_publisher_wait_subscriber (publisher, 0));
+    CHECK (s_curve_subscriber_gets (publisher, connect, client, server_key, 3000));
+    //  The binding side keeps no problem: refused peers are logged
+    char problem [256];
+    CHECK (!ovh_publisher_problem (publisher, problem, sizeof problem));
+    ovh_publisher_destroy (&publisher);
+}
+
+static void
+s_test_curve_errors (const char *client_secret, const char *server_public, const char *allow)
+{
+    char error [512], want [600], path [256];
+    ovh_publisher_t *publisher;
+    struct {
+        const char *endpoints, *key, *server_key, *allow, *error;
+    } cases [] = {
+        { ">tcp://127.0.0.1:5", client_secret, NULL, NULL,
+          "the bus connects ('>tcp://127.0.0.1:5'): with --bus-key it needs --bus-server-key, "
+          "the public certificate of the server it connects to" },
+        { "@tcp://127.0.0.1:*", client_secret, NULL, NULL,
+          "the bus binds ('@tcp://127.0.0.1:*'): with --bus-key it needs --bus-allow, "
+          "a folder of the public certificates allowed to connect" },
+        { ">tcp://127.0.0.1:5,@tcp://127.0.0.1:*", client_secret, server_public, allow,
+          "the bus endpoints '>tcp://127.0.0.1:5,@tcp://127.0.0.1:*' both bind and connect: "
+          "with --bus-key (CURVE) a socket is either the server or a client; use one kind "
+          "of endpoint" },
+        { ">tcp://127.0.0.1:5", NULL, server_public, NULL,
+          "--bus-server-key needs --bus-key (this program's secret certificate)" },
+        { "@tcp://127.0.0.1:*", NULL, NULL, allow,
+          "--bus-allow needs --bus-key (this program's secret certificate)" },
+        { ">tcp://127.0.0.1:5", server_public, server_public, NULL, NULL },
+        { ">foo://x", client_secret, server_public, NULL, "cannot open bus '>foo://x': " }
+    };
+    for (size_t index = 0; index < sizeof cases / sizeof cases [0]; index++) {
+        strcpy (error, "");
+        publisher = ovh_publisher_new_secure (cases [index].endpoints, cases [index].key,
+                                              cases [index].server_key, cases [index].allow,
+                                              error, sizeof error);
+        CHECK_MSG (publisher == NULL, "case %zu accepted", index);
+        ovh_publisher_destroy (&publisher);
+        if (cases [index].error && strlen (cases [index].error) > 0
+        &&  cases [index].error [strlen (cases [index].error) - 1] == ' ')
+            CHECK_MSG (strncmp (error, cases [index].error, strlen (cases [index].error)) == 0,
+                       "case %zu: %s", index, error);
+        else
+        if (cases [index].error)
+            CHECK_STR (error, cases [index].error);
+        else
+            CHECK_MSG (*error, "case %zu: no reason", index);
+    }
+    //  A public certificate given as the key: the key loader's own words
+    snprintf (want, sizeof want, "bus key '%s': no curve secret-key in it (give the "
+              "NAME_secret file, not the public NAME)", server_public);
+    publisher = ovh_publisher_new_secure (">tcp://127.0.0.1:5", server_public, server_public,
+                                          NULL, error, sizeof error);
+    CHECK_STR (error, want);
+    //  A missing allow folder, on a binding publisher
+    snprintf (path, sizeof path, "%s/none", s_folder);
+    snprintf (want, sizeof want, "bus allowed keys '%s': No such file or directory", path);
+    publisher = ovh_publisher_new_secure ("@tcp://127.0.0.1:*", client_secret, NULL, path,
+                                          error, sizeof error);
+    CHECK (publisher == NULL);
+    CHECK_STR (error, want);
+    //  Plaintext through the secure constructor, and an allow folder on a
+    //  connecting one is not used (one environment serves every program)
+    publisher = ovh_publisher_new_secure (">tcp://127.0.0.1:5", NULL, NULL, NULL,
+                                          error, sizeof error);
+    CHECK (publisher);
+    CHECK (!ovh_publisher_problem (publisher, error, sizeof error));
+    ovh_publisher_destroy (&publisher);
+    publisher = ovh_publisher_new_secure (">tcp://127.0.0.1:5", client_secret, server_public,
+                                          path, error, sizeof error);
+    CHECK (publisher);
+    ovh_publisher_destroy (&publisher);
+}
+
+static void
+s_test_curve (void)
+{
+    REQUIRE (ovh_test_folder_new (s_folder, sizeof s_folder, "ovh_test_publisher") == 0);
+    char allow [160], server_secret [256], server_public [256], client_secret [256],
+         stranger_secret [256], other_secret [256], other_public [256];
+    snprintf (allow, sizeof allow, "%s/allow", s_folder);
+    REQUIRE (mkdir (allow, 0700) == 0);
+    zcert_t *server = zcert_new ();
+    zcert_t *client = zcert_new ();
+    zcert_set_meta (client, OVH_BUSKEYS_SRC_PREFIX, "media-1/");
+    zcert_t *stranger = zcert_new ();
+    zcert_t *other = zcert_new ();
+    s_save_cert (server, "server", server_secret, sizeof server_secret);
+    snprintf (server_public, sizeof server_public, "%s/server", s_folder);
+    s_save_cert (client, "client", client_secret, sizeof client_secret);
+    s_save_cert (stranger, "stranger", stranger_secret, sizeof stranger_secret);
+    s_save_cert (other, "other", other_secret, sizeof other_secret);
+    snprintf (other_public, sizeof other_public, "%s/other", s_folder);
+    char path [256];
+    snprintf (path, sizeof path, "%s/client", allow);
+    REQUIRE (zcert_save_public (client, path) == 0);
+
+    s_test_curve_connect (server, server_public, client_secret, stranger_secret,
+                          other_public, allow);
+    s_test_curve_bind (server, server_secret, client, stranger, allow);
+    s_test_curve_errors (client_secret, server_public, allow);
+
+    zcert_destroy (&server);
+    zcert_destroy (&client);
+    zcert_destroy (&stranger);
+    zcert_destroy (&other);
+    ovh_test_folder_remove (s_folder);
+}
+
 int
 main (void)
 {
@@ -468,5 +773,6 @@ main (void)
     s_test_join_window ();
     s_test_no_subscriber ();
     s_test_invalid ();
+    s_test_curve ();
     return ovh_test_done ("test_publisher");
 }

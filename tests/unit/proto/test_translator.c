@@ -674,6 +674,35 @@ s_test_envelopes (ovh_translator_t *translator)
                 && memcmp (event.src, row->src, event.src_size) == 0);
         else
             CHECK (event.src == NULL && event.src_size == 0);
+        //  The envelope alone (ovhook-proxy's src check) reads the same
+        if (!row->envelope)
+            continue;
+        uint8_t bytes [1024];
+        size_t size = ovh_test_bytes (row->envelope, bytes, sizeof bytes);
+        ovh_event_t alone;
+        CHECK (ovh_translator_envelope (translator, bytes, size, &alone) == 0);
+        CHECK (alone.has_envelope && alone.seq == event.seq && alone.epoch == event.epoch
+               && alone.has_epoch == event.has_epoch && alone.src_size == event.src_size
+               && alone.type == NULL && alone.json == NULL);
+    }
+    //  ...and refuses what a whole message would: src twice, src not a
+    //  string, no src, trailing bytes, not a map
+    static const char *invalid [] = {
+        "83 a3 'src' a1 'a' a3 'seq' 01 a3 'src' a1 'b'",
+        "82 a3 'src' 01 a3 'seq' 01",
+        "81 a3 'seq' 01",
+        "82 a3 'src' a1 'a' a3 'seq' 01 00",
+        "a1 'a'",
+        ""
+    };
+    for (size_t index = 0; index < sizeof invalid / sizeof invalid [0]; index++) {
+        uint8_t bytes [256];
+        size_t size = ovh_test_bytes (invalid [index], bytes, sizeof bytes);
+        ovh_event_t alone;
+        CHECK_MSG (ovh_translator_envelope (translator, bytes, size, &alone) == -1,
+                   "'%s' accepted", invalid [index]);
+        CHECK (alone.src == NULL && !alone.has_envelope);
+        CHECK (ovh_translator_error (translator)->frame == OVH_FRAME_ENVELOPE);
     }
 }
 
