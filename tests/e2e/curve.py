@@ -145,10 +145,7 @@ class Relay:
         self.sent = bytearray ()
         self.received = bytearray ()
         self.lock = threading.Lock ()
-        self.listener = socket.socket (socket.AF_INET, socket.SOCK_STREAM)
-        self.listener.setsockopt (socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.listener.bind (("127.0.0.1", 0))
-        self.listener.listen (8)
+        self.listener = socket.create_server (("127.0.0.1", 0))
         self.port = self.listener.getsockname () [1]
         self.sockets = []
         self.running = True
