@@ -219,6 +219,23 @@ s_short_key_warning (ovh_config_t *config, char *text, size_t size)
     return entry > 0;
 }
 
+//  A plaintext bus bound beyond loopback lets anyone who reaches the port
+//  publish, and the bridge signs and POSTs what they send. --bus-insecure
+//  says a firewall already sees to it. Writes the warning into 'text' and
+//  returns true when there is one.
+static bool
+s_exposed_bus_warning (ovh_config_t *config, char *text, size_t size)
+{
+    if (config->bus_keys || config->bus_insecure || !ovh_buskeys_exposed (config->bus, false))
+        return false;
+    snprintf (text, size, "the bus %s is bound beyond loopback WITHOUT CURVE (no --bus-key): "
+              "anyone who reaches the port can publish events that this bridge signs and "
+              "POSTs, and can replay a src and seq to have real events discarded as "
+              "duplicates. Set --bus-key and --bus-allow, or --bus-insecure if a firewall "
+              "already keeps others out; see docs/security.md", config->bus);
+    return true;
+}
+
 static int
 s_check_config (ovh_config_t *config, int argc, char *argv [], ovh_config_action_t *action)
 {
@@ -240,8 +257,10 @@ s_check_config (ovh_config_t *config, int argc, char *argv [], ovh_config_action
         return 2;
     }
     if (*action == OVH_CONFIG_CHECK) {
-        char warning [160];
+        char warning [1024];
         if (s_short_key_warning (config, warning, sizeof warning))
+            fprintf (stderr, "ovhook-bridge: warning: %s\n", warning);
+        if (s_exposed_bus_warning (config, warning, sizeof warning))
             fprintf (stderr, "ovhook-bridge: warning: %s\n", warning);
         ovh_config_print (config, stdout);
         return 0;
@@ -360,8 +379,10 @@ s_warn_about_config (ovh_config_t *config)
 {
     if (ovh_config_event_count (config) == 0)
         zsys_warning ("OPENVIDU_WEBHOOK_EVENTS is empty: no event will be sent");
-    char warning [160];
+    char warning [1024];
     if (s_short_key_warning (config, warning, sizeof warning))
+        zsys_warning ("%s", warning);
+    if (s_exposed_bus_warning (config, warning, sizeof warning))
         zsys_warning ("%s", warning);
     if (config->insecure)
         zsys_warning ("TLS certificates are NOT verified (--insecure): anyone on the path "
@@ -422,6 +443,7 @@ s_log_end (bridge_t *self, const ovh_dispatch_stats_t *stats)
     uint64_t undelivered = stats->queued + (self->pending ? 1 : 0);
     ovh_item_destroy (&self->pending);
     s_log_stats (self, "stopped", stats, undelivered);
+    ovh_intake_log_handshakes (self->intake);
     if (!self->spool)
         return;
     const char *spool = self->config->spool;

@@ -129,6 +129,8 @@ s_check (ovh_config_t *self, s_id_t id, const char *value, s_id_t named, const c
         case K_BUS:     rc = ovh_config_check_bus (value, (char **) field, problems); break;
         case K_CA:      rc = ovh_config_check_ca (value, (char **) field, problems); break;
         case K_PATH:    rc = ovh_config_check_path (value, (char **) field, problems); break;
+        case K_KEY:     rc = ovh_config_check_key (value, (char **) field, problems); break;
+        case K_FOLDER:  rc = ovh_config_check_folder (value, (char **) field, problems); break;
         case K_SECRET:  rc = ovh_config_check_secret (value, (char **) field, problems); break;
         case K_INT:     rc = ovh_config_check_int (value, min, max, &number, problems); break;
         case K_SIZE:    rc = ovh_config_check_size (value, min, max, &number, problems); break;
@@ -143,7 +145,7 @@ s_check (ovh_config_t *self, s_id_t id, const char *value, s_id_t named, const c
     return rc == 0;
 }
 
-//  Free every string the table fills
+//  Free every string the table fills, and the keys loaded from them
 static void
 s_free_texts (ovh_config_t *self)
 {
@@ -151,6 +153,7 @@ s_free_texts (ovh_config_t *self)
         if (ovh_config_settings [id].type == T_TEXT)
             zstr_free ((char **) s_field (self, id));
     zstr_free (&self->env_file);
+    ovh_buskeys_destroy (&self->bus_keys);
 }
 
 //  Back to the defaults, keeping the allocations that can be kept
@@ -357,6 +360,55 @@ s_read_setting_file (ovh_config_t *self, s_from_file_t *from, const char *values
         values [from->target] = from->text;
 }
 
+//  The bus security settings together. CURVE gives a socket one role, so
+//  a bus with a key either binds (and needs the folder of allowed keys) or
+//  connects (and needs the server's key); without a key of its own the
+//  bridge does not use CURVE, and a folder or server key alone would look
+//  like security that is not there. Then loads the keys the intake uses.
+static void
+s_check_bus_security (ovh_config_t *self, const char *values [S_COUNT],
+                      const bool given [S_COUNT], const bool valid [S_COUNT])
+{
+    const char *bus = values [S_BUS];
+    if (!given [S_BUS_KEY]) {
+        s_id_t needing [] = { S_BUS_ALLOW, S_BUS_SERVER_KEY };
+        for (size_t index = 0; index < 2; index++)
+            if (given [needing [index]])
+                s_property_error (self, needing [index], values [needing [index]],
+                                  "Needs OVHOOK_BUS_KEY: without a key of its own the bridge "
+                                  "does not use CURVE");
+        return;
+    }
+    if (!valid [S_BUS_KEY] || !valid [S_BUS])
+        return;                 //  said already
+    //  The bridge's SUB attaches with CZMQ's default: an endpoint without
+    //  '@' or '>' connects
+    int binds = ovh_buskeys_binds (self->bus, false);
+    if (binds == -1) {
+        s_property_error (self, S_BUS_KEY, values [S_BUS_KEY], "Cannot be used with a bus that "
+                          "both binds and connects (OVHOOK_BUS=%s): CURVE gives a socket one "
+                          "role; make every endpoint bind (@) or every one connect (>)", bus);
+        return;
+    }
+    if (binds && !given [S_BUS_ALLOW])
+        s_property_error (self, S_BUS_ALLOW, "", "Needed with OVHOOK_BUS_KEY on a bus that "
+                          "binds (OVHOOK_BUS=%s): the folder of the public certificates that "
+                          "may publish", bus);
+    if (!binds && !given [S_BUS_SERVER_KEY])
+        s_property_error (self, S_BUS_SERVER_KEY, "", "Needed with OVHOOK_BUS_KEY on a bus "
+                          "that connects (OVHOOK_BUS=%s): the public certificate of the "
+                          "server it connects to", bus);
+    if (binds? !valid [S_BUS_ALLOW] || !given [S_BUS_ALLOW]: !given [S_BUS_SERVER_KEY])
+        return;
+    //  The key loaded before; what fails now is the server's certificate
+    char error [512];
+    self->bus_keys = ovh_buskeys_new (self->bus_key, binds? NULL: self->bus_server_key,
+                                      error, sizeof error);
+    if (!self->bus_keys)
+        s_property_error (self, binds? S_BUS_KEY: S_BUS_SERVER_KEY,
+                          values [binds? S_BUS_KEY: S_BUS_SERVER_KEY], "Cannot be used: %s", error);
+}
+
 int
 ovh_config_load (ovh_config_t *self, int argc, char *argv [], char **envp,
                  ovh_config_action_t *action)
@@ -429,6 +481,7 @@ ovh_config_load (ovh_config_t *self, int argc, char *argv [], char **envp,
     }
     s_not_less (self, S_QUEUE_BYTES, S_MAX_FRAME, values [S_QUEUE_BYTES], valid);
     s_not_less (self, S_RETRY_MAX, S_RETRY_INITIAL, values [S_RETRY_MAX], valid);
+    s_check_bus_security (self, values, given, valid);
     if (self->redeliver && !self->spool && !self->dead_letter)
         s_add_error (self, strdup ("Option '--redeliver' needs OVHOOK_SPOOL or "
                                    "OVHOOK_DEAD_LETTER: there is nothing to redeliver"));
@@ -475,7 +528,17 @@ ovh_config_print (ovh_config_t *self, FILE *file)
             case K_EVENTS:  value = made = ovh_config_format_events (self->events); break;
             case K_BUS:
             case K_CA:
+            case K_FOLDER:
             case K_PATH:    value = *(char **) field; break;
+            case K_KEY:
+                //  The public key, for the other side's folder or
+                //  --bus-server-key; a comment, so that the output still
+                //  reads as an env file
+                value = *(char **) field;
+                if (value && self->bus_keys)
+                    value = made = zsys_sprintf ("%s   # public key: %s", value,
+                                                 ovh_buskeys_public (self->bus_keys));
+                break;
             case K_SECRET:  value = *(char **) field? "****": NULL; break;
             case K_INT:
                 snprintf (text, sizeof text, "%" PRId64, s_number (self, id));

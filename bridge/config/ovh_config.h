@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <czmq.h>
 #include "ovhook.h"
+#include "ovh_buskeys.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -46,6 +47,12 @@ typedef struct {
     int stats_interval_ms;              //  OVHOOK_STATS_INTERVAL (60 s)
     bool verbose;                       //  OVHOOK_VERBOSE: log every delivery
     char *headers_file;                 //  OVHOOK_WEBHOOK_HEADERS_FILE: the headers' file
+    //  Bus security (CURVE)
+    char *bus_key;                      //  OVHOOK_BUS_KEY: our secret certificate, NULL: plaintext
+    char *bus_allow;                    //  OVHOOK_BUS_ALLOW: folder of allowed public certificates
+    char *bus_server_key;               //  OVHOOK_BUS_SERVER_KEY: the server's public certificate
+    bool bus_insecure;                  //  OVHOOK_BUS_INSECURE: no warning for an exposed plaintext bus
+    ovh_buskeys_t *bus_keys;            //  loaded from bus_key (and bus_server_key), NULL: plaintext
     char *env_file;                     //  --env-file PATH
     //  Delivery guarantees
     char *secret;                       //  OVHOOK_WEBHOOK_SECRET: whsec_... (space-separated)

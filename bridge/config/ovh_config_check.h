@@ -117,6 +117,19 @@ char *
 int
     ovh_config_check_path (const char *value, char **path_p, zlist_t *problems);
 
+//  A secret CurveZMQ certificate (the bus key), loaded at once with
+//  ovh_buskeys so that a missing file, a public certificate or one that
+//  others can read stops the start with ovh_buskeys's reason (which names
+//  the file); the path into *path_p (a copy). Empty means none: returns 0
+//  and leaves *path_p (ovh_config_files.c).
+int
+    ovh_config_check_key (const char *value, char **path_p, zlist_t *problems);
+
+//  A folder the bridge can list and read (the allowed keys) into *path_p
+//  (a copy). Empty means none: returns 0 and leaves *path_p.
+int
+    ovh_config_check_folder (const char *value, char **path_p, zlist_t *problems);
+
 //  Standard Webhooks secrets, "whsec_<base64>" separated by spaces, as
 //  ovh_signer_check_secrets reads them, into *secret_p (a copy). Empty
 //  means none: returns 0 and leaves *secret_p. The reason never quotes

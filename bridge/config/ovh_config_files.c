@@ -1,8 +1,9 @@
 /*  ovh_config_files.c - the settings that name files the configuration
     reads at once: the CA file (loaded and checked as PEM, so that a wrong
-    file stops the start rather than failing every delivery) and the files
+    file stops the start rather than failing every delivery), the files
     that hold a secret or the headers (so that they stay out of
-    /proc/PID/cmdline and the environment).                                 */
+    /proc/PID/cmdline and the environment), and the bus's key and folder
+    of allowed keys (so that CURVE never starts half set up).              */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include "ovh_buskeys.h"
 #include "ovh_config_check.h"
 
 //  More than any secret list or header array needs: a file this large is
@@ -137,4 +139,48 @@ ovh_config_read_file (const char *path, zlist_t *problems)
         zstr_free (&text);
     }
     return text;
+}
+
+int
+ovh_config_check_key (const char *value, char **path_p, zlist_t *problems)
+{
+    if (*value == '\0')
+        return 0;               //  no CURVE
+    //  Loaded and dropped: ovh_config_load keeps the one it loads with the
+    //  server key, once every setting is known
+    char error [512];
+    ovh_buskeys_t *keys = ovh_buskeys_new (value, NULL, error, sizeof error);
+    if (!keys) {
+        ovh_config_problem (problems, "Cannot be used: %s", error);
+        return -1;
+    }
+    ovh_buskeys_destroy (&keys);
+    free (*path_p);
+    *path_p = strdup (value);
+    return 0;
+}
+
+int
+ovh_config_check_folder (const char *value, char **path_p, zlist_t *problems)
+{
+    if (*value == '\0')
+        return 0;
+    struct stat info;
+    const char *problem = NULL;
+    if (stat (value, &info) != 0)
+        problem = strerror (errno);
+    else
+    if (!S_ISDIR (info.st_mode))
+        problem = "Not a folder";
+    else
+    //  Listed (read) and its files opened (execute), by ovh_busauth
+    if (access (value, R_OK | X_OK) != 0)
+        problem = strerror (errno);
+    if (problem) {
+        ovh_config_problem (problems, "Is not a readable folder: %s", problem);
+        return -1;
+    }
+    free (*path_p);
+    *path_p = strdup (value);
+    return 0;
 }

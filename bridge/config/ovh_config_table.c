@@ -68,6 +68,15 @@ const ovh_config_setting_t ovh_config_settings [S_COUNT] = {
     { "OVHOOK_WEBHOOK_HEADERS_FILE", "headers-file", K_PATH, FIELD (headers_file), "PATH",
       "", "(none)", 0, 0,
       "File holding the headers' JSON array instead (not both)." },
+    //  Bus security
+    { "OVHOOK_BUS_KEY", "bus-key", K_KEY, FIELD (bus_key), "PATH", "", "(none: plaintext bus)",
+      0, 0, "This bridge's secret certificate (ovhook-keygen's NAME_secret): CURVE on." },
+    { "OVHOOK_BUS_ALLOW", "bus-allow", K_FOLDER, FIELD (bus_allow), "DIR", "", "(none)", 0, 0,
+      "Folder of the public certificates that may publish (a bus that binds)." },
+    { "OVHOOK_BUS_SERVER_KEY", "bus-server-key", K_PATH, FIELD (bus_server_key), "PATH", "",
+      "(none)", 0, 0, "Public certificate of the server a connecting bus trusts (the proxy)." },
+    { "OVHOOK_BUS_INSECURE", "bus-insecure", K_BOOL, FIELD (bus_insecure), "BOOL", "false",
+      "false", 0, 0, "Bind a plaintext bus beyond loopback without the warning." },
     //  Delivery guarantees
     { "OVHOOK_WEBHOOK_SECRET", "secret", K_SECRET, FIELD (secret), "SECRETS", "",
       "(none: requests are not signed)", 0, 0,
@@ -118,6 +127,9 @@ ovh_config_usage (FILE *file)
         if (id == S_BUS)
             fprintf (file, "\nThe bridge's own settings:\n");
         else
+        if (id == S_BUS_KEY)
+            fprintf (file, "\nBus security: CURVE encryption and publisher keys:\n");
+        else
         if (id == S_SECRET)
             fprintf (file, "\nDelivery guarantees: signatures, retries, spool, dead letters:\n");
         char flag [64];
@@ -140,6 +152,7 @@ ovh_config_usage (FILE *file)
         "SIZE is a number of bytes, or a number with suffix K, M or G (powers of 1024).\n"
         "TIME is a number of milliseconds, or a number with suffix ms, s, m or h.\n"
         "MODE is normal or full. SECRETS are whsec_<base64> keys, separated by spaces.\n"
+        "Bus keys are CZMQ certificate files, as ovhook-keygen writes them.\n"
         "Every configuration error is printed on its own line; the exit status is then 2.\n"
         "ovhook-bridge %s; see docs/configuration.md.\n", OVHOOK_VERSION_STRING);
 }

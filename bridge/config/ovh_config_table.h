@@ -30,6 +30,8 @@ typedef enum {
     K_DURATION,     //  milliseconds, or ms, s, m, h
     K_CA,           //  a readable PEM file of CAs, or empty for none
     K_PATH,         //  a path the bridge creates or opens later, or empty for none
+    K_KEY,          //  a secret CurveZMQ certificate, loaded at once, or empty for none
+    K_FOLDER,       //  a readable folder, or empty for none
     K_SECRET,       //  whsec_ secrets, never shown
     K_SYNC          //  normal or full, into a bool (full)
 } s_kind_t;
@@ -44,6 +46,7 @@ typedef enum {
     S_BUS, S_WORKERS, S_QUEUE_EVENTS, S_QUEUE_BYTES, S_CONNECT_TIMEOUT,
     S_REQUEST_TIMEOUT, S_DRAIN_TIMEOUT, S_STATS_INTERVAL, S_CA_FILE,
     S_INSECURE, S_ACCEPT_2XX, S_MAX_FRAME, S_VERBOSE, S_HEADERS_FILE,
+    S_BUS_KEY, S_BUS_ALLOW, S_BUS_SERVER_KEY, S_BUS_INSECURE,
     S_SECRET, S_SECRET_FILE, S_RETRIES, S_RETRY_INITIAL, S_RETRY_MAX, S_RETRY_JITTER,
     S_RETRY_MAX_AGE, S_BREAKER_THRESHOLD, S_SPOOL, S_SPOOL_SYNC, S_SPOOL_MAX,
     S_DEAD_LETTER, S_REDELIVER,

@@ -1,11 +1,14 @@
 /*  ovh_intake.c - the bridge's side of the bus.                            */
 
 #include "ovh_intake.h"
+#include "ovh_busauth.h"
+#include "ovh_busmonitor.h"
 #include "ovh_ratelog.h"
 
 #define MAX_FRAMES      3
 #define SUB_RCVHWM      5000       //  cap: small frames (ovh_bus.h sizes it)
 #define MAX_SOURCES     65536
+#define ZAP_DOMAIN      "bus"       //  the ZAP domain of the bridge's SUB
 
 struct _ovh_intake_t {
     ovh_config_t *config;
@@ -14,6 +17,9 @@ struct _ovh_intake_t {
     ovh_ratelog_t *ratelog;
     ovh_ratelog_t *seqlog;          //  gaps and seq going back, limited too
     ovh_seqtrack_t *seqtrack;
+    ovh_busauth_t *busauth;         //  binding with CURVE: the key checks
+    ovh_busmonitor_t *monitor;      //  with CURVE: the handshakes
+    bool binds;                     //  with CURVE: the bus binds
     zmq_msg_t frames [MAX_FRAMES];
     uint64_t received;
     uint64_t dropped;
@@ -27,7 +33,47 @@ ovh_intake_reason_name (int reason)
         return "disabled-topic";
     if (reason == OVH_DROP_MEMORY)
         return "out-of-memory";
+    if (reason == OVH_DROP_SRC)
+        return "src-not-allowed";
     return ovh_code_name ((ovh_code_t) reason);
+}
+
+//  CURVE on the SUB socket, before it attaches: a binding bus checks every
+//  handshake against --bus-allow (one ZAP handler in the process), a
+//  connecting one trusts the server's key. The monitor tells why a peer
+//  cannot get in, on either side. 0, or -1 (logged).
+static int
+s_secure (ovh_intake_t *self)
+{
+    ovh_config_t *config = self->config;
+    self->binds = ovh_buskeys_binds (config->bus, false) == 1;
+    if (self->binds) {
+        self->busauth = ovh_busauth_new ();
+        if (!self->busauth)
+            return -1;
+        char error [256];
+        int count = ovh_busauth_allow (self->busauth, ZAP_DOMAIN, config->bus_allow,
+                                       error, sizeof error);
+        if (count < 0) {
+            zsys_error ("bus: cannot read the allowed keys in %s: %s", config->bus_allow, error);
+            return -1;
+        }
+        ovh_buskeys_apply_server (config->bus_keys, self->sub, ZAP_DOMAIN);
+        zsys_info ("bus: CURVE on, public key %s; %d allowed key%s in %s (read again when "
+                   "it changes)", ovh_buskeys_public (config->bus_keys), count,
+                   count == 1? "": "s", config->bus_allow);
+        if (count == 0)
+            zsys_warning ("bus: no public certificate in %s yet: no publisher can get in",
+                          config->bus_allow);
+    }
+    else {
+        if (ovh_buskeys_apply_client (config->bus_keys, self->sub))
+            return -1;          //  the configuration makes sure of the server key
+        zsys_info ("bus: CURVE on, public key %s, trusting the server's key in %s",
+                   ovh_buskeys_public (config->bus_keys), config->bus_server_key);
+    }
+    self->monitor = ovh_busmonitor_new (self->sub, "bus", self->binds);
+    return self->monitor? 0: -1;
 }
 
 ovh_intake_t *
@@ -64,6 +110,10 @@ ovh_intake_new (ovh_config_t *config)
     for (size_t index = 0; index < ovh_catalog_size (); index++)
         if (config->events [index])
             zsock_set_subscribe (self->sub, ovh_catalog_at (index)->name);
+    if (config->bus_keys && s_secure (self)) {
+        ovh_intake_destroy (&self);
+        return NULL;
+    }
     if (zsock_attach (self->sub, config->bus, false) != 0) {
         zsys_error ("cannot open the bus at '%s': %s", config->bus, zmq_strerror (zmq_errno ()));
         ovh_intake_destroy (&self);
@@ -81,7 +131,9 @@ ovh_intake_destroy (ovh_intake_t **self_p)
         return;
     for (int index = 0; index < MAX_FRAMES; index++)
         zmq_msg_close (&self->frames [index]);
+    ovh_busmonitor_destroy (&self->monitor);
     zsock_destroy (&self->sub);
+    ovh_busauth_destroy (&self->busauth);
     ovh_seqtrack_destroy (&self->seqtrack);
     ovh_ratelog_destroy (&self->ratelog);
     ovh_ratelog_destroy (&self->seqlog);
@@ -149,6 +201,33 @@ s_check_seq (ovh_intake_t *self, const ovh_event_t *event)
         ovh_ratelog_warn (self->seqlog, 1, "%s", sentence);
 }
 
+//  Whether the publisher's key owns the src of an event. Asked only on a
+//  binding CURVE bus: a message that our ZAP handler let in carries the key
+//  (User-Id) and its certificate's src-prefix. One from a server we
+//  connected to has no User-Id: that server (a proxy) vouches for it.
+static bool
+s_src_allowed (ovh_intake_t *self, const ovh_event_t *event)
+{
+    zmq_msg_t *first = &self->frames [0];
+    const char *key = zmq_msg_gets (first, "User-Id");
+    if (!key)
+        return true;
+    const char *prefix = zmq_msg_gets (first, OVH_BUSKEYS_SRC_PREFIX);
+    if (ovh_buskeys_owns (prefix, event->src, event->src_size))
+        return true;
+    //  Both the src and the prefix are shown safely: the src is the
+    //  publisher's, the prefix is a certificate's metadata
+    char src [96], shown_prefix [96], detail [320];
+    ovh_shown (src, sizeof src, event->src, event->src_size);
+    if (prefix)
+        ovh_shown (shown_prefix, sizeof shown_prefix, prefix, strlen (prefix));
+    snprintf (detail, sizeof detail, "src-not-allowed: key %s sent src '%s'%s%s%s", key, src,
+              prefix? ", its certificate allows src-prefix '": " and its certificate has no "
+              "src-prefix", prefix? shown_prefix: "", prefix? "' only": "");
+    s_drop (self, OVH_DROP_SRC, detail);
+    return false;
+}
+
 int
 ovh_intake_read (ovh_intake_t *self, ovh_item_t **item_p)
 {
@@ -168,6 +247,9 @@ ovh_intake_read (ovh_intake_t *self, ovh_item_t **item_p)
         const ovh_error_t *error = ovh_translator_error (self->translator);
         return s_drop (self, error->code, error->text);
     }
+    //  Before the seq is recorded: an impostor's seq must not count
+    if (self->busauth && event.has_envelope && !s_src_allowed (self, &event))
+        return 0;
     if (!self->config->events [event.type->index]) {
         char detail [128];
         snprintf (detail, sizeof detail, "disabled-topic: %s is not enabled", event.type->name);
@@ -204,4 +286,23 @@ uint64_t
 ovh_intake_lost (ovh_intake_t *self)
 {
     return ovh_seqtrack_lost (self->seqtrack);
+}
+
+void
+ovh_intake_log_handshakes (ovh_intake_t *self)
+{
+    assert (self);
+    if (!self->monitor)
+        return;
+    uint64_t failed = ovh_busmonitor_failed (self->monitor);
+    if (self->busauth) {
+        //  The monitor counts refused keys among its failures too
+        uint64_t refused = ovh_busauth_refused (self->busauth);
+        zsys_info ("bus handshakes (CURVE): allowed %" PRIu64 ", refused %" PRIu64
+                   ", failed %" PRIu64, ovh_busauth_allowed (self->busauth), refused,
+                   failed > refused? failed - refused: 0);
+    }
+    else
+        zsys_info ("bus handshakes with the server (CURVE): succeeded %" PRIu64
+                   ", failed %" PRIu64, ovh_busmonitor_succeeded (self->monitor), failed);
 }

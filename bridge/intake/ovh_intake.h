@@ -1,7 +1,13 @@
 /*  ovh_intake.h - the bridge's side of the bus: a SUB socket subscribed to
     exactly the enabled event types, and everything that happens to a message
     before it is queued: the exact topic check, validation and translation,
-    counting and logging what is dropped, and counting what the bus lost.   */
+    counting and logging what is dropped, and counting what the bus lost.
+
+    With a bus key (config->bus_keys) the socket speaks CURVE: a binding bus
+    lets in the keys of --bus-allow (the process's ZAP handler) and keeps
+    a message with an envelope only when the publisher's certificate owns
+    its src (src-prefix); a connecting bus trusts --bus-server-key, and the
+    server it reaches (ovhook-proxy) vouches for what it forwards.          */
 
 #ifndef OVH_INTAKE_H_INCLUDED
 #define OVH_INTAKE_H_INCLUDED
@@ -14,12 +20,15 @@
 //  Reasons to drop a message: the protocol's codes, and one of ours
 #define OVH_DROP_DISABLED   OVH_E_COUNT     //  a valid type that is not enabled
 #define OVH_DROP_MEMORY     (OVH_E_COUNT + 1)
-#define OVH_DROP_REASONS    (OVH_E_COUNT + 2)
+#define OVH_DROP_SRC        (OVH_E_COUNT + 2)   //  a src the publisher's key does not own
+#define OVH_DROP_REASONS    (OVH_E_COUNT + 3)
 
 typedef struct _ovh_intake_t ovh_intake_t;
 
-//  Create the SUB socket on config->bus and subscribe. Returns NULL (logged)
-//  if an endpoint cannot be bound or connected.
+//  Create the SUB socket on config->bus and subscribe; with config->bus_keys,
+//  start the key checks (binding) and the handshake monitor first. Returns
+//  NULL (logged) if an endpoint cannot be bound or connected, or the
+//  allowed keys' folder cannot be read.
 ovh_intake_t *
     ovh_intake_new (ovh_config_t *config);
 void
@@ -41,6 +50,12 @@ uint64_t ovh_intake_dropped (ovh_intake_t *self);
 uint64_t ovh_intake_dropped_for (ovh_intake_t *self, int reason);
 //  Messages the bus lost, seen from envelope seq gaps
 uint64_t ovh_intake_lost (ovh_intake_t *self);
+
+//  With CURVE on, one line with the bus's handshakes so far: allowed,
+//  refused (a key not in --bus-allow) and failed (no CURVE, a wrong server
+//  key); on a connecting bus, those with the server. Nothing with CURVE off.
+void
+    ovh_intake_log_handshakes (ovh_intake_t *self);
 
 //  Name of a drop reason ("utf8", "disabled-topic", ...)
 const char *

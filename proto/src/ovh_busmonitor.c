@@ -58,8 +58,12 @@ ovh_busmonitor_reason (int event, int value, bool binds)
         return binds? "its handshake does not decrypt: it was given another server key "
                       "(--bus-server-key)":
                "the handshake does not decrypt: --bus-server-key is not this server's key";
-    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL && !binds)
-        return "the server closed the connection during the handshake: --bus-server-key is "
+    //  Either side may see a mechanism mismatch first: when the peer does,
+    //  it hangs up, and this side sees only that
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+        return binds? "it closed the connection during the handshake: it does not use CURVE, "
+                      "or it was given another server key":
+               "the server closed the connection during the handshake: --bus-server-key is "
                "not this server's key, or the server does not use CURVE";
     return "the handshake failed (ZeroMQ protocol error)";
 }

@@ -1,7 +1,8 @@
 /*  test_config.c - the bridge's configuration: OpenVidu's four properties
     with OpenVidu's error texts, the bridge's own settings and those of the
     delivery guarantees (secret, retries, breaker, spool, dead letters,
-    --redeliver), flags, the environment and the --env-file, their
+    --redeliver), the bus's security (key, allowed keys, server key, and
+    how they must go together), flags, the environment and the --env-file, their
     precedence, --check-config output with secrets masked (headers, the
     endpoint's password, the webhook secret, which no error line shows
     either), --help and --version.
@@ -10,7 +11,9 @@
     exact error lines expected, in order, or lines expected in the printed
     configuration. In expected strings, @FILE@ stands for the env file's path,
     @CA@ for a readable temporary file, @PORT@ for libcurl's text for a bad
-    port number.                                                             */
+    port number, @KEYS@ for a folder of bus certificates: @KEY@ a secret one
+    (0600), @OPENKEY@ a secret one others may read, @PUB@ a public one,
+    @ALLOW@ a folder with @PUB@ in it; @PUBLIC@ is @KEY@'s public key.       */
 
 #include <curl/curl.h>
 #include <sys/stat.h>
@@ -19,9 +22,14 @@
 #include "ovh_config.h"
 
 #include "ovh_test_ca.h"
+#include "ovh_test_folder.h"
 
 static char s_file_path [256];      //  env file written for a case
 static char s_ca_path [256];        //  a readable file for OVHOOK_CA_FILE
+static char s_keys [128];           //  the bus certificates' folder
+static char s_key [160], s_open_key [160], s_pub [160], s_allow [160];
+static char s_public [41];          //  s_key's public key
+static char s_secret [41];          //  s_key's secret key: never printed
 
 //  'text' with the @...@ tokens replaced; caller frees
 static char *
@@ -30,7 +38,10 @@ s_expand (const char *text)
     char *result = strdup (text);
     const char *tokens [][2] = {
         { "@FILE@", s_file_path }, { "@CA@", s_ca_path },
-        { "@PORT@", curl_url_strerror (CURLUE_BAD_PORT_NUMBER) }
+        { "@PORT@", curl_url_strerror (CURLUE_BAD_PORT_NUMBER) },
+        { "@OPENKEY@", s_open_key }, { "@KEY@", s_key }, { "@PUB@", s_pub },
+        { "@ALLOW@", s_allow }, { "@KEYS@", s_keys },
+        { "@PUBLIC@", s_public }            //  last: a Z85 key may hold '@'
     };
     for (size_t index = 0; index < sizeof tokens / sizeof tokens [0]; index++) {
         char *at;
@@ -116,6 +127,11 @@ typedef struct {
 #define BAD_SECRET "Property OVHOOK_WEBHOOK_SECRET=****. Is not a valid secret: "
 //  base64 of 66 bytes: two more than a key may have
 #define KEY_66 "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB"
+
+#define BUS_KEY "Property OVHOOK_BUS_KEY="
+#define BUS_ALLOW "Property OVHOOK_BUS_ALLOW="
+#define BUS_SERVER "Property OVHOOK_BUS_SERVER_KEY="
+#define NEEDS_KEY "Needs OVHOOK_BUS_KEY: without a key of its own the bridge does not use CURVE"
 
 static const s_error_case_t s_error_cases [] = {
     //  OPENVIDU_WEBHOOK
@@ -353,6 +369,52 @@ static const s_error_case_t s_error_cases [] = {
     { { "--workers", "7" }, { "OVHOOK_WORKERS=bad" }, "OVHOOK_WORKERS=worse\nOVHOOK_BUS=nope\n",
       { "Property OVHOOK_BUS=nope. Endpoint 'nope' is not valid: expected tcp://, ipc://, "
         "inproc://, pgm:// or epgm://, after an optional @ (bind) or > (connect)" } },
+    //  Bus security: each setting, then how they go together
+    { { "--bus-key", "/nonexistent/bridge_secret" }, {0}, NULL,
+      { BUS_KEY "/nonexistent/bridge_secret. Cannot be used: bus key '/nonexistent/bridge_secret': "
+        "No such file or directory" } },
+    { { "--bus-key", "@PUB@", "--bus-allow", "@ALLOW@" }, {0}, NULL,
+      { BUS_KEY "@PUB@. Cannot be used: bus key '@PUB@': no curve secret-key in it (give the "
+        "NAME_secret file, not the public NAME)" } },
+    { {0}, { "OVHOOK_BUS_KEY=@OPENKEY@", "OVHOOK_BUS_ALLOW=@ALLOW@" }, NULL,
+      { BUS_KEY "@OPENKEY@. Cannot be used: bus key '@OPENKEY@': readable or writable by others "
+        "(mode 0644); make it 0600" } },
+    { { "--bus-key", "@CA@", "--bus-allow", "@ALLOW@" }, {0}, NULL,
+      { BUS_KEY "@CA@. Cannot be used: bus key '@CA@': not a CurveZMQ certificate (no valid "
+        "curve public-key; ovhook-keygen writes them)" } },
+    { { "--bus-key", "@KEY@", "--bus-allow", "/nonexistent/keys" }, {0}, NULL,
+      { BUS_ALLOW "/nonexistent/keys. Is not a readable folder: No such file or directory" } },
+    { { "--bus-key", "@KEY@", "--bus-allow=@PUB@" }, {0}, NULL,
+      { BUS_ALLOW "@PUB@. Is not a readable folder: Not a folder" } },
+    { { "--bus-insecure=yes" }, {0}, NULL,
+      { "Property OVHOOK_BUS_INSECURE=yes. Is not a boolean (true or false)" } },
+    { { "--bus-allow", "@ALLOW@", "--bus-server-key", "@PUB@" }, {0}, NULL,
+      { BUS_ALLOW "@ALLOW@. " NEEDS_KEY, BUS_SERVER "@PUB@. " NEEDS_KEY } },
+    //  A key that does not load is said once: not "needs OVHOOK_BUS_KEY" too
+    { {0}, { "OVHOOK_BUS_SERVER_KEY=@PUB@", "OVHOOK_BUS_KEY=@PUB@", "OVHOOK_BUS=>tcp://h:1" }, NULL,
+      { BUS_KEY "@PUB@. Cannot be used: bus key '@PUB@': no curve secret-key in it (give the "
+        "NAME_secret file, not the public NAME)" } },
+    { { "--bus-key", "@KEY@", "--bus-allow", "@ALLOW@", "--bus-server-key", "@PUB@",
+        "--bus", "@tcp://*:5560,>tcp://proxy:5561" }, {0}, NULL,
+      { BUS_KEY "@KEY@. Cannot be used with a bus that both binds and connects "
+        "(OVHOOK_BUS=@tcp://*:5560,>tcp://proxy:5561): CURVE gives a socket one role; make "
+        "every endpoint bind (@) or every one connect (>)" } },
+    { { "--bus-key", "@KEY@" }, {0}, NULL,
+      { "Property OVHOOK_BUS_ALLOW is not set. Needed with OVHOOK_BUS_KEY on a bus that binds "
+        "(OVHOOK_BUS=@tcp://127.0.0.1:5560): the folder of the public certificates that may "
+        "publish" } },
+    //  Without '@' or '>', the bridge's bus connects (CZMQ's default)
+    { { "--bus-key=@KEY@", "--bus-allow", "@ALLOW@", "--bus", "tcp://proxy:5561" }, {0}, NULL,
+      { "Property OVHOOK_BUS_SERVER_KEY is not set. Needed with OVHOOK_BUS_KEY on a bus that "
+        "connects (OVHOOK_BUS=tcp://proxy:5561): the public certificate of the server it "
+        "connects to" } },
+    { { "--bus-key", "@KEY@", "--bus", ">tcp://proxy:5561", "--bus-server-key", "/nonexistent/p" },
+      {0}, NULL,
+      { BUS_SERVER "/nonexistent/p. Cannot be used: bus server key '/nonexistent/p': No such "
+        "file or directory" } },
+    { { "--bus-key", "@KEY@", "--bus", ">tcp://proxy:5561", "--bus-server-key", "@KEYS@" },
+      {0}, NULL,
+      { BUS_SERVER "@KEYS@. Cannot be used: bus server key '@KEYS@': not a regular file" } },
 };
 
 static void
@@ -385,7 +447,7 @@ s_test_errors (void)
         //  The secrets of the cases above: in no error line, expected or not
         const char *secrets [] = { KEY_A, KEY_B, "s3cr3tWithoutPrefix", "Zm9v*YmFy", "QUFBQUFB",
                                    "t0k3nValue", "pa55",
-                                   "Basic x", "100-continue", "chunked" };
+                                   "Basic x", "100-continue", "chunked", s_secret };
         for (size_t secret = 0; secret < sizeof secrets / sizeof secrets [0]; secret++)
             for (error = (const char *) zlist_first (errors); error;
                  error = (const char *) zlist_next (errors))
@@ -483,6 +545,17 @@ static const s_value_case_t s_value_cases [] = {
     { { "--bus", ">tcp://[::1]:5560,@ipc:///tmp/ovh.sock,inproc://bus,tcp://*:*" }, {0}, NULL,
       { "OVHOOK_BUS=>tcp://[::1]:5560,@ipc:///tmp/ovh.sock,inproc://bus,tcp://*:*" } },
     { {0}, { "OVHOOK_CA_FILE=@CA@" }, NULL, { "OVHOOK_CA_FILE=@CA@" } },
+    //  Bus security: the key's path and public key, never its secret
+    { { "--bus-key", "@KEY@", "--bus-allow", "@ALLOW@" }, {0}, NULL,
+      { "OVHOOK_BUS_KEY=@KEY@   # public key: @PUBLIC@", "OVHOOK_BUS_ALLOW=@ALLOW@",
+        "OVHOOK_BUS_SERVER_KEY=", "OVHOOK_BUS_INSECURE=false" } },
+    { {0}, { "OVHOOK_BUS_KEY=@KEY@", "OVHOOK_BUS_SERVER_KEY=@PUB@", "OVHOOK_BUS=>tcp://p:5561" },
+      NULL, { "OVHOOK_BUS_KEY=@KEY@   # public key: @PUBLIC@", "OVHOOK_BUS_SERVER_KEY=@PUB@",
+              "OVHOOK_BUS_ALLOW=" } },
+    { { "--bus-key", "@KEY@", "--bus", "@tcp://*:5560,@ipc:///tmp/b" }, { "OVHOOK_BUS_ALLOW=@ALLOW@" },
+      NULL, { "OVHOOK_BUS_KEY=@KEY@   # public key: @PUBLIC@" } },
+    { { "--bus", "@tcp://*:5560", "--bus-insecure" }, {0}, NULL,
+      { "OVHOOK_BUS_INSECURE=true", "OVHOOK_BUS_KEY=" } },
     //  The .env format, through the config
     { {0}, {0}, "# ovhook\n\nexport OVHOOK_BUS=>tcp://10.0.0.1:5560   # the proxy\n"
                 "OPENVIDU_WEBHOOK_EVENTS='[\"sessionCreated\"]'\n"
@@ -550,6 +623,8 @@ s_test_defaults (void)
     CHECK (config->env_file == NULL);
     CHECK (config->secret == NULL && config->secret_file == NULL);
     CHECK (config->headers_file == NULL);
+    CHECK (config->bus_key == NULL && config->bus_allow == NULL && config->bus_server_key == NULL);
+    CHECK (!config->bus_insecure && config->bus_keys == NULL);
     CHECK (config->retries == 7);
     CHECK (config->retry_initial_ms == 1000);
     CHECK (config->retry_max_ms == 60000);
@@ -585,6 +660,10 @@ s_test_defaults (void)
         "OVHOOK_MAX_FRAME=1M\n"
         "OVHOOK_VERBOSE=false\n"
         "OVHOOK_WEBHOOK_HEADERS_FILE=\n"
+        "OVHOOK_BUS_KEY=\n"
+        "OVHOOK_BUS_ALLOW=\n"
+        "OVHOOK_BUS_SERVER_KEY=\n"
+        "OVHOOK_BUS_INSECURE=false\n"
         "OVHOOK_WEBHOOK_SECRET=\n"
         "OVHOOK_WEBHOOK_SECRET_FILE=\n"
         "OVHOOK_RETRIES=7\n"
@@ -692,6 +771,71 @@ s_test_delivery (void)
     ovh_config_destroy (&config);
 }
 
+//  The keys are loaded at configuration time, for the intake to use; the
+//  secret key is in no output
+static void
+s_test_bus_keys (void)
+{
+    const char *args [] = { "--bus-key", "@KEY@", "--bus-allow", "@ALLOW@", "--bus-insecure",
+                            "false", NULL };
+    int rc;
+    ovh_config_t *config = s_load (args, NULL, NULL, NULL, &rc);
+    CHECK (rc == 0);
+    CHECK_STR (config->bus_key, s_key);
+    CHECK_STR (config->bus_allow, s_allow);
+    CHECK (config->bus_server_key == NULL && !config->bus_insecure);
+    REQUIRE (config->bus_keys);
+    CHECK_STR (ovh_buskeys_public (config->bus_keys), s_public);
+    CHECK (!ovh_buskeys_has_server (config->bus_keys));
+    char *printed = s_print (config);
+    CHECK (!strstr (printed, s_secret));
+    free (printed);
+    //  A connecting bus: the server's key is loaded with it
+    const char *client [] = { "--bus-key", "@KEY@", "--bus", ">tcp://proxy:5561",
+                              "--bus-server-key", "@PUB@", NULL };
+    char *argv [8];
+    int argc = 0;
+    argv [argc++] = "ovhook-bridge";
+    for (const char **arg = client; *arg; arg++)
+        argv [argc++] = s_expand (*arg);
+    CHECK (ovh_config_load (config, argc, argv, NULL, NULL) == 0);
+    REQUIRE (config->bus_keys);
+    CHECK (ovh_buskeys_has_server (config->bus_keys));
+    while (argc > 1)
+        free (argv [--argc]);
+    //  A second load forgets them
+    CHECK (ovh_config_load (config, 1, argv, NULL, NULL) == 0);
+    CHECK (config->bus_keys == NULL && config->bus_key == NULL && config->bus_server_key == NULL);
+    ovh_config_destroy (&config);
+}
+
+//  The certificates the cases use, as ovhook-keygen writes them (CZMQ's
+//  format): a secret one (0600), the same readable by others, a public
+//  one in a folder of allowed keys
+static void
+s_make_keys (void)
+{
+    REQUIRE (ovh_test_folder_new (s_keys, sizeof s_keys, "ovh_test_config") == 0);
+    snprintf (s_key, sizeof s_key, "%s/bridge_secret", s_keys);
+    snprintf (s_open_key, sizeof s_open_key, "%s/open_secret", s_keys);
+    snprintf (s_allow, sizeof s_allow, "%s/allow", s_keys);
+    snprintf (s_pub, sizeof s_pub, "%s/allow/media-1", s_keys);
+    REQUIRE (mkdir (s_allow, 0700) == 0);
+    zcert_t *cert = zcert_new ();
+    REQUIRE (cert);
+    snprintf (s_public, sizeof s_public, "%s", zcert_public_txt (cert));
+    snprintf (s_secret, sizeof s_secret, "%s", zcert_secret_txt (cert));
+    REQUIRE (zcert_save_secret (cert, s_key) == 0);
+    REQUIRE (chmod (s_key, 0600) == 0);
+    REQUIRE (zcert_save_secret (cert, s_open_key) == 0);
+    REQUIRE (chmod (s_open_key, 0644) == 0);
+    zcert_destroy (&cert);
+    cert = zcert_new ();
+    zcert_set_meta (cert, "src-prefix", "media-1/");
+    REQUIRE (zcert_save_public (cert, s_pub) == 0);
+    zcert_destroy (&cert);
+}
+
 static void
 s_test_actions (void)
 {
@@ -758,7 +902,10 @@ s_test_usage (void)
         "--breaker-threshold N", "OVHOOK_BREAKER_THRESHOLD", "--spool PATH", "OVHOOK_SPOOL\n",
         "--spool-sync MODE", "OVHOOK_SPOOL_SYNC", "default: normal", "--spool-max SIZE",
         "OVHOOK_SPOOL_MAX", "default: 1G", "--dead-letter PATH", "OVHOOK_DEAD_LETTER",
-        "--redeliver[=BOOL]", "suffix ms, s, m or h", "MODE is normal or full", NULL
+        "--redeliver[=BOOL]", "suffix ms, s, m or h", "MODE is normal or full",
+        "--bus-key PATH", "OVHOOK_BUS_KEY\n", "--bus-allow DIR", "OVHOOK_BUS_ALLOW\n",
+        "--bus-server-key PATH", "OVHOOK_BUS_SERVER_KEY\n", "--bus-insecure[=BOOL]",
+        "OVHOOK_BUS_INSECURE\n", "Bus security: CURVE", "ovhook-keygen", NULL
     };
     for (const char **needle = needles; *needle; needle++)
         CHECK_MSG (strstr (text, *needle), "usage lacks '%s'", *needle);
@@ -781,16 +928,19 @@ main (void)
     assert (ca);
     fputs (S_CA_PEM, ca);
     fclose (ca);
+    s_make_keys ();
 
     s_test_defaults ();
     s_test_errors ();
     s_test_values ();
     s_test_fields ();
     s_test_delivery ();
+    s_test_bus_keys ();
     s_test_actions ();
     s_test_usage ();
 
     unlink (s_file_path);
     unlink (s_ca_path);
+    ovh_test_folder_remove (s_keys);
     return ovh_test_done ("test_config");
 }
