@@ -30,7 +30,13 @@ struct _ovh_busmonitor_t {
     atomic_uint_least64_t succeeded;
     pthread_mutex_t lock;           //  guards 'problem'
     char problem [256];
+    char endpoint [64];             //  the monitor's inproc name
 };
+
+//  Monitor names come from a counter, not from an address: ZeroMQ frees a
+//  closed monitor's name later, on its own thread, so a monitor made at
+//  the address of one just destroyed could not bind its name
+static atomic_uint s_monitors;
 
 typedef struct {
     ovh_busmonitor_t *owner;
@@ -185,10 +191,8 @@ s_actor (zsock_t *pipe, void *args)
     self.events = zsock_new (ZMQ_PAIR);
     self.peers = zhash_new ();
     self.ratelog = ovh_ratelog_new (KIND_COUNT, LOG_INTERVAL);
-    char endpoint [64];
-    snprintf (endpoint, sizeof endpoint, "inproc://ovh-busmonitor-%p", (void *) self.owner);
     bool ready = self.events && self.peers && self.ratelog
-              && zsock_connect (self.events, "%s", endpoint) == 0;
+              && zsock_connect (self.events, "%s", self.owner->endpoint) == 0;
     if (self.peers)
         zhash_autofree (self.peers);
     zsock_signal (pipe, 0);
@@ -233,11 +237,11 @@ ovh_busmonitor_new (zsock_t *socket, const char *name, bool binds)
     atomic_init (&self->failed, 0);
     atomic_init (&self->succeeded, 0);
     pthread_mutex_init (&self->lock, NULL);
-    char endpoint [64];
-    snprintf (endpoint, sizeof endpoint, "inproc://ovh-busmonitor-%p", (void *) self);
+    snprintf (self->endpoint, sizeof self->endpoint, "inproc://ovh-busmonitor-%u",
+              atomic_fetch_add (&s_monitors, 1));
     //  The monitor's end binds in the socket's thread; the actor connects
     //  before zactor_new returns, so no event is sent before it listens
-    if (!self->name || zmq_socket_monitor (zsock_resolve (socket), endpoint, EVENTS)) {
+    if (!self->name || zmq_socket_monitor (zsock_resolve (socket), self->endpoint, EVENTS)) {
         pthread_mutex_destroy (&self->lock);
         free (self->name);
         free (self);
