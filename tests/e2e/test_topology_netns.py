@@ -51,7 +51,7 @@ class NetnsTopologyTest (ovhtest.BridgeTestCase):
         self.ns = topology.Namespaces ()
         self.addCleanup (self.ns.delete)
 
-    def hosts (self):
+    def hosts (self, keys=None):
         """The namespaces and links of the docstring; returns the Place."""
         ns = self.ns
         proxy = ns.add ("proxy")
@@ -64,7 +64,7 @@ class NetnsTopologyTest (ovhtest.BridgeTestCase):
             ["tcp://%s1:5560" % NET, "tcp://%s5:5560" % NET],
             {hosts ["bridge"]: "tcp://%s9:5561" % NET, hosts ["tails"]: "tcp://%s13:5561" % NET},
             proxy_ns=proxy, bridge_ns=hosts ["bridge"], tail_ns=hosts ["tails"],
-            pub_ns=[hosts ["pubA"], hosts ["pubB"]])
+            pub_ns=[hosts ["pubA"], hosts ["pubB"]], keys=keys)
 
     def test_publishers_proxy_bridge_tails_on_four_hosts (self):
         feeds = [topology.scenario_feed (self, "inject-scenario-a", "hostA/scenario", 301, 3, 3),
@@ -90,6 +90,34 @@ class NetnsTopologyTest (ovhtest.BridgeTestCase):
         own = topology._ip ("-o", "addr", "show").stdout.decode ()
         self.assertNotIn (NET, own)
         self.assertNotIn ("to-", own)
+
+    def test_curve_everywhere (self):
+        """The same cluster with CURVE on every connection (issue 12): the
+        proxy lets in the publisher hosts' keys at its frontend and the
+        consumers' at its backend; each publisher host's key owns only its
+        own src values (hostA/, hostB/). Every event arrives as in the
+        plaintext run, and every handshake succeeded."""
+        feeds = [topology.scenario_feed (self, "inject-scenario-a", "hostA/scenario", 311, 2, 3),
+                 topology.scenario_feed (self, "inject-scenario-b", "hostB/scenario", 312, 2, 2),
+                 topology.Feed ("inject-json", "json", "hostA/json",
+                                topology.session_lines ("ca", 6, 3)),
+                 topology.Feed ("libovhook", "libovhook", "hostB/libovhook",
+                                topology.session_lines ("cb", 6, 3))]
+        keys = topology.ClusterKeys (self, ["hostA/", "hostB/"])
+        place = self.hosts (keys)
+        result = topology.run_cluster (self, place, feeds)
+        self.assertEqual (result ["total"], sum (len (feed.lines) for feed in feeds))
+        logs = {path: open (os.path.join (self.tmp, path)).read ()
+                for path in ("proxy.log", "bridge.log", "tail-all.log")}
+        self.assertRegex (logs ["proxy.log"], r"\(publishers, CURVE\).*\(consumers, CURVE\)")
+        self.assertRegex (logs ["proxy.log"], r"handshakes refused: 0 at the frontend, 0 at the "
+                          r"backend; 0 messages dropped", logs ["proxy.log"])
+        for path, text in logs.items ():
+            self.assertNotRegex (text, r"(?m)^W:|^E:|does not decrypt|disagree on CURVE|"
+                                 r"src-not-allowed", path + "\n" + text)
+        self.assertRegex (logs ["bridge.log"],
+                          r"bus handshakes with the server \(CURVE\): succeeded [1-9]\d*, failed 0",
+                          logs ["bridge.log"])
 
     def test_proxy_host_vanishes_and_comes_back (self):
         """The proxy's host vanishes without a word (its links go first, so

@@ -37,6 +37,7 @@ import unittest
 HERE = os.path.dirname (os.path.abspath (__file__))
 sys.path.insert (0, HERE)
 import ovhtest                                      # noqa: E402
+import curve                                        # noqa: E402
 
 import msgpack                                      # noqa: E402
 import zmq                                          # noqa: E402
@@ -256,21 +257,23 @@ class Feed:
             result.setdefault (session_of (line), []).append (line)
         return result
 
-    def command (self, test, bus, netns=None):
-        """Start the publisher process (not waiting for it)."""
+    def command (self, test, bus, netns=None, env=None):
+        """Start the publisher process (not waiting for it); 'env': its
+        variables (CURVE keys)."""
         common = ["--bus", bus, "--src", self.src]
         if self.kind == "scenario":
             return program (test, self.name, "ovhook-inject",
                             common + ["--scenario", "session"] + self.args,
-                            netns=netns, ready=False)
+                            netns=netns, env=env, ready=False)
         path = os.path.join (test.tmp, self.name + ".jsonl")
         with open (path, "wb") as f:
             f.write (b"".join (line + b"\n" for line in self.lines))
         if self.kind == "json":
             return program (test, self.name, "ovhook-inject",
-                            common + ["--json", path] + self.args, netns=netns, ready=False)
+                            common + ["--json", path] + self.args, netns=netns, env=env,
+                            ready=False)
         return program (test, self.name, "ovh-test-publish", common + self.args,
-                        netns=netns, stdin=path, ready=False)
+                        netns=netns, stdin=path, env=env, ready=False)
 
 
 def scenario_size (sessions, participants):
@@ -477,7 +480,7 @@ class Place:
     other. Namespace names None: the test's own (loopback)."""
 
     def __init__ (self, frontend, backend, pub_connect, consumer_connect,
-                  proxy_ns=None, bridge_ns=None, tail_ns=None, pub_ns=(None,)):
+                  proxy_ns=None, bridge_ns=None, tail_ns=None, pub_ns=(None,), keys=None):
         self.frontend = frontend                #   proxy --frontend (bind)
         self.backend = backend                  #   proxy --backend (bind)
         self.pub_connect = pub_connect          #   [endpoint per publisher ns]
@@ -486,6 +489,42 @@ class Place:
         self.bridge_ns = bridge_ns
         self.tail_ns = tail_ns
         self.pub_ns = list (pub_ns)
+        self.keys = keys                        #   ClusterKeys: CURVE everywhere, or None
+
+
+class ClusterKeys:
+    """CURVE on every bus connection of run_cluster (issue 12): a pair per
+    role made by ovhook-keygen; the proxy lets the publishers' keys into its
+    frontend and the consumers' into its backend; every program connects
+    with its own secret and the proxy's public key, through the variables
+    every program reads. Publisher i gets src-prefix 'prefixes [i]', so the
+    proxy checks each host's src values against its key."""
+
+    def __init__ (self, test, prefixes):
+        folder = os.path.join (test.tmp, "keys")
+        self.publishers = os.path.join (folder, "publishers")
+        self.consumers = os.path.join (folder, "consumers")
+        own = os.path.join (folder, "own")
+        self.proxy = curve.keygen (own, "proxy", src_prefix="*")
+        self.pubs = [curve.keygen (own, "pub%d" % index, src_prefix=prefix)
+                     for index, prefix in enumerate (prefixes)]
+        self.bridge = curve.keygen (own, "bridge")
+        self.tails = curve.keygen (own, "tails")
+        for keys in self.pubs:
+            keys.allow_in (self.publishers)
+        for keys in (self.bridge, self.tails):
+            keys.allow_in (self.consumers)
+
+    def proxy_args (self):
+        return ["--bus-key", self.proxy.secret_path, "--frontend-allow", self.publishers,
+                "--backend-allow", self.consumers]
+
+    def env (self, keys):
+        return {"OVHOOK_BUS_KEY": keys.secret_path,
+                "OVHOOK_BUS_SERVER_KEY": self.proxy.public_path}
+
+    def pub_env (self, index):
+        return self.env (self.pubs [index % len (self.pubs)])
 
 
 def warm_up (test, place, consumers, topics):
@@ -496,8 +535,12 @@ def warm_up (test, place, consumers, topics):
     (The proxy forwards the first subscription of a topic upstream and not
     the others', so no publisher could tell that a second consumer joined.)
     Returns the number of warm-up messages sent."""
+    keys = []
+    if place.keys:
+        keys = ["--key", place.keys.pubs [0].secret_path,
+                "--server-key", place.keys.proxy.public_path]
     warm = script (test, "warmup", ["warmup", "--connect", place.pub_connect [0],
-                                    "--topics", ",".join (topics)], place.pub_ns [0])
+                                    "--topics", ",".join (topics)] + keys, place.pub_ns [0])
 
     def missing ():
         result = []
@@ -518,23 +561,28 @@ def run_cluster (test, place, feeds, some_topics=("sessionCreated", "sessionDest
     type, one for 'some_topics'. Checks that each consumer got exactly what
     it subscribed to, once, in each publisher's order, with seq 1..n per src
     and topic, and that the proxy forwarded exactly what was published."""
+    keys = place.keys
     proxy = program (test, "proxy", "ovhook-proxy", ["--frontend", place.frontend,
-                                                     "--backend", place.backend],
-                     netns=place.proxy_ns)
+                                                     "--backend", place.backend]
+                     + (keys.proxy_args () if keys else []), netns=place.proxy_ns)
     if place.bridge_ns is None:
         receiver = test.receiver ()
     else:
         receiver = ReceiverProcess (test, place.bridge_ns)
     bridge_env = test.webhook_env (receiver.url (), ">" + place.consumer_connect [place.bridge_ns])
+    tail_env = None
+    if keys:
+        bridge_env.update (keys.env (keys.bridge))
+        tail_env = keys.env (keys.tails)
     bridge = Proc (test.tmp, "bridge", ovhtest.binary ("ovhook-bridge"), [], bridge_env,
                    place.bridge_ns)
     test.addCleanup (bridge.kill)
     bridge.start ()
     backend = ">" + place.consumer_connect [place.tail_ns]
     every = program (test, "tail-all", "ovhook-tail", ["--bus", backend, "--envelope"],
-                     netns=place.tail_ns)
+                     netns=place.tail_ns, env=tail_env)
     some = program (test, "tail-some", "ovhook-tail", ["--bus", backend, "--envelope"]
-                    + list (some_topics), netns=place.tail_ns)
+                    + list (some_topics), netns=place.tail_ns, env=tail_env)
 
     topics = sorted ({topic_of (line) for feed in feeds for line in feed.lines})
     received = lambda: [r.body for r in receiver.requests]
@@ -546,7 +594,8 @@ def run_cluster (test, place, feeds, some_topics=("sessionCreated", "sessionDest
 
     #   Every publisher at once
     publishers = [feed.command (test, ">" + place.pub_connect [i % len (place.pub_connect)],
-                                place.pub_ns [i % len (place.pub_ns)])
+                                place.pub_ns [i % len (place.pub_ns)],
+                                keys.pub_env (i % len (place.pub_ns)) if keys else None)
                   for i, feed in enumerate (feeds)]
     for proc in publishers:
         proc.finish (60)
@@ -660,10 +709,12 @@ def cmd_receiver (args):
     return 0
 
 
-def _xpub (context, endpoints):
+def _xpub (context, endpoints, options=None):
     socket = context.socket (zmq.XPUB)
     socket.setsockopt (zmq.XPUB_VERBOSE, 1)         #   every subscription, from every peer
     socket.setsockopt (zmq.SNDHWM, 0)               #   never drop a send
+    for option, value in (options or {}).items ():
+        socket.setsockopt (option, value)
     for endpoint in endpoints.split (","):
         socket.connect (endpoint)
     return socket
@@ -695,7 +746,14 @@ def cmd_warmup (args):
     interval = int (args [args.index ("--interval-ms") + 1]) if "--interval-ms" in args else 50
     stop = _stopper ()
     context = zmq.Context ()
-    socket = _xpub (context, endpoints)
+    options = {}
+    if "--key" in args:             #   CURVE: our secret certificate, the server's public one
+        secret_path = args [args.index ("--key") + 1]
+        options = {zmq.CURVE_PUBLICKEY: curve._read_key (secret_path, "public-key"),
+                   zmq.CURVE_SECRETKEY: curve._read_key (secret_path, "secret-key"),
+                   zmq.CURVE_SERVERKEY: curve._read_key (args [args.index ("--server-key") + 1],
+                                                         "public-key")}
+    socket = _xpub (context, endpoints, options)
     if not _wait_subscriptions (socket, {t: 1 for t in topics}, 20 * SLOW):
         return 2
     _say ("warmup ready: %d topics subscribed" % len (topics))

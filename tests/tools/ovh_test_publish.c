@@ -116,10 +116,15 @@ main (int argc, char *argv [])
     ovh_body_destroy (&body);
 
     int status = bad_lines? 1: 0;
-    ovh_publisher_t *publisher = ovh_publisher_new (bus);
+    //  CURVE from the variables every program reads (empty: unset)
+    const char *key = getenv ("OVHOOK_BUS_KEY"), *server_key = getenv ("OVHOOK_BUS_SERVER_KEY");
+    char error [300] = "";
+    ovh_publisher_t *publisher = ovh_publisher_new_secure (bus, key && *key? key: NULL,
+                                                           server_key && *server_key? server_key: NULL,
+                                                           NULL, error, sizeof error);
     if (!publisher) {
-        fprintf (stderr, "ovh-test-publish: cannot open bus '%s'\n",
-                 bus? bus: ">" OVH_BUS_ENDPOINT);
+        fprintf (stderr, "ovh-test-publish: cannot open bus '%s': %s\n",
+                 bus? bus: ">" OVH_BUS_ENDPOINT, error);
         status = 2;
     }
     else {
