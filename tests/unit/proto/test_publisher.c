@@ -23,6 +23,9 @@
 #include <czmq.h>
 #include <msgpack.h>
 #include "ovhook.h"
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include "ovh_test.h"
 #include "ovh_test_folder.h"
 #include "ovh_busauth.h"
@@ -631,14 +634,21 @@ static void
 s_test_curve_bind (zcert_t *server, const char *server_secret, zcert_t *client,
                    zcert_t *stranger, const char *allow)
 {
-    //  A port nobody listens on: bind one and close it
-    zsock_t *probe = zsock_new_sub ("@tcp://127.0.0.1:*", NULL);
-    char bind [128], connect [128];
-    snprintf (bind, sizeof bind, "@%s", zsock_endpoint (probe));
-    snprintf (connect, sizeof connect, "%s", zsock_endpoint (probe));
-    zsock_destroy (&probe);
+    //  A port nobody listens on: the kernel's pick for a plain socket,
+    //  closed at once (a ZeroMQ socket would release it later, on its I/O
+    //  thread, and the publisher's bind could find it still taken)
+    int probe = socket (AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = { .sin_family = AF_INET,
+                                   .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+    socklen_t length = sizeof address;
+    REQUIRE (probe >= 0 && bind (probe, (struct sockaddr *) &address, sizeof address) == 0
+             && getsockname (probe, (struct sockaddr *) &address, &length) == 0);
+    close (probe);
+    char bind_to [128], connect [128];
+    snprintf (bind_to, sizeof bind_to, "@tcp://127.0.0.1:%d", ntohs (address.sin_port));
+    snprintf (connect, sizeof connect, "tcp://127.0.0.1:%d", ntohs (address.sin_port));
     char error [512] = "";
-    ovh_publisher_t *publisher = ovh_publisher_new_secure (bind, server_secret, NULL,
+    ovh_publisher_t *publisher = ovh_publisher_new_secure (bind_to, server_secret, NULL,
                                                            allow, error, sizeof error);
     CHECK_MSG (publisher, "%s", error);
     REQUIRE (publisher);
