@@ -146,5 +146,5 @@ ovh_dispatcher_stats (ovh_dispatcher_t *self, ovh_dispatch_stats_t *stats)
 const char *
 ovh_dispatcher_endpoint (ovh_dispatcher_t *self)
 {
-    return ovh_sender_endpoint (self->sender);
+    return self->sender_class->endpoint (self->sender);
 }
