@@ -358,9 +358,14 @@ ovh_dispatcher_new_with (ovh_config_t *config, ovh_signer_t *signer, ovh_spool_t
     //  Probes start at the first retry delay and back off to the cap
     self->breaker = ovh_breaker_new (config->breaker_threshold, config->retry_initial_ms,
                                      config->retry_max_ms);
-    //  A unique inproc name per dispatcher, so several can live in a process
+    //  A unique inproc name per dispatcher, so several can live in a
+    //  process: never used twice, since ZeroMQ releases a closed socket's
+    //  name later, on its own thread, and a new dispatcher at the address
+    //  of one just destroyed could not bind its own
+    static atomic_uint dispatchers;
     char endpoint [64];
-    snprintf (endpoint, sizeof endpoint, "inproc://ovh-feed-%p", (void *) self);
+    snprintf (endpoint, sizeof endpoint, "inproc://ovh-feed-%u",
+              atomic_fetch_add (&dispatchers, 1));
     self->feed_out = zsock_new (ZMQ_PAIR);
     self->feed_in = zsock_new (ZMQ_PAIR);
     if (!self->sender || !self->lanes || !self->schedule || !self->breaker
