@@ -402,7 +402,7 @@ s_join (ovh_dispatcher_t *self)
         return;
     //  A send to an actor that ended by itself must not block
     zsock_set_sndtimeo (self->actor, 0);
-    zstr_send (self->actor, "$TERM");
+    ovh_dispatcher_tell (self, "$TERM", false);
     while (!atomic_load_explicit (&self->finished, memory_order_acquire)) {
         //  The signal comes after the actor's last step; an interrupted
         //  or failed wait is tried again

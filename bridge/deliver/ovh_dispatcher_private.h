@@ -85,6 +85,12 @@ ovh_dispatcher_t *
                              ovh_spool_t *spool, ovh_deadletter_t *deadletter,
                              const ovh_sender_class_t *sender_class);
 
+//  Send a command frame to the actor ('more': others follow). 0, or -1
+//  if it could not be sent; never lost to a signal, as zmq_send is when a
+//  signal interrupts it (EINTR, the frame unsent)
+int
+    ovh_dispatcher_tell (ovh_dispatcher_t *self, const char *frame, bool more);
+
 //  The sender's callback after each attempt (ovh_sender_done_fn): count
 //  it, then deliver, retry, bury or drop the item
 void
