@@ -448,9 +448,6 @@ test_signals_without_pause_during_drain_and_destroy_do_no_harm (void)
     CHECK (ovh_spool_events (spool) == 4);
     ovh_test_sender_destroy (&sender);
     ovh_spool_destroy (&spool);
-    char path [256];
-    snprintf (path, sizeof path, "%s/spool.db", s_folder);
-    unlink (path);
     ovh_config_destroy (&config);
 }
 
