@@ -36,7 +36,6 @@ struct _ovh_test_sender_t {
     int workers;
     transfer_t transfers [MAX_WORKERS];
     size_t running;
-    size_t started;
     zhashx_t *scripts;              //  id -> outcomes text
     char *fallback;                 //  the default outcome
     zlistx_t *story;                //  entries, oldest first
@@ -266,7 +265,6 @@ s_start (ovh_sender_t *sender, ovh_item_t *item)
     transfer->outcome = s_outcome_for (self, item);
     transfer->due = transfer->outcome.hang ? -1 : zclock_mono () + transfer->outcome.delay;
     self->running++;
-    self->started++;
     zhashx_update (self->bodies, item->id, strdup (item->json));
     s_record (self, item, "%s#%d", item->id, item->attempts);
     pthread_mutex_unlock (&self->lock);
@@ -455,15 +453,6 @@ ovh_test_sender_when (ovh_test_sender_t *self, const char *token)
             when = entry->when;
     pthread_mutex_unlock (&self->lock);
     return when;
-}
-
-size_t
-ovh_test_sender_started (ovh_test_sender_t *self)
-{
-    pthread_mutex_lock (&self->lock);
-    size_t started = self->started;
-    pthread_mutex_unlock (&self->lock);
-    return started;
 }
 
 size_t

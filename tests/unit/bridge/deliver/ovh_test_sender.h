@@ -62,9 +62,7 @@ char *
 //  recorded, -1 if it was not
 int64_t
     ovh_test_sender_when (ovh_test_sender_t *self, const char *token);
-//  Transfers started, and running
-size_t
-    ovh_test_sender_started (ovh_test_sender_t *self);
+//  Transfers running
 size_t
     ovh_test_sender_running (ovh_test_sender_t *self);
 //  The body event 'id' was last sent with; caller frees. NULL if never.

@@ -114,39 +114,70 @@ s_nth_start (ovh_test_sender_t *sender, int nth, char *start, char *next, size_t
     free (story);
 }
 
+//  Milliseconds from the story's entry 'from' to its entry 'to'
+static int64_t
+s_gap (ovh_test_sender_t *sender, const char *from, const char *to)
+{
+    return ovh_test_sender_when (sender, to) - ovh_test_sender_when (sender, from);
+}
+
+//  One case's dispatcher, on a stand-in sender with the configuration's
+//  workers and 'outcome' for every attempt no script names
+typedef struct {
+    ovh_config_t *config;
+    ovh_test_sender_t *sender;
+    ovh_dispatcher_t *dispatcher;
+} rig_t;
+
+static rig_t
+s_rig (const char *flags, const char *outcome, ovh_spool_t *spool, ovh_deadletter_t *deadletter)
+{
+    rig_t rig = { .config = s_config (flags) };
+    rig.sender = ovh_test_sender_new (rig.config->workers);
+    ovh_test_sender_default (rig.sender, outcome);
+    rig.dispatcher = ovh_dispatcher_new_with (rig.config, NULL, spool, deadletter,
+                                              ovh_test_sender_attach (rig.sender));
+    REQUIRE (rig.dispatcher);
+    return rig;
+}
+
+//  The dispatcher (unless a case destroyed it), then the rest
+static void
+s_rig_end (rig_t *rig)
+{
+    ovh_dispatcher_destroy (&rig->dispatcher);
+    ovh_test_sender_destroy (&rig->sender);
+    ovh_config_destroy (&rig->config);
+}
+
 //  ---------------------------------------------------------------------
 
 static void
 test_order_per_key_holds_across_retries (void)
 {
-    ovh_config_t *config = s_config ("--workers 4 --retries 3 --retry-initial 300ms");
-    ovh_test_sender_t *sender = ovh_test_sender_new (4);
-    ovh_test_sender_script (sender, "a1", "503 503 200");
-    ovh_test_sender_script (sender, "n1", "200@30");
-    ovh_dispatcher_t *dispatcher = ovh_dispatcher_new_with (config, NULL, NULL, NULL,
-                                                            ovh_test_sender_attach (sender));
-    s_post (dispatcher, "a1:A a2:A b1:B b2:B n1 n2 n3");
-    CHECK (OVH_TEST_WAIT (sender, PATIENCE, COUNT (dispatcher, delivered) == 7));
+    rig_t rig = s_rig ("--workers 4 --retries 3 --retry-initial 300ms", "200", NULL, NULL);
+    ovh_test_sender_script (rig.sender, "a1", "503 503 200");
+    ovh_test_sender_script (rig.sender, "n1", "200@30");
+    s_post (rig.dispatcher, "a1:A a2:A b1:B b2:B n1 n2 n3");
+    CHECK (OVH_TEST_WAIT (rig.sender, PATIENCE, COUNT (rig.dispatcher, delivered) == 7));
     //  A's second event waits until its first is delivered, retries and all
-    CHECK_STORY (sender, "A", "a1#1 a1:503 a1#2 a1:503 a1#3 a1:200 a2#1 a2:200");
+    CHECK_STORY (rig.sender, "A", "a1#1 a1:503 a1#2 a1:503 a1#3 a1:200 a2#1 a2:200");
     //  B goes on meanwhile
-    CHECK_STORY (sender, "B", "b1#1 b1:200 b2#1 b2:200");
-    CHECK (ovh_test_sender_when (sender, "b2:200") < ovh_test_sender_when (sender, "a1#2"));
+    CHECK_STORY (rig.sender, "B", "b1#1 b1:200 b2#1 b2:200");
+    CHECK (s_gap (rig.sender, "b2:200", "a1#2") > 0);
     //  Events without a key share one lane: one after the other
-    CHECK_STORY (sender, NULL, "n1#1 n1:200 n2#1 n2:200 n3#1 n3:200");
-    char *sent = ovh_test_sender_body (sender, "a2"), *body = s_body ("a2");
+    CHECK_STORY (rig.sender, NULL, "n1#1 n1:200 n2#1 n2:200 n3#1 n3:200");
+    char *sent = ovh_test_sender_body (rig.sender, "a2"), *body = s_body ("a2");
     CHECK_STR (sent, body);
     free (sent);
     free (body);
 
     ovh_dispatch_stats_t stats;
-    ovh_dispatcher_drain (dispatcher, PATIENCE, &stats);
+    ovh_dispatcher_drain (rig.dispatcher, PATIENCE, &stats);
     CHECK (stats.posted == 7 && stats.delivered == 7 && stats.queued == 0);
     CHECK (stats.failed_attempts == 2);
     CHECK_ADDS_UP (stats);
-    ovh_dispatcher_destroy (&dispatcher);
-    ovh_test_sender_destroy (&sender);
-    ovh_config_destroy (&config);
+    s_rig_end (&rig);
 }
 
 //  A final status ends an event at once; retries end after --retries;
@@ -160,27 +191,24 @@ s_give_up (bool with_file)
     ovh_deadletter_t *deadletter = with_file ? ovh_deadletter_new (path, error, sizeof error)
                                              : NULL;
     REQUIRE (deadletter || !with_file);
-    ovh_config_t *config = s_config ("--workers 4 --retries 2");
-    ovh_test_sender_t *sender = ovh_test_sender_new (4);
-    ovh_test_sender_script (sender, "p1", "404");
-    ovh_test_sender_script (sender, "x1", "503 503 503");
-    ovh_test_sender_script (sender, "x2", "timeout 500 refused");
-    ovh_dispatcher_t *dispatcher = ovh_dispatcher_new_with (config, NULL, NULL, deadletter,
-                                                            ovh_test_sender_attach (sender));
-    s_post (dispatcher, "p1:P x1:X x2:Y ok:Z");
-    CHECK (OVH_TEST_WAIT (sender, PATIENCE, COUNT (dispatcher, delivered)
-                          + COUNT (dispatcher, dead) + COUNT (dispatcher, failed) == 4));
-    CHECK_STORY (sender, "P", "p1#1 p1:404");
-    CHECK_STORY (sender, "X", "x1#1 x1:503 x1#2 x1:503 x1#3 x1:503");
-    CHECK_STORY (sender, "Y", "x2#1 x2:timeout x2#2 x2:500 x2#3 x2:refused");
-    CHECK_STORY (sender, "Z", "ok#1 ok:200");
+    rig_t rig = s_rig ("--workers 4 --retries 2", "200", NULL, deadletter);
+    ovh_test_sender_script (rig.sender, "p1", "404");
+    ovh_test_sender_script (rig.sender, "x1", "503 503 503");
+    ovh_test_sender_script (rig.sender, "x2", "timeout 500 refused");
+    s_post (rig.dispatcher, "p1:P x1:X x2:Y ok:Z");
+    CHECK (OVH_TEST_WAIT (rig.sender, PATIENCE, COUNT (rig.dispatcher, delivered)
+                          + COUNT (rig.dispatcher, dead) + COUNT (rig.dispatcher, failed) == 4));
+    CHECK_STORY (rig.sender, "P", "p1#1 p1:404");
+    CHECK_STORY (rig.sender, "X", "x1#1 x1:503 x1#2 x1:503 x1#3 x1:503");
+    CHECK_STORY (rig.sender, "Y", "x2#1 x2:timeout x2#2 x2:500 x2#3 x2:refused");
+    CHECK_STORY (rig.sender, "Z", "ok#1 ok:200");
 
     ovh_dispatch_stats_t stats;
-    ovh_dispatcher_drain (dispatcher, PATIENCE, &stats);
+    ovh_dispatcher_drain (rig.dispatcher, PATIENCE, &stats);
     CHECK (stats.delivered == 1 && stats.queued == 0 && stats.failed_attempts == 7);
     CHECK (stats.dead == (with_file ? 3 : 0) && stats.failed == (with_file ? 0 : 3));
     CHECK_ADDS_UP (stats);
-    ovh_dispatcher_destroy (&dispatcher);
+    s_rig_end (&rig);
     if (with_file) {
         ovh_deadletter_destroy (&deadletter);
         char *text = NULL;
@@ -195,8 +223,6 @@ s_give_up (bool with_file)
         zfile_destroy (&file);
         unlink (path);
     }
-    ovh_test_sender_destroy (&sender);
-    ovh_config_destroy (&config);
 }
 
 static void
@@ -209,98 +235,75 @@ test_retries_end_in_a_dead_letter_or_failed (void)
 static void
 test_retry_after_sets_the_retry_delay (void)
 {
-    ovh_config_t *config = s_config ("--retries 1 --retry-max 400ms");
-    ovh_test_sender_t *sender = ovh_test_sender_new (4);
-    ovh_test_sender_script (sender, "r1", "503/ra=1 200");
-    ovh_test_sender_script (sender, "r2", "503 200");
-    ovh_dispatcher_t *dispatcher = ovh_dispatcher_new_with (config, NULL, NULL, NULL,
-                                                            ovh_test_sender_attach (sender));
-    s_post (dispatcher, "r1:A r2:B");
-    CHECK (OVH_TEST_WAIT (sender, PATIENCE, COUNT (dispatcher, delivered) == 2));
+    rig_t rig = s_rig ("--retries 1 --retry-max 400ms", "200", NULL, NULL);
+    ovh_test_sender_script (rig.sender, "r1", "503/ra=1 200");
+    ovh_test_sender_script (rig.sender, "r2", "503 200");
+    s_post (rig.dispatcher, "r1:A r2:B");
+    CHECK (OVH_TEST_WAIT (rig.sender, PATIENCE, COUNT (rig.dispatcher, delivered) == 2));
     //  Asked for 1 s, bounded by twice --retry-max; the other the backoff
-    int64_t asked = ovh_test_sender_when (sender, "r1#2") - ovh_test_sender_when (sender, "r1:503");
-    int64_t backoff = ovh_test_sender_when (sender, "r2#2") - ovh_test_sender_when (sender, "r2:503");
+    int64_t asked = s_gap (rig.sender, "r1:503", "r1#2");
+    int64_t backoff = s_gap (rig.sender, "r2:503", "r2#2");
     CHECK_MSG (asked >= 800 && asked < 800 + PATIENCE / 2, "%" PRId64 " ms", asked);
     CHECK_MSG (backoff >= 20 && backoff < 400, "%" PRId64 " ms", backoff);
-    ovh_dispatcher_destroy (&dispatcher);
-    ovh_test_sender_destroy (&sender);
-    ovh_config_destroy (&config);
+    s_rig_end (&rig);
 }
 
 static void
 test_post_refuses_when_full_and_wait_room_waits (void)
 {
-    ovh_config_t *config = s_config ("--queue-events 4 --workers 2");
-    ovh_test_sender_t *sender = ovh_test_sender_new (2);
-    ovh_test_sender_default (sender, "hang");
-    ovh_dispatcher_t *dispatcher = ovh_dispatcher_new_with (config, NULL, NULL, NULL,
-                                                            ovh_test_sender_attach (sender));
-    s_post (dispatcher, "e1:A e2:B e3:C e4:D");
+    rig_t rig = s_rig ("--queue-events 4 --workers 2", "hang", NULL, NULL);
+    s_post (rig.dispatcher, "e1:A e2:B e3:C e4:D");
     ovh_item_t *fifth = s_item ("e5:E");
-    bool refused = ovh_dispatcher_post (dispatcher, fifth) == -1;
+    bool refused = ovh_dispatcher_post (rig.dispatcher, fifth) == -1;
     CHECK (refused);                //  if not, the dispatcher has it now
     if (refused)
-        CHECK (!ovh_dispatcher_wait_room (dispatcher, fifth, 50));
-    CHECK (OVH_TEST_WAIT (sender, PATIENCE, ovh_test_sender_running (sender) == 2));
-    ovh_test_sender_default (sender, "200");
-    ovh_test_sender_release (sender, "200");
+        CHECK (!ovh_dispatcher_wait_room (rig.dispatcher, fifth, 50));
+    CHECK (OVH_TEST_WAIT (rig.sender, PATIENCE, ovh_test_sender_running (rig.sender) == 2));
+    ovh_test_sender_default (rig.sender, "200");
+    ovh_test_sender_release (rig.sender, "200");
     if (refused) {
-        CHECK (ovh_dispatcher_wait_room (dispatcher, fifth, PATIENCE));
-        if (ovh_dispatcher_post (dispatcher, fifth) != 0) {
+        CHECK (ovh_dispatcher_wait_room (rig.dispatcher, fifth, PATIENCE));
+        if (ovh_dispatcher_post (rig.dispatcher, fifth) != 0) {
             CHECK (false);
             ovh_item_destroy (&fifth);
         }
     }
     ovh_dispatch_stats_t stats;
-    ovh_dispatcher_drain (dispatcher, PATIENCE, &stats);
+    ovh_dispatcher_drain (rig.dispatcher, PATIENCE, &stats);
     CHECK (stats.posted == 5 && stats.delivered == 5 && stats.queued == 0);
-    ovh_dispatcher_destroy (&dispatcher);
-    ovh_test_sender_destroy (&sender);
-    ovh_config_destroy (&config);
+    s_rig_end (&rig);
 }
 
 static void
 test_drain_delivers_what_is_queued (void)
 {
-    ovh_config_t *config = s_config ("--workers 2");
-    ovh_test_sender_t *sender = ovh_test_sender_new (2);
-    ovh_test_sender_default (sender, "200@5");
-    ovh_dispatcher_t *dispatcher = ovh_dispatcher_new_with (config, NULL, NULL, NULL,
-                                                            ovh_test_sender_attach (sender));
-    s_post (dispatcher, "d1:A d2:A d3:B d4:B d5:C d6:C d7:A d8 d9 d10");
+    rig_t rig = s_rig ("--workers 2", "200@5", NULL, NULL);
+    s_post (rig.dispatcher, "d1:A d2:A d3:B d4:B d5:C d6:C d7:A d8 d9 d10");
     int64_t start = zclock_mono ();
     ovh_dispatch_stats_t stats;
-    ovh_dispatcher_drain (dispatcher, PATIENCE, &stats);
+    ovh_dispatcher_drain (rig.dispatcher, PATIENCE, &stats);
     CHECK (zclock_mono () - start < PATIENCE / 2);
     CHECK (stats.delivered == 10 && stats.queued == 0);
-    CHECK_STORY (sender, "A", "d1#1 d1:200 d2#1 d2:200 d7#1 d7:200");
-    ovh_dispatcher_destroy (&dispatcher);
-    ovh_test_sender_destroy (&sender);
-    ovh_config_destroy (&config);
+    CHECK_STORY (rig.sender, "A", "d1#1 d1:200 d2#1 d2:200 d7#1 d7:200");
+    s_rig_end (&rig);
 }
 
 static void
 test_drain_stops_at_its_deadline_when_nothing_answers (void)
 {
-    ovh_config_t *config = s_config ("--workers 2");
-    ovh_test_sender_t *sender = ovh_test_sender_new (2);
-    ovh_test_sender_default (sender, "hang");
-    ovh_dispatcher_t *dispatcher = ovh_dispatcher_new_with (config, NULL, NULL, NULL,
-                                                            ovh_test_sender_attach (sender));
-    s_post (dispatcher, "h1:A h2:A h3:B h4:C h5");
-    CHECK (OVH_TEST_WAIT (sender, PATIENCE, ovh_test_sender_running (sender) == 2));
+    rig_t rig = s_rig ("--workers 2", "hang", NULL, NULL);
+    s_post (rig.dispatcher, "h1:A h2:A h3:B h4:C h5");
+    CHECK (OVH_TEST_WAIT (rig.sender, PATIENCE, ovh_test_sender_running (rig.sender) == 2));
     int64_t start = zclock_mono ();
     ovh_dispatch_stats_t stats;
-    ovh_dispatcher_drain (dispatcher, 300, &stats);
+    ovh_dispatcher_drain (rig.dispatcher, 300, &stats);
     int64_t took = zclock_mono () - start;
     CHECK_MSG (took >= 300 && took < PATIENCE / 2, "%" PRId64 " ms", took);
     CHECK (stats.queued == 5 && stats.delivered == 0 && stats.unwritten == 0);
     CHECK_ADDS_UP (stats);
     //  The two in flight were cut short, the rest never started
-    CHECK_STORY (sender, "*", "h1#1 h3#1 h1:abort h3:abort");
-    ovh_dispatcher_destroy (&dispatcher);
-    ovh_test_sender_destroy (&sender);
-    ovh_config_destroy (&config);
+    CHECK_STORY (rig.sender, "*", "h1#1 h3#1 h1:abort h3:abort");
+    s_rig_end (&rig);
 }
 
 static ovh_spool_t *
@@ -316,43 +319,34 @@ s_spool (void)
 static void
 test_drain_leaves_the_undelivered_in_the_spool_for_the_next_start (void)
 {
-    ovh_config_t *config = s_config ("--workers 2");
     ovh_spool_t *spool = s_spool ();
-    ovh_test_sender_t *sender = ovh_test_sender_new (2);
-    ovh_test_sender_default (sender, "hang");
-    ovh_dispatcher_t *dispatcher = ovh_dispatcher_new_with (config, NULL, spool, NULL,
-                                                            ovh_test_sender_attach (sender));
-    s_post (dispatcher, "s1:A s2:A s3:A t1:B");
-    CHECK (OVH_TEST_WAIT (sender, PATIENCE, ovh_test_sender_running (sender) == 2));
+    rig_t rig = s_rig ("--workers 2", "hang", spool, NULL);
+    s_post (rig.dispatcher, "s1:A s2:A s3:A t1:B");
+    CHECK (OVH_TEST_WAIT (rig.sender, PATIENCE, ovh_test_sender_running (rig.sender) == 2));
     ovh_dispatch_stats_t stats;
-    ovh_dispatcher_drain (dispatcher, 300, &stats);
+    ovh_dispatcher_drain (rig.dispatcher, 300, &stats);
     CHECK (stats.queued == 4 && stats.unwritten == 0 && stats.delivered == 0);
-    ovh_dispatcher_destroy (&dispatcher);
-    ovh_test_sender_destroy (&sender);
+    s_rig_end (&rig);
     CHECK (ovh_spool_events (spool) == 4);
     ovh_spool_destroy (&spool);
 
     //  The next start: the same events, the same ids, in order
     spool = s_spool ();
-    sender = ovh_test_sender_new (2);
-    dispatcher = ovh_dispatcher_new_with (config, NULL, spool, NULL,
-                                          ovh_test_sender_attach (sender));
-    CHECK (COUNT (dispatcher, resumed) == 4);
-    CHECK (OVH_TEST_WAIT (sender, PATIENCE, COUNT (dispatcher, delivered) == 4));
+    rig = s_rig ("--workers 2", "200", spool, NULL);
+    CHECK (COUNT (rig.dispatcher, resumed) == 4);
+    CHECK (OVH_TEST_WAIT (rig.sender, PATIENCE, COUNT (rig.dispatcher, delivered) == 4));
     //  An attempt cut short by the drain is not counted against the event
-    CHECK_STORY (sender, "A", "s1#1 s1:200 s2#1 s2:200 s3#1 s3:200");
-    CHECK_STORY (sender, "B", "t1#1 t1:200");
-    char *sent = ovh_test_sender_body (sender, "s3"), *body = s_body ("s3");
+    CHECK_STORY (rig.sender, "A", "s1#1 s1:200 s2#1 s2:200 s3#1 s3:200");
+    CHECK_STORY (rig.sender, "B", "t1#1 t1:200");
+    char *sent = ovh_test_sender_body (rig.sender, "s3"), *body = s_body ("s3");
     CHECK_STR (sent, body);
     free (sent);
     free (body);
-    ovh_dispatcher_drain (dispatcher, PATIENCE, &stats);
+    ovh_dispatcher_drain (rig.dispatcher, PATIENCE, &stats);
     CHECK (stats.resumed == 4 && stats.posted == 0 && stats.delivered == 4 && stats.queued == 0);
-    ovh_dispatcher_destroy (&dispatcher);
-    ovh_test_sender_destroy (&sender);
+    s_rig_end (&rig);
     CHECK (ovh_spool_events (spool) == 0);
     ovh_spool_destroy (&spool);
-    ovh_config_destroy (&config);
 }
 
 //  ---------------------------------------------------------------------
@@ -407,53 +401,42 @@ s_drain_under_signals (ovh_dispatcher_t **dispatcher, int pause_ms, bool destroy
 static void
 test_a_signal_ends_the_drain_early (void)
 {
-    ovh_config_t *config = s_config ("--workers 2");
-    ovh_test_sender_t *sender = ovh_test_sender_new (2);
-    ovh_test_sender_default (sender, "hang");
-    ovh_dispatcher_t *dispatcher = ovh_dispatcher_new_with (config, NULL, NULL, NULL,
-                                                            ovh_test_sender_attach (sender));
-    s_post (dispatcher, "g1:A g2:A g3:B");
-    CHECK (OVH_TEST_WAIT (sender, PATIENCE, ovh_test_sender_running (sender) == 2));
+    rig_t rig = s_rig ("--workers 2", "hang", NULL, NULL);
+    s_post (rig.dispatcher, "g1:A g2:A g3:B");
+    CHECK (OVH_TEST_WAIT (rig.sender, PATIENCE, ovh_test_sender_running (rig.sender) == 2));
     ovh_dispatch_stats_t stats;
     int64_t took;
-    s_drain_under_signals (&dispatcher, 20, false, &stats, &took);
+    s_drain_under_signals (&rig.dispatcher, 20, false, &stats, &took);
     CHECK_MSG (took < 4000, "the drain took %" PRId64 " ms of its 8000", took);
     CHECK (stats.queued == 3 && stats.delivered == 0);
     CHECK_ADDS_UP (stats);
-    ovh_dispatcher_destroy (&dispatcher);
-    ovh_test_sender_destroy (&sender);
-    ovh_config_destroy (&config);
+    s_rig_end (&rig);
 }
 
 static void
 test_signals_without_pause_during_drain_and_destroy_do_no_harm (void)
 {
-    ovh_config_t *config = s_config ("--workers 4");
     ovh_spool_t *spool = s_spool ();
-    ovh_test_sender_t *sender = ovh_test_sender_new (4);
-    ovh_test_sender_default (sender, "200@2");
+    rig_t rig = s_rig ("--workers 4", "200@2", spool, NULL);
     //  Two keys hang, two workers go on with the others
     for (int index = 1; index <= 4; index++) {
         char id [8];
         snprintf (id, sizeof id, "m%d", index);
-        ovh_test_sender_script (sender, id, "hang");
+        ovh_test_sender_script (rig.sender, id, "hang");
     }
-    ovh_dispatcher_t *dispatcher = ovh_dispatcher_new_with (config, NULL, spool, NULL,
-                                                            ovh_test_sender_attach (sender));
-    s_post (dispatcher, "m1:A m2:A m3:B m4:B o1:E o2:E o3:F o4:G o5 o6");
-    CHECK (OVH_TEST_WAIT (sender, PATIENCE, COUNT (dispatcher, delivered) == 6
-                          && ovh_test_sender_running (sender) == 2));
+    s_post (rig.dispatcher, "m1:A m2:A m3:B m4:B o1:E o2:E o3:F o4:G o5 o6");
+    CHECK (OVH_TEST_WAIT (rig.sender, PATIENCE, COUNT (rig.dispatcher, delivered) == 6
+                          && ovh_test_sender_running (rig.sender) == 2));
     ovh_dispatch_stats_t stats;
     int64_t took;
-    s_drain_under_signals (&dispatcher, 0, true, &stats, &took);
+    s_drain_under_signals (&rig.dispatcher, 0, true, &stats, &took);
     CHECK_MSG (took < 4000, "the drain took %" PRId64 " ms of its 8000", took);
-    CHECK (dispatcher == NULL);
+    CHECK (rig.dispatcher == NULL);
     CHECK (stats.delivered == 6 && stats.queued == 4 && stats.unwritten == 0);
     CHECK_ADDS_UP (stats);
     CHECK (ovh_spool_events (spool) == 4);
-    ovh_test_sender_destroy (&sender);
+    s_rig_end (&rig);
     ovh_spool_destroy (&spool);
-    ovh_config_destroy (&config);
 }
 
 //  ---------------------------------------------------------------------
@@ -461,24 +444,20 @@ test_signals_without_pause_during_drain_and_destroy_do_no_harm (void)
 static void
 test_breaker_pauses_then_sends_one_probe (void)
 {
-    ovh_config_t *config = s_config ("--workers 4 --retries 5 --retry-initial 300ms "
-                                     "--breaker-threshold 3");
-    ovh_test_sender_t *sender = ovh_test_sender_new (4);
-    ovh_test_sender_default (sender, "hang");
-    ovh_dispatcher_t *dispatcher = ovh_dispatcher_new_with (config, NULL, NULL, NULL,
-                                                            ovh_test_sender_attach (sender));
-    s_post (dispatcher, "k1:K1 k2:K2 k3:K3 k4:K4 k5:K5 k6:K6");
+    rig_t rig = s_rig ("--workers 4 --retries 5 --retry-initial 300ms "
+                                     "--breaker-threshold 3", "hang", NULL, NULL);
+    s_post (rig.dispatcher, "k1:K1 k2:K2 k3:K3 k4:K4 k5:K5 k6:K6");
     //  Four attempts out, then all four fail at once; from then on the
     //  endpoint answers
-    CHECK (OVH_TEST_WAIT (sender, PATIENCE, ovh_test_sender_running (sender) == 4));
-    ovh_test_sender_default (sender, "200");
-    ovh_test_sender_release (sender, "503");
-    CHECK (OVH_TEST_WAIT (sender, PATIENCE, COUNT (dispatcher, delivered) == 6));
-    CHECK (COUNT (dispatcher, failed_attempts) == 4);
+    CHECK (OVH_TEST_WAIT (rig.sender, PATIENCE, ovh_test_sender_running (rig.sender) == 4));
+    ovh_test_sender_default (rig.sender, "200");
+    ovh_test_sender_release (rig.sender, "503");
+    CHECK (OVH_TEST_WAIT (rig.sender, PATIENCE, COUNT (rig.dispatcher, delivered) == 6));
+    CHECK (COUNT (rig.dispatcher, failed_attempts) == 4);
     //  The third failure opened the circuit: nothing until the pause...
     char probe [32], after [32];
-    s_nth_start (sender, 5, probe, after, sizeof probe);
-    int64_t pause = ovh_test_sender_when (sender, probe) - ovh_test_sender_when (sender, "k3:503");
+    s_nth_start (rig.sender, 5, probe, after, sizeof probe);
+    int64_t pause = s_gap (rig.sender, "k3:503", probe);
     CHECK_MSG (pause >= 300, "the fifth attempt (%s) came %" PRId64 " ms after", probe, pause);
     //  ...then one probe alone, and the rest once it succeeded
     char *id = strndup (probe, strcspn (probe, "#"));
@@ -486,9 +465,7 @@ test_breaker_pauses_then_sends_one_probe (void)
     CHECK_STR (after, want);
     free (id);
     free (want);
-    ovh_dispatcher_destroy (&dispatcher);
-    ovh_test_sender_destroy (&sender);
-    ovh_config_destroy (&config);
+    s_rig_end (&rig);
 }
 
 int
