@@ -115,7 +115,7 @@ static void
 s_start (ovh_dispatcher_t *self, ovh_item_t *item)
 {
     item->attempts++;
-    if (ovh_sender_start (self->sender, item)) {
+    if (self->sender_class->start (self->sender, item)) {
         ovh_result_t result = { .curl_code = CURLE_FAILED_INIT, .retry_after = -1,
                                 .error = "libcurl could not start the transfer" };
         ovh_dispatcher_done (self, item, &result);
@@ -135,13 +135,13 @@ s_dispatch (ovh_dispatcher_t *self)
     //  the worker count) are sent again
     if (self->backlog)
         ovh_backlog_write_receipts (self->backlog);
-    while (ovh_sender_free (self->sender) > 0) {
+    while (self->sender_class->free (self->sender) > 0) {
         int64_t next = ovh_schedule_next (self->schedule);
         bool due = next >= 0 && next <= now;
         bool open = ovh_breaker_open (self->breaker);
         if (!due && !ovh_lanes_has_ready (self->lanes) && !(open && next >= 0))
             break;
-        if (!ovh_breaker_allows (self->breaker, now, ovh_sender_busy (self->sender)))
+        if (!ovh_breaker_allows (self->breaker, now, self->sender_class->busy (self->sender)))
             break;
         ovh_item_t *item = due ? ovh_schedule_pop_due (self->schedule, now)
                                : ovh_lanes_next (self->lanes);
@@ -161,7 +161,7 @@ static void
 s_abandon (ovh_dispatcher_t *self)
 {
     self->abandoned = true;
-    ovh_sender_abort (self->sender);
+    self->sender_class->abort (self->sender);
     if (!self->spool) {
         atomic_fetch_sub (&self->held_bytes, ovh_lanes_bytes (self->lanes));
         atomic_fetch_sub (&self->held_items, ovh_lanes_items (self->lanes));
@@ -199,7 +199,7 @@ s_abandon (ovh_dispatcher_t *self)
 static bool
 s_drained (ovh_dispatcher_t *self)
 {
-    if (ovh_lanes_items (self->lanes) || ovh_sender_busy (self->sender)
+    if (ovh_lanes_items (self->lanes) || self->sender_class->busy (self->sender)
     ||  (self->backlog && ovh_backlog_pending (self->backlog)))
         return false;
     //  The intake stopped posting before it asked to drain: once the feed
@@ -243,16 +243,16 @@ static long
 s_timeout (ovh_dispatcher_t *self)
 {
     int64_t now = zclock_mono ();
-    long timeout = ovh_sender_timeout (self->sender);
+    long timeout = self->sender_class->timeout (self->sender);
     //  While the circuit is open, retries wait for the probe, and the
     //  probe waits while a request is still out: then only a transfer's
     //  end (a socket event) can change anything
     bool open = ovh_breaker_open (self->breaker);
-    bool probe_possible = open && ovh_sender_busy (self->sender) == 0
+    bool probe_possible = open && self->sender_class->busy (self->sender) == 0
                        && (ovh_schedule_size (self->schedule) || ovh_lanes_has_ready (self->lanes));
     int64_t deadlines [5] = {
         //  A due retry needs a free worker too
-        open || !ovh_sender_free (self->sender) ? -1 : ovh_schedule_next (self->schedule),
+        open || !self->sender_class->free (self->sender) ? -1 : ovh_schedule_next (self->schedule),
         self->backlog ? ovh_backlog_commit_due (self->backlog) : -1,
         probe_possible ? ovh_breaker_next_probe (self->breaker) : -1,
         self->draining ? self->drain_deadline : -1,
@@ -281,7 +281,7 @@ s_actor (zsock_t *pipe, void *arg)
     while (running) {
         //  The sender keeps its sockets in the poll set, after our two
         int count;
-        zmq_pollitem_t *items = ovh_sender_pollitems (self->sender, 2, &count);
+        zmq_pollitem_t *items = self->sender_class->pollitems (self->sender, 2, &count);
         assert (items);
         items [0] = (zmq_pollitem_t) { zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 };
         items [1] = (zmq_pollitem_t) { zsock_resolve (self->feed_out), 0, ZMQ_POLLIN, 0 };
@@ -291,7 +291,7 @@ s_actor (zsock_t *pipe, void *arg)
             running = s_command (self, pipe);
         if (items [1].revents & ZMQ_POLLIN)
             s_take_feed (self);
-        ovh_sender_act (self->sender);
+        self->sender_class->act (self->sender);
         s_spool_work (self, false);
         s_dispatch (self);
 
@@ -319,11 +319,27 @@ s_actor (zsock_t *pipe, void *arg)
 //  ---------------------------------------------------------------------
 //  The intake's side
 
+//  The bridge's sender: libcurl's
+static const ovh_sender_class_t s_curl_sender = {
+    .new = ovh_sender_new, .destroy = ovh_sender_destroy, .free = ovh_sender_free,
+    .busy = ovh_sender_busy, .start = ovh_sender_start, .pollitems = ovh_sender_pollitems,
+    .timeout = ovh_sender_timeout, .act = ovh_sender_act, .abort = ovh_sender_abort,
+    .endpoint = ovh_sender_endpoint
+};
+
 ovh_dispatcher_t *
 ovh_dispatcher_new (ovh_config_t *config, ovh_signer_t *signer, ovh_spool_t *spool,
                     ovh_deadletter_t *deadletter)
 {
+    return ovh_dispatcher_new_with (config, signer, spool, deadletter, &s_curl_sender);
+}
+
+ovh_dispatcher_t *
+ovh_dispatcher_new_with (ovh_config_t *config, ovh_signer_t *signer, ovh_spool_t *spool,
+                         ovh_deadletter_t *deadletter, const ovh_sender_class_t *sender_class)
+{
     assert (config);
+    assert (sender_class);
     ovh_dispatcher_t *self = (ovh_dispatcher_t *) zmalloc (sizeof (ovh_dispatcher_t));
     if (!self)
         return NULL;
@@ -331,7 +347,8 @@ ovh_dispatcher_new (ovh_config_t *config, ovh_signer_t *signer, ovh_spool_t *spo
     self->signer = signer;
     self->spool = spool;
     self->deadletter = deadletter;
-    self->sender = ovh_sender_new (config, signer, ovh_dispatcher_done, self);
+    self->sender_class = sender_class;
+    self->sender = sender_class->new (config, signer, ovh_dispatcher_done, self);
     self->lanes = ovh_lanes_new ();
     self->schedule = ovh_schedule_new ();
     if (spool) {
@@ -341,9 +358,14 @@ ovh_dispatcher_new (ovh_config_t *config, ovh_signer_t *signer, ovh_spool_t *spo
     //  Probes start at the first retry delay and back off to the cap
     self->breaker = ovh_breaker_new (config->breaker_threshold, config->retry_initial_ms,
                                      config->retry_max_ms);
-    //  A unique inproc name per dispatcher, so several can live in a process
+    //  A unique inproc name per dispatcher, so several can live in a
+    //  process: never used twice, since ZeroMQ releases a closed socket's
+    //  name later, on its own thread, and a new dispatcher at the address
+    //  of one just destroyed could not bind its own
+    static atomic_uint dispatchers;
     char endpoint [64];
-    snprintf (endpoint, sizeof endpoint, "inproc://ovh-feed-%p", (void *) self);
+    snprintf (endpoint, sizeof endpoint, "inproc://ovh-feed-%u",
+              atomic_fetch_add (&dispatchers, 1));
     self->feed_out = zsock_new (ZMQ_PAIR);
     self->feed_in = zsock_new (ZMQ_PAIR);
     if (!self->sender || !self->lanes || !self->schedule || !self->breaker
@@ -380,7 +402,7 @@ s_join (ovh_dispatcher_t *self)
         return;
     //  A send to an actor that ended by itself must not block
     zsock_set_sndtimeo (self->actor, 0);
-    zstr_send (self->actor, "$TERM");
+    ovh_dispatcher_tell (self, "$TERM", false);
     while (!atomic_load_explicit (&self->finished, memory_order_acquire)) {
         //  The signal comes after the actor's last step; an interrupted
         //  or failed wait is tried again
@@ -413,7 +435,7 @@ ovh_dispatcher_destroy (ovh_dispatcher_t **self_p)
     ovh_schedule_destroy (&self->schedule);
     ovh_lanes_destroy (&self->lanes);
     ovh_breaker_destroy (&self->breaker);
-    ovh_sender_destroy (&self->sender);
+    self->sender_class->destroy (&self->sender);
     free (self);
     *self_p = NULL;
 }

@@ -95,13 +95,24 @@ ovh_dispatcher_wait_room (ovh_dispatcher_t *self, ovh_item_t *item, int msecs)
     }
 }
 
+int
+ovh_dispatcher_tell (ovh_dispatcher_t *self, const char *frame, bool more)
+{
+    int rc;
+    do
+        rc = more ? zstr_sendm (self->actor, frame) : zstr_send (self->actor, frame);
+    while (rc == -1 && errno == EINTR);
+    return rc;
+}
+
 void
 ovh_dispatcher_drain (ovh_dispatcher_t *self, int msecs, ovh_dispatch_stats_t *stats)
 {
     assert (self);
     char text [16];
     snprintf (text, sizeof text, "%d", msecs);
-    zstr_sendx (self->actor, "DRAIN", text, NULL);
+    ovh_dispatcher_tell (self, "DRAIN", true);
+    ovh_dispatcher_tell (self, text, false);
     //  Wait for the reply whatever signals come: a signal interrupts the
     //  wait (and sets zsys_interrupted, which the caller cleared before
     //  the drain); it shortens the drain, it never skips it
@@ -120,7 +131,7 @@ ovh_dispatcher_drain (ovh_dispatcher_t *self, int msecs, ovh_dispatch_stats_t *s
         if (zsys_interrupted && !hurried) {
             zsys_info ("signal during the drain: stopping now, what is not delivered "
                        "is counted undelivered%s", self->spool ? " (it stays in the spool)" : "");
-            hurried = zstr_send (self->actor, "HURRY") == 0;
+            hurried = ovh_dispatcher_tell (self, "HURRY", false) == 0;
         }
     }
     ovh_dispatcher_stats (self, stats);
@@ -146,5 +157,5 @@ ovh_dispatcher_stats (ovh_dispatcher_t *self, ovh_dispatch_stats_t *stats)
 const char *
 ovh_dispatcher_endpoint (ovh_dispatcher_t *self)
 {
-    return ovh_sender_endpoint (self->sender);
+    return self->sender_class->endpoint (self->sender);
 }

@@ -62,7 +62,7 @@ s_failed (ovh_dispatcher_t *self, ovh_item_t *item, const ovh_result_t *result)
                       "probing every %.1f s", self->config->breaker_threshold,
                       ovh_breaker_interval (self->breaker) / 1000.0);
     char error [CURL_ERROR_SIZE + 160];
-    const char *endpoint = ovh_sender_endpoint (self->sender);
+    const char *endpoint = self->sender_class->endpoint (self->sender);
     if (result->curl_code == 0)
         snprintf (error, sizeof error, "Unexpected HTTP status from callback endpoint %s: "
                   "expected 200, received %ld", endpoint, result->status);

@@ -1,7 +1,8 @@
 /*  ovh_dispatcher_private.h - what the files of the dispatcher class
     share: the actor's state. ovh_dispatcher.c runs the actor and serves
     the intake; ovh_dispatcher_outcome.c decides what follows an attempt.
-    Not for other classes.                                                   */
+    Not for other classes; tests/unit/bridge/deliver gives the dispatcher a
+    stand-in sender through ovh_sender_class_t.                                                   */
 
 #ifndef OVH_DISPATCHER_PRIVATE_H_INCLUDED
 #define OVH_DISPATCHER_PRIVATE_H_INCLUDED
@@ -18,12 +19,35 @@
 //  is where a backlog waits, so the feed stays short
 #define FEED_MAX        4096
 
+//  The sender as the dispatcher drives it: ovh_sender.h's functions, as a
+//  table. It exists so that a unit test can run the dispatcher's real
+//  loop (ordering, retries, breaker, drain, signals) against a stand-in
+//  that finishes transfers as a script says, without HTTP. The bridge's
+//  dispatcher always uses libcurl's sender (ovh_dispatcher_new). Each call
+//  costs one load more than a direct one: a few instructions per event,
+//  next to some 100,000 (callgrind). A stand-in casts its own type to and
+//  from ovh_sender_t: the dispatcher never looks inside.
+typedef struct {
+    ovh_sender_t *(*new) (ovh_config_t *config, ovh_signer_t *signer,
+                          ovh_sender_done_fn *done, void *arg);
+    void (*destroy) (ovh_sender_t **self_p);
+    size_t (*free) (ovh_sender_t *self);
+    size_t (*busy) (ovh_sender_t *self);
+    int (*start) (ovh_sender_t *self, ovh_item_t *item);
+    zmq_pollitem_t *(*pollitems) (ovh_sender_t *self, int reserved, int *count);
+    long (*timeout) (ovh_sender_t *self);
+    void (*act) (ovh_sender_t *self);
+    void (*abort) (ovh_sender_t *self);
+    const char *(*endpoint) (ovh_sender_t *self);
+} ovh_sender_class_t;
+
 struct _ovh_dispatcher_t {
     ovh_config_t *config;
     zactor_t *actor;
     zsock_t *feed_in;               //  intake's end (the caller's thread)
     zsock_t *feed_out;              //  actor's end
     //  Used by the actor only
+    const ovh_sender_class_t *sender_class;
     ovh_sender_t *sender;
     ovh_signer_t *signer;
     ovh_lanes_t *lanes;
@@ -54,6 +78,18 @@ struct _ovh_dispatcher_t {
     atomic_uint_least64_t held_items;
     atomic_uint_least64_t held_bytes;
 };
+
+//  ovh_dispatcher_new with another sender than libcurl's: for unit tests
+ovh_dispatcher_t *
+    ovh_dispatcher_new_with (ovh_config_t *config, ovh_signer_t *signer,
+                             ovh_spool_t *spool, ovh_deadletter_t *deadletter,
+                             const ovh_sender_class_t *sender_class);
+
+//  Send a command frame to the actor ('more': others follow). 0, or -1
+//  if it could not be sent; never lost to a signal, as zmq_send is when a
+//  signal interrupts it (EINTR, the frame unsent)
+int
+    ovh_dispatcher_tell (ovh_dispatcher_t *self, const char *frame, bool more);
 
 //  The sender's callback after each attempt (ovh_sender_done_fn): count
 //  it, then deliver, retry, bury or drop the item
