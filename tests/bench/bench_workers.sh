@@ -13,7 +13,10 @@
 # noisy on a shared machine) and, with BENCH_CALLGRIND=1 (default), a second
 # run under valgrind --tool=callgrind for its instructions per event
 # (deterministic up to scheduling); for each run, the connections nginx
-# accepted from the bridge (its stub_status). Exit status 2 when a tool is missing or
+# accepted from the bridge (its stub_status). With BENCH_CURVE=1 (default),
+# the first worker count once more with CURVE on the bus (keys from
+# ovhook-keygen), so the cost of encryption shows in the same table, in
+# instructions as well as in CPU time. Exit status 2 when a tool is missing or
 # a process would not start; 1 when events were lost; 0 otherwise.
 
 set -u
@@ -27,6 +30,7 @@ EVENTS=${BENCH_EVENTS:-20000}
 SESSIONS=${BENCH_SESSIONS:-2000}
 CALLGRIND=${BENCH_CALLGRIND:-1}
 WORKERS=${BENCH_WORKERS:-32 1024}
+CURVE=${BENCH_CURVE:-1}
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 TICK=$(getconf CLK_TCK)
 
@@ -66,15 +70,31 @@ NGINX_PID=$!
 sleep 0.5
 kill -0 "$NGINX_PID" 2>/dev/null || { echo "bench: nginx did not start" >&2; cat "$DIR/nginx.out" >&2; exit 2; }
 
-# One run: $1 workers, $2 wrapper ("" or callgrind). Prints its row.
+CURVE_BRIDGE='' CURVE_PUBLISH=''
+if [ "$CURVE" = 1 ]; then
+    mkdir -p "$DIR/keys/allow"
+    "$BIN/ovhook-keygen" "$DIR/keys/bridge" > /dev/null \
+        && "$BIN/ovhook-keygen" --src-prefix bench/ "$DIR/keys/allow/publisher" > /dev/null \
+        && mv "$DIR/keys/allow/publisher_secret" "$DIR/keys/" \
+        || { echo "bench: ovhook-keygen failed" >&2; exit 2; }
+    CURVE_BRIDGE="--bus-key $DIR/keys/bridge_secret --bus-allow $DIR/keys/allow"
+    CURVE_PUBLISH="--bus-key $DIR/keys/publisher_secret --bus-server-key $DIR/keys/bridge"
+fi
+
+# One run: $1 workers, $2 wrapper ("" or callgrind), $3 "curve" or nothing.
+# Prints its row.
 LOST=0
 run_once () {
     BUS="tcp://127.0.0.1:$(free_port)"
     accepts=$(accepted)
     log=$DIR/bridge-$1.log
+    bridge_keys='' publish_keys='' label=$1
+    if [ "${3:-}" = curve ]; then
+        bridge_keys=$CURVE_BRIDGE publish_keys=$CURVE_PUBLISH label="$1-curve"
+    fi
     # shellcheck disable=SC2086
     OPENVIDU_WEBHOOK=true OPENVIDU_WEBHOOK_ENDPOINT="http://127.0.0.1:$NGINX_PORT/hook" \
-        $2 "$BIN/ovhook-bridge" --bus "@$BUS" --workers "$1" --stats-interval 60m > "$log" 2>&1 &
+        $2 "$BIN/ovhook-bridge" --bus "@$BUS" --workers "$1" --stats-interval 60m $bridge_keys > "$log" 2>&1 &
     BRIDGE_PID=$!
     tries=600
     until grep -q 'ready:' "$log" 2>/dev/null; do
@@ -87,7 +107,8 @@ run_once () {
     sleep 1.2
     before=$(lines "$DIR/hook.log")
     ticks=$(cpu_ticks "$BRIDGE_PID")
-    "$BIN/bench_publish" --bus ">$BUS" --count "$EVENTS" --sessions "$SESSIONS" > "$DIR/publish.txt" 2>&1
+    # shellcheck disable=SC2086
+    "$BIN/bench_publish" $publish_keys --bus ">$BUS" --count "$EVENTS" --sessions "$SESSIONS" > "$DIR/publish.txt" 2>&1
     seen=-1 still=0
     while [ $still -lt 50 ]; do
         delivered=$(($(lines "$DIR/hook.log") - before))
@@ -104,12 +125,12 @@ run_once () {
     cpu=$(awk -v t="$ticks" -v n="$delivered" -v hz="$TICK" 'BEGIN { printf "%.1f", n ? t * 1e6 / hz / n : 0 }')
     if [ -n "$2" ]; then
         ir=$(sed -n 's/^\(summary\|totals\): *//p' "$DIR/callgrind.out" | head -1)
-        printf '%8s %10s %12s %12s   (under callgrind: %s instructions in all)\n' "$1" "$delivered" \
+        printf '%8s %10s %12s %12s   (under callgrind: %s instructions in all)\n' "$label" "$delivered" \
             "$(awk -v i="$ir" -v n="$delivered" 'BEGIN { printf "%.0f Ir", n ? i / n : 0 }')" \
             "$accepts" "$ir"
         rm -f "$DIR/callgrind.out"
     else
-        printf '%8s %10s %12s %12s\n' "$1" "$delivered" "$cpu us" "$accepts"
+        printf '%8s %10s %12s %12s\n' "$label" "$delivered" "$cpu us" "$accepts"
     fi
 }
 
@@ -118,13 +139,16 @@ echo "machine: $(nproc) CPUs, $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p'
 echo "bridge:  $BIN/ovhook-bridge ($("$BIN/ovhook-bridge" --version))"
 echo
 echo " workers  delivered  CPU/event  connections"
+FIRST=${WORKERS%% *}
 for workers in $WORKERS; do run_once "$workers" ""; done
+[ "$CURVE" = 1 ] && run_once "$FIRST" "" curve
 if [ "$CALLGRIND" = 1 ]; then
     echo
     echo " workers  delivered     Ir/event  connections  (Ir: valgrind --tool=callgrind)"
     for workers in $WORKERS; do
         run_once "$workers" "valgrind -q --tool=callgrind --callgrind-out-file=$DIR/callgrind.out"
     done
+    [ "$CURVE" = 1 ] && run_once "$FIRST" "valgrind -q --tool=callgrind --callgrind-out-file=$DIR/callgrind.out" curve
 fi
 [ "$LOST" = 0 ] || { echo "bench: $LOST event(s) not delivered" >&2; exit 1; }
 exit 0
