@@ -66,8 +66,8 @@ if [ "$quick" = no ]; then
     for test in build/tests/test_*; do
         [ -x "$test" ] || continue
         name=$(basename "$test")
-        if OVHOOK_REFERENCE_DIR="$root/tests/data" OVHOOK_BIN="$root/build/bin" OVHOOK_UNDER_VALGRIND=1 \
-           valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+        if OVHOOK_REFERENCE_DIR="$root/tests/data" OVHOOK_BIN="$root/build/bin" \
+           timeout 900 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
                     "$test" > "build/$name.valgrind.log" 2>&1; then
             echo "valgrind $name: clean"
             passed=$((passed + 1))

@@ -302,6 +302,7 @@ s_actor (zsock_t *pipe, void *arg)
             if (!s_drained (self))
                 s_abandon (self);
             s_spool_work (self, true);
+            atomic_store_explicit (&self->drained, true, memory_order_release);
             s_reply_drained (pipe);
             self->draining = false;
             //  Nothing more to do but wait for $TERM

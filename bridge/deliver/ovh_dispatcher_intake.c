@@ -113,15 +113,17 @@ ovh_dispatcher_drain (ovh_dispatcher_t *self, int msecs, ovh_dispatch_stats_t *s
     snprintf (text, sizeof text, "%d", msecs);
     ovh_dispatcher_tell (self, "DRAIN", true);
     ovh_dispatcher_tell (self, text, false);
-    //  Wait for the reply whatever signals come: a signal interrupts the
+    //  Wait for the end whatever signals come: a signal interrupts the
     //  wait (and sets zsys_interrupted, which the caller cleared before
-    //  the drain); it shortens the drain, it never skips it
+    //  the drain); it shortens the drain, it never skips it. The reply
+    //  only says the actor is done; the counts are read from the atomics
+    //  it updated before it set 'drained'. A reply left unread is
+    //  harmless: the join's wait skips what is not its signal.
     bool hurried = false;
-    while (true) {
+    while (!atomic_load_explicit (&self->drained, memory_order_acquire)
+       &&  !atomic_load_explicit (&self->finished, memory_order_acquire)) {
         zmq_pollitem_t reply_ready = { zsock_resolve (self->actor), 0, ZMQ_POLLIN, 0 };
         if (zmq_poll (&reply_ready, 1, 100) == 1) {
-            //  The reply only says the actor is done; the counts are read
-            //  from the atomics it updated before replying
             zframe_t *reply = zframe_recv (self->actor);
             if (reply) {
                 zframe_destroy (&reply);

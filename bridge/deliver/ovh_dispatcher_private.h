@@ -72,6 +72,12 @@ struct _ovh_dispatcher_t {
     //  ThreadSanitizer the hand-back of the actor's state on destroy (CZMQ
     //  orders it through ZeroMQ, out of TSan's sight)
     atomic_bool finished;
+    //  Set by the actor just before it replies to DRAIN. The intake looks
+    //  at it as well as at the pipe: under a storm of signals every poll
+    //  of the pipe may end in EINTR before it looks at the socket (seen
+    //  under valgrind, where even a poll that need not wait is interrupted
+    //  when a signal is pending), and the reply would sit there unseen.
+    atomic_bool drained;
     atomic_uint_least64_t posted;       //  by the intake, ever
     atomic_uint_least64_t feed_items;   //  posted, not yet taken by the actor
     //  Without a spool: items handed over and not finished, and their bytes

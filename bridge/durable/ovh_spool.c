@@ -25,6 +25,21 @@ ovh_spool_run (ovh_spool_t *self, sqlite3_stmt *stmt)
     return -1;
 }
 
+//  After a failed write or COMMIT, which may leave the transaction open:
+//  roll it back, keeping the first error's words, so that the caller knows
+//  where it stands (none of the batch is on disk). Returns -1.
+static int
+s_end_failed_batch (ovh_spool_t *self)
+{
+    char reason [sizeof self->error];
+    memcpy (reason, self->error, sizeof reason);
+    if (ovh_spool_in_transaction (self))
+        ovh_spool_run (self, self->stmt [ST_ROLLBACK]);
+    memcpy (self->error, reason, sizeof reason);
+    self->unsettled = true;
+    return -1;
+}
+
 //  A write of a batch. SQLite rolls the whole transaction back itself on
 //  some errors (a full disk, I/O errors) and only the statement on others;
 //  ending it in every case gives the caller one rule: after a failed
@@ -34,13 +49,7 @@ ovh_spool_write (ovh_spool_t *self, sqlite3_stmt *stmt)
 {
     if (ovh_spool_run (self, stmt) == 0)
         return 0;
-    char reason [sizeof self->error];
-    memcpy (reason, self->error, sizeof reason);
-    if (ovh_spool_in_transaction (self))
-        ovh_spool_run (self, self->stmt [ST_ROLLBACK]);
-    memcpy (self->error, reason, sizeof reason);
-    self->unsettled = true;
-    return -1;
+    return s_end_failed_batch (self);
 }
 
 //  Step a statement that returns one integer, then reset it
@@ -86,16 +95,8 @@ ovh_spool_commit_batch (ovh_spool_t *self)
         ovh_spool_files_record (self);
         return 0;
     }
-    //  A failed COMMIT (disk full, I/O error) may leave the transaction
-    //  open; end it, so that the caller knows where it stands: none of
-    //  the batch is on disk
-    char reason [sizeof self->error];
-    memcpy (reason, self->error, sizeof reason);
-    if (ovh_spool_in_transaction (self))
-        ovh_spool_run (self, self->stmt [ST_ROLLBACK]);
-    memcpy (self->error, reason, sizeof reason);
-    self->unsettled = true;
-    return -1;
+    //  A failed COMMIT (disk full, I/O error)
+    return s_end_failed_batch (self);
 }
 
 int

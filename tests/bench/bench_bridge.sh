@@ -48,6 +48,7 @@
 set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/bench_keys.sh"
 ROOT=$(cd "$HERE/../.." && pwd)
 BUILD=$(cd "${1:-$ROOT/build}" 2>/dev/null && pwd) || { echo "bench: no build directory '${1:-$ROOT/build}'" >&2; exit 2; }
 BIN=$BUILD/bin
@@ -269,13 +270,7 @@ CEILINGS='' RATES_E2E='' RSS_LIST='' BRIDGE_CPU='' LOST_TOTAL=0 BUS_REORDERS=0
 SPOOL_RATES='' SPOOL_RATIOS='' SPOOL_RSS='' SPOOL_CPU='' SPOOL_FULL_RATE=''
 CURVE_RATES='' CURVE_RATIOS='' CURVE_CPU=''
 if [ "$CURVE" = 1 ]; then
-    mkdir -p "$DIR/keys/allow" && chmod 700 "$DIR/keys"
-    "$BIN/ovhook-keygen" "$DIR/keys/bridge" > /dev/null \
-        && "$BIN/ovhook-keygen" --src-prefix bench/ "$DIR/keys/allow/publisher" > /dev/null \
-        && mv "$DIR/keys/allow/publisher_secret" "$DIR/keys/" \
-        || { echo "bench: ovhook-keygen failed" >&2; exit 2; }
-    CURVE_BRIDGE="--bus-key $DIR/keys/bridge_secret --bus-allow $DIR/keys/allow"
-    CURVE_PUBLISH="--bus-key $DIR/keys/publisher_secret --bus-server-key $DIR/keys/bridge"
+    bench_keys "$BIN" "$DIR"
     echo "curve rounds: the same load with CURVE on the bus (keys in $DIR/keys), right after each round without"
 fi
 [ "$SPOOL" = 1 ] && echo "spool rounds: the same load with --spool $DIR/spool-<round>.db" \

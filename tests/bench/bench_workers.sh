@@ -22,6 +22,7 @@
 set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/bench_keys.sh"
 ROOT=$(cd "$HERE/../.." && pwd)
 BUILD=$(cd "${1:-$ROOT/build}" 2>/dev/null && pwd) || { echo "bench: no build directory" >&2; exit 2; }
 BIN=$BUILD/bin
@@ -72,13 +73,7 @@ kill -0 "$NGINX_PID" 2>/dev/null || { echo "bench: nginx did not start" >&2; cat
 
 CURVE_BRIDGE='' CURVE_PUBLISH=''
 if [ "$CURVE" = 1 ]; then
-    mkdir -p "$DIR/keys/allow"
-    "$BIN/ovhook-keygen" "$DIR/keys/bridge" > /dev/null \
-        && "$BIN/ovhook-keygen" --src-prefix bench/ "$DIR/keys/allow/publisher" > /dev/null \
-        && mv "$DIR/keys/allow/publisher_secret" "$DIR/keys/" \
-        || { echo "bench: ovhook-keygen failed" >&2; exit 2; }
-    CURVE_BRIDGE="--bus-key $DIR/keys/bridge_secret --bus-allow $DIR/keys/allow"
-    CURVE_PUBLISH="--bus-key $DIR/keys/publisher_secret --bus-server-key $DIR/keys/bridge"
+    bench_keys "$BIN" "$DIR"
 fi
 
 # One run: $1 workers, $2 wrapper ("" or callgrind), $3 "curve" or nothing.

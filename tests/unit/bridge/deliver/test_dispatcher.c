@@ -491,15 +491,8 @@ main (void)
     test_drain_delivers_what_is_queued ();
     test_drain_stops_at_its_deadline_when_nothing_answers ();
     test_drain_leaves_the_undelivered_in_the_spool_for_the_next_start ();
-    //  Under valgrind a signal sent to the process waited 27 minutes to end
-    //  a drain (not yet understood; the plain, ASan and TSan runs pass):
-    //  run.sh's valgrind stage leaves the signal cases out, and says so
-    if (getenv ("OVHOOK_UNDER_VALGRIND"))
-        printf ("test_dispatcher: signal cases left out under valgrind\n");
-    else {
-        test_a_signal_ends_the_drain_early ();
-        test_signals_without_pause_during_drain_and_destroy_do_no_harm ();
-    }
+    test_a_signal_ends_the_drain_early ();
+    test_signals_without_pause_during_drain_and_destroy_do_no_harm ();
     test_breaker_pauses_then_sends_one_probe ();
 
     ovh_test_folder_remove (s_folder);
