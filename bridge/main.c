@@ -11,6 +11,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <curl/curl.h>
+#include "ovh_log.h"
 #include "ovh_config.h"
 #include "ovh_dispatcher.h"
 #include "ovh_intake.h"
@@ -70,7 +71,7 @@ s_log_stats (bridge_t *self, const char *prefix, const ovh_dispatch_stats_t *sta
     char resumed [48] = "";
     if (self->spool)
         snprintf (resumed, sizeof resumed, "resumed %" PRIu64 ", ", stats->resumed);
-    zsys_info ("%s: received %" PRIu64 ", delivered %" PRIu64 ", failed %" PRIu64
+    ovh_log_info ("%s: received %" PRIu64 ", delivered %" PRIu64 ", failed %" PRIu64
                ", dropped %" PRIu64 "%s%s%s, lost on bus %" PRIu64 ", dead letters %" PRIu64
                ", failed attempts %" PRIu64 ", %s%s %" PRIu64,
                prefix, ovh_intake_received (self->intake), stats->delivered,
@@ -111,20 +112,20 @@ s_post_pending (bridge_t *self)
         self->pauses = 0;
         ovh_spool_state_t state = ovh_dispatcher_spool_state (self->dispatcher);
         if (state == OVH_SPOOL_FULL)
-            zsys_warning ("spool full (its rows hold over %zu bytes, or its disk is nearly "
+            ovh_log_warning ("spool full (its rows hold over %zu bytes, or its disk is nearly "
                           "full): pausing bus reads; the bus buffers, then drops, what comes "
                           "meanwhile (seq gaps will show it)", self->config->spool_max_bytes);
         else
         if (state == OVH_SPOOL_FAILING)
-            zsys_warning ("the spool cannot be written: pausing bus reads until it can; "
+            ovh_log_warning ("the spool cannot be written: pausing bus reads until it can; "
                           "the bus buffers, then drops, what comes meanwhile (seq gaps "
                           "will show it)");
         else
         if (self->spool)
-            zsys_warning ("the spool's writer is behind the bus: pausing bus reads "
+            ovh_log_warning ("the spool's writer is behind the bus: pausing bus reads "
                           "until it catches up");
         else
-            zsys_warning ("queue full (%zu events or %zu bytes): pausing bus reads; the bus "
+            ovh_log_warning ("queue full (%zu events or %zu bytes): pausing bus reads; the bus "
                           "buffers, then drops, what comes meanwhile (seq gaps will show it)",
                           self->config->queue_events, self->config->queue_bytes);
     }
@@ -140,7 +141,7 @@ s_end_episode (bridge_t *self)
 {
     int64_t now = zclock_mono ();
     if (self->episode_start && self->resumed_at && now - self->resumed_at >= EPISODE_END) {
-        zsys_info ("queue has room again: bus reads back to normal after %.1f s "
+        ovh_log_info ("queue has room again: bus reads back to normal after %.1f s "
                    "(%" PRIu64 " pause%s)", (self->resumed_at - self->episode_start) / 1000.0,
                    self->pauses, self->pauses == 1 ? "" : "s");
         self->episode_start = 0;
@@ -167,7 +168,7 @@ s_check_hangup (void)
 {
     if (s_hangups) {
         s_hangups = 0;
-        zsys_info ("SIGHUP: nothing to reopen (logs go to stderr)");
+        ovh_log_info ("SIGHUP: nothing to reopen (logs go to stderr)");
     }
 }
 
@@ -295,9 +296,9 @@ s_open_delivery (bridge_t *self)
                          "%s\n", config->spool, ovh_spool_error (self->spool));
                 return 2;
             }
-            zsys_info ("redelivering %d dead letters from the spool", count);
+            ovh_log_info ("redelivering %d dead letters from the spool", count);
         }
-        zsys_info ("spool %s: %zu events to resume, %zu dead letters", config->spool,
+        ovh_log_info ("spool %s: %zu events to resume, %zu dead letters", config->spool,
                    ovh_spool_events (self->spool), ovh_spool_dead (self->spool));
     }
     else
@@ -344,7 +345,7 @@ s_redeliver_file (bridge_t *self)
     //  Nothing to redeliver: say so, and leave no (empty) retired file
     struct stat status;
     if (stat (self->config->dead_letter, &status) ? errno == ENOENT : status.st_size == 0) {
-        zsys_info ("no dead letters in %s: nothing to redeliver", self->config->dead_letter);
+        ovh_log_info ("no dead letters in %s: nothing to redeliver", self->config->dead_letter);
         return;
     }
     //  Retire the file first, then read the retired one: an event that
@@ -352,17 +353,17 @@ s_redeliver_file (bridge_t *self)
     char retired [PATH_MAX + 64];
     if (ovh_deadletter_retire_as (self->config->dead_letter, retired, sizeof retired)) {
         if (errno != ENOENT)
-            zsys_error ("cannot rename %s for redelivery: %s", self->config->dead_letter,
+            ovh_log_error ("cannot rename %s for redelivery: %s", self->config->dead_letter,
                         strerror (errno));
-        zsys_info ("redelivering 0 dead letters from %s", self->config->dead_letter);
+        ovh_log_info ("redelivering 0 dead letters from %s", self->config->dead_letter);
         return;
     }
     char error [512];
     int count = ovh_deadletter_read (retired, s_redeliver_file_line, self, error, sizeof error);
     if (count < 0)
-        zsys_error ("cannot redeliver from %s: %s", retired, error);
+        ovh_log_error ("cannot redeliver from %s: %s", retired, error);
     else
-        zsys_info ("redelivering %d dead letters from %s (now %s)", count,
+        ovh_log_info ("redelivering %d dead letters from %s (now %s)", count,
                    self->config->dead_letter, retired);
 }
 
@@ -378,14 +379,14 @@ static void
 s_warn_about_config (ovh_config_t *config)
 {
     if (ovh_config_event_count (config) == 0)
-        zsys_warning ("OPENVIDU_WEBHOOK_EVENTS is empty: no event will be sent");
+        ovh_log_warning ("OPENVIDU_WEBHOOK_EVENTS is empty: no event will be sent");
     char warning [1024];
     if (s_short_key_warning (config, warning, sizeof warning))
-        zsys_warning ("%s", warning);
+        ovh_log_warning ("%s", warning);
     if (s_exposed_bus_warning (config, warning, sizeof warning))
-        zsys_warning ("%s", warning);
+        ovh_log_warning ("%s", warning);
     if (config->insecure)
-        zsys_warning ("TLS certificates are NOT verified (--insecure): anyone on the path "
+        ovh_log_warning ("TLS certificates are NOT verified (--insecure): anyone on the path "
                       "can read and forge what the endpoint gets");
 }
 
@@ -421,13 +422,13 @@ s_serve (bridge_t *self, ovh_dispatch_stats_t *stats)
         s_redeliver_file (self);
     char types [32];
     s_count_event_types (config, types, sizeof types);
-    zsys_info ("ovhook-bridge %s ready: bus %s, %s, endpoint %s, %d workers",
+    ovh_log_info ("ovhook-bridge %s ready: bus %s, %s, endpoint %s, %d workers",
                OVHOOK_VERSION_STRING, config->bus, types,
                ovh_dispatcher_endpoint (self->dispatcher), config->workers);
     s_run (self);
 
     //  Stop reading, then deliver what was accepted, up to the deadline
-    zsys_info ("stopping: delivering what is queued (up to %d ms)", config->drain_timeout_ms);
+    ovh_log_info ("stopping: delivering what is queued (up to %d ms)", config->drain_timeout_ms);
     if (self->pending && ovh_dispatcher_post_last (self->dispatcher, self->pending) == 0)
         self->pending = NULL;
     //  From here a signal shortens the drain (ovh_dispatcher_drain)
@@ -450,13 +451,13 @@ s_log_end (bridge_t *self, const ovh_dispatch_stats_t *stats)
     uint64_t kept = ovh_spool_events (self->spool);
     uint64_t waiting = kept < undelivered ? kept : undelivered;
     if (waiting)
-        zsys_info ("%" PRIu64 " undelivered events stay in the spool %s for the next start",
+        ovh_log_info ("%" PRIu64 " undelivered events stay in the spool %s for the next start",
                    waiting, spool);
     if (undelivered > kept)
-        zsys_warning ("%" PRIu64 " undelivered events are not in the spool: lost",
+        ovh_log_warning ("%" PRIu64 " undelivered events are not in the spool: lost",
                       undelivered - kept);
     if (kept > undelivered)
-        zsys_warning ("%" PRIu64 " events in the spool %s were delivered, but their "
+        ovh_log_warning ("%" PRIu64 " events in the spool %s were delivered, but their "
                       "removal could not be written: the next start sends them again",
                       kept - undelivered, spool);
 }
@@ -476,11 +477,13 @@ main (int argc, char *argv [])
         return rc;
     }
     //  Logs go to stderr; stdout is for --help, --version, --check-config
-    zsys_set_logstream (stderr);
     zsys_set_logident ("ovhook-bridge");
+    ovh_log_set_ident ("ovhook-bridge");
+    ovh_log_route_czmq ();
     if (!config->webhook) {
-        zsys_info ("webhook is disabled (OPENVIDU_WEBHOOK=false): nothing to do");
+        ovh_log_info ("webhook is disabled (OPENVIDU_WEBHOOK=false): nothing to do");
         ovh_config_destroy (&config);
+        ovh_log_close ();
         return 0;
     }
     s_warn_about_config (config);
@@ -508,13 +511,14 @@ main (int argc, char *argv [])
     ovh_dispatcher_destroy (&bridge.dispatcher);
     //  Every dead letter on disk (or counted lost) before the last line
     if (bridge.deadletter && ovh_deadletter_flush (bridge.deadletter))
-        zsys_error ("%" PRIu64 " dead letters could NOT be kept in %s: lost",
+        ovh_log_error ("%" PRIu64 " dead letters could NOT be kept in %s: lost",
                     ovh_deadletter_lost (bridge.deadletter), config->dead_letter);
     if (rc == 0)
         s_log_end (&bridge, &stats);
     ovh_intake_destroy (&bridge.intake);
     s_close_delivery (&bridge);
     ovh_config_destroy (&config);
+    ovh_log_close ();
     zsys_shutdown ();
     curl_global_cleanup ();
     return rc;

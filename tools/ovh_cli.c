@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <czmq.h>
 #include "ovhook.h"
+#include "ovh_log.h"
 #include "ovh_cli.h"
 
 const char ovh_cli_no_value [] = "-";
@@ -287,5 +288,6 @@ ovh_cli_start (const char *name)
 {
     zsys_init ();
     zsys_set_logident (name);
-    zsys_set_logstream (stderr);
+    ovh_log_set_ident (name);
+    ovh_log_route_czmq ();
 }

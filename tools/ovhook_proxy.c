@@ -38,6 +38,7 @@
     socket cannot be bound/connected, 2 usage error.                      */
 
 #include <czmq.h>
+#include "ovh_log.h"
 #include "ovhook.h"
 #include "ovh_cli.h"
 #include "ovh_clikeys.h"
@@ -329,12 +330,12 @@ static void
 s_log_counters (proxy_t *self, const char *prefix)
 {
     counters_t *c = &self->counters;
-    zsys_info ("%s: forwarded %" PRIu64 " message%s (%" PRIu64 " bytes) to consumers, "
+    ovh_log_info ("%s: forwarded %" PRIu64 " message%s (%" PRIu64 " bytes) to consumers, "
                "%" PRIu64 " subscribe and %" PRIu64 " unsubscribe message%s to publishers",
                prefix, c->messages, c->messages == 1? "": "s", c->bytes,
                c->subscribes, c->unsubscribes, c->unsubscribes == 1? "": "s");
     if (self->front.role != OVH_BUSKEYS_PLAINTEXT || self->back.role != OVH_BUSKEYS_PLAINTEXT)
-        zsys_info ("%s: handshakes refused: %" PRIu64 " at the frontend, %" PRIu64 " at the "
+        ovh_log_info ("%s: handshakes refused: %" PRIu64 " at the frontend, %" PRIu64 " at the "
                    "backend; %" PRIu64 " message%s dropped at the frontend (src not owned "
                    "by its key, or unreadable)", prefix, s_refused (&self->front),
                    s_refused (&self->back),
@@ -426,7 +427,7 @@ s_warn_exposed (proxy_t *self, side_t *side, const char *risk, const char *allow
     if (self->insecure || side->role != OVH_BUSKEYS_PLAINTEXT
     ||  !ovh_buskeys_exposed (side->endpoints, true))
         return;
-    zsys_warning ("WARNING: the %s binds %s, reachable from the network, without CURVE: "
+    ovh_log_warning ("WARNING: the %s binds %s, reachable from the network, without CURVE: "
                   "anyone who reaches the port can %s. Turn CURVE on (--bus-key and %s), "
                   "bind a loopback address, or say it is meant with --bus-insecure",
                   side->name, side->endpoints, risk, allow_flag);
@@ -471,7 +472,7 @@ main (int argc, char *argv [])
         status = 2;
     else
     if (s_open (&self, &self.front, ZMQ_XSUB) == 0 && s_open (&self, &self.back, ZMQ_XPUB) == 0) {
-        zsys_info (NAME " %s ready: frontend %s (publishers%s), backend %s (consumers%s), "
+        ovh_log_info (NAME " %s ready: frontend %s (publishers%s), backend %s (consumers%s), "
                    "hwm %" PRId64 "/%" PRId64, OVHOOK_VERSION_STRING, self.frontend,
                    self.front.role == OVH_BUSKEYS_PLAINTEXT? "": ", CURVE", self.backend,
                    self.back.role == OVH_BUSKEYS_PLAINTEXT? "": ", CURVE",

@@ -5,6 +5,7 @@
 
 #include <czmq.h>
 #include <curl/curl.h>
+#include "ovh_log.h"
 #include "ovh_dispatcher_private.h"
 #include "ovh_retry.h"
 
@@ -58,7 +59,7 @@ s_failed (ovh_dispatcher_t *self, ovh_item_t *item, const ovh_result_t *result)
 {
     atomic_fetch_add (&self->failed_attempts, 1);
     if (ovh_breaker_record (self->breaker, false, zclock_mono ()))
-        zsys_warning ("circuit open after %d consecutive failures: pausing deliveries, "
+        ovh_log_warning ("circuit open after %d consecutive failures: pausing deliveries, "
                       "probing every %.1f s", self->config->breaker_threshold,
                       ovh_breaker_interval (self->breaker) / 1000.0);
     char error [CURL_ERROR_SIZE + 160];
@@ -75,7 +76,7 @@ s_failed (ovh_dispatcher_t *self, ovh_item_t *item, const ovh_result_t *result)
     int attempts = 1 + self->config->retries;
     if (self->config->retries == 0) {
         //  OpenVidu's behaviour: one attempt, one line
-        zsys_error ("%s (event %s, key %s, id %s); %s", error, item->type->name, key,
+        ovh_log_error ("%s (event %s, key %s, id %s); %s", error, item->type->name, key,
                     item->id, s_bury (self, item, error));
         s_release (self, item);
         return;
@@ -93,13 +94,13 @@ s_failed (ovh_dispatcher_t *self, ovh_item_t *item, const ovh_result_t *result)
             verdict = "too old to retry";
     }
     if (verdict) {
-        zsys_error ("%s (event %s, key %s, id %s, attempt %d/%d; %s: %s)", error,
+        ovh_log_error ("%s (event %s, key %s, id %s, attempt %d/%d; %s: %s)", error,
                     item->type->name, key, item->id, item->attempts, attempts, verdict,
                     s_bury (self, item, error));
         s_release (self, item);
         return;
     }
-    zsys_error ("%s (event %s, key %s, id %s, attempt %d/%d; retry in %.1f s)", error,
+    ovh_log_error ("%s (event %s, key %s, id %s, attempt %d/%d; retry in %.1f s)", error,
                 item->type->name, key, item->id, item->attempts, attempts, delay / 1000.0);
     //  The lane stays busy while its head waits: later events of the key
     //  keep their place, other keys go on
@@ -107,7 +108,7 @@ s_failed (ovh_dispatcher_t *self, ovh_item_t *item, const ovh_result_t *result)
     if (self->backlog)
         ovh_backlog_retrying (self->backlog, item);
     if (ovh_schedule_add (self->schedule, item)) {
-        zsys_error ("out of memory scheduling a retry of %s: %s", item->id,
+        ovh_log_error ("out of memory scheduling a retry of %s: %s", item->id,
                     s_bury (self, item, "out of memory"));
         s_release (self, item);
     }
@@ -120,10 +121,10 @@ ovh_dispatcher_done (void *arg, ovh_item_t *item, const ovh_result_t *result)
     if (result->ok) {
         atomic_fetch_add (&self->delivered, 1);
         if (ovh_breaker_record (self->breaker, true, zclock_mono ()))
-            zsys_info ("circuit closed: the endpoint answered, deliveries resume");
+            ovh_log_info ("circuit closed: the endpoint answered, deliveries resume");
         if (self->config->verbose) {
             char key [80];
-            zsys_info ("delivered %s (key %s, id %s): %ld in %.1f ms", item->type->name,
+            ovh_log_info ("delivered %s (key %s, id %s): %ld in %.1f ms", item->type->name,
                        s_shown_key (item, key, sizeof key), item->id, result->status,
                        result->usecs / 1000.0);
         }
