@@ -14,7 +14,10 @@
 #include "ovh_log.h"
 #include "ovh_config.h"
 #include "ovh_dispatcher.h"
+#include "ovh_hangup.h"
 #include "ovh_intake.h"
+#include "ovh_log.h"
+#include "ovh_notify.h"
 
 //  Messages read from the bus in one go before looking at anything else
 #define READ_BATCH      1024
@@ -29,6 +32,8 @@ typedef struct {
     ovh_spool_t *spool;             //  NULL without --spool
     ovh_deadletter_t *deadletter;   //  NULL without --dead-letter
     ovh_item_t *pending;            //  read from the bus, waiting for room
+    ovh_notify_t *notify;           //  the service manager (systemd), if any
+    ovh_hangup_t *hangup;           //  SIGHUP: reopen the log and dead-letter files
     //  A queue-full episode: from the first pause until reads have gone on
     //  for EPISODE_END ms without one; logged once at each end
     int64_t episode_start;          //  0 when none
@@ -80,6 +85,20 @@ s_log_stats (bridge_t *self, const char *prefix, const ovh_dispatch_stats_t *sta
                streq (prefix, "stopped") ? "undelivered" : "queued", waiting);
 }
 
+//  The service manager's status line (systemctl status): the counts
+static void
+s_notify_status (bridge_t *self, const ovh_dispatch_stats_t *stats)
+{
+    if (!ovh_notify_enabled (self->notify))
+        return;
+    char status [256];
+    snprintf (status, sizeof status, "received %" PRIu64 ", delivered %" PRIu64 ", queued %"
+              PRIu64 ", dead letters %" PRIu64 ", failed %" PRIu64,
+              ovh_intake_received (self->intake), stats->delivered, stats->queued,
+              stats->dead, stats->failed);
+    ovh_notify_status (self->notify, status);
+}
+
 static void
 s_periodic_stats (bridge_t *self)
 {
@@ -89,6 +108,7 @@ s_periodic_stats (bridge_t *self)
     self->next_stats = now + self->config->stats_interval_ms;
     ovh_dispatch_stats_t stats;
     ovh_dispatcher_stats (self->dispatcher, &stats);
+    s_notify_status (self, &stats);
     uint64_t seen = ovh_intake_received (self->intake) + stats.delivered
                   + stats.failed_attempts;
     if (seen == self->stats_seen)
@@ -149,29 +169,6 @@ s_end_episode (bridge_t *self)
     }
 }
 
-//  SIGHUP asks a daemon to reopen its logs. Ours go to stderr (whoever
-//  holds the other end rotates them), and the dead-letter file is followed
-//  by name at every batch: nothing to reopen, but the default action would
-//  kill the bridge and lose what is queued. Logged by the main loop, not
-//  in the handler (zsys_info is not async-signal-safe).
-static volatile sig_atomic_t s_hangups;
-
-static void
-s_on_hangup (int signal_number)
-{
-    (void) signal_number;
-    s_hangups = 1;
-}
-
-static void
-s_check_hangup (void)
-{
-    if (s_hangups) {
-        s_hangups = 0;
-        ovh_log_info ("SIGHUP: nothing to reopen (logs go to stderr)");
-    }
-}
-
 static void
 s_run (bridge_t *self)
 {
@@ -181,6 +178,10 @@ s_run (bridge_t *self)
         long timeout = (long) (self->next_stats - zclock_mono ());
         if (timeout > 1000 || timeout < 0)
             timeout = timeout < 0 ? 0 : 1000;
+        //  The watchdog's next ping bounds the wait too
+        int64_t ping = ovh_notify_watchdog (self->notify);
+        if (ping >= 0 && ping < timeout)
+            timeout = (long) ping;
         if (self->pending) {
             if (ovh_dispatcher_wait_room (self->dispatcher, self->pending, (int) timeout))
                 s_post_pending (self);
@@ -201,7 +202,9 @@ s_run (bridge_t *self)
         }
         s_end_episode (self);
         s_periodic_stats (self);
-        s_check_hangup ();
+        //  logrotate renamed the files: new lines go to new ones
+        if (ovh_hangup_check (self->hangup) && self->deadletter)
+            ovh_deadletter_reopen (self->deadletter);
     }
 }
 
@@ -367,6 +370,23 @@ s_redeliver_file (bridge_t *self)
                    self->config->dead_letter, retired);
 }
 
+//  The log's format and file, and CZMQ's own lines through it. 0, or -1
+//  after the reason on stderr.
+static int
+s_start_log (ovh_config_t *config)
+{
+    zsys_set_logident ("ovhook-bridge");
+    ovh_log_set_ident ("ovhook-bridge");
+    ovh_log_set_format (config->log_json ? "json" : "text");
+    char error [512];
+    if (config->log_file && ovh_log_set_file (config->log_file, error, sizeof error)) {
+        fprintf (stderr, "ovhook-bridge: %s\n", error);
+        return -1;
+    }
+    ovh_log_route_czmq ();
+    return 0;
+}
+
 static void
 s_count_event_types (ovh_config_t *config, char *text, size_t size)
 {
@@ -394,7 +414,7 @@ s_warn_about_config (ovh_config_t *config)
 //  from here on (ZeroMQ's, the dispatcher's, curl's) until the caller
 //  unblocks 'signals' in this thread
 static void
-s_start_process (sigset_t *signals)
+s_start_process (bridge_t *self, sigset_t *signals)
 {
     sigemptyset (signals);
     sigaddset (signals, SIGINT);
@@ -407,9 +427,8 @@ s_start_process (sigset_t *signals)
     zsys_set_linger (0);
     //  Installed while SIGHUP is still blocked: one sent during the start
     //  waits for the handler instead of killing the process
-    struct sigaction hangup = { .sa_handler = s_on_hangup, .sa_flags = SA_RESTART };
-    sigemptyset (&hangup.sa_mask);
-    sigaction (SIGHUP, &hangup, NULL);
+    self->hangup = ovh_hangup_new ();
+    self->notify = ovh_notify_new ();
 }
 
 //  Read the bus until a signal, then deliver what was accepted, up to the
@@ -425,9 +444,14 @@ s_serve (bridge_t *self, ovh_dispatch_stats_t *stats)
     ovh_log_info ("ovhook-bridge %s ready: bus %s, %s, endpoint %s, %d workers",
                OVHOOK_VERSION_STRING, config->bus, types,
                ovh_dispatcher_endpoint (self->dispatcher), config->workers);
+    //  The bus is bound or connected and the spool open: ready
+    char status [256];
+    snprintf (status, sizeof status, "reading %s, %s", config->bus, types);
+    ovh_notify_ready (self->notify, status);
     s_run (self);
 
     //  Stop reading, then deliver what was accepted, up to the deadline
+    ovh_notify_stopping (self->notify);
     ovh_log_info ("stopping: delivering what is queued (up to %d ms)", config->drain_timeout_ms);
     if (self->pending && ovh_dispatcher_post_last (self->dispatcher, self->pending) == 0)
         self->pending = NULL;
@@ -476,10 +500,12 @@ main (int argc, char *argv [])
         ovh_config_destroy (&config);
         return rc;
     }
-    //  Logs go to stderr; stdout is for --help, --version, --check-config
-    zsys_set_logident ("ovhook-bridge");
-    ovh_log_set_ident ("ovhook-bridge");
-    ovh_log_route_czmq ();
+    //  Logs go to stderr or --log-file; stdout is for --help, --version,
+    //  --check-config
+    if (s_start_log (config)) {
+        ovh_config_destroy (&config);
+        return 2;
+    }
     if (!config->webhook) {
         ovh_log_info ("webhook is disabled (OPENVIDU_WEBHOOK=false): nothing to do");
         ovh_config_destroy (&config);
@@ -487,10 +513,9 @@ main (int argc, char *argv [])
         return 0;
     }
     s_warn_about_config (config);
-    sigset_t signals;
-    s_start_process (&signals);
-
     bridge_t bridge = { .config = config };
+    sigset_t signals;
+    s_start_process (&bridge, &signals);
     ovh_dispatch_stats_t stats = { 0 };
     rc = s_open_delivery (&bridge);
     if (rc == 0) {
@@ -517,6 +542,8 @@ main (int argc, char *argv [])
         s_log_end (&bridge, &stats);
     ovh_intake_destroy (&bridge.intake);
     s_close_delivery (&bridge);
+    ovh_notify_destroy (&bridge.notify);
+    ovh_hangup_destroy (&bridge.hangup);
     ovh_config_destroy (&config);
     ovh_log_close ();
     zsys_shutdown ();

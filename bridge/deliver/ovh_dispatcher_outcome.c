@@ -17,6 +17,15 @@ s_shown_key (const ovh_item_t *item, char *buffer, size_t size)
     return item->has_key ? ovh_shown (buffer, size, item->key, item->key_size) : "(none)";
 }
 
+//  What a JSON log line of a failed attempt carries besides its text, for
+//  log shippers to filter on (the text says the same in words)
+#define FAILURE_FIELDS(item, key, result, attempts, outcome) OVH_LOG_FIELDS ( \
+    OVH_LOG_STR ("event", (item)->type->name), OVH_LOG_STR ("event_id", (item)->id), \
+    OVH_LOG_STR ("session", (key)), OVH_LOG_INT ("status", (result)->status), \
+    OVH_LOG_STR ("error", (result)->curl_code ? (result)->error : ""), \
+    OVH_LOG_INT ("attempt", (item)->attempts), OVH_LOG_INT ("attempts", (attempts)), \
+    OVH_LOG_STR ("outcome", (outcome)))
+
 //  ---------------------------------------------------------------------
 //  After an attempt
 
@@ -76,8 +85,10 @@ s_failed (ovh_dispatcher_t *self, ovh_item_t *item, const ovh_result_t *result)
     int attempts = 1 + self->config->retries;
     if (self->config->retries == 0) {
         //  OpenVidu's behaviour: one attempt, one line
-        ovh_log_error ("%s (event %s, key %s, id %s); %s", error, item->type->name, key,
-                    item->id, s_bury (self, item, error));
+        const char *kept = s_bury (self, item, error);
+        ovh_log_fields (OVH_LOG_ERROR, FAILURE_FIELDS (item, key, result, attempts, kept),
+                        "%s (event %s, key %s, id %s); %s", error, item->type->name, key,
+                        item->id, kept);
         s_release (self, item);
         return;
     }
@@ -94,14 +105,17 @@ s_failed (ovh_dispatcher_t *self, ovh_item_t *item, const ovh_result_t *result)
             verdict = "too old to retry";
     }
     if (verdict) {
-        ovh_log_error ("%s (event %s, key %s, id %s, attempt %d/%d; %s: %s)", error,
-                    item->type->name, key, item->id, item->attempts, attempts, verdict,
-                    s_bury (self, item, error));
+        const char *kept = s_bury (self, item, error);
+        ovh_log_fields (OVH_LOG_ERROR, FAILURE_FIELDS (item, key, result, attempts, verdict),
+                        "%s (event %s, key %s, id %s, attempt %d/%d; %s: %s)", error,
+                        item->type->name, key, item->id, item->attempts, attempts, verdict,
+                        kept);
         s_release (self, item);
         return;
     }
-    ovh_log_error ("%s (event %s, key %s, id %s, attempt %d/%d; retry in %.1f s)", error,
-                item->type->name, key, item->id, item->attempts, attempts, delay / 1000.0);
+    ovh_log_fields (OVH_LOG_ERROR, FAILURE_FIELDS (item, key, result, attempts, "retry"),
+                    "%s (event %s, key %s, id %s, attempt %d/%d; retry in %.1f s)", error,
+                    item->type->name, key, item->id, item->attempts, attempts, delay / 1000.0);
     //  The lane stays busy while its head waits: later events of the key
     //  keep their place, other keys go on
     item->due = zclock_mono () + delay;
@@ -124,9 +138,14 @@ ovh_dispatcher_done (void *arg, ovh_item_t *item, const ovh_result_t *result)
             ovh_log_info ("circuit closed: the endpoint answered, deliveries resume");
         if (self->config->verbose) {
             char key [80];
-            ovh_log_info ("delivered %s (key %s, id %s): %ld in %.1f ms", item->type->name,
-                       s_shown_key (item, key, sizeof key), item->id, result->status,
-                       result->usecs / 1000.0);
+            s_shown_key (item, key, sizeof key);
+            ovh_log_fields (OVH_LOG_INFO, OVH_LOG_FIELDS (OVH_LOG_STR ("event", item->type->name),
+                            OVH_LOG_STR ("event_id", item->id), OVH_LOG_STR ("session", key),
+                            OVH_LOG_INT ("status", result->status),
+                            OVH_LOG_INT ("attempt", item->attempts),
+                            OVH_LOG_STR ("outcome", "delivered")),
+                            "delivered %s (key %s, id %s): %ld in %.1f ms", item->type->name,
+                            key, item->id, result->status, result->usecs / 1000.0);
         }
         if (self->backlog)
             ovh_backlog_delivered (self->backlog, item);

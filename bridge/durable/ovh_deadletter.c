@@ -45,6 +45,8 @@ struct _ovh_deadletter_t {
     //  Lines sent and not yet taken: the caller's add (release) and the
     //  writer's subtract (acquire) show TSan the hand-over of each line
     atomic_uint_least64_t queued;
+    //  Set by ovh_deadletter_reopen (any thread), taken by the writer
+    atomic_bool reopen;
 };
 
 //  Open (or create) the file at self->path in append mode. If a crash cut
@@ -112,6 +114,10 @@ s_commit (ovh_deadletter_t *self)
         return;
     //  Follow the path: after a rename (--redeliver retires the file) new
     //  dead letters belong in a new file, not in the retired one
+    if (atomic_exchange (&self->reopen, false) && self->fd >= 0) {
+        close (self->fd);
+        self->fd = -1;
+    }
     struct stat status;
     if (self->fd < 0 || lstat (self->path, &status)
     ||  status.st_dev != self->dev || status.st_ino != self->ino) {
@@ -432,4 +438,13 @@ ovh_deadletter_syncs (ovh_deadletter_t *self)
 {
     assert (self);
     return atomic_load (&self->syncs);
+}
+
+void
+ovh_deadletter_reopen (ovh_deadletter_t *self)
+{
+    assert (self);
+    //  The writer opens the path anew before its next batch: lines already
+    //  written stay in the old file, later ones go to the new one
+    atomic_store (&self->reopen, true);
 }

@@ -16,6 +16,7 @@
 #ifndef OVH_LOG_H_INCLUDED
 #define OVH_LOG_H_INCLUDED
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdarg.h>
@@ -28,18 +29,19 @@ typedef enum {
     OVH_LOG_DEBUG
 } ovh_log_level_t;
 
-//  One structured field: a text value, or a number when 'text' is NULL
+//  One structured field: a text (NULL: JSON null) or a number
 typedef struct {
     const char *key;
     const char *text;
     int64_t number;
+    bool is_number;
 } ovh_log_field_t;
 
-#define OVH_LOG_STR(key, value)  { (key), (value) ? (value) : "", 0 }
-#define OVH_LOG_INT(key, value)  { (key), NULL, (int64_t) (value) }
+#define OVH_LOG_STR(key, value)  { (key), (value), 0, false }
+#define OVH_LOG_INT(key, value)  { (key), NULL, (int64_t) (value), true }
 //  A field list for ovh_log_fields, ended for it
 #define OVH_LOG_FIELDS(...) \
-    ((const ovh_log_field_t []) { __VA_ARGS__, { NULL, NULL, 0 } })
+    ((const ovh_log_field_t []) { __VA_ARGS__, { NULL, NULL, 0, false } })
 
 //  The name in every line ("ovhook-bridge"); none by default
 void

@@ -178,9 +178,9 @@ s_json_line (ovh_log_level_t level, const char *ts, const char *ident,
     json_object_set_new (object, "msg", s_json_string (message));
     for (const ovh_log_field_t *field = fields; field && field->key; field++)
         if (!json_object_get (object, field->key))      //  never hide ts, msg, ...
-            json_object_set_new (object, field->key, field->text
-                                 ? s_json_string (field->text)
-                                 : json_integer (field->number));
+            json_object_set_new (object, field->key,
+                                 field->is_number ? json_integer (field->number)
+                                 : field->text ? s_json_string (field->text) : json_null ());
     char *line = json_dumps (object, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref (object);
     return line;
