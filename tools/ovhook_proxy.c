@@ -35,9 +35,14 @@
     whole cluster); the envelope seq gaps at that consumer show it.
 
     Exit status: 0 after SIGINT/SIGTERM (with a summary line), 1 when a
-    socket cannot be bound/connected, 2 usage error.                      */
+    socket cannot be bound/connected, 2 usage error. SIGHUP reopens the
+    --log-file. Under systemd (Type=notify) it says READY=1 once both
+    sides are bound or connected, its counters in STATUS=, and feeds the
+    watchdog from the loop.                                                */
 
 #include <czmq.h>
+#include "ovh_hangup.h"
+#include "ovh_notify.h"
 #include "ovh_log.h"
 #include "ovhook.h"
 #include "ovh_cli.h"
@@ -81,6 +86,8 @@ typedef struct {
     int64_t stats_interval;
     counters_t counters;
     uint64_t logged_activity;   //  everything counted, at the last line
+    ovh_notify_t *notify;       //  the service manager (systemd), if any
+    ovh_hangup_t *hangup;       //  SIGHUP: reopen the log file
 } proxy_t;
 
 static void
@@ -113,6 +120,8 @@ s_usage (FILE *file)
         "  --bus-insecure         no warning for a plaintext side bound to the network\n"
         "  Each flag wins over its variable: OVHOOK_BUS_KEY, OVHOOK_BUS_SERVER_KEY,\n"
         "  OVHOOK_BUS_ALLOW, OVHOOK_BUS_INSECURE=true.\n"
+        "  --log-format FORMAT    text (the default) or json: one object per line\n"
+        "  --log-file PATH        append the log there, not to stderr; SIGHUP reopens it\n"
         "  --help, --version\n", DEFAULT_HWM);
 }
 
@@ -190,7 +199,7 @@ s_parse_options (proxy_t *self, int argc, char *argv [])
         { .name = "--bus-insecure", .type = OVH_CLI_TRUE, .target = &self->insecure },
         { .name = NULL }
     };
-    ovh_cli_t cli = { NAME, s_usage, table, NULL, NULL };
+    ovh_cli_t cli = { NAME, s_usage, table, NULL, NULL, true };
     int status = ovh_cli_parse (&cli, argc, argv);
     if (status >= 0)
         return status;
@@ -367,7 +376,13 @@ s_run (proxy_t *self, zsock_t *frontend, zsock_t *backend)
         int64_t timeout = next_stats - zclock_mono ();
         if (timeout < 0)
             timeout = 0;
-        if (zmq_poll (items, 2, timeout > 1000? 1000: (long) timeout) > 0) {
+        if (timeout > 1000)
+            timeout = 1000;
+        int64_t ping = ovh_notify_watchdog (self->notify);
+        if (ping >= 0 && ping < timeout)
+            timeout = ping;
+        ovh_hangup_check (self->hangup);
+        if (zmq_poll (items, 2, (long) timeout) > 0) {
             //  Bounded batches, so that one busy side cannot starve the other
             for (int count = 0; count < 1000 && (items [0].revents & ZMQ_POLLIN); count++) {
                 int first;
@@ -394,6 +409,10 @@ s_run (proxy_t *self, zsock_t *frontend, zsock_t *backend)
         if (zclock_mono () >= next_stats) {
             next_stats = zclock_mono () + self->stats_interval;
             uint64_t activity = s_activity (self);
+            char status [160];
+            snprintf (status, sizeof status, "forwarded %" PRIu64 " messages, %" PRIu64
+                      " subscribes", self->counters.messages, self->counters.subscribes);
+            ovh_notify_status (self->notify, status);
             if (activity != self->logged_activity)
                 s_log_counters (self, "stats");
             self->logged_activity = activity;
@@ -455,7 +474,12 @@ main (int argc, char *argv [])
         return status;
     }
     self.rcvhwm = ovh_bus_rcvhwm ((size_t) self.max_frame, (int) self.rcvhwm);
-    ovh_cli_start (NAME);
+    if (ovh_cli_start (NAME)) {
+        ovh_buskeys_destroy (&self.loaded);
+        return 2;
+    }
+    self.hangup = ovh_hangup_new ();
+    self.notify = ovh_notify_new ();
     s_warn_exposed (&self, &self.front, "publish forged events", "--frontend-allow");
     s_warn_exposed (&self, &self.back, "read every event", "--backend-allow");
     if (self.front.role == OVH_BUSKEYS_SERVER) {
@@ -477,7 +501,9 @@ main (int argc, char *argv [])
                    self.front.role == OVH_BUSKEYS_PLAINTEXT? "": ", CURVE", self.backend,
                    self.back.role == OVH_BUSKEYS_PLAINTEXT? "": ", CURVE",
                    self.sndhwm, self.rcvhwm);
+        ovh_notify_ready (self.notify, "forwarding");
         s_run (&self, self.front.socket, self.back.socket);
+        ovh_notify_stopping (self.notify);
         s_log_counters (&self, "stopped");
         status = 0;
     }
@@ -487,5 +513,8 @@ main (int argc, char *argv [])
     ovh_srcguard_destroy (&self.srcguard);
     ovh_translator_destroy (&self.translator);
     ovh_buskeys_destroy (&self.loaded);
+    ovh_notify_destroy (&self.notify);
+    ovh_hangup_destroy (&self.hangup);
+    ovh_log_close ();
     return status;
 }
