@@ -53,9 +53,11 @@ ovh_hangup_check (ovh_hangup_t *self)
     s_hangups = 0;
     self->reopens++;
     char error [512];
-    if (ovh_log_reopen (error, sizeof error))
+    int rc = ovh_log_reopen (error, sizeof error);
+    if (rc < 0)
         ovh_log_error ("SIGHUP: %s; logging on to the old file", error);
     else
-        ovh_log_info ("SIGHUP: log file reopened");
+        ovh_log_info (rc ? "SIGHUP: no log file to reopen (logs go to stderr)"
+                         : "SIGHUP: log file reopened");
     return true;
 }

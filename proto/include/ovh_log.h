@@ -59,8 +59,9 @@ int
     ovh_log_set_file (const char *path, char *error, size_t size);
 
 //  Open the log file again by its name (after logrotate renamed it): later
-//  lines go to the new file, none is lost or written twice. 0 without a
-//  file; -1 with the reason in 'error', the old file kept.
+//  lines go to the new file, none is lost or written twice. Returns 0, 1
+//  when there is no file (stderr), or -1 with the reason in 'error', the
+//  old file kept.
 int
     ovh_log_reopen (char *error, size_t size);
 

@@ -106,7 +106,7 @@ ovh_log_reopen (char *error, size_t size)
     bool has_file = s_path != NULL;
     pthread_mutex_unlock (&s_mutex);
     if (!has_file)
-        return 0;
+        return 1;
     if (!path) {
         snprintf (error, size, "cannot reopen the log file: out of memory");
         return -1;

@@ -124,6 +124,8 @@ test_reopen (void)
     char error [512], path [256], rotated [256];
     snprintf (path, sizeof path, "%s/rotate.log", s_folder);
     snprintf (rotated, sizeof rotated, "%s/rotate.log.1", s_folder);
+    CHECK (ovh_log_set_file (NULL, error, sizeof error) == 0);
+    CHECK (ovh_log_reopen (error, sizeof error) == 1);      //  stderr: nothing to reopen
     s_use_file ("rotate.log");
     ovh_log_info ("before");
     REQUIRE (rename (path, rotated) == 0);
