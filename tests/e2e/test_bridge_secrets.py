@@ -2,7 +2,8 @@
 (--secret-file, --headers-file), so that they are in neither argv nor the
 environment; no secret (signing key, header value, endpoint password or
 query token) in any line the bridge writes, text or JSON logs and
---check-config included; a signing key shorter than 24 bytes is a warning, not an error."""
+--check-config included; a signing key shorter than 24 bytes is a warning,
+not an error."""
 
 import base64
 import hashlib

@@ -2,7 +2,8 @@
 (--log-format json) that parse one by one and carry fields on delivery
 failures, a --log-file, and SIGHUP under load: the log file and the
 dead-letter file renamed, then reopened, with every line in exactly one of
-the old and new files and nothing delivered twice."""
+the old and new files and nothing delivered twice; the proxy's JSON log
+file, reopened too."""
 
 import json
 import os
@@ -162,6 +163,37 @@ class LogsTest (ovhtest.BridgeTestCase):
         self.assertEqual (sorted (letters), sorted (s for s in sessions if "dead" in s))
         for line in every_log.splitlines ():
             self.assertRegex (line, TEXT_LINE)
+
+    def test_proxy_json_log_file_and_sighup (self):
+        code, out, err = ovhtest.run_program ("ovhook-proxy", ["--log-format", "yaml"]) [:3]
+        self.assertEqual ((code, err), (2, "ovhook-proxy: --log-format needs text or json, "
+                                           "not 'yaml' (see --help)\n"))
+        code, out, err = ovhtest.run_program ("ovhook-tail", ["--log-file", "x"]) [:3]
+        self.assertEqual ((code, err), (2, "ovhook-tail: unknown option '--log-file' (see --help)\n"))
+        log_path = os.path.join (self.tmp, "proxy-file.log")   #   not the stderr file
+        front, back = ovhtest.free_port (), ovhtest.free_port ()
+        proxy = ovhtest.ToolProcess (self.tmp, "ovhook-proxy", [
+            "--frontend", "@tcp://127.0.0.1:%d" % front, "--backend", "@tcp://127.0.0.1:%d" % back,
+            "--log-format", "json", "--log-file", log_path], name="proxy")
+        self._bridges.append (proxy)
+        proxy.start (ready=False)
+        ovhtest.wait_until (lambda: "ready: " in read (log_path), 15, "the ready line",
+                            lambda: read (log_path) + proxy.show ())
+        os.rename (log_path, log_path + ".1")
+        proxy.process.send_signal (signal.SIGHUP)
+        ovhtest.wait_until (lambda: "SIGHUP" in read (log_path), 10, "the reopen",
+                            lambda: read (log_path + ".1") + proxy.show ())
+        code, _ = proxy.stop ()
+        self.assertEqual ((code, proxy.log ()), (0, ""), "exit 0, nothing on stderr")
+        old, new = read (log_path + ".1"), read (log_path)
+        lines = [json.loads (line) for line in (old + new).splitlines ()]
+        self.assertTrue (all (line ["program"] == "ovhook-proxy" and ISO.match (line ["ts"])
+                              for line in lines), lines)
+        self.assertIn ("ready: ", old)
+        self.assertNotIn ("stopped: ", old)
+        self.assertEqual ([line ["msg"] for line in map (json.loads, new.splitlines ())]
+                          [0], "SIGHUP: log file reopened")
+        self.assertIn ("stopped: forwarded 0 messages", new)
 
 
 if __name__ == "__main__":
