@@ -11,7 +11,6 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <curl/curl.h>
-#include "ovh_log.h"
 #include "ovh_config.h"
 #include "ovh_dispatcher.h"
 #include "ovh_hangup.h"
@@ -77,12 +76,12 @@ s_log_stats (bridge_t *self, const char *prefix, const ovh_dispatch_stats_t *sta
     if (self->spool)
         snprintf (resumed, sizeof resumed, "resumed %" PRIu64 ", ", stats->resumed);
     ovh_log_info ("%s: received %" PRIu64 ", delivered %" PRIu64 ", failed %" PRIu64
-               ", dropped %" PRIu64 "%s%s%s, lost on bus %" PRIu64 ", dead letters %" PRIu64
-               ", failed attempts %" PRIu64 ", %s%s %" PRIu64,
-               prefix, ovh_intake_received (self->intake), stats->delivered,
-               stats->failed, dropped, dropped ? " (" : "", reasons, dropped ? ")" : "",
-               ovh_intake_lost (self->intake), stats->dead, stats->failed_attempts, resumed,
-               streq (prefix, "stopped") ? "undelivered" : "queued", waiting);
+                  ", dropped %" PRIu64 "%s%s%s, lost on bus %" PRIu64 ", dead letters %" PRIu64
+                  ", failed attempts %" PRIu64 ", %s%s %" PRIu64,
+                  prefix, ovh_intake_received (self->intake), stats->delivered,
+                  stats->failed, dropped, dropped ? " (" : "", reasons, dropped ? ")" : "",
+                  ovh_intake_lost (self->intake), stats->dead, stats->failed_attempts, resumed,
+                  streq (prefix, "stopped") ? "undelivered" : "queued", waiting);
 }
 
 //  The service manager's status line (systemctl status): the counts
@@ -133,21 +132,21 @@ s_post_pending (bridge_t *self)
         ovh_spool_state_t state = ovh_dispatcher_spool_state (self->dispatcher);
         if (state == OVH_SPOOL_FULL)
             ovh_log_warning ("spool full (its rows hold over %zu bytes, or its disk is nearly "
-                          "full): pausing bus reads; the bus buffers, then drops, what comes "
-                          "meanwhile (seq gaps will show it)", self->config->spool_max_bytes);
+                             "full): pausing bus reads; the bus buffers, then drops, what comes "
+                             "meanwhile (seq gaps will show it)", self->config->spool_max_bytes);
         else
         if (state == OVH_SPOOL_FAILING)
             ovh_log_warning ("the spool cannot be written: pausing bus reads until it can; "
-                          "the bus buffers, then drops, what comes meanwhile (seq gaps "
-                          "will show it)");
+                             "the bus buffers, then drops, what comes meanwhile (seq gaps "
+                             "will show it)");
         else
         if (self->spool)
             ovh_log_warning ("the spool's writer is behind the bus: pausing bus reads "
-                          "until it catches up");
+                             "until it catches up");
         else
             ovh_log_warning ("queue full (%zu events or %zu bytes): pausing bus reads; the bus "
-                          "buffers, then drops, what comes meanwhile (seq gaps will show it)",
-                          self->config->queue_events, self->config->queue_bytes);
+                             "buffers, then drops, what comes meanwhile (seq gaps will show it)",
+                             self->config->queue_events, self->config->queue_bytes);
     }
     if (self->resumed_at || self->pauses == 0)
         self->pauses++;
@@ -162,8 +161,8 @@ s_end_episode (bridge_t *self)
     int64_t now = zclock_mono ();
     if (self->episode_start && self->resumed_at && now - self->resumed_at >= EPISODE_END) {
         ovh_log_info ("queue has room again: bus reads back to normal after %.1f s "
-                   "(%" PRIu64 " pause%s)", (self->resumed_at - self->episode_start) / 1000.0,
-                   self->pauses, self->pauses == 1 ? "" : "s");
+                      "(%" PRIu64 " pause%s)", (self->resumed_at - self->episode_start) / 1000.0,
+                      self->pauses, self->pauses == 1 ? "" : "s");
         self->episode_start = 0;
         self->resumed_at = 0;
     }
@@ -302,7 +301,7 @@ s_open_delivery (bridge_t *self)
             ovh_log_info ("redelivering %d dead letters from the spool", count);
         }
         ovh_log_info ("spool %s: %zu events to resume, %zu dead letters", config->spool,
-                   ovh_spool_events (self->spool), ovh_spool_dead (self->spool));
+                      ovh_spool_events (self->spool), ovh_spool_dead (self->spool));
     }
     else
     if (config->dead_letter) {
@@ -357,7 +356,7 @@ s_redeliver_file (bridge_t *self)
     if (ovh_deadletter_retire_as (self->config->dead_letter, retired, sizeof retired)) {
         if (errno != ENOENT)
             ovh_log_error ("cannot rename %s for redelivery: %s", self->config->dead_letter,
-                        strerror (errno));
+                           strerror (errno));
         ovh_log_info ("redelivering 0 dead letters from %s", self->config->dead_letter);
         return;
     }
@@ -367,7 +366,7 @@ s_redeliver_file (bridge_t *self)
         ovh_log_error ("cannot redeliver from %s: %s", retired, error);
     else
         ovh_log_info ("redelivering %d dead letters from %s (now %s)", count,
-                   self->config->dead_letter, retired);
+                      self->config->dead_letter, retired);
 }
 
 //  The log's format and file, and CZMQ's own lines through it. 0, or -1
@@ -407,7 +406,7 @@ s_warn_about_config (ovh_config_t *config)
         ovh_log_warning ("%s", warning);
     if (config->insecure)
         ovh_log_warning ("TLS certificates are NOT verified (--insecure): anyone on the path "
-                      "can read and forge what the endpoint gets");
+                         "can read and forge what the endpoint gets");
 }
 
 //  Signals go to the main thread only: blocks them in every thread started
@@ -442,8 +441,8 @@ s_serve (bridge_t *self, ovh_dispatch_stats_t *stats)
     char types [32];
     s_count_event_types (config, types, sizeof types);
     ovh_log_info ("ovhook-bridge %s ready: bus %s, %s, endpoint %s, %d workers",
-               OVHOOK_VERSION_STRING, config->bus, types,
-               ovh_dispatcher_endpoint (self->dispatcher), config->workers);
+                  OVHOOK_VERSION_STRING, config->bus, types,
+                  ovh_dispatcher_endpoint (self->dispatcher), config->workers);
     //  The bus is bound or connected and the spool open: ready
     char status [256];
     snprintf (status, sizeof status, "reading %s, %s", config->bus, types);
@@ -476,14 +475,14 @@ s_log_end (bridge_t *self, const ovh_dispatch_stats_t *stats)
     uint64_t waiting = kept < undelivered ? kept : undelivered;
     if (waiting)
         ovh_log_info ("%" PRIu64 " undelivered events stay in the spool %s for the next start",
-                   waiting, spool);
+                      waiting, spool);
     if (undelivered > kept)
         ovh_log_warning ("%" PRIu64 " undelivered events are not in the spool: lost",
-                      undelivered - kept);
+                         undelivered - kept);
     if (kept > undelivered)
         ovh_log_warning ("%" PRIu64 " events in the spool %s were delivered, but their "
-                      "removal could not be written: the next start sends them again",
-                      kept - undelivered, spool);
+                         "removal could not be written: the next start sends them again",
+                         kept - undelivered, spool);
 }
 
 int
@@ -537,7 +536,7 @@ main (int argc, char *argv [])
     //  Every dead letter on disk (or counted lost) before the last line
     if (bridge.deadletter && ovh_deadletter_flush (bridge.deadletter))
         ovh_log_error ("%" PRIu64 " dead letters could NOT be kept in %s: lost",
-                    ovh_deadletter_lost (bridge.deadletter), config->dead_letter);
+                       ovh_deadletter_lost (bridge.deadletter), config->dead_letter);
     if (rc == 0)
         s_log_end (&bridge, &stats);
     ovh_intake_destroy (&bridge.intake);

@@ -64,7 +64,7 @@ ovh_clikeys_allow (const char *name, ovh_busauth_t **auth, const char *domain,
     //  but until then nobody gets in: say so
     if (count == 0)
         ovh_log_warning ("%s: no public certificate in %s yet: every peer is refused until "
-                      "one is added", domain, folder);
+                         "one is added", domain, folder);
     return 0;
 }
 

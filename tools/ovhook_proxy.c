@@ -340,16 +340,16 @@ s_log_counters (proxy_t *self, const char *prefix)
 {
     counters_t *c = &self->counters;
     ovh_log_info ("%s: forwarded %" PRIu64 " message%s (%" PRIu64 " bytes) to consumers, "
-               "%" PRIu64 " subscribe and %" PRIu64 " unsubscribe message%s to publishers",
-               prefix, c->messages, c->messages == 1? "": "s", c->bytes,
-               c->subscribes, c->unsubscribes, c->unsubscribes == 1? "": "s");
+                  "%" PRIu64 " subscribe and %" PRIu64 " unsubscribe message%s to publishers",
+                  prefix, c->messages, c->messages == 1? "": "s", c->bytes,
+                  c->subscribes, c->unsubscribes, c->unsubscribes == 1? "": "s");
     if (self->front.role != OVH_BUSKEYS_PLAINTEXT || self->back.role != OVH_BUSKEYS_PLAINTEXT)
         ovh_log_info ("%s: handshakes refused: %" PRIu64 " at the frontend, %" PRIu64 " at the "
-                   "backend; %" PRIu64 " message%s dropped at the frontend (src not owned "
-                   "by its key, or unreadable)", prefix, s_refused (&self->front),
-                   s_refused (&self->back),
-                   self->srcguard? ovh_srcguard_dropped (self->srcguard): 0,
-                   self->srcguard && ovh_srcguard_dropped (self->srcguard) == 1? "": "s");
+                      "backend; %" PRIu64 " message%s dropped at the frontend (src not owned "
+                      "by its key, or unreadable)", prefix, s_refused (&self->front),
+                      s_refused (&self->back),
+                      self->srcguard? ovh_srcguard_dropped (self->srcguard): 0,
+                      self->srcguard && ovh_srcguard_dropped (self->srcguard) == 1? "": "s");
 }
 
 //  Everything counted: a stats line is due when it changed
@@ -447,9 +447,9 @@ s_warn_exposed (proxy_t *self, side_t *side, const char *risk, const char *allow
     ||  !ovh_buskeys_exposed (side->endpoints, true))
         return;
     ovh_log_warning ("WARNING: the %s binds %s, reachable from the network, without CURVE: "
-                  "anyone who reaches the port can %s. Turn CURVE on (--bus-key and %s), "
-                  "bind a loopback address, or say it is meant with --bus-insecure",
-                  side->name, side->endpoints, risk, allow_flag);
+                     "anyone who reaches the port can %s. Turn CURVE on (--bus-key and %s), "
+                     "bind a loopback address, or say it is meant with --bus-insecure",
+                     side->name, side->endpoints, risk, allow_flag);
 }
 
 static void
@@ -497,10 +497,10 @@ main (int argc, char *argv [])
     else
     if (s_open (&self, &self.front, ZMQ_XSUB) == 0 && s_open (&self, &self.back, ZMQ_XPUB) == 0) {
         ovh_log_info (NAME " %s ready: frontend %s (publishers%s), backend %s (consumers%s), "
-                   "hwm %" PRId64 "/%" PRId64, OVHOOK_VERSION_STRING, self.frontend,
-                   self.front.role == OVH_BUSKEYS_PLAINTEXT? "": ", CURVE", self.backend,
-                   self.back.role == OVH_BUSKEYS_PLAINTEXT? "": ", CURVE",
-                   self.sndhwm, self.rcvhwm);
+                      "hwm %" PRId64 "/%" PRId64, OVHOOK_VERSION_STRING, self.frontend,
+                      self.front.role == OVH_BUSKEYS_PLAINTEXT? "": ", CURVE", self.backend,
+                      self.back.role == OVH_BUSKEYS_PLAINTEXT? "": ", CURVE",
+                      self.sndhwm, self.rcvhwm);
         ovh_notify_ready (self.notify, "forwarding");
         s_run (&self, self.front.socket, self.back.socket);
         ovh_notify_stopping (self.notify);

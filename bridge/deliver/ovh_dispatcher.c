@@ -192,8 +192,8 @@ s_abandon (ovh_dispatcher_t *self)
         atomic_store (&self->unwritten, unwritten);
         if (unwritten)
             ovh_log_error ("spool %s: %zu accepted events could not be written to it "
-                        "(%s) and are lost", ovh_spool_path (self->spool), unwritten,
-                        ovh_spool_error (self->spool));
+                           "(%s) and are lost", ovh_spool_path (self->spool), unwritten,
+                           ovh_spool_error (self->spool));
     }
 }
 

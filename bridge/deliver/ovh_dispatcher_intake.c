@@ -131,7 +131,8 @@ ovh_dispatcher_drain (ovh_dispatcher_t *self, int msecs, ovh_dispatch_stats_t *s
         }
         if (zsys_interrupted && !hurried) {
             ovh_log_info ("signal during the drain: stopping now, what is not delivered "
-                       "is counted undelivered%s", self->spool ? " (it stays in the spool)" : "");
+                          "is counted undelivered%s",
+                          self->spool ? " (it stays in the spool)" : "");
             hurried = ovh_dispatcher_tell (self, "HURRY", false) == 0;
         }
     }

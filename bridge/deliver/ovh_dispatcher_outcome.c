@@ -69,8 +69,8 @@ s_failed (ovh_dispatcher_t *self, ovh_item_t *item, const ovh_result_t *result)
     atomic_fetch_add (&self->failed_attempts, 1);
     if (ovh_breaker_record (self->breaker, false, zclock_mono ()))
         ovh_log_warning ("circuit open after %d consecutive failures: pausing deliveries, "
-                      "probing every %.1f s", self->config->breaker_threshold,
-                      ovh_breaker_interval (self->breaker) / 1000.0);
+                         "probing every %.1f s", self->config->breaker_threshold,
+                         ovh_breaker_interval (self->breaker) / 1000.0);
     char error [CURL_ERROR_SIZE + 160];
     const char *endpoint = self->sender_class->endpoint (self->sender);
     if (result->curl_code == 0)
@@ -123,7 +123,7 @@ s_failed (ovh_dispatcher_t *self, ovh_item_t *item, const ovh_result_t *result)
         ovh_backlog_retrying (self->backlog, item);
     if (ovh_schedule_add (self->schedule, item)) {
         ovh_log_error ("out of memory scheduling a retry of %s: %s", item->id,
-                    s_bury (self, item, "out of memory"));
+                       s_bury (self, item, "out of memory"));
         s_release (self, item);
     }
 }

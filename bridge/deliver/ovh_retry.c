@@ -208,9 +208,9 @@ s_log_bad_value (const char *value)
     if (held)
         snprintf (since, sizeof since, " (%" PRIu64 " more since the last one)", held);
     ovh_log_warning ("ignored an invalid Retry-After '%s%s' from the endpoint (neither "
-                  "delay-seconds nor an HTTP-date), the backoff applies; logged at most "
-                  "every 10 minutes%s", shown ? shown : "",
-                  strlen (value) >= sizeof cut - 1 ? "..." : "", since);
+                     "delay-seconds nor an HTTP-date), the backoff applies; logged at most "
+                     "every 10 minutes%s", shown ? shown : "",
+                     strlen (value) >= sizeof cut - 1 ? "..." : "", since);
     free (shown);
 }
 

@@ -203,7 +203,7 @@ ovh_sender_new (ovh_config_t *config, ovh_signer_t *signer,
     for (size_t index = 0; index < self->transfer_count; index++)
         if (s_setup_transfer (&self->transfers [index], config, self->url)) {
             ovh_log_error ("cannot set up HTTP delivery to %s (libcurl refused an option)",
-                        self->endpoint_shown);
+                           self->endpoint_shown);
             ovh_sender_destroy (&self);
             return NULL;
         }

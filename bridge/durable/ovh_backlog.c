@@ -217,9 +217,9 @@ s_committed (ovh_backlog_t *self)
 {
     if (self->failing) {
         ovh_log_info ("spool %s: writes work again after %.1f s (%" PRIu64 " failed tries); "
-                   "%zu held events written, %zu sent from memory meanwhile",
-                   ovh_spool_path (self->spool), (zclock_mono () - self->failing_since) / 1000.0,
-                   self->failures, self->accepted_count, self->degraded);
+                      "%zu held events written, %zu sent from memory meanwhile",
+                      ovh_spool_path (self->spool), (zclock_mono () - self->failing_since) / 1000.0,
+                      self->failures, self->accepted_count, self->degraded);
         self->failing = false;
         self->failures = 0;
         self->degraded = 0;

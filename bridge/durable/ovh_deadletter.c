@@ -96,7 +96,7 @@ s_lose (ovh_deadletter_t *self, size_t lines, const char *what, int error)
 {
     atomic_fetch_add (&self->lost, lines);
     ovh_log_error ("cannot %s dead-letter file %s: %s: %zu dead letter%s lost", what, self->path,
-                strerror (error ? error : EIO), lines, lines == 1 ? "" : "s");
+                   strerror (error ? error : EIO), lines, lines == 1 ? "" : "s");
 }
 
 //  Append the batch and fsync it. A write cut short (disk full, EFBIG)
@@ -125,7 +125,7 @@ s_commit (ovh_deadletter_t *self)
         if (s_open (self, error, sizeof error)) {
             atomic_fetch_add (&self->lost, lines);
             ovh_log_error ("cannot open dead-letter file %s: %s: %zu dead letter%s lost",
-                        self->path, error, lines, lines == 1 ? "" : "s");
+                           self->path, error, lines, lines == 1 ? "" : "s");
             return;
         }
     }
@@ -313,7 +313,7 @@ ovh_deadletter_destroy (ovh_deadletter_t **self_p)
         //  $TERM of zactor_destroy then only collects the thread's end
         if (s_request (self, "STOP"))
             ovh_log_error ("dead-letter file %s: cannot stop its writer: %s", self->path,
-                        strerror (errno));
+                           strerror (errno));
         zactor_destroy (&self->actor);
     }
     zsock_destroy (&self->queue_in);
@@ -409,7 +409,7 @@ ovh_deadletter_write (ovh_deadletter_t *self, const ovh_item_t *item,
         if (errno == EINTR)
             continue;
         ovh_log_error ("cannot write dead letter %s to %s: %s", item->id, self->path,
-                    zmq_strerror (errno));
+                       zmq_strerror (errno));
         zmq_msg_close (&message);
         atomic_fetch_sub (&self->queued, 1);
         return -1;

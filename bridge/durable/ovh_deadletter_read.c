@@ -300,7 +300,7 @@ s_scan (FILE *file, const char *path, entry_t **entries_p, char *error, size_t s
         //  A NUL byte in a line would hide the rest of it from Jansson
         if (strlen (line) != (size_t) length) {
             ovh_log_warning ("dead-letter file %s line %zu: holds a NUL byte: skipped",
-                          path, number);
+                             path, number);
             skipped++;
             continue;
         }
@@ -344,7 +344,7 @@ s_scan (FILE *file, const char *path, entry_t **entries_p, char *error, size_t s
     free (line);
     if (skipped)
         ovh_log_warning ("dead-letter file %s: %d invalid line%s skipped; the file keeps them",
-                      path, skipped, skipped == 1 ? "" : "s");
+                         path, skipped, skipped == 1 ? "" : "s");
     return count;
 }
 
@@ -397,7 +397,7 @@ ovh_deadletter_read (const char *path, ovh_deadletter_fn *callback, void *arg,
         else
         if (*problem)                   //  someone wrote over the file meanwhile
             ovh_log_warning ("dead-letter file %s line %zu: %s: skipped", path, entry->number,
-                          problem);
+                             problem);
         else {
             snprintf (error, size, "out of memory at line %zu", entry->number);
             handed = -1;

@@ -83,8 +83,8 @@ ovh_receipts_add (ovh_receipts_t *self, int64_t row, const char *id)
         //  again after a crash
         if (!self->over)
             ovh_log_error ("spool receipts %s: over %zu bytes, the spool has not committed for"
-                        " a while: deliveries from now on are not recorded and would be sent"
-                        " again after a crash", self->path, self->max_bytes);
+                           " a while: deliveries from now on are not recorded and would be sent"
+                           " again after a crash", self->path, self->max_bytes);
         self->over = true;
         return;
     }
@@ -105,8 +105,8 @@ ovh_receipts_flush (ovh_receipts_t *self)
         if (wrote <= 0) {
             if (!self->failing)
                 ovh_log_error ("spool receipts %s: cannot write (%s): events delivered now "
-                            "would be sent again after a crash", self->path,
-                            wrote < 0 ? strerror (errno) : "no progress");
+                               "would be sent again after a crash", self->path,
+                               wrote < 0 ? strerror (errno) : "no progress");
             self->failing = true;
             //  A partial line is ignored when read; start the next on a
             //  line of its own

@@ -54,7 +54,7 @@ ovh_spool_count (ovh_spool_t *self, statement_t index)
         value = sqlite3_column_int64 (stmt, 0);
     else
         ovh_log_error ("spool %s: %s (%s)", self->path, sqlite3_errmsg (self->db),
-                    sqlite3_sql (stmt));
+                       sqlite3_sql (stmt));
     sqlite3_reset (stmt);
     return value;
 }
@@ -292,13 +292,13 @@ ovh_spool_load (ovh_spool_t *self, int64_t after_row, size_t max,
         }
         if (rc != SQLITE_ROW && rc != SQLITE_DONE)
             ovh_log_error ("spool %s: cannot load events: %s", self->path,
-                        rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg (self->db));
+                           rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg (self->db));
         sqlite3_reset (stmt);
         if (rc != SQLITE_ROW && rc != SQLITE_DONE)
             return -1;
         if (unknowns && s_move_dead (self, unknown, unknowns)) {
             ovh_log_error ("spool %s: cannot move events of an unknown type to the dead "
-                        "letters: %s", self->path, ovh_spool_error (self));
+                           "letters: %s", self->path, ovh_spool_error (self));
             return -1;
         }
         moved += unknowns;
@@ -307,7 +307,7 @@ ovh_spool_load (ovh_spool_t *self, int64_t after_row, size_t max,
     }
     if (moved)
         ovh_log_warning ("spool %s: %zu events of an unknown type moved to the dead letters"
-                      " (first: %s)", self->path, moved, first);
+                         " (first: %s)", self->path, moved, first);
     return (int) loaded;
 }
 
@@ -366,8 +366,8 @@ ovh_spool_checkpoint (ovh_spool_t *self)
         size_t released = ovh_reserve_release (self->reserve);
         if (released)
             ovh_log_warning ("spool %s: the disk is full: released the %zu bytes held in "
-                          "reserve so that delivered events can be removed", self->path,
-                          released);
+                             "reserve so that delivered events can be removed", self->path,
+                             released);
     }
     //  TRUNCATE gives the WAL's disk space back: on a full disk that may
     //  be what the next write needs
@@ -423,9 +423,9 @@ ovh_spool_full (ovh_spool_t *self)
             || (self->reserve && !ovh_reserve_held (self->reserve));
     if (low && !self->disk_low)
         ovh_log_warning ("spool %s: its disk is nearly full (%" PRIu64 " bytes free, %" PRIu64
-                      " with the spool's free pages; it keeps %zu): taking no more events "
-                      "until deliveries make room", self->path, disk_free, room,
-                      self->disk_reserve);
+                         " with the spool's free pages; it keeps %zu): taking no more events "
+                         "until deliveries make room", self->path, disk_free, room,
+                         self->disk_reserve);
     else
     if (!low && self->disk_low)
         ovh_log_info ("spool %s: room on its disk again (%" PRIu64 " bytes)", self->path, room);
@@ -436,7 +436,7 @@ ovh_spool_full (ovh_spool_t *self)
     &&  disk_free >= ovh_reserve_size (self->reserve) + self->disk_reserve
     &&  ovh_reserve_restore (self->reserve) == 0)
         ovh_log_info ("spool %s: %zu bytes held in reserve again", self->path,
-                   ovh_reserve_size (self->reserve));
+                      ovh_reserve_size (self->reserve));
     return low;
 }
 

@@ -121,8 +121,8 @@ s_make_private (ovh_spool_t *self)
     }
     if (mode)
         ovh_log_warning ("spool %s: its files were readable by other users (mode %04o),"
-                      " made private (0600): they hold event bodies", self->path,
-                      (unsigned) mode);
+                         " made private (0600): they hold event bodies", self->path,
+                         (unsigned) mode);
 }
 
 int

@@ -356,8 +356,8 @@ ovh_spool_settle (ovh_spool_t *self)
     }
     if (malformed)
         ovh_log_warning ("spool %s: %zu malformed lines in %s ignored (those events, if"
-                      " delivered, are sent again)", self->path, malformed,
-                      ovh_receipts_path (self->receipts));
+                         " delivered, are sent again)", self->path, malformed,
+                         ovh_receipts_path (self->receipts));
     if (ovh_receipts_clear (self->receipts))
         return -1;
     self->unsettled = false;
@@ -386,8 +386,8 @@ s_open_receipts (ovh_spool_t *self, char *error, size_t error_size)
     }
     if (removed > 0)
         ovh_log_info ("spool %s: %d delivered events removed (their receipts were written,"
-                   " their removal not yet committed when the last run ended)",
-                   self->path, removed);
+                      " their removal not yet committed when the last run ended)",
+                      self->path, removed);
     return 0;
 }
 

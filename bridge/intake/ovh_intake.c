@@ -61,17 +61,17 @@ s_secure (ovh_intake_t *self)
         }
         ovh_buskeys_apply_server (config->bus_keys, self->sub, ZAP_DOMAIN);
         ovh_log_info ("bus: CURVE on, public key %s; %d allowed key%s in %s (read again when "
-                   "it changes)", ovh_buskeys_public (config->bus_keys), count,
-                   count == 1? "": "s", config->bus_allow);
+                      "it changes)", ovh_buskeys_public (config->bus_keys), count,
+                      count == 1? "": "s", config->bus_allow);
         if (count == 0)
             ovh_log_warning ("bus: no public certificate in %s yet: no publisher can get in",
-                          config->bus_allow);
+                             config->bus_allow);
     }
     else {
         if (ovh_buskeys_apply_client (config->bus_keys, self->sub))
             return -1;          //  the configuration makes sure of the server key
         ovh_log_info ("bus: CURVE on, public key %s, trusting the server's key in %s",
-                   ovh_buskeys_public (config->bus_keys), config->bus_server_key);
+                      ovh_buskeys_public (config->bus_keys), config->bus_server_key);
     }
     self->monitor = ovh_busmonitor_new (self->sub, "bus", self->binds);
     return self->monitor? 0: -1;
@@ -300,10 +300,10 @@ ovh_intake_log_handshakes (ovh_intake_t *self)
         //  The monitor counts refused keys among its failures too
         uint64_t refused = ovh_busauth_refused (self->busauth);
         ovh_log_info ("bus handshakes (CURVE): allowed %" PRIu64 ", refused %" PRIu64
-                   ", failed %" PRIu64, ovh_busauth_allowed (self->busauth), refused,
-                   failed > refused? failed - refused: 0);
+                      ", failed %" PRIu64, ovh_busauth_allowed (self->busauth), refused,
+                      failed > refused? failed - refused: 0);
     }
     else
         ovh_log_info ("bus handshakes with the server (CURVE): succeeded %" PRIu64
-                   ", failed %" PRIu64, ovh_busmonitor_succeeded (self->monitor), failed);
+                      ", failed %" PRIu64, ovh_busmonitor_succeeded (self->monitor), failed);
 }

@@ -149,7 +149,7 @@ s_count (const char *folder)
         size_t size = strlen (name);
         if (size > 7 && streq (name + size - 7, "_secret"))
             ovh_log_warning ("bus: %s is a secret certificate in the allowed keys' folder: "
-                          "it is ignored, and does not belong there", name);
+                             "it is ignored, and does not belong there", name);
         else
             count++;
     }

@@ -62,7 +62,7 @@ ovh_ratelog_warn (ovh_ratelog_t *self, int reason, const char *format, ...)
     va_end (args);
     if (slot->held)
         ovh_log_warning ("%s (%" PRIu64 " more of this kind since the last report)",
-                      text, slot->held);
+                         text, slot->held);
     else
         ovh_log_warning ("%s", text);
     slot->last = now;
