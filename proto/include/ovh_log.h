@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdarg.h>
 
@@ -57,6 +58,13 @@ int
 //  then.
 int
     ovh_log_set_file (const char *path, char *error, size_t size);
+
+//  Lines go to 'stream' (tests: an open_memstream), written and flushed
+//  one at a time, until the next ovh_log_set_stream or ovh_log_set_file;
+//  NULL goes back to stderr. The caller keeps the stream and closes it
+//  after it is no longer the output.
+void
+    ovh_log_set_stream (FILE *stream);
 
 //  Open the log file again by its name (after logrotate renamed it): later
 //  lines go to the new file, none is lost or written twice. Returns 0, 1

@@ -26,6 +26,7 @@
 static pthread_mutex_t s_mutex = PTHREAD_MUTEX_INITIALIZER;
 static int s_fd = STDERR_FILENO;    //  where lines go
 static char *s_path;                //  the log file, NULL for stderr
+static FILE *s_stream;              //  instead of s_fd, when set
 static bool s_json;
 static char s_ident [64];
 static FILE *s_czmq_stream;         //  what CZMQ writes its lines to, or NULL
@@ -71,6 +72,7 @@ s_switch (int fd, char *path)
     char *old_path = s_path;
     s_fd = fd;
     s_path = path;
+    s_stream = NULL;
     pthread_mutex_unlock (&s_mutex);
     if (old_path)
         close (old_fd);
@@ -98,6 +100,15 @@ ovh_log_set_file (const char *path, char *error, size_t size)
     return 0;
 }
 
+void
+ovh_log_set_stream (FILE *stream)
+{
+    s_switch (STDERR_FILENO, NULL);
+    pthread_mutex_lock (&s_mutex);
+    s_stream = stream;
+    pthread_mutex_unlock (&s_mutex);
+}
+
 int
 ovh_log_reopen (char *error, size_t size)
 {
@@ -123,6 +134,11 @@ ovh_log_reopen (char *error, size_t size)
 static void
 s_write (int fd, const char *text, size_t size)
 {
+    if (s_stream) {
+        fwrite (text, 1, size, s_stream);
+        fflush (s_stream);
+        return;
+    }
     while (size) {
         ssize_t written = write (fd, text, size);
         if (written < 0 && errno == EINTR)

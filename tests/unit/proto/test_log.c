@@ -199,6 +199,22 @@ test_threads (void)
 }
 
 static void
+test_stream (void)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *stream = open_memstream (&text, &size);
+    REQUIRE (stream);
+    ovh_log_set_stream (stream);
+    ovh_log_notice ("into the %s", "stream");
+    ovh_log_set_stream (NULL);
+    ovh_log_notice ("not into the stream");
+    fclose (stream);
+    CHECK_MSG (s_matches (text, "^N: \\(test-log\\) [^ ]+Z into the stream\n$"), "%s", text);
+    free (text);
+}
+
+static void
 test_czmq (void)
 {
     s_use_file ("czmq.log");
@@ -220,6 +236,7 @@ main (void)
     test_json ();
     test_reopen ();
     test_threads ();
+    test_stream ();
     test_czmq ();
     ovh_log_close ();
     zsys_shutdown ();
