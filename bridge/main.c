@@ -13,7 +13,10 @@
 #include <curl/curl.h>
 #include "ovh_config.h"
 #include "ovh_dispatcher.h"
+#include "ovh_hangup.h"
 #include "ovh_intake.h"
+#include "ovh_log.h"
+#include "ovh_notify.h"
 
 //  Messages read from the bus in one go before looking at anything else
 #define READ_BATCH      1024
@@ -28,6 +31,8 @@ typedef struct {
     ovh_spool_t *spool;             //  NULL without --spool
     ovh_deadletter_t *deadletter;   //  NULL without --dead-letter
     ovh_item_t *pending;            //  read from the bus, waiting for room
+    ovh_notify_t *notify;           //  the service manager (systemd), if any
+    ovh_hangup_t *hangup;           //  SIGHUP: reopen the log and dead-letter files
     //  A queue-full episode: from the first pause until reads have gone on
     //  for EPISODE_END ms without one; logged once at each end
     int64_t episode_start;          //  0 when none
@@ -70,13 +75,27 @@ s_log_stats (bridge_t *self, const char *prefix, const ovh_dispatch_stats_t *sta
     char resumed [48] = "";
     if (self->spool)
         snprintf (resumed, sizeof resumed, "resumed %" PRIu64 ", ", stats->resumed);
-    zsys_info ("%s: received %" PRIu64 ", delivered %" PRIu64 ", failed %" PRIu64
-               ", dropped %" PRIu64 "%s%s%s, lost on bus %" PRIu64 ", dead letters %" PRIu64
-               ", failed attempts %" PRIu64 ", %s%s %" PRIu64,
-               prefix, ovh_intake_received (self->intake), stats->delivered,
-               stats->failed, dropped, dropped ? " (" : "", reasons, dropped ? ")" : "",
-               ovh_intake_lost (self->intake), stats->dead, stats->failed_attempts, resumed,
-               streq (prefix, "stopped") ? "undelivered" : "queued", waiting);
+    ovh_log_info ("%s: received %" PRIu64 ", delivered %" PRIu64 ", failed %" PRIu64
+                  ", dropped %" PRIu64 "%s%s%s, lost on bus %" PRIu64 ", dead letters %" PRIu64
+                  ", failed attempts %" PRIu64 ", %s%s %" PRIu64,
+                  prefix, ovh_intake_received (self->intake), stats->delivered,
+                  stats->failed, dropped, dropped ? " (" : "", reasons, dropped ? ")" : "",
+                  ovh_intake_lost (self->intake), stats->dead, stats->failed_attempts, resumed,
+                  streq (prefix, "stopped") ? "undelivered" : "queued", waiting);
+}
+
+//  The service manager's status line (systemctl status): the counts
+static void
+s_notify_status (bridge_t *self, const ovh_dispatch_stats_t *stats)
+{
+    if (!ovh_notify_enabled (self->notify))
+        return;
+    char status [256];
+    snprintf (status, sizeof status, "received %" PRIu64 ", delivered %" PRIu64 ", queued %"
+              PRIu64 ", dead letters %" PRIu64 ", failed %" PRIu64,
+              ovh_intake_received (self->intake), stats->delivered, stats->queued,
+              stats->dead, stats->failed);
+    ovh_notify_status (self->notify, status);
 }
 
 static void
@@ -88,6 +107,7 @@ s_periodic_stats (bridge_t *self)
     self->next_stats = now + self->config->stats_interval_ms;
     ovh_dispatch_stats_t stats;
     ovh_dispatcher_stats (self->dispatcher, &stats);
+    s_notify_status (self, &stats);
     uint64_t seen = ovh_intake_received (self->intake) + stats.delivered
                   + stats.failed_attempts;
     if (seen == self->stats_seen)
@@ -111,22 +131,22 @@ s_post_pending (bridge_t *self)
         self->pauses = 0;
         ovh_spool_state_t state = ovh_dispatcher_spool_state (self->dispatcher);
         if (state == OVH_SPOOL_FULL)
-            zsys_warning ("spool full (its rows hold over %zu bytes, or its disk is nearly "
-                          "full): pausing bus reads; the bus buffers, then drops, what comes "
-                          "meanwhile (seq gaps will show it)", self->config->spool_max_bytes);
+            ovh_log_warning ("spool full (its rows hold over %zu bytes, or its disk is nearly "
+                             "full): pausing bus reads; the bus buffers, then drops, what comes "
+                             "meanwhile (seq gaps will show it)", self->config->spool_max_bytes);
         else
         if (state == OVH_SPOOL_FAILING)
-            zsys_warning ("the spool cannot be written: pausing bus reads until it can; "
-                          "the bus buffers, then drops, what comes meanwhile (seq gaps "
-                          "will show it)");
+            ovh_log_warning ("the spool cannot be written: pausing bus reads until it can; "
+                             "the bus buffers, then drops, what comes meanwhile (seq gaps "
+                             "will show it)");
         else
         if (self->spool)
-            zsys_warning ("the spool's writer is behind the bus: pausing bus reads "
-                          "until it catches up");
+            ovh_log_warning ("the spool's writer is behind the bus: pausing bus reads "
+                             "until it catches up");
         else
-            zsys_warning ("queue full (%zu events or %zu bytes): pausing bus reads; the bus "
-                          "buffers, then drops, what comes meanwhile (seq gaps will show it)",
-                          self->config->queue_events, self->config->queue_bytes);
+            ovh_log_warning ("queue full (%zu events or %zu bytes): pausing bus reads; the bus "
+                             "buffers, then drops, what comes meanwhile (seq gaps will show it)",
+                             self->config->queue_events, self->config->queue_bytes);
     }
     if (self->resumed_at || self->pauses == 0)
         self->pauses++;
@@ -140,34 +160,11 @@ s_end_episode (bridge_t *self)
 {
     int64_t now = zclock_mono ();
     if (self->episode_start && self->resumed_at && now - self->resumed_at >= EPISODE_END) {
-        zsys_info ("queue has room again: bus reads back to normal after %.1f s "
-                   "(%" PRIu64 " pause%s)", (self->resumed_at - self->episode_start) / 1000.0,
-                   self->pauses, self->pauses == 1 ? "" : "s");
+        ovh_log_info ("queue has room again: bus reads back to normal after %.1f s "
+                      "(%" PRIu64 " pause%s)", (self->resumed_at - self->episode_start) / 1000.0,
+                      self->pauses, self->pauses == 1 ? "" : "s");
         self->episode_start = 0;
         self->resumed_at = 0;
-    }
-}
-
-//  SIGHUP asks a daemon to reopen its logs. Ours go to stderr (whoever
-//  holds the other end rotates them), and the dead-letter file is followed
-//  by name at every batch: nothing to reopen, but the default action would
-//  kill the bridge and lose what is queued. Logged by the main loop, not
-//  in the handler (zsys_info is not async-signal-safe).
-static volatile sig_atomic_t s_hangups;
-
-static void
-s_on_hangup (int signal_number)
-{
-    (void) signal_number;
-    s_hangups = 1;
-}
-
-static void
-s_check_hangup (void)
-{
-    if (s_hangups) {
-        s_hangups = 0;
-        zsys_info ("SIGHUP: nothing to reopen (logs go to stderr)");
     }
 }
 
@@ -180,6 +177,10 @@ s_run (bridge_t *self)
         long timeout = (long) (self->next_stats - zclock_mono ());
         if (timeout > 1000 || timeout < 0)
             timeout = timeout < 0 ? 0 : 1000;
+        //  The watchdog's next ping bounds the wait too
+        int64_t ping = ovh_notify_watchdog (self->notify);
+        if (ping >= 0 && ping < timeout)
+            timeout = (long) ping;
         if (self->pending) {
             if (ovh_dispatcher_wait_room (self->dispatcher, self->pending, (int) timeout))
                 s_post_pending (self);
@@ -200,7 +201,9 @@ s_run (bridge_t *self)
         }
         s_end_episode (self);
         s_periodic_stats (self);
-        s_check_hangup ();
+        //  logrotate renamed the files: new lines go to new ones
+        if (ovh_hangup_check (self->hangup) && self->deadletter)
+            ovh_deadletter_reopen (self->deadletter);
     }
 }
 
@@ -295,10 +298,10 @@ s_open_delivery (bridge_t *self)
                          "%s\n", config->spool, ovh_spool_error (self->spool));
                 return 2;
             }
-            zsys_info ("redelivering %d dead letters from the spool", count);
+            ovh_log_info ("redelivering %d dead letters from the spool", count);
         }
-        zsys_info ("spool %s: %zu events to resume, %zu dead letters", config->spool,
-                   ovh_spool_events (self->spool), ovh_spool_dead (self->spool));
+        ovh_log_info ("spool %s: %zu events to resume, %zu dead letters", config->spool,
+                      ovh_spool_events (self->spool), ovh_spool_dead (self->spool));
     }
     else
     if (config->dead_letter) {
@@ -344,7 +347,7 @@ s_redeliver_file (bridge_t *self)
     //  Nothing to redeliver: say so, and leave no (empty) retired file
     struct stat status;
     if (stat (self->config->dead_letter, &status) ? errno == ENOENT : status.st_size == 0) {
-        zsys_info ("no dead letters in %s: nothing to redeliver", self->config->dead_letter);
+        ovh_log_info ("no dead letters in %s: nothing to redeliver", self->config->dead_letter);
         return;
     }
     //  Retire the file first, then read the retired one: an event that
@@ -352,18 +355,35 @@ s_redeliver_file (bridge_t *self)
     char retired [PATH_MAX + 64];
     if (ovh_deadletter_retire_as (self->config->dead_letter, retired, sizeof retired)) {
         if (errno != ENOENT)
-            zsys_error ("cannot rename %s for redelivery: %s", self->config->dead_letter,
-                        strerror (errno));
-        zsys_info ("redelivering 0 dead letters from %s", self->config->dead_letter);
+            ovh_log_error ("cannot rename %s for redelivery: %s", self->config->dead_letter,
+                           strerror (errno));
+        ovh_log_info ("redelivering 0 dead letters from %s", self->config->dead_letter);
         return;
     }
     char error [512];
     int count = ovh_deadletter_read (retired, s_redeliver_file_line, self, error, sizeof error);
     if (count < 0)
-        zsys_error ("cannot redeliver from %s: %s", retired, error);
+        ovh_log_error ("cannot redeliver from %s: %s", retired, error);
     else
-        zsys_info ("redelivering %d dead letters from %s (now %s)", count,
-                   self->config->dead_letter, retired);
+        ovh_log_info ("redelivering %d dead letters from %s (now %s)", count,
+                      self->config->dead_letter, retired);
+}
+
+//  The log's format and file, and CZMQ's own lines through it. 0, or -1
+//  after the reason on stderr.
+static int
+s_start_log (ovh_config_t *config)
+{
+    zsys_set_logident ("ovhook-bridge");
+    ovh_log_set_ident ("ovhook-bridge");
+    ovh_log_set_format (config->log_json ? "json" : "text");
+    char error [512];
+    if (config->log_file && ovh_log_set_file (config->log_file, error, sizeof error)) {
+        fprintf (stderr, "ovhook-bridge: %s\n", error);
+        return -1;
+    }
+    ovh_log_route_czmq ();
+    return 0;
 }
 
 static void
@@ -378,22 +398,22 @@ static void
 s_warn_about_config (ovh_config_t *config)
 {
     if (ovh_config_event_count (config) == 0)
-        zsys_warning ("OPENVIDU_WEBHOOK_EVENTS is empty: no event will be sent");
+        ovh_log_warning ("OPENVIDU_WEBHOOK_EVENTS is empty: no event will be sent");
     char warning [1024];
     if (s_short_key_warning (config, warning, sizeof warning))
-        zsys_warning ("%s", warning);
+        ovh_log_warning ("%s", warning);
     if (s_exposed_bus_warning (config, warning, sizeof warning))
-        zsys_warning ("%s", warning);
+        ovh_log_warning ("%s", warning);
     if (config->insecure)
-        zsys_warning ("TLS certificates are NOT verified (--insecure): anyone on the path "
-                      "can read and forge what the endpoint gets");
+        ovh_log_warning ("TLS certificates are NOT verified (--insecure): anyone on the path "
+                         "can read and forge what the endpoint gets");
 }
 
 //  Signals go to the main thread only: blocks them in every thread started
 //  from here on (ZeroMQ's, the dispatcher's, curl's) until the caller
 //  unblocks 'signals' in this thread
 static void
-s_start_process (sigset_t *signals)
+s_start_process (bridge_t *self, sigset_t *signals)
 {
     sigemptyset (signals);
     sigaddset (signals, SIGINT);
@@ -406,9 +426,8 @@ s_start_process (sigset_t *signals)
     zsys_set_linger (0);
     //  Installed while SIGHUP is still blocked: one sent during the start
     //  waits for the handler instead of killing the process
-    struct sigaction hangup = { .sa_handler = s_on_hangup, .sa_flags = SA_RESTART };
-    sigemptyset (&hangup.sa_mask);
-    sigaction (SIGHUP, &hangup, NULL);
+    self->hangup = ovh_hangup_new ();
+    self->notify = ovh_notify_new ();
 }
 
 //  Read the bus until a signal, then deliver what was accepted, up to the
@@ -421,13 +440,18 @@ s_serve (bridge_t *self, ovh_dispatch_stats_t *stats)
         s_redeliver_file (self);
     char types [32];
     s_count_event_types (config, types, sizeof types);
-    zsys_info ("ovhook-bridge %s ready: bus %s, %s, endpoint %s, %d workers",
-               OVHOOK_VERSION_STRING, config->bus, types,
-               ovh_dispatcher_endpoint (self->dispatcher), config->workers);
+    ovh_log_info ("ovhook-bridge %s ready: bus %s, %s, endpoint %s, %d workers",
+                  OVHOOK_VERSION_STRING, config->bus, types,
+                  ovh_dispatcher_endpoint (self->dispatcher), config->workers);
+    //  The bus is bound or connected and the spool open: ready
+    char status [256];
+    snprintf (status, sizeof status, "reading %s, %s", config->bus, types);
+    ovh_notify_ready (self->notify, status);
     s_run (self);
 
     //  Stop reading, then deliver what was accepted, up to the deadline
-    zsys_info ("stopping: delivering what is queued (up to %d ms)", config->drain_timeout_ms);
+    ovh_notify_stopping (self->notify);
+    ovh_log_info ("stopping: delivering what is queued (up to %d ms)", config->drain_timeout_ms);
     if (self->pending && ovh_dispatcher_post_last (self->dispatcher, self->pending) == 0)
         self->pending = NULL;
     //  From here a signal shortens the drain (ovh_dispatcher_drain)
@@ -450,15 +474,15 @@ s_log_end (bridge_t *self, const ovh_dispatch_stats_t *stats)
     uint64_t kept = ovh_spool_events (self->spool);
     uint64_t waiting = kept < undelivered ? kept : undelivered;
     if (waiting)
-        zsys_info ("%" PRIu64 " undelivered events stay in the spool %s for the next start",
-                   waiting, spool);
+        ovh_log_info ("%" PRIu64 " undelivered events stay in the spool %s for the next start",
+                      waiting, spool);
     if (undelivered > kept)
-        zsys_warning ("%" PRIu64 " undelivered events are not in the spool: lost",
-                      undelivered - kept);
+        ovh_log_warning ("%" PRIu64 " undelivered events are not in the spool: lost",
+                         undelivered - kept);
     if (kept > undelivered)
-        zsys_warning ("%" PRIu64 " events in the spool %s were delivered, but their "
-                      "removal could not be written: the next start sends them again",
-                      kept - undelivered, spool);
+        ovh_log_warning ("%" PRIu64 " events in the spool %s were delivered, but their "
+                         "removal could not be written: the next start sends them again",
+                         kept - undelivered, spool);
 }
 
 int
@@ -475,19 +499,22 @@ main (int argc, char *argv [])
         ovh_config_destroy (&config);
         return rc;
     }
-    //  Logs go to stderr; stdout is for --help, --version, --check-config
-    zsys_set_logstream (stderr);
-    zsys_set_logident ("ovhook-bridge");
-    if (!config->webhook) {
-        zsys_info ("webhook is disabled (OPENVIDU_WEBHOOK=false): nothing to do");
+    //  Logs go to stderr or --log-file; stdout is for --help, --version,
+    //  --check-config
+    if (s_start_log (config)) {
         ovh_config_destroy (&config);
+        return 2;
+    }
+    if (!config->webhook) {
+        ovh_log_info ("webhook is disabled (OPENVIDU_WEBHOOK=false): nothing to do");
+        ovh_config_destroy (&config);
+        ovh_log_close ();
         return 0;
     }
     s_warn_about_config (config);
-    sigset_t signals;
-    s_start_process (&signals);
-
     bridge_t bridge = { .config = config };
+    sigset_t signals;
+    s_start_process (&bridge, &signals);
     ovh_dispatch_stats_t stats = { 0 };
     rc = s_open_delivery (&bridge);
     if (rc == 0) {
@@ -508,13 +535,16 @@ main (int argc, char *argv [])
     ovh_dispatcher_destroy (&bridge.dispatcher);
     //  Every dead letter on disk (or counted lost) before the last line
     if (bridge.deadletter && ovh_deadletter_flush (bridge.deadletter))
-        zsys_error ("%" PRIu64 " dead letters could NOT be kept in %s: lost",
-                    ovh_deadletter_lost (bridge.deadletter), config->dead_letter);
+        ovh_log_error ("%" PRIu64 " dead letters could NOT be kept in %s: lost",
+                       ovh_deadletter_lost (bridge.deadletter), config->dead_letter);
     if (rc == 0)
         s_log_end (&bridge, &stats);
     ovh_intake_destroy (&bridge.intake);
     s_close_delivery (&bridge);
+    ovh_notify_destroy (&bridge.notify);
+    ovh_hangup_destroy (&bridge.hangup);
     ovh_config_destroy (&config);
+    ovh_log_close ();
     zsys_shutdown ();
     curl_global_cleanup ();
     return rc;

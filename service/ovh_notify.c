@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <systemd/sd-daemon.h>
 #include <czmq.h>
+#include "ovh_log.h"
 #include "ovh_notify.h"
 
 struct _ovh_notify_t {
@@ -55,7 +56,7 @@ s_send (ovh_notify_t *self, const char *state)
     //  A service manager that went away is not our failure: the return
     //  code only says whether the datagram left
     if (self->enabled && sd_notify (0, state) < 0)
-        zsys_debug ("sd_notify (%s) failed", state);
+        ovh_log_debug ("sd_notify (%s) failed", state);
 }
 
 void

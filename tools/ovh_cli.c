@@ -5,9 +5,14 @@
 #include <stdarg.h>
 #include <czmq.h>
 #include "ovhook.h"
+#include "ovh_log.h"
 #include "ovh_cli.h"
 
 const char ovh_cli_no_value [] = "-";
+
+//  --log-format and --log-file, for ovh_cli_start
+static const char *s_log_format = "text";
+static const char *s_log_file;
 
 const char *
 ovh_cli_value (int argc, char *argv [], int *index, const char *name, bool *missing)
@@ -249,6 +254,34 @@ s_cli_option (const ovh_cli_t *cli, int argc, char *argv [], int *index)
     return ovh_cli_usage_error (cli->name, "unknown option '%s'", arg);
 }
 
+//  --log-format, --log-file: -1 when taken, 2 after a usage error, -2
+//  when argv [*index] is another option
+static int
+s_cli_log_option (const ovh_cli_t *cli, int argc, char *argv [], int *index)
+{
+    bool missing = false;
+    const char *arg = argv [*index];
+    const char *value = ovh_cli_value (argc, argv, index, "--log-format", &missing);
+    if (value) {
+        if (!streq (value, "text") && !streq (value, "json"))
+            return ovh_cli_usage_error (cli->name, "--log-format needs text or json, not "
+                                        "'%s'", value);
+        s_log_format = value;
+        return -1;
+    }
+    if (cli->log_file && !missing)
+        value = ovh_cli_value (argc, argv, index, "--log-file", &missing);
+    if (value) {
+        if (!*value)
+            return ovh_cli_usage_error (cli->name, "--log-file needs a path");
+        s_log_file = value;
+        return -1;
+    }
+    if (missing)
+        return ovh_cli_usage_error (cli->name, "%s needs a value", arg);
+    return -2;
+}
+
 int
 ovh_cli_parse (const ovh_cli_t *cli, int argc, char *argv [])
 {
@@ -275,6 +308,8 @@ ovh_cli_parse (const ovh_cli_t *cli, int argc, char *argv [])
             status = 0;
         }
         else
+            status = s_cli_log_option (cli, argc, argv, &index);
+        if (status == -2)
             status = s_cli_option (cli, argc, argv, &index);
         if (status >= 0)
             return status;
@@ -282,10 +317,18 @@ ovh_cli_parse (const ovh_cli_t *cli, int argc, char *argv [])
     return -1;
 }
 
-void
+int
 ovh_cli_start (const char *name)
 {
     zsys_init ();
     zsys_set_logident (name);
-    zsys_set_logstream (stderr);
+    ovh_log_set_ident (name);
+    ovh_log_set_format (s_log_format);
+    char error [512];
+    if (s_log_file && ovh_log_set_file (s_log_file, error, sizeof error)) {
+        fprintf (stderr, "%s: %s\n", name, error);
+        return 2;
+    }
+    ovh_log_route_czmq ();
+    return 0;
 }

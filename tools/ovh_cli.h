@@ -55,10 +55,12 @@ typedef struct {
     //  program takes none ("unexpected argument").
     int (*operand) (void *self, char *arg);
     void *self;
+    bool log_file;              //  the program takes --log-file (a daemon)
 } ovh_cli_t;
 
-//  Parse argv [1..]: --help/-h (usage on stdout), --version, the options
-//  of the table in turn, and the operands. Returns -1 to go on, else the
+//  Parse argv [1..]: --help/-h (usage on stdout), --version, --log-format
+//  (and --log-file if cli->log_file), the options of the table in turn,
+//  and the operands. Returns -1 to go on, else the
 //  exit status: 0 after --help or --version, 2 after a usage error (its
 //  message is on stderr).
 int
@@ -80,9 +82,11 @@ int
 int
     ovh_cli_check_bus (const char *name, const char *what, const char *endpoints);
 
-//  Once the options are read: zsys log lines carry the program's name and
-//  go to stderr.
-void
+//  Once the options are read: log lines (ovh_log, and CZMQ's own) carry
+//  the program's name, in the --log-format asked for, to stderr or the
+//  --log-file. Returns 0, or 2 after "NAME: cannot open log file ..." on
+//  stderr (only with --log-file).
+int
     ovh_cli_start (const char *name);
 
 //  If argv [*index] is option 'name' ("--bus"), return its value, taken

@@ -1,6 +1,7 @@
 /*  ovh_clikeys.c - the CURVE settings of a tool's bus socket.            */
 
 #include <czmq.h>
+#include "ovh_log.h"
 #include "ovh_clikeys.h"
 
 const char *
@@ -62,8 +63,8 @@ ovh_clikeys_allow (const char *name, ovh_busauth_t **auth, const char *domain,
     //  An empty folder is legal (keys are added later, without a restart)
     //  but until then nobody gets in: say so
     if (count == 0)
-        zsys_warning ("%s: no public certificate in %s yet: every peer is refused until "
-                      "one is added", domain, folder);
+        ovh_log_warning ("%s: no public certificate in %s yet: every peer is refused until "
+                         "one is added", domain, folder);
     return 0;
 }
 

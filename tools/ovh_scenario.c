@@ -7,6 +7,7 @@
     same on every platform, so a seed reproduces a run.                    */
 
 #include <czmq.h>
+#include "ovh_log.h"
 #include "ovh_scenario.h"
 
 typedef struct {
@@ -146,7 +147,7 @@ s_emit (ovh_scenario_t *self, const char *type_name, int64_t timestamp)
     const ovh_event_type_t *type = ovh_catalog_lookup (type_name, strlen (type_name));
     assert (type);
     if (!data) {                //  a misuse of the builder: a bug here
-        zsys_error ("ovh_scenario: %s", ovh_body_error (self->body)->text);
+        ovh_log_error ("ovh_scenario: %s", ovh_body_error (self->body)->text);
         assert (false);
     }
     if (self->failed)

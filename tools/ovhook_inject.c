@@ -97,6 +97,7 @@ s_usage (FILE *file)
         "  --count N      send it all N times (0: until interrupted)\n"
         "  --rate R       events per second (0: as fast as possible)\n"
         "  --quiet        no progress line, no report\n"
+        "  --log-format F log lines as text (the default) or json\n"
         "  --help, --version\n", ovh_scenario_names ());
 }
 
@@ -138,7 +139,7 @@ s_parse_options (options_t *options, int argc, char *argv [])
         OVH_CLIKEYS_ALLOW_OPTION (&options->keys),
         { .name = NULL }
     };
-    ovh_cli_t cli = { NAME, s_usage, table, s_positional, options };
+    ovh_cli_t cli = { NAME, s_usage, table, s_positional, options, false };
     int status = ovh_cli_parse (&cli, argc, argv);
     if (status >= 0)
         return status;
@@ -452,7 +453,7 @@ main (int argc, char *argv [])
         free (options.positional);
         return status;
     }
-    ovh_cli_start (NAME);
+    (void) ovh_cli_start (NAME);      //  fails only with --log-file
 
     run_t run = { .options = &options, .progress = isatty (STDERR_FILENO) && !options.quiet };
     run.body = ovh_body_new ();

@@ -40,6 +40,7 @@ s_usage (FILE *file)
         "  --src-prefix P      the same as --meta src-prefix=P: a publisher with\n"
         "                      this key may use only envelope src values that\n"
         "                      start with P ('*': any src, for a relay)\n"
+        "  --log-format F      log lines as text (the default) or json\n"
         "  --help, --version\n");
 }
 
@@ -156,7 +157,7 @@ main (int argc, char *argv [])
         { .name = "--src-prefix", .type = OVH_CLI_STRING, .target = &self.src_prefix },
         { .name = NULL }
     };
-    ovh_cli_t cli = { NAME, s_usage, table, s_operand, &self };
+    ovh_cli_t cli = { NAME, s_usage, table, s_operand, &self, false };
     int status = ovh_cli_parse (&cli, argc, argv);
     if (status < 0 && !self.name)
         status = ovh_cli_usage_error (NAME, "NAME is missing");
@@ -168,7 +169,7 @@ main (int argc, char *argv [])
     if (status < 0 && s_set_meta (&self, cert))
         status = 2;
     if (status < 0) {
-        ovh_cli_start (NAME);
+        (void) ovh_cli_start (NAME);      //  fails only with --log-file
         status = s_write (self.name, cert) == 0? 0: 1;
         if (status == 0)
             printf ("%s: wrote %s and %s_secret (mode 0600), public key %s\n", NAME,

@@ -35,9 +35,15 @@
     whole cluster); the envelope seq gaps at that consumer show it.
 
     Exit status: 0 after SIGINT/SIGTERM (with a summary line), 1 when a
-    socket cannot be bound/connected, 2 usage error.                      */
+    socket cannot be bound/connected, 2 usage error. SIGHUP reopens the
+    --log-file. Under systemd (Type=notify) it says READY=1 once both
+    sides are bound or connected, its counters in STATUS=, and feeds the
+    watchdog from the loop.                                                */
 
 #include <czmq.h>
+#include "ovh_hangup.h"
+#include "ovh_notify.h"
+#include "ovh_log.h"
 #include "ovhook.h"
 #include "ovh_cli.h"
 #include "ovh_clikeys.h"
@@ -80,6 +86,8 @@ typedef struct {
     int64_t stats_interval;
     counters_t counters;
     uint64_t logged_activity;   //  everything counted, at the last line
+    ovh_notify_t *notify;       //  the service manager (systemd), if any
+    ovh_hangup_t *hangup;       //  SIGHUP: reopen the log file
 } proxy_t;
 
 static void
@@ -112,6 +120,8 @@ s_usage (FILE *file)
         "  --bus-insecure         no warning for a plaintext side bound to the network\n"
         "  Each flag wins over its variable: OVHOOK_BUS_KEY, OVHOOK_BUS_SERVER_KEY,\n"
         "  OVHOOK_BUS_ALLOW, OVHOOK_BUS_INSECURE=true.\n"
+        "  --log-format FORMAT    text (the default) or json: one object per line\n"
+        "  --log-file PATH        append the log there, not to stderr; SIGHUP reopens it\n"
         "  --help, --version\n", DEFAULT_HWM);
 }
 
@@ -189,7 +199,7 @@ s_parse_options (proxy_t *self, int argc, char *argv [])
         { .name = "--bus-insecure", .type = OVH_CLI_TRUE, .target = &self->insecure },
         { .name = NULL }
     };
-    ovh_cli_t cli = { NAME, s_usage, table, NULL, NULL };
+    ovh_cli_t cli = { NAME, s_usage, table, NULL, NULL, true };
     int status = ovh_cli_parse (&cli, argc, argv);
     if (status >= 0)
         return status;
@@ -329,17 +339,17 @@ static void
 s_log_counters (proxy_t *self, const char *prefix)
 {
     counters_t *c = &self->counters;
-    zsys_info ("%s: forwarded %" PRIu64 " message%s (%" PRIu64 " bytes) to consumers, "
-               "%" PRIu64 " subscribe and %" PRIu64 " unsubscribe message%s to publishers",
-               prefix, c->messages, c->messages == 1? "": "s", c->bytes,
-               c->subscribes, c->unsubscribes, c->unsubscribes == 1? "": "s");
+    ovh_log_info ("%s: forwarded %" PRIu64 " message%s (%" PRIu64 " bytes) to consumers, "
+                  "%" PRIu64 " subscribe and %" PRIu64 " unsubscribe message%s to publishers",
+                  prefix, c->messages, c->messages == 1? "": "s", c->bytes,
+                  c->subscribes, c->unsubscribes, c->unsubscribes == 1? "": "s");
     if (self->front.role != OVH_BUSKEYS_PLAINTEXT || self->back.role != OVH_BUSKEYS_PLAINTEXT)
-        zsys_info ("%s: handshakes refused: %" PRIu64 " at the frontend, %" PRIu64 " at the "
-                   "backend; %" PRIu64 " message%s dropped at the frontend (src not owned "
-                   "by its key, or unreadable)", prefix, s_refused (&self->front),
-                   s_refused (&self->back),
-                   self->srcguard? ovh_srcguard_dropped (self->srcguard): 0,
-                   self->srcguard && ovh_srcguard_dropped (self->srcguard) == 1? "": "s");
+        ovh_log_info ("%s: handshakes refused: %" PRIu64 " at the frontend, %" PRIu64 " at the "
+                      "backend; %" PRIu64 " message%s dropped at the frontend (src not owned "
+                      "by its key, or unreadable)", prefix, s_refused (&self->front),
+                      s_refused (&self->back),
+                      self->srcguard? ovh_srcguard_dropped (self->srcguard): 0,
+                      self->srcguard && ovh_srcguard_dropped (self->srcguard) == 1? "": "s");
 }
 
 //  Everything counted: a stats line is due when it changed
@@ -366,7 +376,13 @@ s_run (proxy_t *self, zsock_t *frontend, zsock_t *backend)
         int64_t timeout = next_stats - zclock_mono ();
         if (timeout < 0)
             timeout = 0;
-        if (zmq_poll (items, 2, timeout > 1000? 1000: (long) timeout) > 0) {
+        if (timeout > 1000)
+            timeout = 1000;
+        int64_t ping = ovh_notify_watchdog (self->notify);
+        if (ping >= 0 && ping < timeout)
+            timeout = ping;
+        ovh_hangup_check (self->hangup);
+        if (zmq_poll (items, 2, (long) timeout) > 0) {
             //  Bounded batches, so that one busy side cannot starve the other
             for (int count = 0; count < 1000 && (items [0].revents & ZMQ_POLLIN); count++) {
                 int first;
@@ -393,6 +409,10 @@ s_run (proxy_t *self, zsock_t *frontend, zsock_t *backend)
         if (zclock_mono () >= next_stats) {
             next_stats = zclock_mono () + self->stats_interval;
             uint64_t activity = s_activity (self);
+            char status [160];
+            snprintf (status, sizeof status, "forwarded %" PRIu64 " messages, %" PRIu64
+                      " subscribes", self->counters.messages, self->counters.subscribes);
+            ovh_notify_status (self->notify, status);
             if (activity != self->logged_activity)
                 s_log_counters (self, "stats");
             self->logged_activity = activity;
@@ -426,10 +446,10 @@ s_warn_exposed (proxy_t *self, side_t *side, const char *risk, const char *allow
     if (self->insecure || side->role != OVH_BUSKEYS_PLAINTEXT
     ||  !ovh_buskeys_exposed (side->endpoints, true))
         return;
-    zsys_warning ("WARNING: the %s binds %s, reachable from the network, without CURVE: "
-                  "anyone who reaches the port can %s. Turn CURVE on (--bus-key and %s), "
-                  "bind a loopback address, or say it is meant with --bus-insecure",
-                  side->name, side->endpoints, risk, allow_flag);
+    ovh_log_warning ("WARNING: the %s binds %s, reachable from the network, without CURVE: "
+                     "anyone who reaches the port can %s. Turn CURVE on (--bus-key and %s), "
+                     "bind a loopback address, or say it is meant with --bus-insecure",
+                     side->name, side->endpoints, risk, allow_flag);
 }
 
 static void
@@ -454,7 +474,12 @@ main (int argc, char *argv [])
         return status;
     }
     self.rcvhwm = ovh_bus_rcvhwm ((size_t) self.max_frame, (int) self.rcvhwm);
-    ovh_cli_start (NAME);
+    if (ovh_cli_start (NAME)) {
+        ovh_buskeys_destroy (&self.loaded);
+        return 2;
+    }
+    self.hangup = ovh_hangup_new ();
+    self.notify = ovh_notify_new ();
     s_warn_exposed (&self, &self.front, "publish forged events", "--frontend-allow");
     s_warn_exposed (&self, &self.back, "read every event", "--backend-allow");
     if (self.front.role == OVH_BUSKEYS_SERVER) {
@@ -471,12 +496,14 @@ main (int argc, char *argv [])
         status = 2;
     else
     if (s_open (&self, &self.front, ZMQ_XSUB) == 0 && s_open (&self, &self.back, ZMQ_XPUB) == 0) {
-        zsys_info (NAME " %s ready: frontend %s (publishers%s), backend %s (consumers%s), "
-                   "hwm %" PRId64 "/%" PRId64, OVHOOK_VERSION_STRING, self.frontend,
-                   self.front.role == OVH_BUSKEYS_PLAINTEXT? "": ", CURVE", self.backend,
-                   self.back.role == OVH_BUSKEYS_PLAINTEXT? "": ", CURVE",
-                   self.sndhwm, self.rcvhwm);
+        ovh_log_info (NAME " %s ready: frontend %s (publishers%s), backend %s (consumers%s), "
+                      "hwm %" PRId64 "/%" PRId64, OVHOOK_VERSION_STRING, self.frontend,
+                      self.front.role == OVH_BUSKEYS_PLAINTEXT? "": ", CURVE", self.backend,
+                      self.back.role == OVH_BUSKEYS_PLAINTEXT? "": ", CURVE",
+                      self.sndhwm, self.rcvhwm);
+        ovh_notify_ready (self.notify, "forwarding");
         s_run (&self, self.front.socket, self.back.socket);
+        ovh_notify_stopping (self.notify);
         s_log_counters (&self, "stopped");
         status = 0;
     }
@@ -486,5 +513,8 @@ main (int argc, char *argv [])
     ovh_srcguard_destroy (&self.srcguard);
     ovh_translator_destroy (&self.translator);
     ovh_buskeys_destroy (&self.loaded);
+    ovh_notify_destroy (&self.notify);
+    ovh_hangup_destroy (&self.hangup);
+    ovh_log_close ();
     return status;
 }

@@ -73,6 +73,7 @@ s_usage (FILE *file)
         "                   (each --bus-* flag wins over its variable OVHOOK_BUS_KEY,\n"
         "                   OVHOOK_BUS_SERVER_KEY, OVHOOK_BUS_ALLOW)\n"
         "  EVENT ...        event types to subscribe to (default: all)\n"
+        "  --log-format F   log lines as text (the default) or json\n"
         "  --help, --version\n");
 }
 
@@ -105,7 +106,7 @@ s_parse_options (tail_t *self, int argc, char *argv [])
         OVH_CLIKEYS_ALLOW_OPTION (&self->keys),
         { .name = NULL }
     };
-    ovh_cli_t cli = { NAME, s_usage, table, s_wanted, self };
+    ovh_cli_t cli = { NAME, s_usage, table, s_wanted, self, false };
     int status = ovh_cli_parse (&cli, argc, argv);
     if (status >= 0)
         return status;
@@ -250,7 +251,7 @@ main (int argc, char *argv [])
         return status;
     }
     signal (SIGPIPE, SIG_IGN);
-    ovh_cli_start (NAME);
+    (void) ovh_cli_start (NAME);      //  fails only with --log-file
     ovh_busauth_t *auth = NULL;
     ovh_busmonitor_t *monitor = NULL;
     if (self.role == OVH_BUSKEYS_SERVER) {

@@ -123,6 +123,9 @@ s_check (ovh_config_t *self, s_id_t id, const char *value, s_id_t named, const c
     switch (setting->kind) {
         case K_BOOL:    rc = ovh_config_check_bool (value, (bool *) field, problems); break;
         case K_SYNC:    rc = ovh_config_check_sync (value, (bool *) field, problems); break;
+        case K_LOG_FORMAT:
+            rc = ovh_config_check_log_format (value, (bool *) field, problems);
+            break;
         case K_URL:     rc = ovh_config_check_url (value, (char **) field, problems); break;
         case K_HEADERS: rc = ovh_config_check_headers (value, self->headers, problems); break;
         case K_EVENTS:  rc = ovh_config_check_events (value, self->events, problems); break;
@@ -523,6 +526,7 @@ ovh_config_print (ovh_config_t *self, FILE *file)
         switch (setting->kind) {
             case K_BOOL:    value = *(bool *) field? "true": "false"; break;
             case K_SYNC:    value = *(bool *) field? "full": "normal"; break;
+            case K_LOG_FORMAT: value = *(bool *) field? "json": "text"; break;
             case K_URL:     value = made = ovh_config_format_url (self->endpoint); break;
             case K_HEADERS: value = made = ovh_config_format_headers (self->headers); break;
             case K_EVENTS:  value = made = ovh_config_format_events (self->events); break;

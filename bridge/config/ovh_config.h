@@ -68,6 +68,8 @@ typedef struct {
     size_t spool_max_bytes;             //  OVHOOK_SPOOL_MAX (1G)
     char *dead_letter;                  //  OVHOOK_DEAD_LETTER: JSONL file, NULL: none
     bool redeliver;                     //  --redeliver: requeue dead letters at start
+    bool log_json;                      //  OVHOOK_LOG_FORMAT=json (default text)
+    char *log_file;                     //  OVHOOK_LOG_FILE, NULL: stderr
 } ovh_config_t;
 
 //  Defaults, as OpenVidu and this document say.

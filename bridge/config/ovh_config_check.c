@@ -403,3 +403,18 @@ ovh_config_check_sync (const char *value, bool *full, zlist_t *problems)
     }
     return 0;
 }
+
+int
+ovh_config_check_log_format (const char *value, bool *json, zlist_t *problems)
+{
+    if (strcasecmp (value, "text") == 0)
+        *json = false;
+    else
+    if (strcasecmp (value, "json") == 0)
+        *json = true;
+    else {
+        ovh_config_problem (problems, *value? "Is not text or json": "Cannot be empty");
+        return -1;
+    }
+    return 0;
+}

@@ -142,6 +142,10 @@ int
 int
     ovh_config_check_sync (const char *value, bool *full, zlist_t *problems);
 
+//  The log format, "text" or "json" (any letter case), into *json.
+int
+    ovh_config_check_log_format (const char *value, bool *json, zlist_t *problems);
+
 //  The other way round, values as --help and --check-config write them
 //  (in ovh_config_format.c). Sizes as "16M": the largest unit that divides
 //  them; durations as "10s", "90s", "15m", "1h": hours when whole, minutes

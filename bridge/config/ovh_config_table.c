@@ -105,6 +105,11 @@ const ovh_config_setting_t ovh_config_settings [S_COUNT] = {
       0, 0, "JSONL file the events given up are appended to, when there is no spool." },
     { NULL, "redeliver", K_BOOL, FIELD (redeliver), "BOOL", "false", "false", 0, 0,
       "At start, queue the dead letters again (ids kept), then run." },
+    //  Logs
+    { "OVHOOK_LOG_FORMAT", "log-format", K_LOG_FORMAT, FIELD (log_json), "FORMAT", "text",
+      "text", 0, 0, "text (a line per message) or json (an object per line, with fields)." },
+    { "OVHOOK_LOG_FILE", "log-file", K_PATH, FIELD (log_file), "PATH", "", "(none: stderr)",
+      0, 0, "File the log lines are appended to; SIGHUP reopens it (logrotate)." },
 };
 
 void
@@ -132,6 +137,9 @@ ovh_config_usage (FILE *file)
         else
         if (id == S_SECRET)
             fprintf (file, "\nDelivery guarantees: signatures, retries, spool, dead letters:\n");
+        else
+        if (id == S_LOG_FORMAT)
+            fprintf (file, "\nLogs:\n");
         char flag [64];
         snprintf (flag, sizeof flag, "%s--%s%s%s", id == S_VERBOSE? "-v, ": "",
                   setting->flag, setting->kind == K_BOOL? "[=": " ", setting->metavar);
@@ -152,6 +160,7 @@ ovh_config_usage (FILE *file)
         "SIZE is a number of bytes, or a number with suffix K, M or G (powers of 1024).\n"
         "TIME is a number of milliseconds, or a number with suffix ms, s, m or h.\n"
         "MODE is normal or full. SECRETS are whsec_<base64> keys, separated by spaces.\n"
+        "FORMAT is text or json.\n"
         "Bus keys are CZMQ certificate files, as ovhook-keygen writes them.\n"
         "Every configuration error is printed on its own line; the exit status is then 2.\n"
         "ovhook-bridge %s; see docs/configuration.md.\n", OVHOOK_VERSION_STRING);

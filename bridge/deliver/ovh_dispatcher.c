@@ -18,6 +18,7 @@
 
 #include <czmq.h>
 #include <curl/curl.h>
+#include "ovh_log.h"
 #include "ovh_dispatcher_private.h"
 
 //  Items taken from the feed in one go before the actor looks at curl again
@@ -48,7 +49,7 @@ s_admit (void *arg, ovh_item_t *item)
         return true;
     if (self->backlog)
         return false;           //  stays on disk, loaded again later
-    zsys_error ("out of memory queueing %s: event dropped", item->id);
+    ovh_log_error ("out of memory queueing %s: event dropped", item->id);
     atomic_fetch_add (&self->failed, 1);
     atomic_fetch_sub (&self->held_bytes, ovh_item_size (item));
     atomic_fetch_sub (&self->held_items, 1);
@@ -190,9 +191,9 @@ s_abandon (ovh_dispatcher_t *self)
         size_t unwritten = ovh_backlog_unwritten (self->backlog);
         atomic_store (&self->unwritten, unwritten);
         if (unwritten)
-            zsys_error ("spool %s: %zu accepted events could not be written to it "
-                        "(%s) and are lost", ovh_spool_path (self->spool), unwritten,
-                        ovh_spool_error (self->spool));
+            ovh_log_error ("spool %s: %zu accepted events could not be written to it "
+                           "(%s) and are lost", ovh_spool_path (self->spool), unwritten,
+                           ovh_spool_error (self->spool));
     }
 }
 
@@ -381,7 +382,7 @@ ovh_dispatcher_new_with (ovh_config_t *config, ovh_signer_t *signer, ovh_spool_t
     zsock_set_sndhwm (self->feed_in, hwm);
     if (zsock_bind (self->feed_out, "%s", endpoint) != 0
     ||  zsock_connect (self->feed_in, "%s", endpoint) != 0) {
-        zsys_error ("cannot set up the internal feed %s", endpoint);
+        ovh_log_error ("cannot set up the internal feed %s", endpoint);
         ovh_dispatcher_destroy (&self);
         return NULL;
     }

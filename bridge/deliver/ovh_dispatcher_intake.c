@@ -5,6 +5,7 @@
     touched from here.                                                      */
 
 #include <czmq.h>
+#include "ovh_log.h"
 #include "ovh_dispatcher_private.h"
 
 //  Without a spool: is there room for 'size' more bytes? An item larger
@@ -131,8 +132,9 @@ ovh_dispatcher_drain (ovh_dispatcher_t *self, int msecs, ovh_dispatch_stats_t *s
             }
         }
         if (zsys_interrupted && !hurried) {
-            zsys_info ("signal during the drain: stopping now, what is not delivered "
-                       "is counted undelivered%s", self->spool ? " (it stays in the spool)" : "");
+            ovh_log_info ("signal during the drain: stopping now, what is not delivered "
+                          "is counted undelivered%s",
+                          self->spool ? " (it stays in the spool)" : "");
             hurried = ovh_dispatcher_tell (self, "HURRY", false) == 0;
         }
     }

@@ -5,6 +5,7 @@
 
 #include <czmq.h>
 #include <curl/curl.h>
+#include "ovh_log.h"
 #include "ovh_dispatcher_private.h"
 #include "ovh_retry.h"
 
@@ -15,6 +16,15 @@ s_shown_key (const ovh_item_t *item, char *buffer, size_t size)
 {
     return item->has_key ? ovh_shown (buffer, size, item->key, item->key_size) : "(none)";
 }
+
+//  What a JSON log line of a failed attempt carries besides its text, for
+//  log shippers to filter on (the text says the same in words)
+#define FAILURE_FIELDS(item, key, result, attempts, outcome) OVH_LOG_FIELDS ( \
+    OVH_LOG_STR ("event", (item)->type->name), OVH_LOG_STR ("event_id", (item)->id), \
+    OVH_LOG_STR ("session", (key)), OVH_LOG_INT ("status", (result)->status), \
+    OVH_LOG_STR ("error", (result)->curl_code ? (result)->error : ""), \
+    OVH_LOG_INT ("attempt", (item)->attempts), OVH_LOG_INT ("attempts", (attempts)), \
+    OVH_LOG_STR ("outcome", (outcome)))
 
 //  ---------------------------------------------------------------------
 //  After an attempt
@@ -58,9 +68,9 @@ s_failed (ovh_dispatcher_t *self, ovh_item_t *item, const ovh_result_t *result)
 {
     atomic_fetch_add (&self->failed_attempts, 1);
     if (ovh_breaker_record (self->breaker, false, zclock_mono ()))
-        zsys_warning ("circuit open after %d consecutive failures: pausing deliveries, "
-                      "probing every %.1f s", self->config->breaker_threshold,
-                      ovh_breaker_interval (self->breaker) / 1000.0);
+        ovh_log_warning ("circuit open after %d consecutive failures: pausing deliveries, "
+                         "probing every %.1f s", self->config->breaker_threshold,
+                         ovh_breaker_interval (self->breaker) / 1000.0);
     char error [CURL_ERROR_SIZE + 160];
     const char *endpoint = self->sender_class->endpoint (self->sender);
     if (result->curl_code == 0)
@@ -75,8 +85,10 @@ s_failed (ovh_dispatcher_t *self, ovh_item_t *item, const ovh_result_t *result)
     int attempts = 1 + self->config->retries;
     if (self->config->retries == 0) {
         //  OpenVidu's behaviour: one attempt, one line
-        zsys_error ("%s (event %s, key %s, id %s); %s", error, item->type->name, key,
-                    item->id, s_bury (self, item, error));
+        const char *kept = s_bury (self, item, error);
+        ovh_log_fields (OVH_LOG_ERROR, FAILURE_FIELDS (item, key, result, attempts, kept),
+                        "%s (event %s, key %s, id %s); %s", error, item->type->name, key,
+                        item->id, kept);
         s_release (self, item);
         return;
     }
@@ -93,22 +105,25 @@ s_failed (ovh_dispatcher_t *self, ovh_item_t *item, const ovh_result_t *result)
             verdict = "too old to retry";
     }
     if (verdict) {
-        zsys_error ("%s (event %s, key %s, id %s, attempt %d/%d; %s: %s)", error,
-                    item->type->name, key, item->id, item->attempts, attempts, verdict,
-                    s_bury (self, item, error));
+        const char *kept = s_bury (self, item, error);
+        ovh_log_fields (OVH_LOG_ERROR, FAILURE_FIELDS (item, key, result, attempts, verdict),
+                        "%s (event %s, key %s, id %s, attempt %d/%d; %s: %s)", error,
+                        item->type->name, key, item->id, item->attempts, attempts, verdict,
+                        kept);
         s_release (self, item);
         return;
     }
-    zsys_error ("%s (event %s, key %s, id %s, attempt %d/%d; retry in %.1f s)", error,
-                item->type->name, key, item->id, item->attempts, attempts, delay / 1000.0);
+    ovh_log_fields (OVH_LOG_ERROR, FAILURE_FIELDS (item, key, result, attempts, "retry"),
+                    "%s (event %s, key %s, id %s, attempt %d/%d; retry in %.1f s)", error,
+                    item->type->name, key, item->id, item->attempts, attempts, delay / 1000.0);
     //  The lane stays busy while its head waits: later events of the key
     //  keep their place, other keys go on
     item->due = zclock_mono () + delay;
     if (self->backlog)
         ovh_backlog_retrying (self->backlog, item);
     if (ovh_schedule_add (self->schedule, item)) {
-        zsys_error ("out of memory scheduling a retry of %s: %s", item->id,
-                    s_bury (self, item, "out of memory"));
+        ovh_log_error ("out of memory scheduling a retry of %s: %s", item->id,
+                       s_bury (self, item, "out of memory"));
         s_release (self, item);
     }
 }
@@ -120,12 +135,17 @@ ovh_dispatcher_done (void *arg, ovh_item_t *item, const ovh_result_t *result)
     if (result->ok) {
         atomic_fetch_add (&self->delivered, 1);
         if (ovh_breaker_record (self->breaker, true, zclock_mono ()))
-            zsys_info ("circuit closed: the endpoint answered, deliveries resume");
+            ovh_log_info ("circuit closed: the endpoint answered, deliveries resume");
         if (self->config->verbose) {
             char key [80];
-            zsys_info ("delivered %s (key %s, id %s): %ld in %.1f ms", item->type->name,
-                       s_shown_key (item, key, sizeof key), item->id, result->status,
-                       result->usecs / 1000.0);
+            s_shown_key (item, key, sizeof key);
+            ovh_log_fields (OVH_LOG_INFO, OVH_LOG_FIELDS (OVH_LOG_STR ("event", item->type->name),
+                            OVH_LOG_STR ("event_id", item->id), OVH_LOG_STR ("session", key),
+                            OVH_LOG_INT ("status", result->status),
+                            OVH_LOG_INT ("attempt", item->attempts),
+                            OVH_LOG_STR ("outcome", "delivered")),
+                            "delivered %s (key %s, id %s): %ld in %.1f ms", item->type->name,
+                            key, item->id, result->status, result->usecs / 1000.0);
         }
         if (self->backlog)
             ovh_backlog_delivered (self->backlog, item);

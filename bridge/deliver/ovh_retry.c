@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 #include <czmq.h>
+#include "ovh_log.h"
 #include "ovh_config_check.h"
 #include "ovh_retry.h"
 
@@ -206,10 +207,10 @@ s_log_bad_value (const char *value)
     char since [48] = "";
     if (held)
         snprintf (since, sizeof since, " (%" PRIu64 " more since the last one)", held);
-    zsys_warning ("ignored an invalid Retry-After '%s%s' from the endpoint (neither "
-                  "delay-seconds nor an HTTP-date), the backoff applies; logged at most "
-                  "every 10 minutes%s", shown ? shown : "",
-                  strlen (value) >= sizeof cut - 1 ? "..." : "", since);
+    ovh_log_warning ("ignored an invalid Retry-After '%s%s' from the endpoint (neither "
+                     "delay-seconds nor an HTTP-date), the backoff applies; logged at most "
+                     "every 10 minutes%s", shown ? shown : "",
+                     strlen (value) >= sizeof cut - 1 ? "..." : "", since);
     free (shown);
 }
 

@@ -3,6 +3,7 @@
     sets up the shards and their transfers, starts and finishes transfers
     (the poll set and timers are in ovh_sender_poll.c).                     */
 
+#include "ovh_log.h"
 #include "ovh_sender_private.h"
 #include "ovh_retry.h"
 
@@ -187,7 +188,7 @@ ovh_sender_new (ovh_config_t *config, ovh_signer_t *signer,
     self->transfers = (transfer_t *) calloc (self->transfer_count, sizeof (transfer_t));
     self->url = curl_url ();
     if (self->url && curl_url_set (self->url, CURLUPART_URL, config->endpoint, 0) != CURLUE_OK) {
-        zsys_error ("cannot parse the endpoint %s", self->endpoint_shown);
+        ovh_log_error ("cannot parse the endpoint %s", self->endpoint_shown);
         ovh_sender_destroy (&self);
         return NULL;
     }
@@ -195,14 +196,14 @@ ovh_sender_new (ovh_config_t *config, ovh_signer_t *signer,
     ||  s_setup_shards (self)
     ||  ovh_sender_poll_room (self, self->transfer_count + 8)
     ||  s_build_headers (self, config)) {
-        zsys_error ("cannot set up HTTP delivery: out of memory");
+        ovh_log_error ("cannot set up HTTP delivery: out of memory");
         ovh_sender_destroy (&self);
         return NULL;
     }
     for (size_t index = 0; index < self->transfer_count; index++)
         if (s_setup_transfer (&self->transfers [index], config, self->url)) {
-            zsys_error ("cannot set up HTTP delivery to %s (libcurl refused an option)",
-                        self->endpoint_shown);
+            ovh_log_error ("cannot set up HTTP delivery to %s (libcurl refused an option)",
+                           self->endpoint_shown);
             ovh_sender_destroy (&self);
             return NULL;
         }

@@ -11,6 +11,7 @@
     journal stay bounded and per-key order holds. The journal's side is in
     ovh_backlog_journal.c.                                                   */
 
+#include "ovh_log.h"
 #include "ovh_backlog_private.h"
 
 #define COMMIT_ROWS     1000
@@ -215,10 +216,10 @@ static void
 s_committed (ovh_backlog_t *self)
 {
     if (self->failing) {
-        zsys_info ("spool %s: writes work again after %.1f s (%" PRIu64 " failed tries); "
-                   "%zu held events written, %zu sent from memory meanwhile",
-                   ovh_spool_path (self->spool), (zclock_mono () - self->failing_since) / 1000.0,
-                   self->failures, self->accepted_count, self->degraded);
+        ovh_log_info ("spool %s: writes work again after %.1f s (%" PRIu64 " failed tries); "
+                      "%zu held events written, %zu sent from memory meanwhile",
+                      ovh_spool_path (self->spool), (zclock_mono () - self->failing_since) / 1000.0,
+                      self->failures, self->accepted_count, self->degraded);
         self->failing = false;
         self->failures = 0;
         self->degraded = 0;

@@ -4,6 +4,7 @@
     recorded) is written again with backoff until it commits, and the held
     items go to memory meanwhile where order allows (see ovh_backlog.h).    */
 
+#include "ovh_log.h"
 #include "ovh_backlog_private.h"
 
 //  A failed batch is written again after this delay, doubling to the cap
@@ -43,18 +44,18 @@ ovh_backlog_fail (ovh_backlog_t *self, const char *what)
         self->failing = true;
         self->failing_since = now;
         self->failing_logged = now;
-        zsys_error ("spool %s: %s failed (%s): bus reads paused; %zu accepted events are "
-                    "held in memory and written again every %d ms at most until it works",
-                    ovh_spool_path (self->spool), what, ovh_spool_error (self->spool),
-                    self->accepted_count, RETRY_MAX_MS);
+        ovh_log_error ("spool %s: %s failed (%s): bus reads paused; %zu accepted events are "
+                       "held in memory and written again every %d ms at most until it works",
+                       ovh_spool_path (self->spool), what, ovh_spool_error (self->spool),
+                       self->accepted_count, RETRY_MAX_MS);
     }
     else
     if (now - self->failing_logged >= FAILING_LOG_MS) {
         self->failing_logged = now;
-        zsys_error ("spool %s: still failing after %.0f s (%s, %" PRIu64 " tries): %zu "
-                    "accepted events held in memory", ovh_spool_path (self->spool),
-                    (now - self->failing_since) / 1000.0, ovh_spool_error (self->spool),
-                    self->failures, self->accepted_count);
+        ovh_log_error ("spool %s: still failing after %.0f s (%s, %" PRIu64 " tries): %zu "
+                       "accepted events held in memory", ovh_spool_path (self->spool),
+                       (now - self->failing_since) / 1000.0, ovh_spool_error (self->spool),
+                       self->failures, self->accepted_count);
     }
     self->commit_due = now + self->retry_ms;
     self->retry_ms = self->retry_ms * 2 < RETRY_MAX_MS ? self->retry_ms * 2 : RETRY_MAX_MS;

@@ -9,6 +9,7 @@
 #include <czmq.h>
 #include <jansson.h>
 #include <stdatomic.h>
+#include "ovh_log.h"
 #include "ovh_deadletter.h"
 #include "ovh_file.h"
 
@@ -44,6 +45,8 @@ struct _ovh_deadletter_t {
     //  Lines sent and not yet taken: the caller's add (release) and the
     //  writer's subtract (acquire) show TSan the hand-over of each line
     atomic_uint_least64_t queued;
+    //  Set by ovh_deadletter_reopen (any thread), taken by the writer
+    atomic_bool reopen;
 };
 
 //  Open (or create) the file at self->path in append mode. If a crash cut
@@ -92,8 +95,8 @@ static void
 s_lose (ovh_deadletter_t *self, size_t lines, const char *what, int error)
 {
     atomic_fetch_add (&self->lost, lines);
-    zsys_error ("cannot %s dead-letter file %s: %s: %zu dead letter%s lost", what, self->path,
-                strerror (error ? error : EIO), lines, lines == 1 ? "" : "s");
+    ovh_log_error ("cannot %s dead-letter file %s: %s: %zu dead letter%s lost", what, self->path,
+                   strerror (error ? error : EIO), lines, lines == 1 ? "" : "s");
 }
 
 //  Append the batch and fsync it. A write cut short (disk full, EFBIG)
@@ -111,14 +114,18 @@ s_commit (ovh_deadletter_t *self)
         return;
     //  Follow the path: after a rename (--redeliver retires the file) new
     //  dead letters belong in a new file, not in the retired one
+    if (atomic_exchange (&self->reopen, false) && self->fd >= 0) {
+        close (self->fd);
+        self->fd = -1;
+    }
     struct stat status;
     if (self->fd < 0 || lstat (self->path, &status)
     ||  status.st_dev != self->dev || status.st_ino != self->ino) {
         char error [256];
         if (s_open (self, error, sizeof error)) {
             atomic_fetch_add (&self->lost, lines);
-            zsys_error ("cannot open dead-letter file %s: %s: %zu dead letter%s lost",
-                        self->path, error, lines, lines == 1 ? "" : "s");
+            ovh_log_error ("cannot open dead-letter file %s: %s: %zu dead letter%s lost",
+                           self->path, error, lines, lines == 1 ? "" : "s");
             return;
         }
     }
@@ -145,7 +152,7 @@ s_commit (ovh_deadletter_t *self)
         for (const char *cursor = self->batch; cursor < self->batch + whole; cursor++)
             kept += *cursor == '\n';
         if (done > whole && (start < 0 || ftruncate (self->fd, start + (off_t) whole) != 0))
-            zsys_error ("dead-letter file %s may now end in a torn line", self->path);
+            ovh_log_error ("dead-letter file %s may now end in a torn line", self->path);
         s_lose (self, lines - kept, "write", error);
     }
     if (kept) {
@@ -305,8 +312,8 @@ ovh_deadletter_destroy (ovh_deadletter_t **self_p)
         //  STOP writes what is queued and ends the writer's loop; the
         //  $TERM of zactor_destroy then only collects the thread's end
         if (s_request (self, "STOP"))
-            zsys_error ("dead-letter file %s: cannot stop its writer: %s", self->path,
-                        strerror (errno));
+            ovh_log_error ("dead-letter file %s: cannot stop its writer: %s", self->path,
+                           strerror (errno));
         zactor_destroy (&self->actor);
     }
     zsock_destroy (&self->queue_in);
@@ -393,7 +400,7 @@ ovh_deadletter_write (ovh_deadletter_t *self, const ovh_item_t *item,
     zmq_msg_t message;
     if (!line || zmq_msg_init_data (&message, line, size, s_free_line, NULL)) {
         free (line);
-        zsys_error ("cannot write dead letter %s to %s: out of memory", item->id, self->path);
+        ovh_log_error ("cannot write dead letter %s to %s: out of memory", item->id, self->path);
         return -1;
     }
     //  Blocks while the queue is full: back-pressure, never a drop
@@ -401,8 +408,8 @@ ovh_deadletter_write (ovh_deadletter_t *self, const ovh_item_t *item,
     while (zmq_msg_send (&message, zsock_resolve (self->queue_in), 0) == -1) {
         if (errno == EINTR)
             continue;
-        zsys_error ("cannot write dead letter %s to %s: %s", item->id, self->path,
-                    zmq_strerror (errno));
+        ovh_log_error ("cannot write dead letter %s to %s: %s", item->id, self->path,
+                       zmq_strerror (errno));
         zmq_msg_close (&message);
         atomic_fetch_sub (&self->queued, 1);
         return -1;
@@ -431,4 +438,13 @@ ovh_deadletter_syncs (ovh_deadletter_t *self)
 {
     assert (self);
     return atomic_load (&self->syncs);
+}
+
+void
+ovh_deadletter_reopen (ovh_deadletter_t *self)
+{
+    assert (self);
+    //  The writer opens the path anew before its next batch: lines already
+    //  written stay in the old file, later ones go to the new one
+    atomic_store (&self->reopen, true);
 }

@@ -64,6 +64,12 @@ int
 int
     ovh_deadletter_flush (ovh_deadletter_t *self);
 
+//  Open the file again by its name before the next batch (SIGHUP, after
+//  logrotate renamed or copied it): every line is written once, to the old
+//  file or to the new one. Any thread.
+void
+    ovh_deadletter_reopen (ovh_deadletter_t *self);
+
 //  Dead letters accepted by ovh_deadletter_write that could not be kept
 //  (the write or the fsync failed). Any thread.
 uint64_t

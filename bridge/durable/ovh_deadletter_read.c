@@ -8,6 +8,7 @@
 #include <czmq.h>
 #include <jansson.h>
 #include <math.h>
+#include "ovh_log.h"
 #include "ovh_deadletter.h"
 
 //  Find the text of the top-level "body" value. Returns NULL when there is
@@ -298,8 +299,8 @@ s_scan (FILE *file, const char *path, entry_t **entries_p, char *error, size_t s
             continue;                   //  a blank line
         //  A NUL byte in a line would hide the rest of it from Jansson
         if (strlen (line) != (size_t) length) {
-            zsys_warning ("dead-letter file %s line %zu: holds a NUL byte: skipped",
-                          path, number);
+            ovh_log_warning ("dead-letter file %s line %zu: holds a NUL byte: skipped",
+                             path, number);
             skipped++;
             continue;
         }
@@ -307,7 +308,7 @@ s_scan (FILE *file, const char *path, entry_t **entries_p, char *error, size_t s
         double timestamp;
         ovh_item_t *item = s_parse_line (line, problem, sizeof problem, &timestamp);
         if (!item && *problem) {
-            zsys_warning ("dead-letter file %s line %zu: %s: skipped", path, number, problem);
+            ovh_log_warning ("dead-letter file %s line %zu: %s: skipped", path, number, problem);
             skipped++;
             continue;
         }
@@ -342,8 +343,8 @@ s_scan (FILE *file, const char *path, entry_t **entries_p, char *error, size_t s
     }
     free (line);
     if (skipped)
-        zsys_warning ("dead-letter file %s: %d invalid line%s skipped; the file keeps them",
-                      path, skipped, skipped == 1 ? "" : "s");
+        ovh_log_warning ("dead-letter file %s: %d invalid line%s skipped; the file keeps them",
+                         path, skipped, skipped == 1 ? "" : "s");
     return count;
 }
 
@@ -395,8 +396,8 @@ ovh_deadletter_read (const char *path, ovh_deadletter_fn *callback, void *arg,
         }
         else
         if (*problem)                   //  someone wrote over the file meanwhile
-            zsys_warning ("dead-letter file %s line %zu: %s: skipped", path, entry->number,
-                          problem);
+            ovh_log_warning ("dead-letter file %s line %zu: %s: skipped", path, entry->number,
+                             problem);
         else {
             snprintf (error, size, "out of memory at line %zu", entry->number);
             handed = -1;
@@ -432,7 +433,7 @@ ovh_deadletter_retire_as (const char *path, char *target, size_t target_size)
     }
     if (rename (path, target))
         return -1;
-    zsys_info ("dead-letter file %s retired as %s", path, target);
+    ovh_log_info ("dead-letter file %s retired as %s", path, target);
     return 0;
 }
 

@@ -2,6 +2,7 @@
 
 #include <czmq.h>
 #include <fcntl.h>
+#include "ovh_log.h"
 #include "ovh_receipts.h"
 #include "ovh_file.h"
 
@@ -81,9 +82,9 @@ ovh_receipts_add (ovh_receipts_t *self, int64_t row, const char *id)
         //  disk is not filled with receipts; these deliveries may be sent
         //  again after a crash
         if (!self->over)
-            zsys_error ("spool receipts %s: over %zu bytes, the spool has not committed for"
-                        " a while: deliveries from now on are not recorded and would be sent"
-                        " again after a crash", self->path, self->max_bytes);
+            ovh_log_error ("spool receipts %s: over %zu bytes, the spool has not committed for"
+                           " a while: deliveries from now on are not recorded and would be sent"
+                           " again after a crash", self->path, self->max_bytes);
         self->over = true;
         return;
     }
@@ -103,9 +104,9 @@ ovh_receipts_flush (ovh_receipts_t *self)
             continue;
         if (wrote <= 0) {
             if (!self->failing)
-                zsys_error ("spool receipts %s: cannot write (%s): events delivered now "
-                            "would be sent again after a crash", self->path,
-                            wrote < 0 ? strerror (errno) : "no progress");
+                ovh_log_error ("spool receipts %s: cannot write (%s): events delivered now "
+                               "would be sent again after a crash", self->path,
+                               wrote < 0 ? strerror (errno) : "no progress");
             self->failing = true;
             //  A partial line is ignored when read; start the next on a
             //  line of its own
@@ -113,7 +114,7 @@ ovh_receipts_flush (ovh_receipts_t *self)
                 self->file_bytes++;
             else
             if (done > 0)
-                zsys_debug ("spool receipts %s: newline not written", self->path);
+                ovh_log_debug ("spool receipts %s: newline not written", self->path);
             self->used = 0;
             return -1;
         }
@@ -123,7 +124,7 @@ ovh_receipts_flush (ovh_receipts_t *self)
     //  Nothing to write says nothing about the disk: the episode (and its
     //  one error line) goes on until a write works
     if (self->failing && self->used) {
-        zsys_info ("spool receipts %s: written again", self->path);
+        ovh_log_info ("spool receipts %s: written again", self->path);
         self->failing = false;
     }
     self->used = 0;
@@ -138,12 +139,12 @@ ovh_receipts_clear (ovh_receipts_t *self)
     if (self->file_bytes == 0)
         return 0;
     if (ftruncate (self->fd, 0)) {
-        zsys_error ("spool receipts %s: cannot clear (%s)", self->path, strerror (errno));
+        ovh_log_error ("spool receipts %s: cannot clear (%s)", self->path, strerror (errno));
         return -1;
     }
     self->file_bytes = 0;
     if (self->over)
-        zsys_info ("spool receipts %s: cleared, deliveries are recorded again", self->path);
+        ovh_log_info ("spool receipts %s: cleared, deliveries are recorded again", self->path);
     self->over = false;
     return 0;
 }
@@ -193,7 +194,7 @@ ovh_receipts_read (ovh_receipts_t *self, ovh_receipts_fn *fn, void *arg,
     if (!file) {
         if (fd >= 0)
             close (fd);
-        zsys_error ("spool receipts %s: cannot read (%s)", self->path, strerror (errno));
+        ovh_log_error ("spool receipts %s: cannot read (%s)", self->path, strerror (errno));
         return -1;
     }
     char *line = NULL;
@@ -218,7 +219,7 @@ ovh_receipts_read (ovh_receipts_t *self, ovh_receipts_fn *fn, void *arg,
     free (line);
     fclose (file);
     if (failed) {
-        zsys_error ("spool receipts %s: cannot read", self->path);
+        ovh_log_error ("spool receipts %s: cannot read", self->path);
         return -1;
     }
     return count;

@@ -2,6 +2,7 @@
 
 #include <czmq.h>
 #include <fcntl.h>
+#include "ovh_log.h"
 #include "ovh_reserve.h"
 #include "ovh_file.h"
 
@@ -71,7 +72,7 @@ ovh_reserve_restore (ovh_reserve_t *self)
     if (rc != 0) {
         //  Whatever was allocated of it would only fill the disk more
         if (ftruncate (self->fd, 0))
-            zsys_debug ("reserve %s: cannot truncate", self->path);
+            ovh_log_debug ("reserve %s: cannot truncate", self->path);
         return -1;
     }
     self->held = true;

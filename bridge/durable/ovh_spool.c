@@ -3,6 +3,7 @@
 
 #include <czmq.h>
 #include <sys/statvfs.h>
+#include "ovh_log.h"
 #include "ovh_spool_private.h"
 
 //  Rows with an unknown type moved per pass of ovh_spool_load
@@ -61,8 +62,8 @@ ovh_spool_count (ovh_spool_t *self, statement_t index)
     if (sqlite3_step (stmt) == SQLITE_ROW)
         value = sqlite3_column_int64 (stmt, 0);
     else
-        zsys_error ("spool %s: %s (%s)", self->path, sqlite3_errmsg (self->db),
-                    sqlite3_sql (stmt));
+        ovh_log_error ("spool %s: %s (%s)", self->path, sqlite3_errmsg (self->db),
+                       sqlite3_sql (stmt));
     sqlite3_reset (stmt);
     return value;
 }
@@ -291,14 +292,14 @@ ovh_spool_load (ovh_spool_t *self, int64_t after_row, size_t max,
             fn (arg, item);
         }
         if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-            zsys_error ("spool %s: cannot load events: %s", self->path,
-                        rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg (self->db));
+            ovh_log_error ("spool %s: cannot load events: %s", self->path,
+                           rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg (self->db));
         sqlite3_reset (stmt);
         if (rc != SQLITE_ROW && rc != SQLITE_DONE)
             return -1;
         if (unknowns && s_move_dead (self, unknown, unknowns)) {
-            zsys_error ("spool %s: cannot move events of an unknown type to the dead "
-                        "letters: %s", self->path, ovh_spool_error (self));
+            ovh_log_error ("spool %s: cannot move events of an unknown type to the dead "
+                           "letters: %s", self->path, ovh_spool_error (self));
             return -1;
         }
         moved += unknowns;
@@ -306,8 +307,8 @@ ovh_spool_load (ovh_spool_t *self, int64_t after_row, size_t max,
             break;              //  the table has no more rows past after_row
     }
     if (moved)
-        zsys_warning ("spool %s: %zu events of an unknown type moved to the dead letters"
-                      " (first: %s)", self->path, moved, first);
+        ovh_log_warning ("spool %s: %zu events of an unknown type moved to the dead letters"
+                         " (first: %s)", self->path, moved, first);
     return (int) loaded;
 }
 
@@ -365,9 +366,9 @@ ovh_spool_checkpoint (ovh_spool_t *self)
     &&  s_disk_free (self) < self->disk_reserve) {
         size_t released = ovh_reserve_release (self->reserve);
         if (released)
-            zsys_warning ("spool %s: the disk is full: released the %zu bytes held in "
-                          "reserve so that delivered events can be removed", self->path,
-                          released);
+            ovh_log_warning ("spool %s: the disk is full: released the %zu bytes held in "
+                             "reserve so that delivered events can be removed", self->path,
+                             released);
     }
     //  TRUNCATE gives the WAL's disk space back: on a full disk that may
     //  be what the next write needs
@@ -422,21 +423,21 @@ ovh_spool_full (ovh_spool_t *self)
             || disk_free < (uint64_t) self->wal_limit * 3 / 2 + 64 * 1024 + margin
             || (self->reserve && !ovh_reserve_held (self->reserve));
     if (low && !self->disk_low)
-        zsys_warning ("spool %s: its disk is nearly full (%" PRIu64 " bytes free, %" PRIu64
-                      " with the spool's free pages; it keeps %zu): taking no more events "
-                      "until deliveries make room", self->path, disk_free, room,
-                      self->disk_reserve);
+        ovh_log_warning ("spool %s: its disk is nearly full (%" PRIu64 " bytes free, %" PRIu64
+                         " with the spool's free pages; it keeps %zu): taking no more events "
+                         "until deliveries make room", self->path, disk_free, room,
+                         self->disk_reserve);
     else
     if (!low && self->disk_low)
-        zsys_info ("spool %s: room on its disk again (%" PRIu64 " bytes)", self->path, room);
+        ovh_log_info ("spool %s: room on its disk again (%" PRIu64 " bytes)", self->path, room);
     self->disk_low = low;
     //  Hold the reserve again as soon as the disk has room for it and
     //  more: the next time the disk fills, it is needed
     if (self->reserve && !ovh_reserve_held (self->reserve)
     &&  disk_free >= ovh_reserve_size (self->reserve) + self->disk_reserve
     &&  ovh_reserve_restore (self->reserve) == 0)
-        zsys_info ("spool %s: %zu bytes held in reserve again", self->path,
-                   ovh_reserve_size (self->reserve));
+        ovh_log_info ("spool %s: %zu bytes held in reserve again", self->path,
+                      ovh_reserve_size (self->reserve));
     return low;
 }
 

@@ -6,6 +6,7 @@
 #include <czmq.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include "ovh_log.h"
 #include "ovh_spool_private.h"
 #include "ovh_file.h"
 
@@ -119,9 +120,9 @@ s_make_private (ovh_spool_t *self)
         zstr_free (&name);
     }
     if (mode)
-        zsys_warning ("spool %s: its files were readable by other users (mode %04o),"
-                      " made private (0600): they hold event bodies", self->path,
-                      (unsigned) mode);
+        ovh_log_warning ("spool %s: its files were readable by other users (mode %04o),"
+                         " made private (0600): they hold event bodies", self->path,
+                         (unsigned) mode);
 }
 
 int
@@ -200,7 +201,7 @@ ovh_spool_files_record (ovh_spool_t *self)
     //  is behind, never ahead, and nothing is refused)
     if (pwrite (self->lock_fd, text, (size_t) size, 0) != size
     ||  ftruncate (self->lock_fd, size))
-        zsys_debug ("spool %s: cannot write the commit record", self->path);
+        ovh_log_debug ("spool %s: cannot write the commit record", self->path);
 }
 
 void

@@ -5,6 +5,7 @@
 #include <czmq.h>
 #include <fcntl.h>
 #include <sys/statvfs.h>
+#include "ovh_log.h"
 #include "ovh_spool_private.h"
 
 #define SPOOL_VERSION 1
@@ -354,9 +355,9 @@ ovh_spool_settle (ovh_spool_t *self)
         return -1;
     }
     if (malformed)
-        zsys_warning ("spool %s: %zu malformed lines in %s ignored (those events, if"
-                      " delivered, are sent again)", self->path, malformed,
-                      ovh_receipts_path (self->receipts));
+        ovh_log_warning ("spool %s: %zu malformed lines in %s ignored (those events, if"
+                         " delivered, are sent again)", self->path, malformed,
+                         ovh_receipts_path (self->receipts));
     if (ovh_receipts_clear (self->receipts))
         return -1;
     self->unsettled = false;
@@ -384,9 +385,9 @@ s_open_receipts (ovh_spool_t *self, char *error, size_t error_size)
         return -1;
     }
     if (removed > 0)
-        zsys_info ("spool %s: %d delivered events removed (their receipts were written,"
-                   " their removal not yet committed when the last run ended)",
-                   self->path, removed);
+        ovh_log_info ("spool %s: %d delivered events removed (their receipts were written,"
+                      " their removal not yet committed when the last run ended)",
+                      self->path, removed);
     return 0;
 }
 

@@ -1,5 +1,6 @@
 /*  ovh_intake.c - the bridge's side of the bus.                            */
 
+#include "ovh_log.h"
 #include "ovh_intake.h"
 #include "ovh_busauth.h"
 #include "ovh_busmonitor.h"
@@ -55,22 +56,22 @@ s_secure (ovh_intake_t *self)
         int count = ovh_busauth_allow (self->busauth, ZAP_DOMAIN, config->bus_allow,
                                        error, sizeof error);
         if (count < 0) {
-            zsys_error ("bus: cannot read the allowed keys in %s: %s", config->bus_allow, error);
+            ovh_log_error ("bus: cannot read the allowed keys in %s: %s", config->bus_allow, error);
             return -1;
         }
         ovh_buskeys_apply_server (config->bus_keys, self->sub, ZAP_DOMAIN);
-        zsys_info ("bus: CURVE on, public key %s; %d allowed key%s in %s (read again when "
-                   "it changes)", ovh_buskeys_public (config->bus_keys), count,
-                   count == 1? "": "s", config->bus_allow);
+        ovh_log_info ("bus: CURVE on, public key %s; %d allowed key%s in %s (read again when "
+                      "it changes)", ovh_buskeys_public (config->bus_keys), count,
+                      count == 1? "": "s", config->bus_allow);
         if (count == 0)
-            zsys_warning ("bus: no public certificate in %s yet: no publisher can get in",
-                          config->bus_allow);
+            ovh_log_warning ("bus: no public certificate in %s yet: no publisher can get in",
+                             config->bus_allow);
     }
     else {
         if (ovh_buskeys_apply_client (config->bus_keys, self->sub))
             return -1;          //  the configuration makes sure of the server key
-        zsys_info ("bus: CURVE on, public key %s, trusting the server's key in %s",
-                   ovh_buskeys_public (config->bus_keys), config->bus_server_key);
+        ovh_log_info ("bus: CURVE on, public key %s, trusting the server's key in %s",
+                      ovh_buskeys_public (config->bus_keys), config->bus_server_key);
     }
     self->monitor = ovh_busmonitor_new (self->sub, "bus", self->binds);
     return self->monitor? 0: -1;
@@ -115,7 +116,7 @@ ovh_intake_new (ovh_config_t *config)
         return NULL;
     }
     if (zsock_attach (self->sub, config->bus, false) != 0) {
-        zsys_error ("cannot open the bus at '%s': %s", config->bus, zmq_strerror (zmq_errno ()));
+        ovh_log_error ("cannot open the bus at '%s': %s", config->bus, zmq_strerror (zmq_errno ()));
         ovh_intake_destroy (&self);
         return NULL;
     }
@@ -196,7 +197,7 @@ s_check_seq (ovh_intake_t *self, const ovh_event_t *event)
         ovh_ratelog_warn (self->seqlog, 0, "%s: not counted as lost on bus", sentence);
     else
     if (verdict == OVH_SEQ_RESTART)
-        zsys_info ("%s", sentence);
+        ovh_log_info ("%s", sentence);
     else
         ovh_ratelog_warn (self->seqlog, 1, "%s", sentence);
 }
@@ -298,11 +299,11 @@ ovh_intake_log_handshakes (ovh_intake_t *self)
     if (self->busauth) {
         //  The monitor counts refused keys among its failures too
         uint64_t refused = ovh_busauth_refused (self->busauth);
-        zsys_info ("bus handshakes (CURVE): allowed %" PRIu64 ", refused %" PRIu64
-                   ", failed %" PRIu64, ovh_busauth_allowed (self->busauth), refused,
-                   failed > refused? failed - refused: 0);
+        ovh_log_info ("bus handshakes (CURVE): allowed %" PRIu64 ", refused %" PRIu64
+                      ", failed %" PRIu64, ovh_busauth_allowed (self->busauth), refused,
+                      failed > refused? failed - refused: 0);
     }
     else
-        zsys_info ("bus handshakes with the server (CURVE): succeeded %" PRIu64
-                   ", failed %" PRIu64, ovh_busmonitor_succeeded (self->monitor), failed);
+        ovh_log_info ("bus handshakes with the server (CURVE): succeeded %" PRIu64
+                      ", failed %" PRIu64, ovh_busmonitor_succeeded (self->monitor), failed);
 }

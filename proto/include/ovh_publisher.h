@@ -35,7 +35,7 @@ typedef struct _ovh_publisher_t ovh_publisher_t;
 
 //  Create a publisher on 'endpoints' (CZMQ syntax, '>' connects, '@' binds,
 //  comma-separated); NULL means ">" OVH_BUS_ENDPOINT. Returns NULL if an
-//  endpoint is invalid (logged with zsys_error).
+//  endpoint is invalid (logged with ovh_log_error).
 ovh_publisher_t *
     ovh_publisher_new (const char *endpoints);
 

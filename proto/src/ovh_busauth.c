@@ -8,6 +8,7 @@
 #include <czmq.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
+#include "ovh_log.h"
 #include "ovh_busauth.h"
 #include "ovh_ratelog.h"
 
@@ -147,8 +148,8 @@ s_count (const char *folder)
         const char *name = zfile_filename (files [index], NULL);
         size_t size = strlen (name);
         if (size > 7 && streq (name + size - 7, "_secret"))
-            zsys_warning ("bus: %s is a secret certificate in the allowed keys' folder: "
-                          "it is ignored, and does not belong there", name);
+            ovh_log_warning ("bus: %s is a secret certificate in the allowed keys' folder: "
+                             "it is ignored, and does not belong there", name);
         else
             count++;
     }
@@ -253,7 +254,7 @@ ovh_busauth_new (void)
     self->actor = zactor_new (s_actor, self);
     int status = -1;
     if (!self->actor || zsock_recv (self->actor, "i", &status) || status) {
-        zsys_error ("bus: cannot start the key checks (another ZAP handler in this process?)");
+        ovh_log_error ("bus: cannot start the key checks (another ZAP handler in this process?)");
         zactor_destroy (&self->actor);
         free (self);
         return NULL;

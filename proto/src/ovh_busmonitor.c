@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include "ovh_log.h"
 #include "ovh_busmonitor.h"
 #include "ovh_ratelog.h"
 
@@ -162,7 +163,7 @@ s_event (s_watch_t *self, int event, int value, const char *endpoint)
         owner->problem [0] = 0;
         pthread_mutex_unlock (&owner->lock);
         if (had_problem)
-            zsys_info ("%s %s: handshake succeeded", owner->name, endpoint);
+            ovh_log_info ("%s %s: handshake succeeded", owner->name, endpoint);
     }
     else
     if (event == ZMQ_EVENT_DISCONNECTED) {

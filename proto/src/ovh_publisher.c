@@ -35,6 +35,7 @@
 #include <unistd.h>
 #include <czmq.h>
 #include <msgpack.h>
+#include "ovh_log.h"
 #include "ovhook.h"
 #include "ovh_busauth.h"
 #include "ovh_buskeys.h"
@@ -208,7 +209,7 @@ ovh_publisher_new (const char *endpoints)
     ovh_publisher_t *self = s_new (endpoints, NULL, OVH_BUSKEYS_PLAINTEXT, NULL, false,
                                    error, sizeof error);
     if (!self)
-        zsys_error ("ovh_publisher: invalid bus endpoint '%s'", endpoints);
+        ovh_log_error ("ovh_publisher: invalid bus endpoint '%s'", endpoints);
     return self;
 }
 
@@ -405,7 +406,7 @@ ovh_publisher_send_raw (ovh_publisher_t *self, const char *topic,
         ||  msgpack_pack_uint64 (packer, seq)
         ||  msgpack_pack_str_with_body (packer, "epoch", 5)
         ||  msgpack_pack_uint64 (packer, self->epoch)) {
-            zsys_error ("ovh_publisher: out of memory");
+            ovh_log_error ("ovh_publisher: out of memory");
             return -1;
         }
     }
@@ -417,7 +418,7 @@ ovh_publisher_send_raw (ovh_publisher_t *self, const char *topic,
     || (self->envelope
     &&  s_send_frame (self->handle, self->envelope_buffer.data,
                       self->envelope_buffer.size, 0))) {
-        zsys_error ("ovh_publisher: cannot send '%s': %s", topic, zmq_strerror (zmq_errno ()));
+        ovh_log_error ("ovh_publisher: cannot send '%s': %s", topic, zmq_strerror (zmq_errno ()));
         return -1;
     }
     self->seq [counter] = seq;

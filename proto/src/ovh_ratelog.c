@@ -1,6 +1,7 @@
 /*  ovh_ratelog.c - warnings limited in rate, one budget per reason.        */
 
 #include <czmq.h>
+#include "ovh_log.h"
 #include "ovh_ratelog.h"
 
 typedef struct {
@@ -60,10 +61,10 @@ ovh_ratelog_warn (ovh_ratelog_t *self, int reason, const char *format, ...)
     vsnprintf (text, sizeof text, format, args);
     va_end (args);
     if (slot->held)
-        zsys_warning ("%s (%" PRIu64 " more of this kind since the last report)",
-                      text, slot->held);
+        ovh_log_warning ("%s (%" PRIu64 " more of this kind since the last report)",
+                         text, slot->held);
     else
-        zsys_warning ("%s", text);
+        ovh_log_warning ("%s", text);
     slot->last = now;
     slot->held = 0;
     return 1;

@@ -179,7 +179,7 @@ class HostileTest (ovhtest.BridgeTestCase):
                                                   "connectionId": "con_%05d" % n})
             if n % 1000 == 500:
                 bridge.process.send_signal (signal.SIGHUP)
-        bridge.wait_log (r"I: .*SIGHUP: nothing to reopen \(logs go to stderr\)",
+        bridge.wait_log (r"I: .*SIGHUP: no log file to reopen \(logs go to stderr\)",
                          what="SIGHUP line")
         requests = receiver.wait_for (count, timeout=30, log=bridge.show)
         self.assertTrue (bridge.alive (), bridge.show ())

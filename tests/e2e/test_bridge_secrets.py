@@ -1,12 +1,14 @@
 """Secrets: the webhook secret and the headers read from files
 (--secret-file, --headers-file), so that they are in neither argv nor the
 environment; no secret (signing key, header value, endpoint password or
-query token) in any line the bridge writes, --check-config included; a
-signing key shorter than 24 bytes is a warning, not an error."""
+query token) in any line the bridge writes, text or JSON logs and
+--check-config included; a signing key shorter than 24 bytes is a warning,
+not an error."""
 
 import base64
 import hashlib
 import hmac
+import json
 import os
 import sys
 
@@ -31,6 +33,12 @@ class SecretsTest (ovhtest.BridgeTestCase):
         return path
 
     def test_secrets_from_files_never_shown (self):
+        self.check_secrets_never_shown ("text")
+
+    def test_secrets_never_in_json_logs (self):
+        self.check_secrets_never_shown ("json")
+
+    def check_secrets_never_shown (self, log_format):
         secret = whsec (32)
         token, query, password = ("hdr-t0ken-" + os.urandom (8).hex (),
                                   "q-t0ken-" + os.urandom (8).hex (),
@@ -40,7 +48,8 @@ class SecretsTest (ovhtest.BridgeTestCase):
         receiver = self.receiver (lambda r: 500 if b"ses_fail" in r.body else 200)
         bind, connect = self.bus ()
         url = "http://al1ce:%s@127.0.0.1:%d/hook?token=%s" % (password, receiver.port, query)
-        env = self.webhook_env (url, bind, OVHOOK_RETRIES="0", OVHOOK_VERBOSE="true")
+        env = self.webhook_env (url, bind, OVHOOK_RETRIES="0", OVHOOK_VERBOSE="true",
+                                OVHOOK_LOG_FORMAT=log_format)
         args = ["--secret-file", secret_file, "--headers-file", headers_file]
         code, out, err = ovhtest.run_program ("ovhook-bridge", args + ["--check-config"], env) [:3]
         self.assertEqual (code, 0, out + err)
@@ -54,7 +63,8 @@ class SecretsTest (ovhtest.BridgeTestCase):
         publisher.send (*event ("ses_ok"))
         publisher.send (*event ("ses_fail"))
         requests = receiver.wait_for (2, log=bridge.show)
-        bridge.wait_log (r"E: .*received 500")
+        bridge.wait_log (r"E: .*received 500" if log_format == "text"
+                         else r'"level":"error".*received 500')
         #   What the files hold is what is sent
         request = requests [0]
         self.assertEqual (request.header ("Authorization"), ["Bearer " + token])
@@ -68,6 +78,11 @@ class SecretsTest (ovhtest.BridgeTestCase):
         code, log = bridge.stop ()
         self.assertEqual (code, 0, log)
         everything = out + err + log
+        if log_format == "json":
+            #   Decoded too: an escape must not hide a secret from this check
+            lines = [json.loads (line) for line in log.splitlines ()]
+            self.assertTrue (any ("received 500" in line ["msg"] for line in lines), log)
+            everything += "".join (json.dumps (line, ensure_ascii=False) for line in lines)
         for shown in (secret, secret [6:], token, query, password):
             self.assertNotIn (shown, everything)
 

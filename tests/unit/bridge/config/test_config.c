@@ -335,6 +335,10 @@ static const s_error_case_t s_error_cases [] = {
     { {0}, { "OVHOOK_SPOOL_SYNC=fsync" }, NULL,
       { "Property OVHOOK_SPOOL_SYNC=fsync. Is not normal or full" } },
     { { "--spool-sync=" }, {0}, NULL, { "Property OVHOOK_SPOOL_SYNC is not set. Cannot be empty" } },
+    //  Logs
+    { {0}, { "OVHOOK_LOG_FORMAT=xml" }, NULL,
+      { "Property OVHOOK_LOG_FORMAT=xml. Is not text or json" } },
+    { { "--log-format=" }, {0}, NULL, { "Property OVHOOK_LOG_FORMAT is not set. Cannot be empty" } },
     { {0}, { "OVHOOK_SPOOL_MAX=1023K" }, NULL,
       { "Property OVHOOK_SPOOL_MAX=1023K. Is not a size between 1M and 1024G" SIZE_MSG } },
     { { "--spool-max", "1025G" }, {0}, NULL,
@@ -522,6 +526,10 @@ static const s_value_case_t s_value_cases [] = {
         "OVHOOK_DEAD_LETTER=/var/log/ovhook/dead.jsonl" } },
     { {0}, { "OVHOOK_SPOOL_SYNC=Normal", "OVHOOK_SPOOL_MAX=1024G", "OVHOOK_SPOOL=" }, NULL,
       { "OVHOOK_SPOOL_SYNC=normal", "OVHOOK_SPOOL_MAX=1024G", "OVHOOK_SPOOL=" } },
+    { { "--log-format", "JSON", "--log-file=/var/log/ovhook/bridge.log" }, {0}, NULL,
+      { "OVHOOK_LOG_FORMAT=json", "OVHOOK_LOG_FILE=/var/log/ovhook/bridge.log" } },
+    { {0}, { "OVHOOK_LOG_FORMAT=Text", "OVHOOK_LOG_FILE=" }, NULL,
+      { "OVHOOK_LOG_FORMAT=text", "OVHOOK_LOG_FILE=" } },
     //  Events and headers
     { {0}, { "OPENVIDU_WEBHOOK_EVENTS=[]" }, NULL, { "OPENVIDU_WEBHOOK_EVENTS=[]" } },
     { {0}, { "OPENVIDU_WEBHOOK_EVENTS=[\"\"]", "OPENVIDU_WEBHOOK_HEADERS=[\"\"]" }, NULL,
@@ -636,6 +644,7 @@ s_test_defaults (void)
     CHECK (config->spool_max_bytes == (size_t) 1024 * 1024 * 1024);
     CHECK (config->dead_letter == NULL);
     CHECK (!config->redeliver);
+    CHECK (!config->log_json && config->log_file == NULL);
     char *printed = s_print (config);
     CHECK_STR (printed,
         "OPENVIDU_WEBHOOK=false\n"
@@ -675,7 +684,9 @@ s_test_defaults (void)
         "OVHOOK_SPOOL=\n"
         "OVHOOK_SPOOL_SYNC=normal\n"
         "OVHOOK_SPOOL_MAX=1G\n"
-        "OVHOOK_DEAD_LETTER=\n");
+        "OVHOOK_DEAD_LETTER=\n"
+        "OVHOOK_LOG_FORMAT=text\n"
+        "OVHOOK_LOG_FILE=\n");
     free (printed);
     ovh_config_destroy (&config);
 }
@@ -905,7 +916,9 @@ s_test_usage (void)
         "--redeliver[=BOOL]", "suffix ms, s, m or h", "MODE is normal or full",
         "--bus-key PATH", "OVHOOK_BUS_KEY\n", "--bus-allow DIR", "OVHOOK_BUS_ALLOW\n",
         "--bus-server-key PATH", "OVHOOK_BUS_SERVER_KEY\n", "--bus-insecure[=BOOL]",
-        "OVHOOK_BUS_INSECURE\n", "Bus security: CURVE", "ovhook-keygen", NULL
+        "OVHOOK_BUS_INSECURE\n", "Bus security: CURVE", "ovhook-keygen",
+        "--log-format FORMAT", "OVHOOK_LOG_FORMAT\n", "default: text", "--log-file PATH",
+        "OVHOOK_LOG_FILE\n", "FORMAT is text or json", NULL
     };
     for (const char **needle = needles; *needle; needle++)
         CHECK_MSG (strstr (text, *needle), "usage lacks '%s'", *needle);

@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include "ovh_test.h"
+#include "ovh_log.h"
 #include "ovh_test_folder.h"
 #include "ovh_deadletter.h"
 
@@ -311,11 +312,11 @@ test_bad_lines (void)
     char *log = NULL;
     size_t log_size = 0;
     FILE *log_stream = open_memstream (&log, &log_size);
-    zsys_set_logstream (log_stream);
+    ovh_log_set_stream (log_stream);
     zlist_t *read = zlist_new ();
     char error [256] = "";
     CHECK (ovh_deadletter_read (path, s_collect, read, error, sizeof error) == 4);
-    zsys_set_logstream (stderr);
+    ovh_log_set_stream (NULL);
     fclose (log_stream);
 
     //  Line numbers: the NUL line is number count (the torn one count + 1)
@@ -549,11 +550,11 @@ test_write_failure (void)
     char *log = NULL;
     size_t log_size = 0;
     FILE *log_stream = open_memstream (&log, &log_size);
-    zsys_set_logstream (log_stream);
+    ovh_log_set_stream (log_stream);
     for (int index = 0; index < 3; index++)
         CHECK (ovh_deadletter_write (letters, item, "x") == 0);
     CHECK (ovh_deadletter_flush (letters) == -1);
-    zsys_set_logstream (stderr);
+    ovh_log_set_stream (NULL);
     fclose (log_stream);
     CHECK (setrlimit (RLIMIT_FSIZE, &saved) == 0);
     signal (SIGXFSZ, handler);
