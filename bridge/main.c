@@ -13,6 +13,7 @@
 #include <curl/curl.h>
 #include "ovh_config.h"
 #include "ovh_dispatcher.h"
+#include "ovh_dlcommand.h"
 #include "ovh_intake.h"
 
 //  Messages read from the bus in one go before looking at anything else
@@ -27,6 +28,7 @@ typedef struct {
     ovh_signer_t *signer;           //  NULL without a secret
     ovh_spool_t *spool;             //  NULL without --spool
     ovh_deadletter_t *deadletter;   //  NULL without --dead-letter
+    ovh_dlcommand_t *command;       //  --redeliver's filters
     ovh_item_t *pending;            //  read from the bus, waiting for room
     //  A queue-full episode: from the first pause until reads have gone on
     //  for EPISODE_END ms without one; logged once at each end
@@ -237,12 +239,20 @@ s_exposed_bus_warning (ovh_config_t *config, char *text, size_t size)
 }
 
 static int
-s_check_config (ovh_config_t *config, int argc, char *argv [], ovh_config_action_t *action)
+s_check_config (ovh_config_t *config, ovh_dlcommand_t *command, int argc, char *argv [],
+                ovh_config_action_t *action)
 {
     extern char **environ;
+    char error [1024];
+    //  The dead-letter commands' options first: the rest is the bridge's
+    if (ovh_dlcommand_take_args (command, &argc, argv, error, sizeof error)) {
+        fprintf (stderr, "ovhook-bridge: %s\n", error);
+        return 2;
+    }
     int rc = ovh_config_load (config, argc, argv, environ, action);
     if (*action == OVH_CONFIG_HELP) {
         ovh_config_usage (stdout);
+        ovh_dlcommand_usage (stdout);
         return 0;
     }
     if (*action == OVH_CONFIG_VERSION) {
@@ -254,6 +264,13 @@ s_check_config (ovh_config_t *config, int argc, char *argv [], ovh_config_action
         for (const char *line = (const char *) zlist_first (ovh_config_errors (config));
              line; line = (const char *) zlist_next (ovh_config_errors (config)))
             fprintf (stderr, "ovhook-bridge: %s\n", line);
+        return 2;
+    }
+    if (ovh_dlcommand_wanted (command))
+        return ovh_dlcommand_run (command, config->spool, config->dead_letter, stdout, stderr);
+    if (ovh_dlselect_filtered (ovh_dlcommand_selection (command)) && !config->redeliver) {
+        fprintf (stderr, "ovhook-bridge: --event, --session, --since, --until and --id select "
+                 "dead letters: use them with --dead-letters or --redeliver\n");
         return 2;
     }
     if (*action == OVH_CONFIG_CHECK) {
@@ -289,13 +306,11 @@ s_open_delivery (bridge_t *self)
             return 2;
         }
         if (config->redeliver) {
-            int count = ovh_spool_redeliver (self->spool);
-            if (count < 0) {
+            if (ovh_dlcommand_redeliver_spool (self->command, self->spool) < 0) {
                 fprintf (stderr, "ovhook-bridge: cannot redeliver the dead letters of %s: "
                          "%s\n", config->spool, ovh_spool_error (self->spool));
                 return 2;
             }
-            zsys_info ("redelivering %d dead letters from the spool", count);
         }
         zsys_info ("spool %s: %zu events to resume, %zu dead letters", config->spool,
                    ovh_spool_events (self->spool), ovh_spool_dead (self->spool));
@@ -341,29 +356,8 @@ s_redeliver_file_line (void *arg, ovh_item_t *item)
 static void
 s_redeliver_file (bridge_t *self)
 {
-    //  Nothing to redeliver: say so, and leave no (empty) retired file
-    struct stat status;
-    if (stat (self->config->dead_letter, &status) ? errno == ENOENT : status.st_size == 0) {
-        zsys_info ("no dead letters in %s: nothing to redeliver", self->config->dead_letter);
-        return;
-    }
-    //  Retire the file first, then read the retired one: an event that
-    //  fails again at once lands in a new file, never in the one being read
-    char retired [PATH_MAX + 64];
-    if (ovh_deadletter_retire_as (self->config->dead_letter, retired, sizeof retired)) {
-        if (errno != ENOENT)
-            zsys_error ("cannot rename %s for redelivery: %s", self->config->dead_letter,
-                        strerror (errno));
-        zsys_info ("redelivering 0 dead letters from %s", self->config->dead_letter);
-        return;
-    }
-    char error [512];
-    int count = ovh_deadletter_read (retired, s_redeliver_file_line, self, error, sizeof error);
-    if (count < 0)
-        zsys_error ("cannot redeliver from %s: %s", retired, error);
-    else
-        zsys_info ("redelivering %d dead letters from %s (now %s)", count,
-                   self->config->dead_letter, retired);
+    ovh_dlcommand_redeliver_file (self->command, self->config->dead_letter,
+                                  s_redeliver_file_line, self);
 }
 
 static void
@@ -470,8 +464,10 @@ main (int argc, char *argv [])
         return 1;
     }
     ovh_config_action_t action = OVH_CONFIG_RUN;
-    int rc = s_check_config (config, argc, argv, &action);
+    ovh_dlcommand_t *command = ovh_dlcommand_new ();
+    int rc = command ? s_check_config (config, command, argc, argv, &action) : 1;
     if (rc >= 0) {
+        ovh_dlcommand_destroy (&command);
         ovh_config_destroy (&config);
         return rc;
     }
@@ -480,6 +476,7 @@ main (int argc, char *argv [])
     zsys_set_logident ("ovhook-bridge");
     if (!config->webhook) {
         zsys_info ("webhook is disabled (OPENVIDU_WEBHOOK=false): nothing to do");
+        ovh_dlcommand_destroy (&command);
         ovh_config_destroy (&config);
         return 0;
     }
@@ -487,7 +484,7 @@ main (int argc, char *argv [])
     sigset_t signals;
     s_start_process (&signals);
 
-    bridge_t bridge = { .config = config };
+    bridge_t bridge = { .config = config, .command = command };
     ovh_dispatch_stats_t stats = { 0 };
     rc = s_open_delivery (&bridge);
     if (rc == 0) {
@@ -514,6 +511,7 @@ main (int argc, char *argv [])
         s_log_end (&bridge, &stats);
     ovh_intake_destroy (&bridge.intake);
     s_close_delivery (&bridge);
+    ovh_dlcommand_destroy (&command);
     ovh_config_destroy (&config);
     zsys_shutdown ();
     curl_global_cleanup ();

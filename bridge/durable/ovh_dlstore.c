@@ -1,0 +1,524 @@
+/*  ovh_dlstore.c - the dead letters of a spool or of a dead-letter file,
+    for the one-shot command (see ovh_dlstore.h).                           */
+
+#include <czmq.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <sqlite3.h>
+#include <sys/file.h>
+#include "ovh_dlstore.h"
+#include "ovh_deadletter.h"
+#include "ovh_file.h"
+
+//  How long a command waits for the bridge's write lock (SQLite's, or the
+//  file's flock while a batch is appended): a batch takes milliseconds
+#define LOCK_WAIT_MSECS 10000
+
+struct _ovh_dlstore_t {
+    char *name;                 //  "spool PATH" or "dead-letter file PATH"
+    char *path;
+    sqlite3 *db;                //  a spool; NULL for a file
+    int fd;                     //  a file; -1 for a spool
+    zlist_t *problems;
+};
+
+static ovh_dlstore_t *
+s_fail (ovh_dlstore_t **self_p, char *error, size_t size, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    int used = snprintf (error, size, "%s: ", (*self_p)->name);
+    if (used >= 0 && (size_t) used < size)
+        vsnprintf (error + used, size - (size_t) used, format, args);
+    va_end (args);
+    ovh_dlstore_destroy (self_p);
+    return NULL;
+}
+
+//  One integer from a statement, -1 when it fails
+static int64_t
+s_integer (sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *stmt;
+    int64_t value = -1;
+    if (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) == SQLITE_OK
+    &&  sqlite3_step (stmt) == SQLITE_ROW)
+        value = sqlite3_column_int64 (stmt, 0);
+    sqlite3_finalize (stmt);
+    return value;
+}
+
+static ovh_dlstore_t *
+s_open_spool (ovh_dlstore_t *self, bool writable, char *error, size_t size)
+{
+    //  The bridge's own lock is left alone: this is no bridge. SQLite's
+    //  locks keep a purge and the bridge's batches apart.
+    int flags = (writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2 (self->path, &self->db, flags, NULL) != SQLITE_OK)
+        return s_fail (&self, error, size, "cannot open: %s",
+                       self->db ? sqlite3_errmsg (self->db) : "out of memory");
+    sqlite3_busy_timeout (self->db, LOCK_WAIT_MSECS);
+    int64_t version = s_integer (self->db, "PRAGMA user_version");
+    if (version < 0 && (sqlite3_errcode (self->db) & 0xff) == SQLITE_NOTADB)
+        return s_fail (&self, error, size, "not an ovhook spool (not an SQLite database)");
+    if (version < 0)
+        return s_fail (&self, error, size, "cannot read: %s", sqlite3_errmsg (self->db));
+    if (version != 1 || s_integer (self->db, "SELECT count(*) FROM sqlite_master WHERE "
+                                   "type = 'table' AND name = 'dead_letters'") != 1)
+        return s_fail (&self, error, size, "not an ovhook spool (no dead_letters table, "
+                       "user_version %" PRId64 ")", version);
+    return self;
+}
+
+ovh_dlstore_t *
+ovh_dlstore_new (const char *spool, const char *file, bool writable, char *error, size_t size)
+{
+    assert (spool || file);
+    ovh_dlstore_t *self = (ovh_dlstore_t *) zmalloc (sizeof (ovh_dlstore_t));
+    if (!self) {
+        snprintf (error, size, "out of memory");
+        return NULL;
+    }
+    self->fd = -1;
+    self->path = strdup (spool ? spool : file);
+    self->name = zsys_sprintf ("%s %s", spool ? "spool" : "dead-letter file", self->path);
+    self->problems = zlist_new ();
+    if (!self->path || !self->name || !self->problems) {
+        ovh_dlstore_destroy (&self);
+        snprintf (error, size, "out of memory");
+        return NULL;
+    }
+    zlist_autofree (self->problems);
+    struct stat status;
+    if (lstat (self->path, &status))
+        return s_fail (&self, error, size, "%s", errno != ENOENT ? strerror (errno) : spool
+                       ? "does not exist" : "does not exist (the bridge makes it at its first "
+                       "dead letter: none so far)");
+    //  Never through a link, a FIFO or a device (the bridge refuses them too)
+    const char *problem = ovh_file_unusable (&status, spool != NULL ? false : true);
+    if (problem)
+        return s_fail (&self, error, size, "%s", problem);
+    if (spool)
+        return s_open_spool (self, writable, error, size);
+    char reason [512];
+    self->fd = ovh_file_open (self->path, writable ? O_RDWR : O_RDONLY, true, reason,
+                              sizeof reason);
+    if (self->fd < 0)
+        return s_fail (&self, error, size, "%s", reason);
+    return self;
+}
+
+void
+ovh_dlstore_destroy (ovh_dlstore_t **self_p)
+{
+    assert (self_p);
+    ovh_dlstore_t *self = *self_p;
+    if (!self)
+        return;
+    if (self->db)
+        sqlite3_close (self->db);
+    if (self->fd >= 0)
+        close (self->fd);
+    zlist_destroy (&self->problems);
+    zstr_free (&self->name);
+    free (self->path);
+    free (self);
+    *self_p = NULL;
+}
+
+const char *
+ovh_dlstore_name (ovh_dlstore_t *self)
+{
+    assert (self);
+    return self->name;
+}
+
+zlist_t *
+ovh_dlstore_problems (ovh_dlstore_t *self)
+{
+    assert (self);
+    return self->problems;
+}
+
+//  ---------------------------------------------------------------------
+//  A spool
+
+static int
+s_spool_each (ovh_dlstore_t *self, ovh_dlselect_t *selection, ovh_dlstore_fn *fn, void *arg,
+              char *error, size_t size)
+{
+    sqlite3_stmt *stmt;
+    if (sqlite3_prepare_v2 (self->db, "SELECT rowid, id, type, key, json, attempts,"
+                            " coalesce (last_error, ''), failed_ms FROM dead_letters"
+                            " ORDER BY rowid", -1, &stmt, NULL) != SQLITE_OK) {
+        snprintf (error, size, "%s: cannot read: %s", self->name, sqlite3_errmsg (self->db));
+        return -1;
+    }
+    int count = 0, rc;
+    while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
+        ovh_dlrecord_t record = {
+            .number = sqlite3_column_int64 (stmt, 0),
+            .id = (const char *) sqlite3_column_text (stmt, 1),
+            .type = (const char *) sqlite3_column_text (stmt, 2),
+            .key = (const char *) sqlite3_column_text (stmt, 3),
+            .body = (const char *) sqlite3_column_blob (stmt, 4),
+            .body_size = (size_t) sqlite3_column_bytes (stmt, 4),
+            .attempts = sqlite3_column_int (stmt, 5),
+            .last_error = (const char *) sqlite3_column_text (stmt, 6),
+            .failed_ms = sqlite3_column_int64 (stmt, 7)
+        };
+        if (!record.id || !record.type || !record.last_error)
+            continue;                   //  out of memory in SQLite; not ours to make up
+        if (selection && !ovh_dlselect_match (selection, &record))
+            continue;
+        count++;
+        if (fn (arg, &record))
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        snprintf (error, size, "%s: cannot read: %s", self->name, sqlite3_errmsg (self->db));
+        count = -1;
+    }
+    sqlite3_finalize (stmt);
+    return count;
+}
+
+//  The rows to purge, collected before the write transaction so that it
+//  holds the lock for the deletions only
+typedef struct {
+    int64_t *rows;
+    char (*ids) [40];
+    size_t count, capacity;
+} chosen_t;
+
+static int
+s_choose (void *arg, const ovh_dlrecord_t *record)
+{
+    chosen_t *chosen = (chosen_t *) arg;
+    if (chosen->count == chosen->capacity) {
+        size_t capacity = chosen->capacity ? chosen->capacity * 2 : 64;
+        int64_t *rows = (int64_t *) realloc (chosen->rows, capacity * sizeof (int64_t));
+        if (rows)
+            chosen->rows = rows;
+        char (*ids) [40] = (char (*) [40]) realloc (chosen->ids, capacity * 40);
+        if (ids)
+            chosen->ids = ids;
+        if (!rows || !ids)
+            return -1;
+        chosen->capacity = capacity;
+    }
+    chosen->rows [chosen->count] = record->number;
+    snprintf (chosen->ids [chosen->count], 40, "%s", record->id);
+    chosen->count++;
+    return 0;
+}
+
+static int
+s_spool_purge (ovh_dlstore_t *self, ovh_dlselect_t *selection, char *error, size_t size)
+{
+    chosen_t chosen = { NULL, NULL, 0, 0 };
+    int found = s_spool_each (self, selection, s_choose, &chosen, error, size);
+    if (found >= 0 && (size_t) found != chosen.count) {
+        snprintf (error, size, "%s: out of memory", self->name);
+        found = -1;
+    }
+    int removed = 0;
+    sqlite3_stmt *stmt = NULL;
+    if (found > 0 && (sqlite3_exec (self->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK
+                  ||  sqlite3_prepare_v2 (self->db, "DELETE FROM dead_letters WHERE rowid = ?1"
+                                          " AND id = ?2", -1, &stmt, NULL) != SQLITE_OK))
+        removed = -1;
+    //  A row gone meanwhile (redelivered by a bridge) is not counted
+    for (size_t index = 0; found > 0 && removed >= 0 && index < chosen.count; index++) {
+        sqlite3_bind_int64 (stmt, 1, chosen.rows [index]);
+        sqlite3_bind_text (stmt, 2, chosen.ids [index], -1, SQLITE_STATIC);
+        if (sqlite3_step (stmt) == SQLITE_DONE)
+            removed += sqlite3_changes (self->db);
+        else
+            removed = -1;
+        sqlite3_reset (stmt);
+    }
+    sqlite3_finalize (stmt);
+    if (found > 0 && removed >= 0 && sqlite3_exec (self->db, "COMMIT", NULL, NULL, NULL))
+        removed = -1;
+    if (found > 0 && removed < 0) {
+        snprintf (error, size, "%s: cannot purge: %s (nothing was removed)", self->name,
+                  sqlite3_errmsg (self->db));
+        sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    free (chosen.rows);
+    free (chosen.ids);
+    return found < 0 ? -1 : removed;
+}
+
+//  ---------------------------------------------------------------------
+//  A file
+
+//  Called for each line that is not blank: 'record' NULL for one that
+//  cannot be read (then in the problems)
+typedef int (s_line_fn) (void *arg, const ovh_dlrecord_t *record, const char *line,
+                         size_t length);
+
+//  A line's record: what ovh_deadletter_parse checks, and the fields it
+//  does not read. Returns the item that owns the record's strings, or NULL
+//  with what is wrong in 'problem'.
+static ovh_item_t *
+s_read_line (char *line, size_t length, size_t number, ovh_dlrecord_t *record,
+             json_t **root, char *problem, size_t size)
+{
+    ovh_item_t *item = ovh_deadletter_parse (line, problem, size, &record->failed_ms);
+    if (!item)
+        return NULL;
+    *root = json_loads (line, JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, NULL);
+    json_t *attempts = json_object_get (*root, "attempts");
+    json_t *last_error = json_object_get (*root, "last_error");
+    record->number = (int64_t) number;
+    record->id = item->id;
+    record->type = item->type->name;
+    record->key = item->has_key ? item->key : NULL;
+    record->attempts = json_is_number (attempts) ? (int) json_number_value (attempts) : 0;
+    record->last_error = json_is_string (last_error) ? json_string_value (last_error) : "";
+    record->body = item->json;
+    record->body_size = item->json_size;
+    record->line = line;
+    record->line_size = length;
+    return item;
+}
+
+static int
+s_file_scan (ovh_dlstore_t *self, s_line_fn *fn, void *arg, char *error, size_t size)
+{
+    zlist_purge (self->problems);
+    struct stat status;
+    int fd = dup (self->fd);
+    FILE *file = fd >= 0 ? fdopen (fd, "r") : NULL;
+    if (!file || fstat (fd, &status) || lseek (fd, 0, SEEK_SET) < 0) {
+        snprintf (error, size, "%s: cannot read: %s", self->name, strerror (errno));
+        if (file)
+            fclose (file);
+        else
+        if (fd >= 0)
+            close (fd);
+        return -1;
+    }
+    //  Only what is there now: lines the bridge appends meanwhile wait
+    off_t offset = 0;
+    char *line = NULL;
+    size_t capacity = 0, number = 0;
+    ssize_t length;
+    int rc = 0;
+    while (rc == 0 && offset < status.st_size && (length = getline (&line, &capacity, file)) >= 0) {
+        offset += length;
+        number++;
+        if (!*ovh_jsontext_skip_space (line, line + length))
+            continue;
+        char problem [256] = "";
+        ovh_dlrecord_t record = { 0 };
+        json_t *root = NULL;
+        ovh_item_t *item = NULL;
+        if (strlen (line) != (size_t) length)
+            snprintf (problem, sizeof problem, "holds a NUL byte");
+        else
+        if (line [length - 1] != '\n')
+            snprintf (problem, sizeof problem, "cut short (no newline at the end: a line "
+                      "being written, or torn by a crash)");
+        else
+            item = s_read_line (line, (size_t) length, number, &record, &root, problem,
+                                sizeof problem);
+        if (!item)
+            zlist_append (self->problems, zsys_sprintf ("%s line %zu: %s", self->name, number,
+                                                        *problem ? problem : "out of memory"));
+        rc = fn (arg, item ? &record : NULL, line, (size_t) length);
+        json_decref (root);
+        ovh_item_destroy (&item);
+    }
+    if (rc == 0 && ferror (file)) {
+        snprintf (error, size, "%s: cannot read: %s", self->name, strerror (errno));
+        rc = -1;
+    }
+    free (line);
+    fclose (file);
+    return rc;
+}
+
+typedef struct {
+    ovh_dlselect_t *selection;
+    ovh_dlstore_fn *fn;
+    void *arg;
+    int count;
+    bool stopped;
+} each_t;
+
+static int
+s_each_line (void *arg, const ovh_dlrecord_t *record, const char *line, size_t length)
+{
+    (void) line;
+    (void) length;
+    each_t *each = (each_t *) arg;
+    if (each->stopped || !record || (each->selection
+                                  && !ovh_dlselect_match (each->selection, record)))
+        return 0;
+    each->count++;
+    each->stopped = each->fn (each->arg, record) != 0;
+    return 0;
+}
+
+//  The purge of a file: the lines kept go to the new file
+typedef struct {
+    ovh_dlselect_t *selection;
+    FILE *kept;
+    int removed;
+} purge_t;
+
+static int
+s_purge_line (void *arg, const ovh_dlrecord_t *record, const char *line, size_t length)
+{
+    purge_t *purge = (purge_t *) arg;
+    if (record && (!purge->selection || ovh_dlselect_match (purge->selection, record))) {
+        purge->removed++;
+        return 0;
+    }
+    //  Lines that cannot be read stay as they are: they may be mended
+    if (fwrite (line, 1, length, purge->kept) != length
+    ||  (line [length - 1] != '\n' && fputc ('\n', purge->kept) == EOF))
+        return -1;
+    return 0;
+}
+
+//  Take the file's exclusive lock, on the file the path names now: the
+//  bridge's writer appends a batch under a shared one
+static int
+s_lock_file (ovh_dlstore_t *self, char *error, size_t size)
+{
+    int64_t deadline = zclock_mono () + LOCK_WAIT_MSECS;
+    while (true) {
+        if (flock (self->fd, LOCK_EX | LOCK_NB) == 0) {
+            struct stat named, opened;
+            if (fstat (self->fd, &opened) == 0 && lstat (self->path, &named) == 0
+            &&  named.st_dev == opened.st_dev && named.st_ino == opened.st_ino)
+                return 0;
+            //  Renamed meanwhile (a purge, a --redeliver): use the new one
+            char reason [512];
+            int fd = ovh_file_open (self->path, O_RDWR, true, reason, sizeof reason);
+            if (fd < 0) {
+                snprintf (error, size, "%s: %s", self->name, reason);
+                return -1;
+            }
+            close (self->fd);
+            self->fd = fd;
+            continue;
+        }
+        if (errno != EWOULDBLOCK || zclock_mono () > deadline) {
+            snprintf (error, size, "%s: cannot lock it to purge: %s", self->name,
+                      errno == EWOULDBLOCK ? "held by another process for 10 s" : strerror (errno));
+            return -1;
+        }
+        zclock_sleep (10);
+    }
+}
+
+static int
+s_file_purge (ovh_dlstore_t *self, ovh_dlselect_t *selection, char *error, size_t size)
+{
+    if (s_lock_file (self, error, size))
+        return -1;
+    char *temporary = zsys_sprintf ("%s.purging-%d", self->path, (int) getpid ());
+    char reason [512] = "out of memory";
+    int fd = temporary ? ovh_file_open (temporary, O_WRONLY | O_CREAT | O_EXCL, true, reason,
+                                        sizeof reason) : -1;
+    purge_t purge = { selection, fd >= 0 ? fdopen (fd, "w") : NULL, 0 };
+    int rc = purge.kept ? s_file_scan (self, s_purge_line, &purge, error, size) : -1;
+    if (!purge.kept)
+        snprintf (error, size, "%s: cannot purge: %s", self->name, reason);
+    else
+    if (rc == 0 && (fflush (purge.kept) || fsync (fd))) {
+        snprintf (error, size, "%s: cannot purge: %s: %s", self->name, temporary,
+                  strerror (errno));
+        rc = -1;
+    }
+    if (purge.kept)
+        fclose (purge.kept);
+    else
+    if (fd >= 0)
+        close (fd);
+    //  Nothing selected: the file stays as it was
+    if (rc == 0 && purge.removed && rename (temporary, self->path)) {
+        snprintf (error, size, "%s: cannot purge: %s", self->name, strerror (errno));
+        rc = -1;
+    }
+    if (temporary && (rc || !purge.removed))
+        unlink (temporary);
+    if (rc == 0 && purge.removed) {
+        //  The rename on the disk, not only in the page cache
+        char *folder_of = strdup (self->path);
+        int folder = folder_of ? open (dirname (folder_of), O_RDONLY | O_DIRECTORY) : -1;
+        if (folder >= 0) {
+            fsync (folder);
+            close (folder);
+        }
+        free (folder_of);
+    }
+    zstr_free (&temporary);
+    return rc ? -1 : purge.removed;
+}
+
+//  ---------------------------------------------------------------------
+
+int
+ovh_dlstore_each (ovh_dlstore_t *self, ovh_dlselect_t *selection, ovh_dlstore_fn *fn,
+                  void *arg, char *error, size_t size)
+{
+    assert (self);
+    assert (fn);
+    if (self->db)
+        return s_spool_each (self, selection, fn, arg, error, size);
+    each_t each = { selection, fn, arg, 0, false };
+    return s_file_scan (self, s_each_line, &each, error, size) ? -1 : each.count;
+}
+
+int
+ovh_dlstore_purge (ovh_dlstore_t *self, ovh_dlselect_t *selection, char *error, size_t size)
+{
+    assert (self);
+    return self->db ? s_spool_purge (self, selection, error, size)
+                    : s_file_purge (self, selection, error, size);
+}
+
+char *
+ovh_dlstore_line (const ovh_dlrecord_t *record, size_t *line_size)
+{
+    assert (record);
+    assert (line_size);
+    if (record->line) {
+        char *line = (char *) malloc (record->line_size + 1);
+        if (line) {
+            memcpy (line, record->line, record->line_size);
+            line [record->line_size] = 0;
+            *line_size = record->line_size;
+        }
+        return line;
+    }
+    //  As the bridge's writer makes them: the body spliced in, last
+    json_t *fields = json_pack ("{s:s, s:s, s:o, s:i, s:s, s:I}", "id", record->id,
+                                "event", record->type, "key",
+                                record->key ? json_string (record->key) : json_null (),
+                                "attempts", record->attempts, "last_error", record->last_error,
+                                "failed_at", (json_int_t) record->failed_ms);
+    char *head = fields ? json_dumps (fields, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref (fields);
+    if (!head)
+        return NULL;
+    static const char body [] = ",\"body\":";
+    size_t head_size = strlen (head) - 1;
+    size_t size = head_size + strlen (body) + record->body_size + 2;
+    char *line = (char *) malloc (size + 1);
+    if (line) {
+        memcpy (line, head, head_size);
+        memcpy (line + head_size, body, strlen (body));
+        memcpy (line + head_size + strlen (body), record->body, record->body_size);
+        memcpy (line + size - 2, "}\n", 3);
+        *line_size = size;
+    }
+    free (head);
+    return line;
+}
