@@ -282,15 +282,16 @@ ovh_dlselect_add (ovh_dlselect_t *self, const char *option, const char *value,
             return -1;
         }
         rc = s_time (self, option, value, bound, error, size);
-    }
-    if (rc == 0 && self->since_ms != INT64_MIN && self->until_ms != INT64_MAX
-    &&  self->since_ms >= self->until_ms) {
-        char since [40], until [40];
-        ovh_dlselect_format_time (self->since_ms, since, sizeof since);
-        ovh_dlselect_format_time (self->until_ms, until, sizeof until);
-        snprintf (error, size, "--since %s is not before --until %s: nothing can be selected",
-                  since, until);
-        rc = -1;
+        if (rc == 0 && self->since_ms != INT64_MIN && self->until_ms != INT64_MAX
+        &&  self->since_ms >= self->until_ms) {
+            char from [40], to [40];
+            ovh_dlselect_format_time (self->since_ms, from, sizeof from);
+            ovh_dlselect_format_time (self->until_ms, to, sizeof to);
+            snprintf (error, size, "--since %s is not before --until %s: nothing can be "
+                      "selected", from, to);
+            *bound = since ? INT64_MIN : INT64_MAX;
+            rc = -1;
+        }
     }
     self->filtered |= rc == 0;
     return rc;
