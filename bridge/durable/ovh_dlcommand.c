@@ -92,7 +92,13 @@ s_take_command (ovh_dlcommand_t *self, const char *name, int *index, int argc, c
     }
     self->argument = strdup (next);
     (*index)++;
-    return self->argument ? 0 : -1;
+    if (!self->argument) {
+        snprintf (error, size, "out of memory");
+        return -1;
+    }
+    //  show's ID is the one filter it takes: a bad one is a usage error
+    return self->command == CMD_SHOW
+         ? ovh_dlselect_add (self->selection, "id", self->argument, error, size) : 0;
 }
 
 //  One of ours, its value taken; 1 when the argument is not ours
@@ -322,8 +328,6 @@ s_export (ovh_dlcommand_t *self, ovh_dlstore_t *store, char *error, size_t size)
 static int
 s_show (ovh_dlcommand_t *self, ovh_dlstore_t *store, char *error, size_t size)
 {
-    if (ovh_dlselect_add (self->selection, "id", self->argument, error, size))
-        return -1;
     int count = ovh_dlstore_each (store, self->selection, s_show_one, self, error, size);
     if (count == 0)
         snprintf (error, size, "%s: no dead letter with id %s (list shows their ids)",
