@@ -18,7 +18,7 @@ struct _ovh_dlstore_t {
     char *name;                 //  "spool PATH" or "dead-letter file PATH"
     char *path;
     sqlite3 *db;                //  a spool; NULL for a file
-    int fd;                     //  a file; -1 for a spool
+    int fd;                     //  a file, or a spool being purged (its flock); else -1
     zlist_t *problems;
 };
 
@@ -48,16 +48,48 @@ s_integer (sqlite3 *db, const char *sql)
     return value;
 }
 
+//  SQLite's own busy handler sleeps longer and longer (up to 100 ms) between
+//  tries; a running bridge begins its next batch as soon as it committed
+//  one, so a command that sleeps that long keeps missing the gap. Every
+//  millisecond, for up to LOCK_WAIT_MSECS.
+static int
+s_busy (void *arg, int count)
+{
+    (void) arg;
+    if (count >= LOCK_WAIT_MSECS)
+        return 0;
+    usleep (1000);
+    return 1;
+}
+
 static ovh_dlstore_t *
 s_open_spool (ovh_dlstore_t *self, bool writable, char *error, size_t size)
 {
+    //  A purge takes the write lock the running bridge never waits for:
+    //  its batch fails, and a dead letter it was burying from memory then
+    //  could not be kept. So a purge takes the bridge's own lock (a flock
+    //  on the database's inode; a bridge starting meanwhile stops, saying
+    //  the spool is in use), and is refused while a bridge holds it. Taken
+    //  before SQLite opens the file: closing this fd while SQLite held its
+    //  POSIX locks on the inode would drop them (it is closed after SQLite).
+    if (writable) {
+        char reason [512];
+        self->fd = ovh_file_open (self->path, O_RDONLY, false, reason, sizeof reason);
+        if (self->fd < 0)
+            return s_fail (&self, error, size, "%s", reason);
+        if (flock (self->fd, LOCK_EX | LOCK_NB))
+            return s_fail (&self, error, size, errno == EWOULDBLOCK
+                           ? "in use by a running ovhook-bridge: stop it, purge, start it "
+                             "again (list, show and export work while it runs)"
+                           : "cannot lock it: %s", strerror (errno));
+    }
     //  The bridge's own lock is left alone: this is no bridge. SQLite's
     //  locks keep a purge and the bridge's batches apart.
     int flags = (writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY) | SQLITE_OPEN_NOMUTEX;
     if (sqlite3_open_v2 (self->path, &self->db, flags, NULL) != SQLITE_OK)
         return s_fail (&self, error, size, "cannot open: %s",
                        self->db ? sqlite3_errmsg (self->db) : "out of memory");
-    sqlite3_busy_timeout (self->db, LOCK_WAIT_MSECS);
+    sqlite3_busy_handler (self->db, s_busy, NULL);
     int64_t version = s_integer (self->db, "PRAGMA user_version");
     if (version < 0 && (sqlite3_errcode (self->db) & 0xff) == SQLITE_NOTADB)
         return s_fail (&self, error, size, "not an ovhook spool (not an SQLite database)");
@@ -115,6 +147,7 @@ ovh_dlstore_destroy (ovh_dlstore_t **self_p)
     ovh_dlstore_t *self = *self_p;
     if (!self)
         return;
+    //  SQLite first: see s_open_spool
     if (self->db)
         sqlite3_close (self->db);
     if (self->fd >= 0)

@@ -3,10 +3,13 @@
     may be running on the same store.
 
     A spool is opened through SQLite only, never with the bridge's own
-    spool class (whose lock says "one bridge per spool"): read-only for
-    reading, with a busy timeout, and a purge is one short transaction
-    that deletes rows by row id and webhook id. The bridge never waits for
-    a lock; a batch it could not write meanwhile is written again.
+    spool class: read-only for reading (a running bridge does not notice),
+    with a busy handler. A purge is one short transaction that deletes
+    rows by row id and webhook id, and is refused while a bridge runs on
+    the spool: the bridge never waits for SQLite's write lock, and a batch
+    it could not write would lose the dead letters it buried from memory.
+    The purge holds the bridge's flock on the database meanwhile, so that
+    no bridge starts on it halfway.
 
     A file is read up to its size at the start. A purge takes an exclusive
     flock on it, which the bridge's writer respects (it appends under a

@@ -255,54 +255,89 @@ class DeadLetterCliTest (ovhtest.BridgeTestCase):
                           b"".join (l for l in lines if json.loads (l) ["id"] in
                                     [x ["id"] for x in left]))
 
-    def check_purge_while_running (self, store):
-        """A bridge keeps burying events while purges run on its store:
-        every event ends either purged or still a dead letter, once."""
+    def busy_bridge (self, store, total=600):
+        """A bridge on 'store' whose receiver answers 404, and a thread
+        that publishes 'total' events to it, 25 every 50 ms."""
         receiver, bridge, xpub = self.bridge_setup (lambda request: 404, args=list (store) + [
             "--breaker-threshold", "0"])
-        publisher = delivery.SeqPublisher (xpub, "purge-test/%d" % os.getpid ())
-        total = 600
-        done = threading.Event ()
+        publisher = delivery.SeqPublisher (xpub, "busy-test/%d" % os.getpid ())
 
         def publish ():
             for index in range (total):
                 publisher.send ("signalSent" if index % 3 else "sessionCreated",
                                 {"timestamp": index, "sessionId": "ses_%d" % (index % 7)})
-                if index % 50 == 49:
+                if index % 25 == 24:
                     time.sleep (0.05)
-            done.set ()
         thread = threading.Thread (target=publish)
         thread.start ()
+        self.addCleanup (thread.join)
         ovhtest.wait_until (lambda: dead_count (store) > 0, 10, "a first dead letter",
                             bridge.show)
-        purged = 0
-        rounds = 0
-        while not done.is_set () or rounds < 3:
-            code, out, err = ovhtest.run_program ("ovhook-bridge", list (store) + [
+        return receiver, bridge, thread
+
+    def test_purge_while_running_file (self):
+        """The bridge keeps appending dead letters while purges rewrite
+        the file: every event ends either purged or still a dead letter,
+        once (the writer appends under a shared flock, the purge renames
+        under an exclusive one)."""
+        store = ["--dead-letter", os.path.join (self.tmp, "d.jsonl")]
+        total = 600
+        receiver, bridge, thread = self.busy_bridge (store, total)
+        purged = rounds = during = 0
+        while thread.is_alive () or rounds < during + 2:
+            during += thread.is_alive ()
+            code, out, err = ovhtest.run_program ("ovhook-bridge", store + [
                 "--dead-letters", "purge", "--event", "signalSent"])
             self.assertEqual (code, 0, (out, err))
             purged += int (out.split () [1])
             rounds += 1
-        thread.join ()
+        self.assertGreaterEqual (during, 3, "purges while the bridge wrote")
         receiver.wait_for (total, timeout=30, log=bridge.show)
         ovhtest.wait_until (lambda: purged + dead_count (store) >= total, 10,
                             "every dead letter written", bridge.show)
         code, log = bridge.stop ()
         self.assertEqual (code, 0, log)
+        self.assertNotIn ("lost", log.split ("stopped:") [0])
         left = dead_letters (store)
         ids = [l ["id"] for l in left]
         self.assertEqual (len (ids), len (set (ids)), "no dead letter twice")
         self.assertEqual (purged + len (left), total, (purged, len (left)))
         self.assertEqual (sum (1 for l in left if l ["event"] == "sessionCreated"), total // 3)
-        self.assertGreater (purged, 0)
-        return log
+        self.assertEqual (purged, total - total // 3)
 
-    def test_purge_while_running_spool (self):
-        self.check_purge_while_running (["--spool", os.path.join (self.tmp, "spool.db")])
-
-    def test_purge_while_running_file (self):
-        log = self.check_purge_while_running (["--dead-letter", os.path.join (self.tmp, "d.jsonl")])
-        self.assertNotIn ("lost", log.split ("stopped:") [0])
+    def test_spool_in_use (self):
+        """While a bridge runs on a spool, list, show and export read it
+        without disturbing the bridge (no failed write in its log), and a
+        purge is refused, naming the reason; stopped, the purge works."""
+        spool = os.path.join (self.tmp, "spool.db")
+        store = ["--spool", spool]
+        total = 600
+        receiver, bridge, thread = self.busy_bridge (store, total)
+        rounds = 0
+        while thread.is_alive ():
+            letters = dead_letters (store)
+            self.assertTrue (letters)
+            self.run_ok (store, "--dead-letters", "show", str (letters [-1] ["number"]))
+            self.run_ok (store, "--dead-letters", "export", os.path.join (
+                self.tmp, "export-%d" % rounds), "--event", "sessionCreated")
+            code, out, err = ovhtest.run_program ("ovhook-bridge", store + [
+                "--dead-letters", "purge"])
+            self.assertEqual ((code, out), (1, ""), err)
+            self.assertIn ("ovhook-bridge: spool %s: in use by a running ovhook-bridge: stop "
+                           "it, purge, start it again" % spool, err)
+            rounds += 1
+        self.assertGreaterEqual (rounds, 3)
+        receiver.wait_for (total, timeout=30, log=bridge.show)
+        ovhtest.wait_until (lambda: dead_count (store) >= total, 10,
+                            "every dead letter written", bridge.show)
+        code, log = bridge.stop ()
+        self.assertEqual (code, 0, log)
+        self.assertNotIn ("failed (", log)
+        self.assertNotIn ("could NOT", log)
+        self.assertIn ("dead letters %d" % total, log)
+        out = self.run_ok (store, "--dead-letters", "purge", "--event", "signalSent")
+        self.assertIn ("purged %d dead letters" % (total - total // 3), out)
+        self.assertEqual (dead_count (store), total // 3)
 
     def test_errors (self):
         """Each wrong command: a clear line naming what is wrong and where,
