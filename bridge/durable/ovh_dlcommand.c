@@ -398,8 +398,8 @@ ovh_dlcommand_usage (FILE *file)
 {
     assert (file);
     fprintf (file,
-        "\nDead letters (one-shot commands on --spool PATH, else --dead-letter FILE;\n"
-        "safe while a bridge runs on the same store; see docs/durability.md):\n"
+        "\nDead letters (one-shot commands on --spool PATH, else --dead-letter FILE,\n"
+        "while a bridge runs too, but a spool's purge; see docs/durability.md):\n"
         "  --dead-letters list        one line per dead letter: id, dead since (UTC),\n"
         "                             event, session, attempts, webhook id, last error\n"
         "  --dead-letters show ID     one dead letter in full, its body indented\n"
