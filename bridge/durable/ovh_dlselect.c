@@ -220,9 +220,13 @@ s_id (ovh_dlselect_t *self, const char *item, size_t length, char *error, size_t
         free (copy);
         return -1;
     }
-    //  Numbers are kept as text without leading zeros: compared as text
-    zlist_append (webhook_id ? self->ids : self->numbers, copy);
-    return 0;
+    //  Numbers are kept as text without leading zeros: compared as text.
+    //  The lists copy what they are given (autofree).
+    int rc = zlist_append (webhook_id ? self->ids : self->numbers, copy);
+    free (copy);
+    if (rc)
+        snprintf (error, size, "--id: out of memory");
+    return rc ? -1 : 0;
 }
 
 //  Each item of a comma list
@@ -266,10 +270,8 @@ ovh_dlselect_add (ovh_dlselect_t *self, const char *option, const char *value,
         rc = s_each_item (self, option, value, error, size);
     else
     if (streq (option, "session")) {
-        char *copy = strdup (value);
-        if (copy)
-            zlist_append (self->sessions, copy);
-        else {
+        //  The list copies it (autofree)
+        if (zlist_append (self->sessions, (void *) value)) {
             snprintf (error, size, "--session: out of memory");
             rc = -1;
         }

@@ -358,9 +358,14 @@ s_file_scan (ovh_dlstore_t *self, s_line_fn *fn, void *arg, char *error, size_t 
         else
             item = s_read_line (line, (size_t) length, number, &record, &root, problem,
                                 sizeof problem);
-        if (!item)
-            zlist_append (self->problems, zsys_sprintf ("%s line %zu: %s", self->name, number,
-                                                        *problem ? problem : "out of memory"));
+        if (!item) {
+            //  The list copies it (autofree)
+            char *text = zsys_sprintf ("%s line %zu: %s", self->name, number,
+                                       *problem ? problem : "out of memory");
+            if (text)
+                zlist_append (self->problems, text);
+            zstr_free (&text);
+        }
         rc = fn (arg, item ? &record : NULL, line, (size_t) length);
         json_decref (root);
         ovh_item_destroy (&item);
