@@ -126,8 +126,9 @@ s_take_one (ovh_dlcommand_t *self, int *index, int argc, char *argv [], char *er
     bool command = streq (option, "dead-letters");
     if (!command && !ovh_dlselect_is_filter (option))
         return 1;
-    if (!value && *index + 1 < argc && (command ? strncmp (argv [*index + 1], "--", 2) != 0
-                                                : true))
+    //  The next argument, unless it is an option: "--session --spool x"
+    //  says the value is missing rather than select session "--spool"
+    if (!value && *index + 1 < argc && strncmp (argv [*index + 1], "--", 2) != 0)
         value = argv [++*index];
     if (command)
         return s_take_command (self, value, index, argc, argv, error, size);
