@@ -243,13 +243,14 @@ s_check_config (ovh_config_t *config, ovh_dlcommand_t *command, int argc, char *
                 ovh_config_action_t *action)
 {
     extern char **environ;
-    char error [1024];
+    char error [1024] = "";
     //  The dead-letter commands' options first: the rest is the bridge's
-    if (ovh_dlcommand_take_args (command, &argc, argv, error, sizeof error)) {
-        fprintf (stderr, "ovhook-bridge: %s\n", error);
-        return 2;
-    }
+    bool taken = ovh_dlcommand_take_args (command, &argc, argv, error, sizeof error) == 0;
     int rc = ovh_config_load (config, argc, argv, environ, action);
+    if (!taken && *action != OVH_CONFIG_HELP && *action != OVH_CONFIG_VERSION) {
+        fprintf (stderr, "ovhook-bridge: %s\n", error);
+        rc = -1;
+    }
     if (*action == OVH_CONFIG_HELP) {
         ovh_config_usage (stdout);
         ovh_dlcommand_usage (stdout);

@@ -148,11 +148,15 @@ ovh_dlcommand_take_args (ovh_dlcommand_t *self, int *argc, char *argv [],
     assert (self);
     assert (argc);
     int kept = 1;
-    bool options_done = false;
+    bool options_done = false, failed = false;
+    //  Every argument is looked at, so that the configuration gets only
+    //  its own (and --help still works); the first error is the one said
     for (int index = 1; index < *argc; index++) {
-        int rc = options_done ? 1 : s_take_one (self, &index, *argc, argv, error, size);
-        if (rc < 0)
-            return -1;
+        char later [256];
+        int rc = options_done ? 1 : s_take_one (self, &index, *argc, argv,
+                                                failed ? later : error,
+                                                failed ? sizeof later : size);
+        failed |= rc < 0;
         if (rc == 1) {
             options_done |= streq (argv [index], "--");
             argv [kept++] = argv [index];
@@ -160,6 +164,8 @@ ovh_dlcommand_take_args (ovh_dlcommand_t *self, int *argc, char *argv [],
     }
     *argc = kept;
     argv [kept] = NULL;
+    if (failed)
+        return -1;
     if (self->json && self->command != CMD_LIST && self->command != CMD_SHOW) {
         snprintf (error, size, "--json goes with --dead-letters list or show");
         return -1;
