@@ -13,6 +13,7 @@
 #include <curl/curl.h>
 #include "ovh_config.h"
 #include "ovh_dispatcher.h"
+#include "ovh_dlcommand.h"
 #include "ovh_hangup.h"
 #include "ovh_intake.h"
 #include "ovh_log.h"
@@ -30,6 +31,7 @@ typedef struct {
     ovh_signer_t *signer;           //  NULL without a secret
     ovh_spool_t *spool;             //  NULL without --spool
     ovh_deadletter_t *deadletter;   //  NULL without --dead-letter
+    ovh_dlcommand_t *command;       //  --redeliver's filters
     ovh_item_t *pending;            //  read from the bus, waiting for room
     ovh_notify_t *notify;           //  the service manager (systemd), if any
     ovh_hangup_t *hangup;           //  SIGHUP: reopen the log and dead-letter files
@@ -240,12 +242,21 @@ s_exposed_bus_warning (ovh_config_t *config, char *text, size_t size)
 }
 
 static int
-s_check_config (ovh_config_t *config, int argc, char *argv [], ovh_config_action_t *action)
+s_check_config (ovh_config_t *config, ovh_dlcommand_t *command, int argc, char *argv [],
+                ovh_config_action_t *action)
 {
     extern char **environ;
+    char error [1024] = "";
+    //  The dead-letter commands' options first: the rest is the bridge's
+    bool taken = ovh_dlcommand_take_args (command, &argc, argv, error, sizeof error) == 0;
     int rc = ovh_config_load (config, argc, argv, environ, action);
+    if (!taken && *action != OVH_CONFIG_HELP && *action != OVH_CONFIG_VERSION) {
+        fprintf (stderr, "ovhook-bridge: %s\n", error);
+        rc = -1;
+    }
     if (*action == OVH_CONFIG_HELP) {
         ovh_config_usage (stdout);
+        ovh_dlcommand_usage (stdout);
         return 0;
     }
     if (*action == OVH_CONFIG_VERSION) {
@@ -257,6 +268,13 @@ s_check_config (ovh_config_t *config, int argc, char *argv [], ovh_config_action
         for (const char *line = (const char *) zlist_first (ovh_config_errors (config));
              line; line = (const char *) zlist_next (ovh_config_errors (config)))
             fprintf (stderr, "ovhook-bridge: %s\n", line);
+        return 2;
+    }
+    if (ovh_dlcommand_wanted (command))
+        return ovh_dlcommand_run (command, config->spool, config->dead_letter, stdout, stderr);
+    if (ovh_dlselect_filtered (ovh_dlcommand_selection (command)) && !config->redeliver) {
+        fprintf (stderr, "ovhook-bridge: --event, --session, --since, --until and --id select "
+                 "dead letters: use them with --dead-letters or --redeliver\n");
         return 2;
     }
     if (*action == OVH_CONFIG_CHECK) {
@@ -292,13 +310,11 @@ s_open_delivery (bridge_t *self)
             return 2;
         }
         if (config->redeliver) {
-            int count = ovh_spool_redeliver (self->spool);
-            if (count < 0) {
+            if (ovh_dlcommand_redeliver_spool (self->command, self->spool) < 0) {
                 fprintf (stderr, "ovhook-bridge: cannot redeliver the dead letters of %s: "
                          "%s\n", config->spool, ovh_spool_error (self->spool));
                 return 2;
             }
-            ovh_log_info ("redelivering %d dead letters from the spool", count);
         }
         ovh_log_info ("spool %s: %zu events to resume, %zu dead letters", config->spool,
                       ovh_spool_events (self->spool), ovh_spool_dead (self->spool));
@@ -344,29 +360,8 @@ s_redeliver_file_line (void *arg, ovh_item_t *item)
 static void
 s_redeliver_file (bridge_t *self)
 {
-    //  Nothing to redeliver: say so, and leave no (empty) retired file
-    struct stat status;
-    if (stat (self->config->dead_letter, &status) ? errno == ENOENT : status.st_size == 0) {
-        ovh_log_info ("no dead letters in %s: nothing to redeliver", self->config->dead_letter);
-        return;
-    }
-    //  Retire the file first, then read the retired one: an event that
-    //  fails again at once lands in a new file, never in the one being read
-    char retired [PATH_MAX + 64];
-    if (ovh_deadletter_retire_as (self->config->dead_letter, retired, sizeof retired)) {
-        if (errno != ENOENT)
-            ovh_log_error ("cannot rename %s for redelivery: %s", self->config->dead_letter,
-                           strerror (errno));
-        ovh_log_info ("redelivering 0 dead letters from %s", self->config->dead_letter);
-        return;
-    }
-    char error [512];
-    int count = ovh_deadletter_read (retired, s_redeliver_file_line, self, error, sizeof error);
-    if (count < 0)
-        ovh_log_error ("cannot redeliver from %s: %s", retired, error);
-    else
-        ovh_log_info ("redelivering %d dead letters from %s (now %s)", count,
-                      self->config->dead_letter, retired);
+    ovh_dlcommand_redeliver_file (self->command, self->config->dead_letter,
+                                  s_redeliver_file_line, self);
 }
 
 //  The log's format and file, and CZMQ's own lines through it. 0, or -1
@@ -494,25 +489,29 @@ main (int argc, char *argv [])
         return 1;
     }
     ovh_config_action_t action = OVH_CONFIG_RUN;
-    int rc = s_check_config (config, argc, argv, &action);
+    ovh_dlcommand_t *command = ovh_dlcommand_new ();
+    int rc = command ? s_check_config (config, command, argc, argv, &action) : 1;
     if (rc >= 0) {
+        ovh_dlcommand_destroy (&command);
         ovh_config_destroy (&config);
         return rc;
     }
     //  Logs go to stderr or --log-file; stdout is for --help, --version,
     //  --check-config
     if (s_start_log (config)) {
+        ovh_dlcommand_destroy (&command);
         ovh_config_destroy (&config);
         return 2;
     }
     if (!config->webhook) {
         ovh_log_info ("webhook is disabled (OPENVIDU_WEBHOOK=false): nothing to do");
+        ovh_dlcommand_destroy (&command);
         ovh_config_destroy (&config);
         ovh_log_close ();
         return 0;
     }
     s_warn_about_config (config);
-    bridge_t bridge = { .config = config };
+    bridge_t bridge = { .config = config, .command = command };
     sigset_t signals;
     s_start_process (&bridge, &signals);
     ovh_dispatch_stats_t stats = { 0 };
@@ -543,6 +542,7 @@ main (int argc, char *argv [])
     s_close_delivery (&bridge);
     ovh_notify_destroy (&bridge.notify);
     ovh_hangup_destroy (&bridge.hangup);
+    ovh_dlcommand_destroy (&command);
     ovh_config_destroy (&config);
     ovh_log_close ();
     zsys_shutdown ();

@@ -9,6 +9,7 @@
 #include <czmq.h>
 #include <jansson.h>
 #include <stdatomic.h>
+#include <sys/file.h>
 #include "ovh_log.h"
 #include "ovh_deadletter.h"
 #include "ovh_file.h"
@@ -90,6 +91,31 @@ s_open (ovh_deadletter_t *self, char *error, size_t size)
     return 0;
 }
 
+//  Hold a shared flock on the file the path names now, opening it again
+//  if it was renamed or removed. A purge (ovhook-bridge --dead-letters
+//  purge) writes the lines it keeps to a new file and renames it over the
+//  path while it holds an exclusive flock on the old one: a batch appended
+//  to the old file then would be lost with it.
+static int
+s_lock (ovh_deadletter_t *self, char *error, size_t size)
+{
+    struct stat status;
+    for (int tries = 0; tries < 10; tries++) {
+        if ((self->fd < 0 || lstat (self->path, &status)
+        ||   status.st_dev != self->dev || status.st_ino != self->ino)
+        &&  s_open (self, error, size))
+            return -1;
+        while (flock (self->fd, LOCK_SH) && errno == EINTR)
+            ;
+        if (lstat (self->path, &status) == 0
+        &&  status.st_dev == self->dev && status.st_ino == self->ino)
+            return 0;
+        flock (self->fd, LOCK_UN);
+    }
+    snprintf (error, size, "it keeps being replaced");
+    return -1;
+}
+
 //  Count and log dead letters that could not be kept
 static void
 s_lose (ovh_deadletter_t *self, size_t lines, const char *what, int error)
@@ -112,22 +138,19 @@ s_commit (ovh_deadletter_t *self)
     self->batch_size = 0;
     if (!lines)
         return;
-    //  Follow the path: after a rename (--redeliver retires the file) new
-    //  dead letters belong in a new file, not in the retired one
+    //  Follow the path: after a rename (--redeliver retires the file, a
+    //  purge replaces it, logrotate moves it and SIGHUP says so) new dead
+    //  letters belong in the file at the path
     if (atomic_exchange (&self->reopen, false) && self->fd >= 0) {
         close (self->fd);
         self->fd = -1;
     }
-    struct stat status;
-    if (self->fd < 0 || lstat (self->path, &status)
-    ||  status.st_dev != self->dev || status.st_ino != self->ino) {
-        char error [256];
-        if (s_open (self, error, sizeof error)) {
-            atomic_fetch_add (&self->lost, lines);
-            ovh_log_error ("cannot open dead-letter file %s: %s: %zu dead letter%s lost",
-                           self->path, error, lines, lines == 1 ? "" : "s");
-            return;
-        }
+    char reason [256];
+    if (s_lock (self, reason, sizeof reason)) {
+        atomic_fetch_add (&self->lost, lines);
+        ovh_log_error ("cannot open dead-letter file %s: %s: %zu dead letter%s lost",
+                       self->path, reason, lines, lines == 1 ? "" : "s");
+        return;
     }
     off_t start = lseek (self->fd, 0, SEEK_END);
     size_t done = 0;
@@ -160,6 +183,7 @@ s_commit (ovh_deadletter_t *self)
         if (fdatasync (self->fd))
             s_lose (self, kept, "sync", errno);
     }
+    flock (self->fd, LOCK_UN);
 }
 
 //  Take the lines waiting on the queue into the batch, writing it out each

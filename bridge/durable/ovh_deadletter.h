@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "ovh_item.h"
+#include "ovh_dlselect.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -100,6 +101,27 @@ typedef void (ovh_deadletter_fn) (void *arg, ovh_item_t *item);
 int
     ovh_deadletter_read (const char *path, ovh_deadletter_fn *callback, void *arg,
                          char *error, size_t size);
+
+//  Decides, for ovh_deadletter_read_some, whether a valid line is read
+//  back: the record has the line's number, id, type, key, failed_at, body
+//  and the line itself (attempts 0 and last_error "": not read here).
+//  Returns true to hand the line's item over, false to leave it out.
+typedef bool (ovh_deadletter_filter_fn) (void *arg, const ovh_dlrecord_t *record);
+
+//  ovh_deadletter_read, handing over only the lines 'filter' keeps (NULL:
+//  all), in the same order. The filter sees the lines in file order, once
+//  each, before any is handed over (a selective --redeliver).
+int
+    ovh_deadletter_read_some (const char *path, ovh_deadletter_filter_fn *filter,
+                              void *filter_arg, ovh_deadletter_fn *callback, void *arg,
+                              char *error, size_t size);
+
+//  Check one line (NUL-ended, its newline allowed) as --redeliver does and
+//  make its item (attempts 0, accepted now). Returns NULL with what is
+//  wrong in 'problem', "" when memory ran out. 'failed_ms' (if not NULL)
+//  gets its failed_at, 0 when it has none.
+ovh_item_t *
+    ovh_deadletter_parse (char *line, char *problem, size_t size, int64_t *failed_ms);
 
 //  Rename 'path' to 'path.redelivered-<unix seconds>' (".N" appended if
 //  that name is taken), logged with I:. Returns 0, or -1 with errno set.

@@ -126,7 +126,7 @@ s_check_body (json_t *body, json_t *key, char *problem, size_t size)
 //  wrong in 'problem' ("" when memory ran out). 'timestamp' gets the body's
 //  "timestamp", NAN when it has none.
 static ovh_item_t *
-s_parse_line (char *line, char *problem, size_t size, double *timestamp)
+s_parse_line (char *line, char *problem, size_t size, double *timestamp, int64_t *failed_ms)
 {
     json_error_t error;
     //  Integers as reals: a body may hold uint64 values beyond Jansson's
@@ -147,6 +147,8 @@ s_parse_line (char *line, char *problem, size_t size, double *timestamp)
     const char *body_text = NULL;
     json_t *stamp = json_object_get (body, "timestamp");
     *timestamp = json_is_number (stamp) ? json_number_value (stamp) : NAN;
+    json_t *failed_at = json_object_get (root, "failed_at");
+    *failed_ms = json_is_number (failed_at) ? (int64_t) json_number_value (failed_at) : 0;
     if (!json_is_object (root))
         snprintf (problem, size, "not a JSON object");
     else
@@ -179,6 +181,16 @@ s_parse_line (char *line, char *problem, size_t size, double *timestamp)
     }
     json_decref (root);
     return item;
+}
+
+ovh_item_t *
+ovh_deadletter_parse (char *line, char *problem, size_t size, int64_t *failed_ms)
+{
+    assert (line);
+    assert (problem);
+    double timestamp;
+    int64_t ignored;
+    return s_parse_line (line, problem, size, &timestamp, failed_ms ? failed_ms : &ignored);
 }
 
 //  What the first pass keeps of a valid line: where it is and what orders
@@ -282,7 +294,8 @@ s_redelivery_order (entry_t *entries, size_t count)
 //  First pass: check every line present now, log the bad ones, and keep an
 //  entry per good one. Returns the number of entries, or -1 ('error' set).
 static int
-s_scan (FILE *file, const char *path, entry_t **entries_p, char *error, size_t size)
+s_scan (FILE *file, const char *path, ovh_deadletter_filter_fn *filter, void *filter_arg,
+        entry_t **entries_p, char *error, size_t size)
 {
     struct stat status;
     off_t end = fstat (fileno (file), &status) == 0 ? status.st_size : 0;
@@ -306,11 +319,21 @@ s_scan (FILE *file, const char *path, entry_t **entries_p, char *error, size_t s
         }
         char problem [256];
         double timestamp;
-        ovh_item_t *item = s_parse_line (line, problem, sizeof problem, &timestamp);
+        int64_t failed_ms;
+        ovh_item_t *item = s_parse_line (line, problem, sizeof problem, &timestamp, &failed_ms);
         if (!item && *problem) {
             ovh_log_warning ("dead-letter file %s line %zu: %s: skipped", path, number, problem);
             skipped++;
             continue;
+        }
+        if (item && filter) {
+            ovh_dlrecord_t record = {
+                (int64_t) number, item->id, item->type->name, item->has_key ? item->key : NULL,
+                0, "", failed_ms, item->json, item->json_size, line, (size_t) length };
+            if (!filter (filter_arg, &record)) {
+                ovh_item_destroy (&item);
+                continue;
+            }
         }
         if (item && (size_t) count == allocated) {
             allocated = allocated ? allocated * 2 : 256;
@@ -352,6 +375,14 @@ int
 ovh_deadletter_read (const char *path, ovh_deadletter_fn *callback, void *arg,
                      char *error, size_t size)
 {
+    return ovh_deadletter_read_some (path, NULL, NULL, callback, arg, error, size);
+}
+
+int
+ovh_deadletter_read_some (const char *path, ovh_deadletter_filter_fn *filter,
+                          void *filter_arg, ovh_deadletter_fn *callback, void *arg,
+                          char *error, size_t size)
+{
     assert (path);
     assert (callback);
     FILE *file = fopen (path, "re");
@@ -364,7 +395,7 @@ ovh_deadletter_read (const char *path, ovh_deadletter_fn *callback, void *arg,
     //  Only what is there now (see the header), checked and ordered first,
     //  then read again line by line: memory holds an entry per line only
     entry_t *entries = NULL;
-    int count = s_scan (file, path, &entries, error, size);
+    int count = s_scan (file, path, filter, filter_arg, &entries, error, size);
     size_t *order = count > 0 ? s_redelivery_order (entries, (size_t) count) : NULL;
     if (count > 0 && !order) {
         snprintf (error, size, "out of memory ordering %d lines", count);
@@ -383,10 +414,11 @@ ovh_deadletter_read (const char *path, ovh_deadletter_fn *callback, void *arg,
         line = buffer;
         char problem [256] = "";
         double timestamp;
+        int64_t failed_ms;
         ovh_item_t *item = NULL;
         if (pread (fileno (file), line, entry->length, entry->offset) == (ssize_t) entry->length) {
             line [entry->length] = 0;
-            item = s_parse_line (line, problem, sizeof problem, &timestamp);
+            item = s_parse_line (line, problem, sizeof problem, &timestamp, &failed_ms);
         }
         else
             snprintf (problem, sizeof problem, "%s", "changed while read");

@@ -34,6 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "ovh_item.h"
+#include "ovh_dlselect.h"
 
 typedef struct _ovh_spool_t ovh_spool_t;
 
@@ -143,6 +144,12 @@ bool
 //  count, or -1.
 int
     ovh_spool_redeliver (ovh_spool_t *self);
+
+//  The same for the dead letters 'selection' chooses only (all with NULL
+//  or no filter), in the order they died; the others stay dead letters.
+//  Returns the count, or -1.
+int
+    ovh_spool_redeliver_selected (ovh_spool_t *self, ovh_dlselect_t *selection);
 
 //  accepted_ms of the oldest event, 0 when there is none
 int64_t
