@@ -68,6 +68,7 @@ typedef struct {
     size_t spool_max_bytes;             //  OVHOOK_SPOOL_MAX (1G)
     char *dead_letter;                  //  OVHOOK_DEAD_LETTER: JSONL file, NULL: none
     bool redeliver;                     //  --redeliver: requeue dead letters at start
+    char *metrics;                      //  OVHOOK_METRICS: ADDR:PORT, NULL: no listener
 } ovh_config_t;
 
 //  Defaults, as OpenVidu and this document say.

@@ -105,6 +105,9 @@ const ovh_config_setting_t ovh_config_settings [S_COUNT] = {
       0, 0, "JSONL file the events given up are appended to, when there is no spool." },
     { NULL, "redeliver", K_BOOL, FIELD (redeliver), "BOOL", "false", "false", 0, 0,
       "At start, queue the dead letters again (ids kept), then run." },
+    //  Monitoring
+    { "OVHOOK_METRICS", "metrics", K_LISTEN, FIELD (metrics), "ADDR:PORT", "", "(none: off)",
+      0, 0, "Serve /metrics (Prometheus), /healthz and /readyz over HTTP on ADDR:PORT." },
 };
 
 void
@@ -132,6 +135,9 @@ ovh_config_usage (FILE *file)
         else
         if (id == S_SECRET)
             fprintf (file, "\nDelivery guarantees: signatures, retries, spool, dead letters:\n");
+        else
+        if (id == S_METRICS)
+            fprintf (file, "\nMonitoring: metrics and health checks (docs/metrics.md):\n");
         char flag [64];
         snprintf (flag, sizeof flag, "%s--%s%s%s", id == S_VERBOSE? "-v, ": "",
                   setting->flag, setting->kind == K_BOOL? "[=": " ", setting->metavar);
@@ -152,6 +158,7 @@ ovh_config_usage (FILE *file)
         "SIZE is a number of bytes, or a number with suffix K, M or G (powers of 1024).\n"
         "TIME is a number of milliseconds, or a number with suffix ms, s, m or h.\n"
         "MODE is normal or full. SECRETS are whsec_<base64> keys, separated by spaces.\n"
+        "ADDR:PORT is an IPv4 address, [IPv6] address or host name, and a port.\n"
         "Bus keys are CZMQ certificate files, as ovhook-keygen writes them.\n"
         "Every configuration error is printed on its own line; the exit status is then 2.\n"
         "ovhook-bridge %s; see docs/configuration.md.\n", OVHOOK_VERSION_STRING);

@@ -33,7 +33,8 @@ typedef enum {
     K_KEY,          //  a secret CurveZMQ certificate, loaded at once, or empty for none
     K_FOLDER,       //  a readable folder, or empty for none
     K_SECRET,       //  whsec_ secrets, never shown
-    K_SYNC          //  normal or full, into a bool (full)
+    K_SYNC,         //  normal or full, into a bool (full)
+    K_LISTEN        //  ADDR:PORT to listen on, or empty for none
 } s_kind_t;
 
 //  C type of the field a setting fills
@@ -49,7 +50,7 @@ typedef enum {
     S_BUS_KEY, S_BUS_ALLOW, S_BUS_SERVER_KEY, S_BUS_INSECURE,
     S_SECRET, S_SECRET_FILE, S_RETRIES, S_RETRY_INITIAL, S_RETRY_MAX, S_RETRY_JITTER,
     S_RETRY_MAX_AGE, S_BREAKER_THRESHOLD, S_SPOOL, S_SPOOL_SYNC, S_SPOOL_MAX,
-    S_DEAD_LETTER, S_REDELIVER,
+    S_DEAD_LETTER, S_REDELIVER, S_METRICS,
     S_COUNT
 } s_id_t;
 
