@@ -220,5 +220,67 @@ class MetricsTest (ovhtest.BridgeTestCase):
         self.assertIn ("OVHOOK_METRICS=localhost. Is not a valid ADDR:PORT", result.stderr)
 
 
+class ToolMetricsTest (ovhtest.BridgeTestCase):
+    """ovhook-proxy and ovhook-tail with --metrics: what they forward,
+    receive and print, scraped"""
+
+    def setUp (self):
+        if text_string_to_metric_families is None:
+            self.skipTest ("python3-prometheus-client is not installed")
+        super ().setUp ()
+
+    def tool (self, program, args, name):
+        process = ovhtest.ToolProcess (self.tmp, program, args, name)
+        self.addCleanup (process.kill)
+        return process.start ()
+
+    def test_proxy_and_tail (self):
+        front, back = ovhtest.free_port (), ovhtest.free_port ()
+        proxy_port, tail_port = ovhtest.free_port (), ovhtest.free_port ()
+        proxy = self.tool ("ovhook-proxy", ["--frontend", "@tcp://127.0.0.1:%d" % front,
+                                            "--backend", "@tcp://127.0.0.1:%d" % back,
+                                            "--metrics", "127.0.0.1:%d" % proxy_port], "proxy")
+        tail = self.tool ("ovhook-tail", ["--bus", ">tcp://127.0.0.1:%d" % back,
+                                          "--metrics", "127.0.0.1:%d" % tail_port,
+                                          "sessionCreated", "sessionDestroyed"], "tail")
+        publisher = self.publisher ("tcp://127.0.0.1:%d" % front,
+                                    ["sessionCreated", "sessionDestroyed"])
+        for index in range (7):
+            publisher.send ("sessionCreated", {"sessionId": "ses_%d" % index, "timestamp": 1})
+        #   seq 9 after 7 (seq counts per src and topic): one message lost
+        publisher.seq += 1
+        publisher.send ("sessionCreated", {"sessionId": "ses_9", "timestamp": 2})
+        #   not a map: the tail drops it
+        publisher.send ("sessionDestroyed", b"\xc0", envelope=False)
+        tail.wait_lines (8)
+        ovhtest.wait_until (lambda: value (scrape (tail_port), "ovhook_tail_messages_total") == 9,
+                            10, "the tail's count", tail.show)
+        samples = scrape (proxy_port)
+        self.assertEqual (value (samples, "ovhook_proxy_messages_total"), 9)
+        self.assertGreater (value (samples, "ovhook_proxy_bytes_total"), 9 * 20)
+        self.assertEqual (value (samples, "ovhook_proxy_subscribed_topics"), 2)
+        self.assertEqual (value (samples, "ovhook_proxy_subscribe_messages_total"), 2)
+        self.assertEqual (value (samples, "ovhook_proxy_dropped_total"), 0)
+        self.assertEqual (value (samples, "ovhook_build_info", version=ovhtest.project_version ()), 1)
+        self.assertGreater (value (samples, "process_resident_memory_bytes"), 0)
+        samples = scrape (tail_port)
+        self.assertEqual (value (samples, "ovhook_tail_events_total"), 8)
+        self.assertEqual (value (samples, "ovhook_tail_dropped_total"), 1)
+        self.assertEqual (value (samples, "ovhook_tail_bus_lost_total"), 1)
+        self.assertEqual (http_get (tail_port, "/readyz") [0], 200)
+        self.assertEqual (http_get (proxy_port, "/healthz") [0], 200)
+        #   A busy port: the tool does not start
+        code, out, err = ovhtest.run_program ("ovhook-tail", ["--metrics",
+                                                               "127.0.0.1:%d" % tail_port])
+        self.assertEqual (code, 1, err)
+        self.assertIn ("ovhook-tail: --metrics: cannot listen on '127.0.0.1:%d': Address "
+                       "already in use" % tail_port, err)
+        code, out, err = ovhtest.run_program ("ovhook-proxy", ["--metrics", "nowhere"])
+        self.assertNotEqual (code, 0, err)
+        self.assertIn ("ovhook-proxy: --metrics: cannot listen on 'nowhere'", err)
+        proxy.stop ()
+        tail.stop ()
+
+
 if __name__ == "__main__":
     ovhtest.main ()
