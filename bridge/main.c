@@ -18,6 +18,7 @@
 #include "ovh_intake.h"
 #include "ovh_log.h"
 #include "ovh_notify.h"
+#include "ovh_watch.h"
 
 //  Messages read from the bus in one go before looking at anything else
 #define READ_BATCH      1024
@@ -32,6 +33,7 @@ typedef struct {
     ovh_spool_t *spool;             //  NULL without --spool
     ovh_deadletter_t *deadletter;   //  NULL without --dead-letter
     ovh_dlcommand_t *command;       //  --redeliver's filters
+    ovh_watch_t *watch;             //  NULL without --metrics
     ovh_item_t *pending;            //  read from the bus, waiting for room
     ovh_notify_t *notify;           //  the service manager (systemd), if any
     ovh_hangup_t *hangup;           //  SIGHUP: reopen the log and dead-letter files
@@ -344,6 +346,32 @@ s_close_delivery (bridge_t *self)
     ovh_signer_destroy (&self->signer);
 }
 
+//  --metrics: bind its address (1 if it cannot be), then, once the stages
+//  run, serve their metrics and readiness
+static int
+s_open_watch (bridge_t *self)
+{
+    char error [512];
+    self->watch = ovh_watch_new (self->config, error, sizeof error);
+    if (!self->watch)
+        fprintf (stderr, "ovhook-bridge: --metrics: %s\n", error);
+    return self->watch ? 0 : 1;
+}
+
+static int
+s_start_watch (bridge_t *self)
+{
+    char error [512] = "";
+    if (ovh_watch_start (self->watch, self->intake, self->dispatcher, self->spool, error,
+                         sizeof error) == 0) {
+        ovh_log_info ("metrics and health checks on http://%s/metrics, /healthz, /readyz",
+                      self->config->metrics);
+        return 0;
+    }
+    ovh_log_error ("--metrics: %s", error);
+    return -1;
+}
+
 //  Without a spool, --redeliver reads the dead-letter file back into the
 //  queue, ids kept, and retires the file
 static void
@@ -515,13 +543,18 @@ main (int argc, char *argv [])
     sigset_t signals;
     s_start_process (&bridge, &signals);
     ovh_dispatch_stats_t stats = { 0 };
-    rc = s_open_delivery (&bridge);
+    //  The metrics' address first: a busy port stops the start at once
+    rc = config->metrics ? s_open_watch (&bridge) : 0;
+    if (rc == 0)
+        rc = s_open_delivery (&bridge);
     if (rc == 0) {
         bridge.dispatcher = ovh_dispatcher_new (config, bridge.signer, bridge.spool,
                                                 bridge.deadletter);
         rc = 1;
     }
     bridge.intake = bridge.dispatcher ? ovh_intake_new (config) : NULL;
+    if (bridge.intake && bridge.watch && s_start_watch (&bridge))
+        ovh_intake_destroy (&bridge.intake);
     pthread_sigmask (SIG_UNBLOCK, &signals, NULL);
     if (bridge.intake) {
         s_serve (&bridge, &stats);
@@ -531,6 +564,7 @@ main (int argc, char *argv [])
     //  so that one arriving while CZMQ restores the default handlers
     //  cannot kill the process before its last line
     pthread_sigmask (SIG_BLOCK, &signals, NULL);
+    ovh_watch_destroy (&bridge.watch);     //  its scrapes read the stages
     ovh_dispatcher_destroy (&bridge.dispatcher);
     //  Every dead letter on disk (or counted lost) before the last line
     if (bridge.deadletter && ovh_deadletter_flush (bridge.deadletter))

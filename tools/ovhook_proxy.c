@@ -48,6 +48,7 @@
 #include "ovh_cli.h"
 #include "ovh_clikeys.h"
 #include "ovh_srcguard.h"
+#include "ovh_toolmetrics.h"
 
 #define NAME "ovhook-proxy"
 #define DEFAULT_HWM 100000
@@ -88,6 +89,9 @@ typedef struct {
     uint64_t logged_activity;   //  everything counted, at the last line
     ovh_notify_t *notify;       //  the service manager (systemd), if any
     ovh_hangup_t *hangup;       //  SIGHUP: reopen the log file
+    const char *metrics;        //  --metrics ADDR:PORT, or NULL
+    ovh_toolmetrics_t *watch;   //  with --metrics
+    ovh_metric_t *gauges [6];   //  the counters, copied in by the main thread
 } proxy_t;
 
 static void
@@ -98,6 +102,7 @@ s_usage (FILE *file)
         "                    [--rcvhwm N] [--max-frame BYTES] [--stats-interval DURATION]\n"
         "                    [--bus-key FILE [--frontend-allow DIR] [--backend-allow DIR]\n"
         "                    [--bus-allow DIR] [--bus-server-key FILE]] [--bus-insecure]\n"
+        "                    [--metrics ADDR:PORT]\n"
         "Forward the ovhook bus: publishers connect to the frontend (XSUB),\n"
         "consumers to the backend (XPUB); subscriptions travel upstream.\n\n"
         "  --frontend ENDPOINTS   CZMQ syntax (default @tcp://127.0.0.1:5560)\n"
@@ -118,6 +123,7 @@ s_usage (FILE *file)
         "                         with no folder stays plaintext (mixing)\n"
         "  --bus-server-key FILE  a connecting side's server certificate\n"
         "  --bus-insecure         no warning for a plaintext side bound to the network\n"
+        "  --metrics ADDR:PORT    serve /metrics (Prometheus), /healthz, /readyz there\n"
         "  Each flag wins over its variable: OVHOOK_BUS_KEY, OVHOOK_BUS_SERVER_KEY,\n"
         "  OVHOOK_BUS_ALLOW, OVHOOK_BUS_INSECURE=true.\n"
         "  --log-format FORMAT    text (the default) or json: one object per line\n"
@@ -197,6 +203,7 @@ s_parse_options (proxy_t *self, int argc, char *argv [])
         { .name = "--frontend-allow", .type = OVH_CLI_STRING, .target = &self->frontend_allow },
         { .name = "--backend-allow", .type = OVH_CLI_STRING, .target = &self->backend_allow },
         { .name = "--bus-insecure", .type = OVH_CLI_TRUE, .target = &self->insecure },
+        { .name = "--metrics", .type = OVH_CLI_STRING, .target = &self->metrics },
         { .name = NULL }
     };
     ovh_cli_t cli = { NAME, s_usage, table, NULL, NULL, true };
@@ -362,6 +369,49 @@ s_activity (proxy_t *self)
          + (self->srcguard? ovh_srcguard_dropped (self->srcguard): 0);
 }
 
+//  --metrics: bind at start (a busy port is an error before "ready"),
+//  serve the counters the stats lines show. 0 or -1 (reported).
+static int
+s_open_metrics (proxy_t *self)
+{
+    if (!self->metrics)
+        return 0;
+    self->watch = ovh_toolmetrics_new (NAME, self->metrics);
+    if (!self->watch)
+        return -1;
+    static const struct { ovh_metric_type_t type; const char *name, *help; } metrics [] = {
+        { OVH_METRIC_COUNTER, "ovhook_proxy_messages_total",
+          "Messages forwarded from publishers (frontend) to consumers (backend)." },
+        { OVH_METRIC_COUNTER, "ovhook_proxy_bytes_total", "Bytes of those messages." },
+        { OVH_METRIC_COUNTER, "ovhook_proxy_subscribe_messages_total",
+          "Subscriptions passed up to the publishers (first subscriber of a topic)." },
+        { OVH_METRIC_COUNTER, "ovhook_proxy_unsubscribe_messages_total",
+          "Unsubscriptions passed up to the publishers (last subscriber of a topic gone)." },
+        { OVH_METRIC_GAUGE, "ovhook_proxy_subscribed_topics",
+          "Topics that have at least one subscriber now." },
+        { OVH_METRIC_COUNTER, "ovhook_proxy_dropped_total", "Messages dropped at a CURVE "
+          "frontend: src not owned by the publisher's key, or unreadable." }
+    };
+    for (size_t index = 0; index < 6; index++)
+        self->gauges [index] = ovh_toolmetrics_add (self->watch, metrics [index].type,
+                                                    metrics [index].name, metrics [index].help);
+    return ovh_toolmetrics_start (self->watch);
+}
+
+//  Copy the counts where a scrape reads them (atomics)
+static void
+s_publish_metrics (proxy_t *self)
+{
+    if (!self->watch)
+        return;
+    counters_t *c = &self->counters;
+    int64_t values [6] = { (int64_t) c->messages, (int64_t) c->bytes, (int64_t) c->subscribes,
+                           (int64_t) c->unsubscribes, (int64_t) (c->subscribes - c->unsubscribes),
+                           self->srcguard? (int64_t) ovh_srcguard_dropped (self->srcguard): 0 };
+    for (size_t index = 0; index < 6; index++)
+        ovh_metric_set (self->gauges [index], 0, values [index]);
+}
+
 static void
 s_run (proxy_t *self, zsock_t *frontend, zsock_t *backend)
 {
@@ -405,6 +455,7 @@ s_run (proxy_t *self, zsock_t *frontend, zsock_t *backend)
                 else
                     self->counters.other++;
             }
+            s_publish_metrics (self);
         }
         if (zclock_mono () >= next_stats) {
             next_stats = zclock_mono () + self->stats_interval;
@@ -495,7 +546,8 @@ main (int argc, char *argv [])
     &&   ovh_clikeys_allow (NAME, &self.auth, "backend", self.back.allow)))
         status = 2;
     else
-    if (s_open (&self, &self.front, ZMQ_XSUB) == 0 && s_open (&self, &self.back, ZMQ_XPUB) == 0) {
+    if (s_open_metrics (&self) == 0
+    &&  s_open (&self, &self.front, ZMQ_XSUB) == 0 && s_open (&self, &self.back, ZMQ_XPUB) == 0) {
         ovh_log_info (NAME " %s ready: frontend %s (publishers%s), backend %s (consumers%s), "
                       "hwm %" PRId64 "/%" PRId64, OVHOOK_VERSION_STRING, self.frontend,
                       self.front.role == OVH_BUSKEYS_PLAINTEXT? "": ", CURVE", self.backend,
@@ -507,6 +559,7 @@ main (int argc, char *argv [])
         s_log_counters (&self, "stopped");
         status = 0;
     }
+    ovh_toolmetrics_destroy (&self.watch);
     s_close (&self.back);
     s_close (&self.front);
     ovh_busauth_destroy (&self.auth);

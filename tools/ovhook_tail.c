@@ -27,6 +27,7 @@
 #include "ovh_cli.h"
 #include "ovh_clikeys.h"
 #include "ovh_srcguard.h"
+#include "ovh_toolmetrics.h"
 
 #define NAME "ovhook-tail"
 //  A tail is a debugging tool that may be slow to print: let the bus
@@ -53,13 +54,17 @@ typedef struct {
     ovh_buskeys_t *loaded;      //  NULL in plaintext
     int role;                   //  OVH_BUSKEYS_*
     ovh_srcguard_t *srcguard;   //  binding with CURVE
+    const char *metrics;        //  --metrics ADDR:PORT, or NULL
+    ovh_toolmetrics_t *watch;   //  with --metrics
+    ovh_metric_t *received, *dropped, *printed, *lost;
 } tail_t;
 
 static void
 s_usage (FILE *file)
 {
     fprintf (file,
-        "usage: " NAME " [--bus ENDPOINTS] [--envelope] [--count N] [EVENT ...]\n"
+        "usage: " NAME " [--bus ENDPOINTS] [--envelope] [--count N] [--metrics ADDR:PORT]\n"
+        "                   [EVENT ...]\n"
         "Print the events on the ovhook bus as the webhook JSON the bridge POSTs,\n"
         "one line each.\n\n"
         "  --bus ENDPOINTS  CZMQ syntax (default >tcp://127.0.0.1:5561, the proxy's\n"
@@ -72,6 +77,7 @@ s_usage (FILE *file)
         "                   events whose src their key does not own are dropped\n"
         "                   (each --bus-* flag wins over its variable OVHOOK_BUS_KEY,\n"
         "                   OVHOOK_BUS_SERVER_KEY, OVHOOK_BUS_ALLOW)\n"
+        "  --metrics ADDR:PORT  serve /metrics (Prometheus), /healthz, /readyz there\n"
         "  EVENT ...        event types to subscribe to (default: all)\n"
         "  --log-format F   log lines as text (the default) or json\n"
         "  --help, --version\n");
@@ -104,6 +110,7 @@ s_parse_options (tail_t *self, int argc, char *argv [])
           .needs = "bytes >= 1", .min = 1, .max = INT32_MAX },
         OVH_CLIKEYS_KEY_OPTIONS (&self->keys),
         OVH_CLIKEYS_ALLOW_OPTION (&self->keys),
+        { .name = "--metrics", .type = OVH_CLI_STRING, .target = &self->metrics },
         { .name = NULL }
     };
     ovh_cli_t cli = { NAME, s_usage, table, s_wanted, self, false };
@@ -187,6 +194,34 @@ s_check_seq (ovh_seqtrack_t *seqtrack, const ovh_event_t *event)
         fprintf (stderr, NAME ": %s\n", sentence);
 }
 
+//  --metrics: bind at start, then serve. 0 or -1 (reported).
+static int
+s_open_metrics (tail_t *self)
+{
+    if (!self->metrics)
+        return 0;
+    self->watch = ovh_toolmetrics_new (NAME, self->metrics);
+    if (!self->watch)
+        return -1;
+    self->received = ovh_toolmetrics_add (self->watch, OVH_METRIC_COUNTER,
+        "ovhook_tail_messages_total", "Messages read from the bus.");
+    self->dropped = ovh_toolmetrics_add (self->watch, OVH_METRIC_COUNTER,
+        "ovhook_tail_dropped_total", "Messages dropped: malformed, or a src the "
+        "publisher's key does not own.");
+    self->printed = ovh_toolmetrics_add (self->watch, OVH_METRIC_COUNTER,
+        "ovhook_tail_events_total", "Events printed.");
+    self->lost = ovh_toolmetrics_add (self->watch, OVH_METRIC_COUNTER,
+        "ovhook_tail_bus_lost_total", "Messages the bus lost, from envelope seq gaps.");
+    return ovh_toolmetrics_start (self->watch);
+}
+
+static void
+s_count (ovh_metric_t *metric)
+{
+    if (metric)
+        ovh_metric_add (metric, 0, 1);
+}
+
 //  Read until interrupted or --count is reached, counting in '*printed';
 //  returns the exit status
 static int
@@ -202,25 +237,31 @@ s_run (tail_t *self, zsock_t *socket, ovh_translator_t *translator,
             continue;
         ovh_event_t event;
         zframe_t *first = zmsg_first (msg);
-        if (ovh_translator_translate_zmsg (translator, msg, &event))
+        s_count (self->received);
+        if (ovh_translator_translate_zmsg (translator, msg, &event)) {
+            s_count (self->dropped);
             s_warn_dropped (self, ovh_translator_error (translator));
+        }
         else
         if (self->srcguard
         &&  !ovh_srcguard_allows (self->srcguard, zframe_meta (first, "User-Id"),
                                   zframe_meta (first, OVH_BUSKEYS_SRC_PREFIX),
                                   event.has_envelope? event.src: NULL, event.src_size))
-            ;                   //  counted and warned
+            s_count (self->dropped);        //  warned
         else
         //  Prefix matching let through a type we did not ask for, e.g.
         //  when one name would start another
         if (self->wanted [event.type->index]) {
             s_check_seq (seqtrack, &event);
+            if (self->lost)
+                ovh_metric_set (self->lost, 0, (int64_t) ovh_seqtrack_lost (seqtrack));
             if (s_print (self, &event)) {
                 zmsg_destroy (&msg);
                 //  A reader that went away (| head) is a normal end
                 return errno == EPIPE? 0: 1;
             }
             (*printed)++;
+            s_count (self->printed);
         }
         zmsg_destroy (&msg);
     }
@@ -278,7 +319,8 @@ main (int argc, char *argv [])
     for (size_t index = 0; index < OVH_CATALOG_SIZE; index++)
         if (self.wanted [index])
             zsock_set_subscribe (socket, ovh_catalog_at (index)->name);
-    if (ovh_clikeys_attach (NAME, "bus", socket, self.bus, false, self.loaded, self.role,
+    if (s_open_metrics (&self)
+    ||  ovh_clikeys_attach (NAME, "bus", socket, self.bus, false, self.loaded, self.role,
                             &monitor))
         status = 1;
     else {
@@ -289,6 +331,7 @@ main (int argc, char *argv [])
         status = s_run (&self, socket, translator, seqtrack, &printed);
         s_report (&self, monitor, printed);
     }
+    ovh_toolmetrics_destroy (&self.watch);
     ovh_busmonitor_destroy (&monitor);
     ovh_srcguard_destroy (&self.srcguard);
     ovh_buskeys_destroy (&self.loaded);

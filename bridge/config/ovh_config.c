@@ -132,6 +132,7 @@ s_check (ovh_config_t *self, s_id_t id, const char *value, s_id_t named, const c
         case K_BUS:     rc = ovh_config_check_bus (value, (char **) field, problems); break;
         case K_CA:      rc = ovh_config_check_ca (value, (char **) field, problems); break;
         case K_PATH:    rc = ovh_config_check_path (value, (char **) field, problems); break;
+        case K_LISTEN:  rc = ovh_config_check_listen (value, (char **) field, problems); break;
         case K_KEY:     rc = ovh_config_check_key (value, (char **) field, problems); break;
         case K_FOLDER:  rc = ovh_config_check_folder (value, (char **) field, problems); break;
         case K_SECRET:  rc = ovh_config_check_secret (value, (char **) field, problems); break;
@@ -533,6 +534,7 @@ ovh_config_print (ovh_config_t *self, FILE *file)
             case K_BUS:
             case K_CA:
             case K_FOLDER:
+            case K_LISTEN:
             case K_PATH:    value = *(char **) field; break;
             case K_KEY:
                 //  The public key, for the other side's folder or

@@ -70,6 +70,7 @@ typedef struct {
     bool redeliver;                     //  --redeliver: requeue dead letters at start
     bool log_json;                      //  OVHOOK_LOG_FORMAT=json (default text)
     char *log_file;                     //  OVHOOK_LOG_FILE, NULL: stderr
+    char *metrics;                      //  OVHOOK_METRICS: ADDR:PORT, NULL: no listener
 } ovh_config_t;
 
 //  Defaults, as OpenVidu and this document say.

@@ -17,6 +17,7 @@
 #include <jansson.h>
 #include "ovh_config_check.h"
 #include "ovh_signer.h"
+#include "ovh_statusserver.h"
 
 void
 ovh_config_problem (zlist_t *problems, const char *format, ...)
@@ -371,6 +372,20 @@ ovh_config_check_path (const char *value, char **path_p, zlist_t *problems)
     (void) problems;            //  any path: the bridge reports what fails at start
     if (*value)
         s_store (path_p, value);
+    return 0;
+}
+
+int
+ovh_config_check_listen (const char *value, char **address_p, zlist_t *problems)
+{
+    if (*value == '\0')
+        return 0;               //  no listener
+    char reason [200];
+    if (ovh_statusserver_check_address (value, reason, sizeof reason)) {
+        ovh_config_problem (problems, "Is not a valid ADDR:PORT: %s", reason);
+        return -1;
+    }
+    s_store (address_p, value);
     return 0;
 }
 

@@ -117,6 +117,11 @@ char *
 int
     ovh_config_check_path (const char *value, char **path_p, zlist_t *problems);
 
+//  ADDR:PORT for the metrics listener (syntax; binding is tried at start)
+//  into *address_p (a copy). Empty means none: returns 0.
+int
+    ovh_config_check_listen (const char *value, char **address_p, zlist_t *problems);
+
 //  A secret CurveZMQ certificate (the bus key), loaded at once with
 //  ovh_buskeys so that a missing file, a public certificate or one that
 //  others can read stops the start with ovh_buskeys's reason (which names

@@ -110,6 +110,9 @@ const ovh_config_setting_t ovh_config_settings [S_COUNT] = {
       "text", 0, 0, "text (a line per message) or json (an object per line, with fields)." },
     { "OVHOOK_LOG_FILE", "log-file", K_PATH, FIELD (log_file), "PATH", "", "(none: stderr)",
       0, 0, "File the log lines are appended to; SIGHUP reopens it (logrotate)." },
+    //  Monitoring
+    { "OVHOOK_METRICS", "metrics", K_LISTEN, FIELD (metrics), "ADDR:PORT", "", "(none: off)",
+      0, 0, "Serve /metrics (Prometheus), /healthz and /readyz over HTTP on ADDR:PORT." },
 };
 
 void
@@ -140,6 +143,9 @@ ovh_config_usage (FILE *file)
         else
         if (id == S_LOG_FORMAT)
             fprintf (file, "\nLogs:\n");
+        else
+        if (id == S_METRICS)
+            fprintf (file, "\nMonitoring: metrics and health checks (docs/metrics.md):\n");
         char flag [64];
         snprintf (flag, sizeof flag, "%s--%s%s%s", id == S_VERBOSE? "-v, ": "",
                   setting->flag, setting->kind == K_BOOL? "[=": " ", setting->metavar);
@@ -161,6 +167,7 @@ ovh_config_usage (FILE *file)
         "TIME is a number of milliseconds, or a number with suffix ms, s, m or h.\n"
         "MODE is normal or full. SECRETS are whsec_<base64> keys, separated by spaces.\n"
         "FORMAT is text or json.\n"
+        "ADDR:PORT is an IPv4 address, [IPv6] address or host name, and a port.\n"
         "Bus keys are CZMQ certificate files, as ovhook-keygen writes them.\n"
         "Every configuration error is printed on its own line; the exit status is then 2.\n"
         "ovhook-bridge %s; see docs/configuration.md.\n", OVHOOK_VERSION_STRING);

@@ -34,7 +34,8 @@ typedef enum {
     K_FOLDER,       //  a readable folder, or empty for none
     K_SECRET,       //  whsec_ secrets, never shown
     K_SYNC,         //  normal or full, into a bool (full)
-    K_LOG_FORMAT    //  text or json, into a bool (json)
+    K_LOG_FORMAT,   //  text or json, into a bool (json)
+    K_LISTEN        //  ADDR:PORT to listen on, or empty for none
 } s_kind_t;
 
 //  C type of the field a setting fills
@@ -51,7 +52,7 @@ typedef enum {
     S_SECRET, S_SECRET_FILE, S_RETRIES, S_RETRY_INITIAL, S_RETRY_MAX, S_RETRY_JITTER,
     S_RETRY_MAX_AGE, S_BREAKER_THRESHOLD, S_SPOOL, S_SPOOL_SYNC, S_SPOOL_MAX,
     S_DEAD_LETTER, S_REDELIVER,
-    S_LOG_FORMAT, S_LOG_FILE,
+    S_LOG_FORMAT, S_LOG_FILE, S_METRICS,
     S_COUNT
 } s_id_t;
 

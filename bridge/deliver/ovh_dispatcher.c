@@ -50,7 +50,7 @@ s_admit (void *arg, ovh_item_t *item)
     if (self->backlog)
         return false;           //  stays on disk, loaded again later
     ovh_log_error ("out of memory queueing %s: event dropped", item->id);
-    atomic_fetch_add (&self->failed, 1);
+    ovh_dispatcher_count (self, item, OVH_OUTCOME_FAILED);
     atomic_fetch_sub (&self->held_bytes, ovh_item_size (item));
     atomic_fetch_sub (&self->held_items, 1);
     ovh_item_destroy (&item);
@@ -150,6 +150,13 @@ s_dispatch (ovh_dispatcher_t *self)
             item = ovh_schedule_pop_due (self->schedule, INT64_MAX);
         s_start (self, item);
     }
+    //  Once per loop, for the metrics (workers busy, the memory queue)
+    atomic_store_explicit (&self->busy, self->sender_class->busy (self->sender),
+                           memory_order_relaxed);
+    atomic_store_explicit (&self->lane_items, ovh_lanes_items (self->lanes),
+                           memory_order_relaxed);
+    atomic_store_explicit (&self->lane_bytes, ovh_lanes_bytes (self->lanes),
+                           memory_order_relaxed);
 }
 
 //  ---------------------------------------------------------------------

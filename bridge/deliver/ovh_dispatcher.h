@@ -12,6 +12,7 @@
 #ifndef OVH_DISPATCHER_H_INCLUDED
 #define OVH_DISPATCHER_H_INCLUDED
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include "ovh_config.h"
@@ -34,6 +35,33 @@ typedef struct {
     //  Attempts, not events
     uint64_t failed_attempts;   //  attempts that did not succeed
 } ovh_dispatch_stats_t;
+
+//  What happened to events and attempts, by event type: what the stats
+//  add up, and what the metrics show (ovh_watch), counted once
+typedef enum {
+    OVH_OUTCOME_DELIVERED,      //  events delivered
+    OVH_OUTCOME_RETRIED,        //  attempts failed and scheduled again
+    OVH_OUTCOME_DEAD,           //  events given up and kept as dead letters
+    OVH_OUTCOME_FAILED,         //  events given up and not kept
+    OVH_OUTCOMES
+} ovh_outcome_t;
+
+//  HTTP statuses counted: 100..599
+#define OVH_STATUS_FIRST    100
+#define OVH_STATUSES        500
+//  Upper bounds of the publish-to-delivery latency buckets, microseconds
+#define OVH_LATENCY_BUCKETS 16
+extern const int64_t ovh_dispatcher_latency_bounds [OVH_LATENCY_BUCKETS];
+
+typedef struct {
+    //  [type][outcome]: the outcome varies fastest
+    atomic_uint_least64_t outcomes [OVH_CATALOG_SIZE * OVH_OUTCOMES];
+    //  Responses received, by status - OVH_STATUS_FIRST
+    atomic_uint_least64_t statuses [OVH_STATUSES];
+    //  From acceptance (the bus read) to a delivery: bucket counts (not
+    //  cumulative, the last past every bound), then the sum, microseconds
+    atomic_uint_least64_t latency [OVH_LATENCY_BUCKETS + 2];
+} ovh_dispatch_counters_t;
 
 typedef struct _ovh_dispatcher_t ovh_dispatcher_t;
 
@@ -86,5 +114,21 @@ const char *
 //  Counters so far (read without stopping the actor)
 void
     ovh_dispatcher_stats (ovh_dispatcher_t *self, ovh_dispatch_stats_t *stats);
+
+//  The counters themselves, for the metrics to read from any thread
+const ovh_dispatch_counters_t *
+    ovh_dispatcher_counters (ovh_dispatcher_t *self);
+
+//  Events and attempts in flight now (workers busy), from any thread
+uint64_t
+    ovh_dispatcher_busy (ovh_dispatcher_t *self);
+//  Events in memory and their bytes (in flight included), from any
+//  thread: without a spool, what the queue's capacity counts; with one,
+//  the part of the spool loaded in memory
+void
+    ovh_dispatcher_memory (ovh_dispatcher_t *self, uint64_t *items, uint64_t *bytes);
+//  Is the circuit open now? From any thread
+bool
+    ovh_dispatcher_circuit_open (ovh_dispatcher_t *self);
 
 #endif

@@ -146,9 +146,12 @@ ovh_dispatcher_stats (ovh_dispatcher_t *self, ovh_dispatch_stats_t *stats)
 {
     //  Finished counts first, then what came in: an event finished
     //  between the reads can only make 'queued' larger, never wrap
-    stats->delivered = atomic_load (&self->delivered);
-    stats->dead = atomic_load (&self->dead);
-    stats->failed = atomic_load (&self->failed);
+    uint64_t sums [OVH_OUTCOMES] = { 0 };
+    for (size_t index = 0; index < OVH_CATALOG_SIZE * OVH_OUTCOMES; index++)
+        sums [index % OVH_OUTCOMES] += atomic_load (&self->counters.outcomes [index]);
+    stats->delivered = sums [OVH_OUTCOME_DELIVERED];
+    stats->dead = sums [OVH_OUTCOME_DEAD];
+    stats->failed = sums [OVH_OUTCOME_FAILED];
     stats->failed_attempts = atomic_load (&self->failed_attempts);
     stats->unwritten = atomic_load (&self->unwritten);
     stats->resumed = atomic_load (&self->resumed);
@@ -156,6 +159,40 @@ ovh_dispatcher_stats (ovh_dispatcher_t *self, ovh_dispatch_stats_t *stats)
     uint64_t in = stats->resumed + stats->posted;
     uint64_t out = stats->delivered + stats->dead + stats->failed;
     stats->queued = in > out ? in - out : 0;
+}
+
+const ovh_dispatch_counters_t *
+ovh_dispatcher_counters (ovh_dispatcher_t *self)
+{
+    assert (self);
+    return &self->counters;
+}
+
+uint64_t
+ovh_dispatcher_busy (ovh_dispatcher_t *self)
+{
+    assert (self);
+    return atomic_load_explicit (&self->busy, memory_order_relaxed);
+}
+
+void
+ovh_dispatcher_memory (ovh_dispatcher_t *self, uint64_t *items, uint64_t *bytes)
+{
+    assert (self);
+    atomic_uint_least64_t *counts [2] = { &self->held_items, &self->held_bytes };
+    if (self->spool) {
+        counts [0] = &self->lane_items;
+        counts [1] = &self->lane_bytes;
+    }
+    *items = atomic_load_explicit (counts [0], memory_order_relaxed);
+    *bytes = atomic_load_explicit (counts [1], memory_order_relaxed);
+}
+
+bool
+ovh_dispatcher_circuit_open (ovh_dispatcher_t *self)
+{
+    assert (self);
+    return atomic_load_explicit (&self->circuit_open, memory_order_relaxed);
 }
 
 const char *

@@ -49,16 +49,16 @@ s_bury (ovh_dispatcher_t *self, ovh_item_t *item, const char *error)
 {
     if (self->backlog && item->spool_row) {
         if (ovh_backlog_bury (self->backlog, item, error) == 0) {
-            atomic_fetch_add (&self->dead, 1);
+            ovh_dispatcher_count (self, item, OVH_OUTCOME_DEAD);
             return "dead letter kept in the spool";
         }
         return "dead letter could NOT be kept: the event stays in the spool";
     }
     if (self->deadletter && ovh_deadletter_write (self->deadletter, item, error) == 0) {
-        atomic_fetch_add (&self->dead, 1);
+        ovh_dispatcher_count (self, item, OVH_OUTCOME_DEAD);
         return "dead letter written";
     }
-    atomic_fetch_add (&self->failed, 1);
+    ovh_dispatcher_count (self, item, OVH_OUTCOME_FAILED);
     return self->spool || self->deadletter ? "dead letter could NOT be kept: event lost"
                                            : "event dropped (no --spool or --dead-letter)";
 }
@@ -67,10 +67,12 @@ static void
 s_failed (ovh_dispatcher_t *self, ovh_item_t *item, const ovh_result_t *result)
 {
     atomic_fetch_add (&self->failed_attempts, 1);
-    if (ovh_breaker_record (self->breaker, false, zclock_mono ()))
+    if (ovh_breaker_record (self->breaker, false, zclock_mono ())) {
+        atomic_store_explicit (&self->circuit_open, true, memory_order_relaxed);
         ovh_log_warning ("circuit open after %d consecutive failures: pausing deliveries, "
                          "probing every %.1f s", self->config->breaker_threshold,
                          ovh_breaker_interval (self->breaker) / 1000.0);
+    }
     char error [CURL_ERROR_SIZE + 160];
     const char *endpoint = self->sender_class->endpoint (self->sender);
     if (result->curl_code == 0)
@@ -119,6 +121,7 @@ s_failed (ovh_dispatcher_t *self, ovh_item_t *item, const ovh_result_t *result)
     //  The lane stays busy while its head waits: later events of the key
     //  keep their place, other keys go on
     item->due = zclock_mono () + delay;
+    ovh_dispatcher_count (self, item, OVH_OUTCOME_RETRIED);
     if (self->backlog)
         ovh_backlog_retrying (self->backlog, item);
     if (ovh_schedule_add (self->schedule, item)) {
@@ -128,14 +131,42 @@ s_failed (ovh_dispatcher_t *self, ovh_item_t *item, const ovh_result_t *result)
     }
 }
 
+//  Publish (the bus read) to delivery, bucketed as ovh_metrics_observe_into
+//  does: the bridge core keeps its counts, the metrics only read them
+const int64_t ovh_dispatcher_latency_bounds [OVH_LATENCY_BUCKETS] = {
+    1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
+    1000000, 2500000, 5000000, 10000000, 30000000, 60000000, 300000000
+};
+
+static void
+s_observe_latency (ovh_dispatcher_t *self, const ovh_item_t *item)
+{
+    int64_t latency = ovh_item_clock_us () - item->accepted_us;
+    if (latency < 0)
+        latency = 0;            //  the wall clock was set back
+    size_t bucket = 0;
+    while (bucket < OVH_LATENCY_BUCKETS && latency > ovh_dispatcher_latency_bounds [bucket])
+        bucket++;
+    atomic_uint_least64_t *slots = self->counters.latency;
+    atomic_fetch_add_explicit (&slots [bucket], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit (&slots [OVH_LATENCY_BUCKETS + 1], (uint64_t) latency,
+                               memory_order_relaxed);
+}
+
 void
 ovh_dispatcher_done (void *arg, ovh_item_t *item, const ovh_result_t *result)
 {
     ovh_dispatcher_t *self = (ovh_dispatcher_t *) arg;
+    if (result->status >= OVH_STATUS_FIRST && result->status < OVH_STATUS_FIRST + OVH_STATUSES)
+        atomic_fetch_add_explicit (&self->counters.statuses [result->status - OVH_STATUS_FIRST],
+                                   1, memory_order_relaxed);
     if (result->ok) {
-        atomic_fetch_add (&self->delivered, 1);
-        if (ovh_breaker_record (self->breaker, true, zclock_mono ()))
+        ovh_dispatcher_count (self, item, OVH_OUTCOME_DELIVERED);
+        s_observe_latency (self, item);
+        if (ovh_breaker_record (self->breaker, true, zclock_mono ())) {
+            atomic_store_explicit (&self->circuit_open, false, memory_order_relaxed);
             ovh_log_info ("circuit closed: the endpoint answered, deliveries resume");
+        }
         if (self->config->verbose) {
             char key [80];
             s_shown_key (item, key, sizeof key);

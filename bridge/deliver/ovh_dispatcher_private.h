@@ -62,10 +62,12 @@ struct _ovh_dispatcher_t {
     //  Written by the actor, read by anyone (ovh_dispatch_stats_t says
     //  what each counts)
     atomic_uint_least64_t resumed;
-    atomic_uint_least64_t delivered;
-    atomic_uint_least64_t dead;
-    atomic_uint_least64_t failed;
+    ovh_dispatch_counters_t counters;   //  delivered, dead, failed by type; statuses
     atomic_uint_least64_t failed_attempts;
+    atomic_uint_least64_t busy;         //  transfers running
+    atomic_uint_least64_t lane_items;   //  in memory (lanes and retries), and their bytes
+    atomic_uint_least64_t lane_bytes;
+    atomic_bool circuit_open;
     atomic_uint_least64_t unwritten;
     atomic_int spool_state;         //  ovh_spool_state_t
     //  Set last by the actor: a release/acquire pair that shows
@@ -84,6 +86,14 @@ struct _ovh_dispatcher_t {
     atomic_uint_least64_t held_items;
     atomic_uint_least64_t held_bytes;
 };
+
+//  Count an outcome of an item (by the actor only)
+static inline void
+ovh_dispatcher_count (ovh_dispatcher_t *self, const ovh_item_t *item, ovh_outcome_t outcome)
+{
+    atomic_fetch_add_explicit (&self->counters.outcomes [item->type->index * OVH_OUTCOMES
+                                                         + outcome], 1, memory_order_relaxed);
+}
 
 //  ovh_dispatcher_new with another sender than libcurl's: for unit tests
 ovh_dispatcher_t *

@@ -6,6 +6,7 @@
 #include <sys/file.h>
 #include "ovh_dlcommand.h"
 #include "ovh_file.h"
+#include "ovh_log.h"
 
 //  The lines a selective redelivery leaves: appended to a new file at the
 //  path, under the shared lock the bridge's writer takes too
@@ -27,7 +28,7 @@ s_keep_or_leave (void *arg, const ovh_dlrecord_t *record)
     if (leave->fd < 0
     &&  (leave->fd = ovh_file_open (leave->path, O_WRONLY | O_APPEND | O_CREAT, true,
                                     error, sizeof error)) < 0) {
-        zsys_error ("cannot put a dead letter back into %s: %s", leave->path, error);
+        ovh_log_error ("cannot put a dead letter back into %s: %s", leave->path, error);
         leave->lost++;
         return false;
     }
@@ -39,7 +40,7 @@ s_keep_or_leave (void *arg, const ovh_dlrecord_t *record)
     if (written)
         leave->left++;
     else {
-        zsys_error ("cannot put a dead letter back into %s: %s", leave->path, strerror (errno));
+        ovh_log_error ("cannot put a dead letter back into %s: %s", leave->path, strerror (errno));
         leave->lost++;
     }
     return false;
@@ -54,7 +55,7 @@ ovh_dlcommand_redeliver_file (ovh_dlcommand_t *self, const char *path,
     //  Nothing to redeliver: say so, and leave no (empty) retired file
     struct stat status;
     if (stat (path, &status) ? errno == ENOENT : status.st_size == 0) {
-        zsys_info ("no dead letters in %s: nothing to redeliver", path);
+        ovh_log_info ("no dead letters in %s: nothing to redeliver", path);
         return 0;
     }
     //  Retire the file first, then read the retired one: an event that
@@ -62,8 +63,8 @@ ovh_dlcommand_redeliver_file (ovh_dlcommand_t *self, const char *path,
     char retired [PATH_MAX + 64];
     if (ovh_deadletter_retire_as (path, retired, sizeof retired)) {
         if (errno != ENOENT)
-            zsys_error ("cannot rename %s for redelivery: %s", path, strerror (errno));
-        zsys_info ("redelivering 0 dead letters from %s", path);
+            ovh_log_error ("cannot rename %s for redelivery: %s", path, strerror (errno));
+        ovh_log_info ("redelivering 0 dead letters from %s", path);
         return errno == ENOENT ? 0 : -1;
     }
     char error [512];
@@ -74,19 +75,19 @@ ovh_dlcommand_redeliver_file (ovh_dlcommand_t *self, const char *path,
                                           post, arg, error, sizeof error);
     if (leave.fd >= 0) {
         if (fdatasync (leave.fd))
-            zsys_error ("cannot sync %s: %s", path, strerror (errno));
+            ovh_log_error ("cannot sync %s: %s", path, strerror (errno));
         close (leave.fd);
     }
     if (count < 0)
-        zsys_error ("cannot redeliver from %s: %s", retired, error);
+        ovh_log_error ("cannot redeliver from %s: %s", retired, error);
     else
     if (some)
-        zsys_info ("redelivering %d selected dead letters from %s (now %s); %d others stay "
-                   "in %s%s", count, path, retired, leave.left, path,
-                   leave.lost ? ", some could not be put back (see above): the retired file "
-                   "keeps every line" : "");
+        ovh_log_info ("redelivering %d selected dead letters from %s (now %s); %d others stay "
+                      "in %s%s", count, path, retired, leave.left, path,
+                      leave.lost ? ", some could not be put back (see above): the retired file "
+                      "keeps every line" : "");
     else
-        zsys_info ("redelivering %d dead letters from %s (now %s)", count, path, retired);
+        ovh_log_info ("redelivering %d dead letters from %s (now %s)", count, path, retired);
     return count;
 }
 
@@ -99,12 +100,12 @@ ovh_dlcommand_redeliver_spool (ovh_dlcommand_t *self, ovh_spool_t *spool)
     if (!ovh_dlselect_filtered (selection)) {
         int count = ovh_spool_redeliver (spool);
         if (count >= 0)
-            zsys_info ("redelivering %d dead letters from the spool", count);
+            ovh_log_info ("redelivering %d dead letters from the spool", count);
         return count;
     }
     int count = ovh_spool_redeliver_selected (spool, selection);
     if (count >= 0)
-        zsys_info ("redelivering %d selected dead letters from the spool; %zu others stay "
-                   "there", count, ovh_spool_dead (spool));
+        ovh_log_info ("redelivering %d selected dead letters from the spool; %zu others stay "
+                      "there", count, ovh_spool_dead (spool));
     return count;
 }

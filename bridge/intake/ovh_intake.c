@@ -22,10 +22,22 @@ struct _ovh_intake_t {
     ovh_busmonitor_t *monitor;      //  with CURVE: the handshakes
     bool binds;                     //  with CURVE: the bus binds
     zmq_msg_t frames [MAX_FRAMES];
-    uint64_t received;
-    uint64_t dropped;
-    uint64_t dropped_for [OVH_DROP_REASONS];
+    //  Written by the intake's thread only, read by anyone (the metrics
+    //  are scraped on another thread): relaxed atomics, bumped without a
+    //  locked instruction (s_bump)
+    atomic_uint_least64_t received_for [OVH_INTAKE_TYPES];
+    atomic_uint_least64_t dropped_for [OVH_DROP_REASONS];
+    atomic_uint_least64_t lost;     //  the seq tracker's count, where others may read it
 };
+
+//  One more, by the only thread that writes the counter: a plain load
+//  and store, still a data race for no reader
+static inline void
+s_bump (atomic_uint_least64_t *counter)
+{
+    atomic_store_explicit (counter, atomic_load_explicit (counter, memory_order_relaxed) + 1,
+                           memory_order_relaxed);
+}
 
 const char *
 ovh_intake_reason_name (int reason)
@@ -169,8 +181,7 @@ s_receive (ovh_intake_t *self)
 static int
 s_drop (ovh_intake_t *self, int reason, const char *detail)
 {
-    self->dropped++;
-    self->dropped_for [reason]++;
+    s_bump (&self->dropped_for [reason]);
     ovh_ratelog_warn (self->ratelog, reason, "dropped message: %s", detail);
     return 0;
 }
@@ -236,7 +247,6 @@ ovh_intake_read (ovh_intake_t *self, ovh_item_t **item_p)
     int count = s_receive (self);
     if (count == -1)
         return -1;
-    self->received++;
 
     ovh_frame_t frames [MAX_FRAMES];
     for (int index = 0; index < count && index < MAX_FRAMES; index++) {
@@ -245,9 +255,14 @@ ovh_intake_read (ovh_intake_t *self, ovh_item_t **item_p)
     }
     ovh_event_t event;
     if (ovh_translator_translate (self->translator, frames, (size_t) count, &event)) {
+        //  By its topic when it names a type, whatever else is wrong
+        const ovh_event_type_t *type = ovh_catalog_lookup ((const char *) frames [0].data,
+                                                           frames [0].size);
+        s_bump (&self->received_for [type ? type->index : OVH_CATALOG_SIZE]);
         const ovh_error_t *error = ovh_translator_error (self->translator);
         return s_drop (self, error->code, error->text);
     }
+    s_bump (&self->received_for [event.type->index]);
     //  Before the seq is recorded: an impostor's seq must not count
     if (self->busauth && event.has_envelope && !s_src_allowed (self, &event))
         return 0;
@@ -256,8 +271,11 @@ ovh_intake_read (ovh_intake_t *self, ovh_item_t **item_p)
         snprintf (detail, sizeof detail, "disabled-topic: %s is not enabled", event.type->name);
         return s_drop (self, OVH_DROP_DISABLED, detail);
     }
-    if (event.has_envelope)
+    if (event.has_envelope) {
         s_check_seq (self, &event);
+        atomic_store_explicit (&self->lost, ovh_seqtrack_lost (self->seqtrack),
+                               memory_order_relaxed);
+    }
     *item_p = ovh_item_new (&event);
     if (!*item_p)
         return s_drop (self, OVH_DROP_MEMORY, "out-of-memory: event not queued");
@@ -267,26 +285,46 @@ ovh_intake_read (ovh_intake_t *self, ovh_item_t **item_p)
 uint64_t
 ovh_intake_received (ovh_intake_t *self)
 {
-    return self->received;
+    uint64_t total = 0;
+    for (int type = 0; type < OVH_INTAKE_TYPES; type++)
+        total += atomic_load_explicit (&self->received_for [type], memory_order_relaxed);
+    return total;
 }
 
 uint64_t
 ovh_intake_dropped (ovh_intake_t *self)
 {
-    return self->dropped;
+    uint64_t total = 0;
+    for (int reason = 0; reason < OVH_DROP_REASONS; reason++)
+        total += atomic_load_explicit (&self->dropped_for [reason], memory_order_relaxed);
+    return total;
 }
 
 uint64_t
 ovh_intake_dropped_for (ovh_intake_t *self, int reason)
 {
     assert (reason >= 0 && reason < OVH_DROP_REASONS);
-    return self->dropped_for [reason];
+    return atomic_load_explicit (&self->dropped_for [reason], memory_order_relaxed);
+}
+
+atomic_uint_least64_t *
+ovh_intake_received_counters (ovh_intake_t *self)
+{
+    assert (self);
+    return self->received_for;
+}
+
+atomic_uint_least64_t *
+ovh_intake_dropped_counters (ovh_intake_t *self)
+{
+    assert (self);
+    return self->dropped_for;
 }
 
 uint64_t
 ovh_intake_lost (ovh_intake_t *self)
 {
-    return ovh_seqtrack_lost (self->seqtrack);
+    return atomic_load_explicit (&self->lost, memory_order_relaxed);
 }
 
 void

@@ -12,6 +12,7 @@
 #ifndef OVH_INTAKE_H_INCLUDED
 #define OVH_INTAKE_H_INCLUDED
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <czmq.h>
 #include "ovh_config.h"
@@ -22,6 +23,9 @@
 #define OVH_DROP_MEMORY     (OVH_E_COUNT + 1)
 #define OVH_DROP_SRC        (OVH_E_COUNT + 2)   //  a src the publisher's key does not own
 #define OVH_DROP_REASONS    (OVH_E_COUNT + 3)
+//  Messages received are counted by type: the catalog's, then one for a
+//  topic that is no type
+#define OVH_INTAKE_TYPES    (OVH_CATALOG_SIZE + 1)
 
 typedef struct _ovh_intake_t ovh_intake_t;
 
@@ -48,6 +52,11 @@ int
 uint64_t ovh_intake_received (ovh_intake_t *self);
 uint64_t ovh_intake_dropped (ovh_intake_t *self);
 uint64_t ovh_intake_dropped_for (ovh_intake_t *self, int reason);
+//  The counters themselves, for the metrics to read (any thread) without
+//  counting twice: OVH_INTAKE_TYPES received (by catalog index, then
+//  unknown topics) and OVH_DROP_REASONS dropped (by reason)
+atomic_uint_least64_t *ovh_intake_received_counters (ovh_intake_t *self);
+atomic_uint_least64_t *ovh_intake_dropped_counters (ovh_intake_t *self);
 //  Messages the bus lost, seen from envelope seq gaps
 uint64_t ovh_intake_lost (ovh_intake_t *self);
 

@@ -21,6 +21,7 @@ struct _ovh_item_t {
     const ovh_event_type_t *type;
     char id [40];                       //  "evt_" + 32 hex: webhook-id
     int64_t accepted_ms;                //  wall clock when accepted (for max age)
+    int64_t accepted_us;                //  the same in microseconds (for latency)
     int attempts;                       //  made so far
     int64_t spool_row;                  //  rowid in the spool, 0 when not spooled
     int64_t due;                        //  zclock_mono of its next attempt, when waiting
@@ -53,6 +54,10 @@ void
                           uint64_t seq, const uint64_t *epoch, char *id);
 void
     ovh_item_destroy (ovh_item_t **self_p);
+
+//  The wall clock in microseconds (what accepted_us is measured on)
+int64_t
+    ovh_item_clock_us (void);
 
 //  Memory the item holds, for the queue's byte limit
 size_t

@@ -16,7 +16,10 @@
 # accepted from the bridge (its stub_status). With BENCH_CURVE=1 (default),
 # the first worker count once more with CURVE on the bus (keys from
 # ovhook-keygen), so the cost of encryption shows in the same table, in
-# instructions as well as in CPU time. Exit status 2 when a tool is missing or
+# instructions as well as in CPU time. With BENCH_METRICS=1 (default 0), the
+# first worker count once more with --metrics on a free port (the
+# Prometheus counters, docs/metrics.md), scraped once during the load, to
+# show what counting costs. Exit status 2 when a tool is missing or
 # a process would not start; 1 when events were lost; 0 otherwise.
 
 set -u
@@ -32,6 +35,7 @@ SESSIONS=${BENCH_SESSIONS:-2000}
 CALLGRIND=${BENCH_CALLGRIND:-1}
 WORKERS=${BENCH_WORKERS:-32 1024}
 CURVE=${BENCH_CURVE:-1}
+METRICS=${BENCH_METRICS:-0}
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 TICK=$(getconf CLK_TCK)
 
@@ -76,7 +80,7 @@ if [ "$CURVE" = 1 ]; then
     bench_keys "$BIN" "$DIR"
 fi
 
-# One run: $1 workers, $2 wrapper ("" or callgrind), $3 "curve" or nothing.
+# One run: $1 workers, $2 wrapper ("" or callgrind), $3 "curve", "metrics" or nothing.
 # Prints its row.
 LOST=0
 run_once () {
@@ -86,6 +90,11 @@ run_once () {
     bridge_keys='' publish_keys='' label=$1
     if [ "${3:-}" = curve ]; then
         bridge_keys=$CURVE_BRIDGE publish_keys=$CURVE_PUBLISH label="$1-curve"
+    fi
+    metrics_port=''
+    if [ "${3:-}" = metrics ]; then
+        metrics_port=$(free_port)
+        bridge_keys="--metrics 127.0.0.1:$metrics_port" label="$1-metrics"
     fi
     # shellcheck disable=SC2086
     OPENVIDU_WEBHOOK=true OPENVIDU_WEBHOOK_ENDPOINT="http://127.0.0.1:$NGINX_PORT/hook" \
@@ -104,6 +113,9 @@ run_once () {
     ticks=$(cpu_ticks "$BRIDGE_PID")
     # shellcheck disable=SC2086
     "$BIN/bench_publish" $publish_keys --bus ">$BUS" --count "$EVENTS" --sessions "$SESSIONS" > "$DIR/publish.txt" 2>&1
+    # A scrape costs the bridge too, once: what Prometheus would add every 15 s
+    [ -n "$metrics_port" ] && /usr/bin/python3 -c 'import sys, urllib.request
+urllib.request.urlopen ("http://127.0.0.1:%s/metrics" % sys.argv [1]).read ()' "$metrics_port"
     seen=-1 still=0
     while [ $still -lt 50 ]; do
         delivered=$(($(lines "$DIR/hook.log") - before))
@@ -137,6 +149,7 @@ echo " workers  delivered  CPU/event  connections"
 FIRST=${WORKERS%% *}
 for workers in $WORKERS; do run_once "$workers" ""; done
 [ "$CURVE" = 1 ] && run_once "$FIRST" "" curve
+[ "$METRICS" = 1 ] && run_once "$FIRST" "" metrics
 if [ "$CALLGRIND" = 1 ]; then
     echo
     echo " workers  delivered     Ir/event  connections  (Ir: valgrind --tool=callgrind)"
@@ -144,6 +157,7 @@ if [ "$CALLGRIND" = 1 ]; then
         run_once "$workers" "valgrind -q --tool=callgrind --callgrind-out-file=$DIR/callgrind.out"
     done
     [ "$CURVE" = 1 ] && run_once "$FIRST" "valgrind -q --tool=callgrind --callgrind-out-file=$DIR/callgrind.out" curve
+    [ "$METRICS" = 1 ] && run_once "$FIRST" "valgrind -q --tool=callgrind --callgrind-out-file=$DIR/callgrind.out" metrics
 fi
 [ "$LOST" = 0 ] || { echo "bench: $LOST event(s) not delivered" >&2; exit 1; }
 exit 0

@@ -305,6 +305,19 @@ static const s_error_case_t s_error_cases [] = {
     { {0}, { "OVHOOK_WEBHOOK_SECRET= \t " }, NULL, { BAD_SECRET "no 'whsec_' entry" } },
     { { "--secret", SECRET_A, SECRET_B }, {0}, NULL,
       { "Unexpected argument 'whsec_****': give several secrets as one quoted value" } },
+    //  The metrics listener: ADDR:PORT, written so that it can be bound
+    { { "--metrics", "9464", "--metrics=[::1]9464" }, { "OVHOOK_METRICS=host:0" }, NULL,
+      { "Property OVHOOK_METRICS=[::1]9464. Is not a valid ADDR:PORT: an IPv6 address is "
+        "written [ADDR]:PORT" } },
+    { {0}, { "OVHOOK_METRICS=:9464" }, NULL,
+      { "Property OVHOOK_METRICS=:9464. Is not a valid ADDR:PORT: is not ADDR:PORT "
+        "(e.g. 127.0.0.1:9464)" } },
+    { {0}, { "OVHOOK_METRICS=127.0.0.1:65536" }, NULL,
+      { "Property OVHOOK_METRICS=127.0.0.1:65536. Is not a valid ADDR:PORT: the port must "
+        "be a number from 1 to 65535" } },
+    { {0}, { "OVHOOK_METRICS=::1:9464" }, NULL,
+      { "Property OVHOOK_METRICS=::1:9464. Is not a valid ADDR:PORT: the address part is "
+        "too long, or an IPv6 address without brackets" } },
     //  Retries, jitter, breaker
     { {0}, { "OVHOOK_RETRIES=101", "OVHOOK_RETRY_JITTER=101", "OVHOOK_BREAKER_THRESHOLD=100001" },
       NULL,
@@ -645,6 +658,7 @@ s_test_defaults (void)
     CHECK (config->dead_letter == NULL);
     CHECK (!config->redeliver);
     CHECK (!config->log_json && config->log_file == NULL);
+    CHECK (config->metrics == NULL);
     char *printed = s_print (config);
     CHECK_STR (printed,
         "OPENVIDU_WEBHOOK=false\n"
@@ -686,7 +700,8 @@ s_test_defaults (void)
         "OVHOOK_SPOOL_MAX=1G\n"
         "OVHOOK_DEAD_LETTER=\n"
         "OVHOOK_LOG_FORMAT=text\n"
-        "OVHOOK_LOG_FILE=\n");
+        "OVHOOK_LOG_FILE=\n"
+        "OVHOOK_METRICS=\n");
     free (printed);
     ovh_config_destroy (&config);
 }
@@ -742,7 +757,8 @@ s_test_delivery (void)
     const char *args [] = {
         "--retry-max-age", "720h", "--retry-initial", "250ms", "--retry-max=2m",
         "--spool-max", "1024G", "--spool-sync=full", "--spool", "/tmp/ovh spool.db",
-        "--dead-letter", "/tmp/dead.jsonl", "--redeliver", "--breaker-threshold", "0", NULL
+        "--dead-letter", "/tmp/dead.jsonl", "--redeliver", "--breaker-threshold", "0",
+        "--metrics", "[::1]:9464", NULL
     };
     const char *env [] = { "OVHOOK_WEBHOOK_SECRET=" SECRET_A " " SECRET_B, NULL };
     int rc;
@@ -758,7 +774,9 @@ s_test_delivery (void)
     CHECK_STR (config->dead_letter, "/tmp/dead.jsonl");
     CHECK (config->redeliver);
     CHECK (config->breaker_threshold == 0);
+    CHECK_STR (config->metrics, "[::1]:9464");
     char *printed = s_print (config);
+    CHECK (strstr (printed, "\nOVHOOK_METRICS=[::1]:9464\n"));
     CHECK (strstr (printed, "\nOVHOOK_WEBHOOK_SECRET=****\n"));
     CHECK (!strstr (printed, KEY_A) && !strstr (printed, KEY_B) && !strstr (printed, "whsec_"));
     CHECK (strstr (printed, "\nOVHOOK_RETRY_MAX_AGE=720h\n"));
