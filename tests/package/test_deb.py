@@ -14,9 +14,9 @@ apt (which fetches its dependencies), then, chrooted:
               shipped starts under all its hardening, loads its bus key as a
               credential, writes its spool, delivers a CURVE-published event
               to a receiver in this test, and stops with its last line; the
-              proxy's unit starts on the ports its env file names. Until the
-              bridge speaks sd_notify (it links libsystemd), a drop-in makes
-              the unit Type=exec, and the test says so
+              proxy's unit starts on the ports its env file names. Until a
+              program speaks sd_notify (links libsystemd), a drop-in makes
+              its unit Type=exec, and the test says so
   purge       apt-get purge removes it all, conffiles included
 Skips (77), saying why: not root, no mmdebstrap, no reachable mirror, or a
 sanitizer build (its binaries need the sanitizer runtime); the service part
@@ -200,12 +200,12 @@ class DebTest (unittest.TestCase):
                     "OVHOOK_BUS_ALLOW=/etc/ovhook/keys/allowed\n")
         self.write ("/etc/ovhook/ovhook-proxy.env", "OVHOOK_PROXY_FRONTEND=@tcp://127.0.0.1:%d\n"
                     "OVHOOK_PROXY_BACKEND=@tcp://127.0.0.1:%d\n" % (front, back))
-        linked = subprocess.run (["readelf", "-d", os.path.join (self.root, "usr/bin/ovhook-bridge")],
-                                 capture_output=True, text=True).stdout
-        if "libsystemd" not in linked:
-            print ("\nthe bridge does not speak sd_notify yet: units tested as Type=exec",
-                   file=sys.stderr)
-            for unit in ("ovhook-bridge", "ovhook-proxy"):
+        for unit in ("ovhook-bridge", "ovhook-proxy"):
+            linked = subprocess.run (["readelf", "-d", os.path.join (self.root, "usr/bin", unit)],
+                                     capture_output=True, text=True).stdout
+            if "libsystemd" not in linked:
+                print ("\n%s does not speak sd_notify yet: its unit tested as Type=exec" % unit,
+                       file=sys.stderr)
                 self.write ("/etc/systemd/system/%s.service.d/test.conf" % unit,
                             "[Service]\nType=exec\nWatchdogSec=0\n")
         log = open (os.path.join (self.folder, "boot.log"), "w")
