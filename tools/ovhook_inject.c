@@ -74,9 +74,9 @@ static void
 s_usage (FILE *file)
 {
     fprintf (file,
-        "usage: " NAME " [options] EVENT key=value ...\n"
-        "       " NAME " [options] --json [FILE|-]\n"
-        "       " NAME " [options] --scenario NAME\n"
+        "Usage: " NAME " [options] EVENT key=value ...\n"
+        "  or:  " NAME " [options] --json [FILE|-]\n"
+        "  or:  " NAME " [options] --scenario NAME\n"
         "Publish OpenVidu-style events on the ovhook bus.\n\n"
         "  key=value      typed: integer, float, true, false, null, else a string\n"
         "  key:=JSON      any JSON value (arrays, objects, n:=42, s:='\"42\"')\n"
@@ -84,7 +84,8 @@ s_usage (FILE *file)
         "                 timestamp is the current time in ms unless given\n"
         "  --json [FILE]  one webhook JSON object per line (default: stdin)\n"
         "  --scenario NAME  session lifecycles (%s)\n"
-        "  --sessions N, --participants M   scenario size (1, 2)\n"
+        "  --sessions N, --participants M\n"
+        "                 scenario size (1, 2)\n"
         "  --seed S       scenario PRNG seed (default: random)\n"
         "  --bus ENDPOINTS  CZMQ syntax (default >" OVH_BUS_ENDPOINT ")\n"
         "  --join-timeout MS  wait this long for a subscriber (2000)\n"

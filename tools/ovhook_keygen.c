@@ -30,7 +30,7 @@ static void
 s_usage (FILE *file)
 {
     fprintf (file,
-        "usage: " NAME " [--meta KEY=VALUE]... [--src-prefix PREFIX] NAME\n"
+        "Usage: " NAME " [--meta KEY=VALUE]... [--src-prefix PREFIX] NAME\n"
         "Write a CurveZMQ certificate pair for the ovhook bus: NAME, the public\n"
         "certificate (put it in the --bus-allow folder of the servers this\n"
         "program connects to, or give it to clients as --bus-server-key), and\n"

@@ -98,16 +98,13 @@ static void
 s_usage (FILE *file)
 {
     fprintf (file,
-        "usage: " NAME " [--frontend ENDPOINTS] [--backend ENDPOINTS] [--sndhwm N]\n"
-        "                    [--rcvhwm N] [--max-frame BYTES] [--stats-interval DURATION]\n"
-        "                    [--bus-key FILE [--frontend-allow DIR] [--backend-allow DIR]\n"
-        "                    [--bus-allow DIR] [--bus-server-key FILE]] [--bus-insecure]\n"
-        "                    [--metrics ADDR:PORT]\n"
+        "Usage: " NAME " [--frontend ENDPOINTS] [--backend ENDPOINTS] [OPTION]...\n"
         "Forward the ovhook bus: publishers connect to the frontend (XSUB),\n"
         "consumers to the backend (XPUB); subscriptions travel upstream.\n\n"
         "  --frontend ENDPOINTS   CZMQ syntax (default @tcp://127.0.0.1:5560)\n"
         "  --backend ENDPOINTS    CZMQ syntax (default @tcp://127.0.0.1:5561)\n"
-        "  --sndhwm N, --rcvhwm N high-water marks, messages (%d; 0 = none); the\n"
+        "  --sndhwm N, --rcvhwm N\n"
+        "                         high-water marks, messages (%d; 0 = none); the\n"
         "                         receive one at most 32 MiB / (max-frame + 64 KiB)\n"
         "  --max-frame BYTES      largest frame forwarded, + 64 KiB (1048576); a\n"
         "                         larger one drops its sender's connection\n"

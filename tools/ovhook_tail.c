@@ -63,8 +63,7 @@ static void
 s_usage (FILE *file)
 {
     fprintf (file,
-        "usage: " NAME " [--bus ENDPOINTS] [--envelope] [--count N] [--metrics ADDR:PORT]\n"
-        "                   [EVENT ...]\n"
+        "Usage: " NAME " [--bus ENDPOINTS] [--envelope] [--count N] [EVENT ...]\n"
         "Print the events on the ovhook bus as the webhook JSON the bridge POSTs,\n"
         "one line each.\n\n"
         "  --bus ENDPOINTS  CZMQ syntax (default >tcp://127.0.0.1:5561, the proxy's\n"
