@@ -11,6 +11,7 @@
 #include "ovh_dispatcher.h"
 #include "ovh_backlog.h"
 #include "ovh_breaker.h"
+#include "ovh_feed.h"
 #include "ovh_lanes.h"
 #include "ovh_schedule.h"
 #include "ovh_sender.h"
@@ -34,9 +35,10 @@ typedef struct {
     size_t (*free) (ovh_sender_t *self);
     size_t (*busy) (ovh_sender_t *self);
     int (*start) (ovh_sender_t *self, ovh_item_t *item);
-    zmq_pollitem_t *(*pollitems) (ovh_sender_t *self, int reserved, int *count);
-    long (*timeout) (ovh_sender_t *self);
-    void (*act) (ovh_sender_t *self);
+    int (*watch) (ovh_sender_t *self, int epoll_fd);
+    long (*timeout) (ovh_sender_t *self, int64_t now);
+    void (*act) (ovh_sender_t *self, const struct epoll_event *events, int count,
+                 int64_t now);
     void (*abort) (ovh_sender_t *self);
     const char *(*endpoint) (ovh_sender_t *self);
 } ovh_sender_class_t;
@@ -44,8 +46,11 @@ typedef struct {
 struct _ovh_dispatcher_t {
     ovh_config_t *config;
     zactor_t *actor;
-    zsock_t *feed_in;               //  intake's end (the caller's thread)
-    zsock_t *feed_out;              //  actor's end
+    //  The intake's items to the actor: a ring for one producer (the
+    //  intake's thread) and one consumer (the actor)
+    ovh_feed_t *feed;
+    //  The actor's one wait: its pipe, the feed, curl's sockets
+    int epoll_fd;
     //  Used by the actor only
     const ovh_sender_class_t *sender_class;
     ovh_sender_t *sender;

@@ -1,7 +1,8 @@
 /*  ovh_sender_private.h - what the files of the sender class share: its
-    shards, transfers and poll set. ovh_sender.c sets them up, starts and
-    finishes transfers; ovh_sender_poll.c keeps the poll set and the timers
-    of all shards and lets curl act on them. Not for other classes.
+    shards, transfers and epoll registrations. ovh_sender.c sets them up,
+    starts and finishes transfers; ovh_sender_poll.c keeps curl's sockets in
+    the dispatcher's epoll set and the timers of all shards, and lets curl
+    act on them. Not for other classes.
 
     The transfers are split over shards of at most SHARD_SLOTS, each with
     a curl multi handle of its own. libcurl 7.88 looks for a connection to
@@ -56,13 +57,6 @@ struct _shard_t {
     bool listed;
 };
 
-//  A ready socket, as act copies it before acting
-typedef struct {
-    curl_socket_t fd;
-    short revents;
-    shard_t *shard;
-} ready_t;
-
 struct _ovh_sender_t {
     shard_t *shards;
     size_t shard_count;
@@ -73,17 +67,12 @@ struct _ovh_sender_t {
     transfer_t *transfers;
     size_t transfer_count;
     size_t busy;
-    //  The poll set, kept up to date as curl asks instead of rebuilt at
-    //  every loop: the caller's 'reserved' items, then the sockets the
-    //  shards' multis want watched. Each socket's place among those is
-    //  stored with its multi (curl_multi_assign, plus one), so that no
-    //  callback searches; 'owners' holds each watched socket's shard.
-    zmq_pollitem_t *polls;
-    shard_t **owners;
-    size_t reserved;
-    size_t watch_count;
-    size_t poll_max;                //  room in polls, owners and ready
-    ready_t *ready;                 //  the ready sockets, copied by act
+    //  The dispatcher's epoll set, -1 until ovh_sender_watch. Each socket
+    //  curl wants watched is registered with data.u64 = its shard's index
+    //  << 32 | the descriptor: an event leads to its multi in O(1), with no
+    //  table to keep. curl_multi_assign marks a socket as registered.
+    int epoll_fd;
+    size_t watch_count;             //  sockets registered
     bool closing;                   //  destroy: curl's callbacks are ignored
     ovh_sender_done_fn *done;
     void *done_arg;
@@ -93,9 +82,6 @@ struct _ovh_sender_t {
     char *endpoint_shown;
 };
 
-//  ovh_sender_poll.c: room for 'count' items in the poll set; 0 or -1
-int
-    ovh_sender_poll_room (ovh_sender_t *self, size_t count);
 //  ovh_sender_poll.c: hands the shard's multi the socket and timer
 //  callbacks
 void
