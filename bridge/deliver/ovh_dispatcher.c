@@ -20,7 +20,8 @@
     ZMQ_FD of a ZeroMQ socket: edge-triggered, so after each wake-up its
     commands are read while ZMQ_EVENTS says POLLIN), the feed's eventfd
     and curl's sockets, which the sender adds and removes as curl asks.
-    One epoll_wait per loop, whatever the number of workers.                 */
+    One epoll_wait per loop, whatever the number of workers (the set and
+    the wait: ovh_dispatcher_wait.c).                                       */
 
 #include <czmq.h>
 #include <curl/curl.h>
@@ -30,14 +31,6 @@
 
 //  Items taken from the feed in one go before the actor looks at curl again
 #define FEED_BATCH      256
-
-//  Events read by one epoll_wait; more ready ones wait for the next
-#define EVENTS_MAX      256
-
-//  The actor's own descriptors in the epoll set (the sender's never have
-//  OVH_SENDER_FOREIGN set)
-#define TAG_PIPE        (OVH_SENDER_FOREIGN | 1)
-#define TAG_FEED        (OVH_SENDER_FOREIGN | 2)
 
 //  ---------------------------------------------------------------------
 //  Taking events in and sending them out
@@ -287,59 +280,6 @@ s_timeout (ovh_dispatcher_t *self, int64_t now)
     return timeout;
 }
 
-//  Does the pipe hold a command? ZMQ_EVENTS also clears its ZMQ_FD's
-//  signal, which is why the edge-triggered wait is safe only if this is
-//  asked until it says no. -1 when the context is terminated.
-static int
-s_pipe_readable (void *pipe)
-{
-    int events;
-    size_t size = sizeof events;
-    int rc;
-    do
-        rc = zmq_getsockopt (pipe, ZMQ_EVENTS, &events, &size);
-    while (rc == -1 && errno == EINTR);
-    return rc == -1 ? -1 : (events & ZMQ_POLLIN) != 0;
-}
-
-//  The pipe joins the epoll set (the feed and the sender's sockets are in
-//  it since ovh_dispatcher_new). 0 or -1.
-static int
-s_watch_pipe (ovh_dispatcher_t *self, void *pipe)
-{
-    int fd;
-    size_t size = sizeof fd;
-    if (zmq_getsockopt (pipe, ZMQ_FD, &fd, &size) == -1)
-        return -1;
-    struct epoll_event event = { .events = EPOLLIN | EPOLLET, .data.u64 = TAG_PIPE };
-    return epoll_ctl (self->epoll_fd, EPOLL_CTL_ADD, fd, &event);
-}
-
-//  Wait for anything to do, up to 'timeout' ms: returns the events read
-//  into 'events' (0 after a signal), -1 when the wait failed. Tells the
-//  feed first, so that a push while the actor sleeps wakes it.
-static int
-s_wait (ovh_dispatcher_t *self, struct epoll_event *events, long timeout, bool *pipe_ready)
-{
-    bool sleeping = timeout != 0 && ovh_feed_sleep (self->feed);
-    if (!sleeping)
-        timeout = 0;            //  items wait on the feed
-    int count = epoll_wait (self->epoll_fd, events, EVENTS_MAX,
-                            timeout > INT_MAX || timeout < 0 ? -1 : (int) timeout);
-    if (count == -1 && errno != EINTR)
-        return -1;
-    bool fed = false;
-    for (int index = 0; index < count; index++) {
-        if (events [index].data.u64 == TAG_PIPE)
-            *pipe_ready = true;
-        else
-        if (events [index].data.u64 == TAG_FEED)
-            fed = true;
-    }
-    ovh_feed_awake (self->feed, fed);
-    return count < 0 ? 0 : count;
-}
-
 static void
 s_actor (zsock_t *pipe, void *arg)
 {
@@ -347,7 +287,7 @@ s_actor (zsock_t *pipe, void *arg)
     zsock_signal (pipe, 0);
     void *pipe_socket = zsock_resolve (pipe);
     bool running = true;
-    if (s_watch_pipe (self, pipe_socket)) {
+    if (ovh_dispatcher_watch_pipe (self, pipe_socket)) {
         //  Commands cannot be heard: stop now, the caller's wait ends with
         //  'finished' and everything queued counts as undelivered
         ovh_log_error ("dispatcher: cannot watch its command pipe: %s", strerror (errno));
@@ -360,16 +300,16 @@ s_actor (zsock_t *pipe, void *arg)
 
     //  Commands may have come before the pipe was watched
     bool pipe_ready = true;
-    struct epoll_event events [EVENTS_MAX];
+    struct epoll_event events [OVH_DISPATCHER_EVENTS];
     while (running) {
         long timeout = pipe_ready ? 0 : s_timeout (self, zclock_mono ());
-        int count = s_wait (self, events, timeout, &pipe_ready);
+        int count = ovh_dispatcher_wait (self, events, timeout, &pipe_ready);
         if (count == -1) {
             ovh_log_error ("dispatcher: epoll_wait failed: %s", strerror (errno));
             break;
         }
         int rc = 0;
-        while (running && pipe_ready && (rc = s_pipe_readable (pipe_socket)) == 1)
+        while (running && pipe_ready && (rc = ovh_dispatcher_pipe_readable (pipe_socket)) == 1)
             running = s_command (self, pipe);
         if (rc == -1 || !running)
             break;              //  $TERM, or the context terminated
@@ -452,15 +392,12 @@ ovh_dispatcher_new_with (ovh_config_t *config, ovh_signer_t *signer, ovh_spool_t
     size_t capacity = spool ? FEED_MAX : config->queue_events;
     capacity = capacity < 65535 ? capacity + 1 : 65536;
     self->feed = ovh_feed_new (capacity);
-    self->epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
     if (!self->sender || !self->lanes || !self->schedule || !self->breaker
-    ||  !self->feed || self->epoll_fd < 0 || (spool && !self->backlog)) {
+    ||  !self->feed || (spool && !self->backlog)) {
         ovh_dispatcher_destroy (&self);
         return NULL;
     }
-    struct epoll_event event = { .events = EPOLLIN, .data.u64 = TAG_FEED };
-    if (epoll_ctl (self->epoll_fd, EPOLL_CTL_ADD, ovh_feed_fd (self->feed), &event)
-    ||  sender_class->watch (self->sender, self->epoll_fd)) {
+    if (ovh_dispatcher_wait_setup (self)) {
         ovh_log_error ("cannot set up the dispatcher's epoll set: %s", strerror (errno));
         ovh_dispatcher_destroy (&self);
         return NULL;

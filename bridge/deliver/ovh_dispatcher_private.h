@@ -100,6 +100,33 @@ ovh_dispatcher_count (ovh_dispatcher_t *self, const ovh_item_t *item, ovh_outcom
                                                          + outcome], 1, memory_order_relaxed);
 }
 
+//  Events read by one epoll_wait; more ready ones wait for the next
+#define OVH_DISPATCHER_EVENTS       256
+
+//  The actor's own descriptors in the epoll set (the sender's never have
+//  OVH_SENDER_FOREIGN set)
+#define OVH_DISPATCHER_TAG_PIPE     (OVH_SENDER_FOREIGN | 1)
+#define OVH_DISPATCHER_TAG_FEED     (OVH_SENDER_FOREIGN | 2)
+
+//  ovh_dispatcher_wait.c: the epoll set, with the feed and the sender's
+//  sockets in it. 0 or -1 (errno set).
+int
+    ovh_dispatcher_wait_setup (ovh_dispatcher_t *self);
+//  ovh_dispatcher_wait.c: the actor's pipe joins the set. 0 or -1.
+int
+    ovh_dispatcher_watch_pipe (ovh_dispatcher_t *self, void *pipe);
+//  ovh_dispatcher_wait.c: does the pipe hold a command? 1 or 0; -1 when
+//  the context is terminated
+int
+    ovh_dispatcher_pipe_readable (void *pipe);
+//  ovh_dispatcher_wait.c: wait up to 'timeout' ms (-1: no limit) for
+//  anything to do; the events read into 'events' (OVH_DISPATCHER_EVENTS
+//  of room), *pipe_ready set if the pipe was signalled. The count (0
+//  after a signal), or -1 when the wait failed.
+int
+    ovh_dispatcher_wait (ovh_dispatcher_t *self, struct epoll_event *events, long timeout,
+                         bool *pipe_ready);
+
 //  ovh_dispatcher_new with another sender than libcurl's: for unit tests
 ovh_dispatcher_t *
     ovh_dispatcher_new_with (ovh_config_t *config, ovh_signer_t *signer,
