@@ -530,8 +530,8 @@ fi
 [ -n "$REC_SUMMARY" ] && echo "recovery:                     $REC_SUMMARY"
 if [ -n "$E2E" ]; then
     echo "bridge CPU per event:         $CPU_PER_EVENT us (all threads, full speed); wrk $WRK_PER_REQUEST us" \
-         "per request; bridge/wrk $(awk -v a="$CPU_PER_EVENT" -v b="$WRK_PER_REQUEST" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }')" \
-         "($(verdict "$(awk -v a="$CPU_PER_EVENT" -v b="$WRK_PER_REQUEST" 'BEGIN { printf "%.2f", b > 0 ? a / b : 99 }')" 1.5 0) <= 1.5)"
+         "per request; bridge/wrk $(awk -v a="$CPU_PER_EVENT" -v b="$WRK_PER_REQUEST" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }')" \
+         "($(verdict "$(awk -v a="$CPU_PER_EVENT" -v b="$WRK_PER_REQUEST" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 99 }')" 1.5 0) <= 1.5)"
     echo "peak RSS at full speed:       $RSS_MIB MiB  ($(verdict "$RSS_MIB" 32 0) < 32 MiB)"
 fi
 echo "per-session order violations: $VIOLATIONS; out of seq order on the bus: $BUS_REORDERS; events lost: $LOST_TOTAL"
