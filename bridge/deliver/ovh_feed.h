@@ -2,12 +2,12 @@
     of pointers for exactly one producer thread and one consumer thread,
     with an eventfd the consumer can wait on in its epoll set.
 
-    It replaced an inproc ZeroMQ PAIR socket, which cost per event a
-    getpid (libzmq's fork check when it signals the reader) and a poll in
-    the dispatcher's zmq_poll. Here a push is two atomic stores and, only
-    when the consumer said it is going to sleep, one write to the eventfd:
-    at full speed, at most one per wake-up of the consumer, for all the
-    items pushed meanwhile.
+    It replaced an inproc ZeroMQ PAIR socket, whose mailbox checks cost a
+    getpid (libzmq's fork check) and a poll each time a side found it
+    asleep, and which needed the dispatcher's zmq_poll. Here a push is two
+    atomic stores and, only when the consumer said it is going to sleep,
+    one write to the eventfd: at most one per wake-up of the consumer, for
+    all the items pushed meanwhile.
 
     The consumer's protocol: before it blocks, ovh_feed_sleep (false: items
     wait, do not block); after it wakes, ovh_feed_awake; pop until NULL.    */
