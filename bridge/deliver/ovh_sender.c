@@ -201,7 +201,8 @@ ovh_sender_new (ovh_config_t *config, ovh_signer_t *signer,
         return NULL;
     }
     for (size_t index = 0; index < self->transfer_count; index++)
-        if (s_setup_transfer (&self->transfers [index], config, self->url)) {
+        if (s_setup_transfer (&self->transfers [index], config, self->url)
+        ||  ovh_sender_poll_attach_easy (&self->transfers [index])) {
             ovh_log_error ("cannot set up HTTP delivery to %s (libcurl refused an option)",
                            self->endpoint_shown);
             ovh_sender_destroy (&self);
@@ -234,6 +235,7 @@ ovh_sender_destroy (ovh_sender_t **self_p)
             curl_multi_cleanup (shard->multi);
         free (shard->idle);
     }
+    free (self->fds);
     curl_url_cleanup (self->url);
     curl_slist_free_all (self->headers);
     free (self->shards);

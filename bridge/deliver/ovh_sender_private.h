@@ -57,6 +57,14 @@ struct _shard_t {
     bool listed;
 };
 
+//  A descriptor in the epoll set, as ovh_sender_poll.c keeps it
+typedef enum { WATCH_NONE, WATCH_CURL, WATCH_PARKED } watch_state_t;
+typedef struct {
+    uint64_t data;                  //  as registered
+    uint32_t events;
+    uint8_t state;                  //  watch_state_t
+} watch_t;
+
 struct _ovh_sender_t {
     shard_t *shards;
     size_t shard_count;
@@ -69,10 +77,13 @@ struct _ovh_sender_t {
     size_t busy;
     //  The dispatcher's epoll set, -1 until ovh_sender_watch. Each socket
     //  curl wants watched is registered with data.u64 = its shard's index
-    //  << 32 | the descriptor: an event leads to its multi in O(1), with no
-    //  table to keep. curl_multi_assign marks a socket as registered.
+    //  << 32 | the descriptor: an event leads to its multi in O(1).
     int epoll_fd;
-    size_t watch_count;             //  sockets registered
+    size_t watch_count;             //  sockets curl wants watched
+    //  Each descriptor's registration, indexed by the descriptor (O(1)),
+    //  grown as curl's sockets get higher numbers (ovh_sender_poll.c)
+    watch_t *fds;
+    size_t fd_room;
     bool closing;                   //  destroy: curl's callbacks are ignored
     ovh_sender_done_fn *done;
     void *done_arg;
@@ -86,6 +97,10 @@ struct _ovh_sender_t {
 //  callbacks
 void
     ovh_sender_poll_attach (shard_t *shard);
+//  ovh_sender_poll.c: the transfer's sockets are closed through the
+//  sender, which keeps its record of the epoll set true. 0 or -1.
+int
+    ovh_sender_poll_attach_easy (transfer_t *transfer);
 //  ovh_sender.c: reports the shard's finished transfers
 void
     ovh_sender_collect (shard_t *shard);
