@@ -80,7 +80,7 @@ echo "bridge: $BIN/ovhook-bridge; delivered $delivered; load $(cut -d' ' -f1-3 /
 cat "$DIR/strace.txt"
 awk -v n="$delivered" '$4 / n >= 0.01 && $NF ~ /^[a-z_0-9]+$/ && $4 ~ /^[0-9]+$/ && $NF != "total" {
         calls = $4; printf "%-16s %8.3f per event\n", $NF, n ? calls / n : 0 }
-    $NF == "total" { printf "%-16s %8.3f per event\n", "ALL", n ? $3 / n : 0 }' "$DIR/strace.txt"
+    $NF == "total" { printf "%-16s %8.3f per event\n", "ALL", n ? $4 / n : 0 }' "$DIR/strace.txt"
 [ -n "${BENCH_STRACE_KEEP:-}" ] && cp "$DIR/strace.txt" "$BENCH_STRACE_KEEP"
 [ "$delivered" -ge "$EVENTS" ] || { echo "bench: $((EVENTS - delivered)) event(s) not delivered" >&2; exit 1; }
 exit 0
