@@ -233,18 +233,20 @@ ovh_seqtrack_settle (ovh_seqtrack_t *self)
     uint64_t before = self->lost;
     for (s_source_t *source = (s_source_t *) zhashx_first (self->sources); source;
          source = (s_source_t *) zhashx_next (self->sources)) {
-        if (source->holes) {
-            uint64_t low = s_window_low (source);
-            if (low < source->floor)
-                low = source->floor;
-            //  Marked as seen once counted: a copy that still comes is
-            //  dropped as a duplicate, so nothing counts as both
-            for (uint64_t seq = low; seq <= source->settle_top && source->holes; seq++)
-                if (!s_seen (source, seq)) {
-                    s_mark (source, seq, true);
-                    s_lost (self, 1);
-                    source->holes--;
-                }
+        uint64_t low = s_window_low (source);
+        if (low < source->floor)
+            low = source->floor;
+        //  Marked as seen once counted: a copy that still comes is dropped
+        //  as a duplicate, so nothing counts as both. (The loop stops at
+        //  settle_top itself: it may be UINT64_MAX.)
+        for (uint64_t seq = low; source->holes && seq <= source->settle_top; seq++) {
+            if (!s_seen (source, seq)) {
+                s_mark (source, seq, true);
+                s_lost (self, 1);
+                source->holes--;
+            }
+            if (seq == source->settle_top)
+                break;
         }
         source->settle_top = source->seq;
     }

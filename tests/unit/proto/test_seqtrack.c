@@ -204,6 +204,22 @@ test_redundant (void)
     CHECK (ovh_seqtrack_lost (track) == 10);
     ovh_seqtrack_destroy (&track);
 
+    //  The top of the seq range: holes below UINT64_MAX settle, and the
+    //  loops end
+    track = ovh_seqtrack_new (4);
+    ovh_seqtrack_set_paths (track, 2);
+    CHECK (ovh_seqtrack_record (track, "signalSent", "p", 1, UINT64_MAX - 5, &epoch, &last)
+           == OVH_SEQ_FIRST);
+    CHECK (ovh_seqtrack_record (track, "signalSent", "p", 1, UINT64_MAX, &epoch, &last)
+           == OVH_SEQ_GAP);
+    CHECK (ovh_seqtrack_record (track, "signalSent", "p", 1, UINT64_MAX - 1, &epoch, &last)
+           == OVH_SEQ_LATE);
+    CHECK (ovh_seqtrack_settle (track) == 0);
+    CHECK (ovh_seqtrack_settle (track) == 3);
+    CHECK (ovh_seqtrack_record (track, "signalSent", "p", 1, UINT64_MAX, &epoch, &last)
+           == OVH_SEQ_DUPLICATE);
+    ovh_seqtrack_destroy (&track);
+
     //  One path: the window is not used, the old verdicts stand
     track = ovh_seqtrack_new (4);
     ovh_seqtrack_set_paths (track, 1);
