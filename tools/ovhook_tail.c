@@ -223,9 +223,12 @@ s_settle (tail_t *self, ovh_seqtrack_t *seqtrack, int64_t *settled)
         return;
     *settled = now;
     uint64_t lost = ovh_seqtrack_settle (seqtrack);
-    if (lost)
-        fprintf (stderr, NAME ": lost %" PRIu64 " message(s): no path of the %zu brought "
-                 "them\n", lost, self->paths);
+    if (!lost)
+        return;
+    fprintf (stderr, NAME ": lost %" PRIu64 " message(s): no path of the %zu brought them\n",
+             lost, self->paths);
+    if (self->lost)
+        ovh_metric_set (self->lost, 0, (int64_t) ovh_seqtrack_lost (seqtrack));
 }
 
 //  --metrics: bind at start, then serve. 0 or -1 (reported).

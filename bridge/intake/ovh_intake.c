@@ -412,13 +412,6 @@ ovh_intake_lost (ovh_intake_t *self)
     return atomic_load_explicit (&self->lost, memory_order_relaxed);
 }
 
-size_t
-ovh_intake_paths (ovh_intake_t *self)
-{
-    assert (self);
-    return self->paths;
-}
-
 void
 ovh_intake_log_handshakes (ovh_intake_t *self)
 {

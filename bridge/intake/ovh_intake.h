@@ -74,8 +74,6 @@ atomic_uint_least64_t *ovh_intake_received_counters (ovh_intake_t *self);
 atomic_uint_least64_t *ovh_intake_dropped_counters (ovh_intake_t *self);
 //  Messages the bus lost, seen from envelope seq gaps
 uint64_t ovh_intake_lost (ovh_intake_t *self);
-//  How many paths bring each event: the endpoints of config->bus
-size_t ovh_intake_paths (ovh_intake_t *self);
 
 //  With CURVE on, one line with the bus's handshakes so far: allowed,
 //  refused (a key not in --bus-allow) and failed (no CURVE, a wrong server
