@@ -99,10 +99,12 @@ class RedundantProxiesTest (ovhtest.BridgeTestCase):
         self.assertNotRegex (bridge.log (), r"lost \d+ message|too old|went back")
         duplicates = stats ["reasons"].get ("duplicate", 0)
         self.assertEqual (set (stats ["reasons"]), {"duplicate"}, bridge.show ())
-        #   Both paths carried most events (each outage costs one path
-        #   about 0.5 s of 2 x RATE events); no copies at all would mean
-        #   one path was missing all along
-        self.assertGreater (duplicates, total // 2, bridge.show ())
+        #   Both paths carried many events (each outage costs one path 0.5 s
+        #   of 2 x RATE events and the reconnection: 250-290 events in all,
+        #   540 under ASan); few copies would mean one path was missing all
+        #   along. (That the restarted proxy carries events again shows as
+        #   nothing lost while the other one is down.)
+        self.assertGreater (duplicates, total // 4, bridge.show ())
         self.assertLess (duplicates, len (received ()), bridge.show ())
         self.assertEqual (stats ["delivered"], len (received ()), bridge.show ())
         self.assertEqual (stats ["received"], stats ["delivered"] + duplicates, bridge.show ())
