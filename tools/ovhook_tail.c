@@ -193,10 +193,19 @@ s_check_seq (tail_t *self, ovh_seqtrack_t *seqtrack, const ovh_event_t *event)
 {
     if (!event->has_envelope)
         return true;
-    uint64_t last;
+    uint64_t last, lost_before = ovh_seqtrack_lost (seqtrack);
     ovh_seq_t verdict = ovh_seqtrack_record (seqtrack, event->type->name, event->src,
                                              event->src_size, event->seq,
                                              event->has_epoch? &event->epoch: NULL, &last);
+    //  Holes that left the window unfilled (ovh_seqtrack.h)
+    uint64_t lost = ovh_seqtrack_lost (seqtrack) - lost_before;
+    if (self->paths > 1 && lost && verdict != OVH_SEQ_RESTART && verdict != OVH_SEQ_JUMP) {
+        char src [204];
+        fprintf (stderr, NAME ": lost %" PRIu64 " message(s): %s from src %s, out of the "
+                 "window at seq %" PRIu64 ": no path of the %zu brought them\n", lost,
+                 event->type->name, ovh_shown (src, sizeof src, event->src, event->src_size),
+                 event->seq, self->paths);
+    }
     if (verdict == OVH_SEQ_DUPLICATE) {
         self->duplicate_count++;
         if (self->duplicates)

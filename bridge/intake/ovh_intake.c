@@ -227,12 +227,22 @@ s_drop (ovh_intake_t *self, int reason, const char *detail)
 static ovh_seq_t
 s_check_seq (ovh_intake_t *self, const ovh_event_t *event)
 {
-    uint64_t last;
+    uint64_t last, lost_before = ovh_seqtrack_lost (self->seqtrack);
     ovh_seq_t verdict = ovh_seqtrack_record (self->seqtrack, event->type->name, event->src,
                                              event->src_size, event->seq,
                                              event->has_epoch? &event->epoch: NULL, &last);
     //  With redundant paths a gap is only a hole another path may fill:
-    //  what is lost is said when it is settled (s_settle)
+    //  what is lost is said when it leaves the window (here) or is
+    //  settled (s_settle)
+    uint64_t lost = ovh_seqtrack_lost (self->seqtrack) - lost_before;
+    if (self->paths > 1 && lost && verdict != OVH_SEQ_RESTART && verdict != OVH_SEQ_JUMP) {
+        char src [204];
+        ovh_shown (src, sizeof src, event->src, event->src_size);
+        ovh_ratelog_warn (self->seqlog, 0, "lost %" PRIu64 " message(s) on the bus: %s from "
+                          "src %s, out of the window at seq %" PRIu64 ": no path of the %zu "
+                          "brought them", lost, event->type->name, src, event->seq,
+                          self->paths);
+    }
     if (verdict == OVH_SEQ_GAP && self->paths > 1)
         return verdict;
     char sentence [512];
