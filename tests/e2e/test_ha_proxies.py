@@ -2,8 +2,11 @@
 processes, every publisher connected to both frontends, the bridge and
 ovhook-tail to both backends. One proxy is killed (SIGKILL) under steady
 load and started again, then the other: the receiver gets every event
-exactly once, in publish order per session; the tail prints each once; the
-bridge counts no loss, and the other path's copies as "duplicate".
+exactly once; the tail prints each once; the bridge counts no loss, and the
+other path's copies as "duplicate". Order: per session in publish order,
+but for the few events a restarted proxy may bring before the surviving
+path brings the ones published just before (docs/ha.md, "Order"): their
+inversions are counted, printed and bounded by MAX_INVERSIONS.
 
 Publishers, in their own processes, at RATE events a second each:
 ovhook-inject --json (libovhook's publisher, an endpoint list) and
@@ -24,6 +27,10 @@ import topology                                     # noqa: E402
 import hapaths                                      # noqa: E402
 
 RATE = 150
+#   Inversions (pairs of events of one session, or of one publisher at the
+#   tail, in the wrong order) allowed in a run: a rejoining path ahead of
+#   the other by 50 ms of 2 x RATE events
+MAX_INVERSIONS = 30
 TOPICS = ["sessionCreated", "participantJoined", "signalSent", "participantLeft",
           "sessionDestroyed"]
 
@@ -94,7 +101,8 @@ class RedundantProxiesTest (ovhtest.BridgeTestCase):
         stats = ovhtest.parse_stopped (bridge.halt (signal.SIGTERM))
 
         bodies = real (received ())
-        topology.check_sessions (self, feeds, bodies, "receiver")
+        inverted = hapaths.check_once (self, feeds, bodies, "receiver")
+        self.assertLessEqual (inverted, MAX_INVERSIONS, "order inversions at the receiver")
         self.assertEqual (stats ["extra"].get ("lost on bus", 0), 0, bridge.show ())
         self.assertNotRegex (bridge.log (), r"lost \d+ message|too old|went back")
         duplicates = stats ["reasons"].get ("duplicate", 0)
@@ -109,16 +117,18 @@ class RedundantProxiesTest (ovhtest.BridgeTestCase):
         self.assertEqual (stats ["delivered"], len (received ()), bridge.show ())
         self.assertEqual (stats ["received"], stats ["delivered"] + duplicates, bridge.show ())
 
-        hapaths.check_tail (self, feeds, real (printed ()), "tail")
+        tail_inverted = hapaths.check_tail (self, feeds, real (printed ()), "tail")
+        self.assertLessEqual (tail_inverted, MAX_INVERSIONS, "order inversions at the tail")
         self.assertNotIn ("lost", tail_log, tail.show ())
         m = re.search (r"2 paths: dropped (\d+) duplicate", tail_log)
         self.assertIsNotNone (m, tail.show ())
         #   The figures docs/ha.md quotes
         #   (warm-up events come on one path each, never twice)
         sys.stderr.write ("\nfigures: %d events, %d warm-up; bridge received %d, duplicates "
-                          "%d (%d events came on one path only); tail duplicates %s\n"
+                          "%d (%d events came on one path only); tail duplicates %s; order "
+                          "inversions: receiver %d, tail %d\n"
                           % (total, len (received ()) - total, stats ["received"], duplicates,
-                             total - duplicates, m.group (1)))
+                             total - duplicates, m.group (1), inverted, tail_inverted))
 
 
 if __name__ == "__main__":

@@ -97,6 +97,7 @@ class ShardTest (ovhtest.BridgeTestCase):
         #   Union = everything, once, per session in order (one receiver
         #   after the other keeps each session's order: it is in one only)
         topology.check_sessions (self, feeds, got [0] + got [1], "the two receivers")
+        #   (one proxy: no rejoining path, order is exact)
         for shard in range (2):
             #   Warm-up events included: the other's are dropped too
             self.assertEqual (stats [shard] ["delivered"], len (bodies (receivers [shard]) ()),
