@@ -133,6 +133,9 @@ s_check (ovh_config_t *self, s_id_t id, const char *value, s_id_t named, const c
         case K_CA:      rc = ovh_config_check_ca (value, (char **) field, problems); break;
         case K_PATH:    rc = ovh_config_check_path (value, (char **) field, problems); break;
         case K_LISTEN:  rc = ovh_config_check_listen (value, (char **) field, problems); break;
+        case K_HTTP_VERSION:
+            rc = ovh_config_check_http_version (value, (int *) field, problems);
+            break;
         case K_KEY:     rc = ovh_config_check_key (value, (char **) field, problems); break;
         case K_FOLDER:  rc = ovh_config_check_folder (value, (char **) field, problems); break;
         case K_SECRET:  rc = ovh_config_check_secret (value, (char **) field, problems); break;
@@ -528,6 +531,9 @@ ovh_config_print (ovh_config_t *self, FILE *file)
             case K_BOOL:    value = *(bool *) field? "true": "false"; break;
             case K_SYNC:    value = *(bool *) field? "full": "normal"; break;
             case K_LOG_FORMAT: value = *(bool *) field? "json": "text"; break;
+            case K_HTTP_VERSION:
+                value = ovh_config_format_http_version (*(int *) field);
+                break;
             case K_URL:     value = made = ovh_config_format_url (self->endpoint); break;
             case K_HEADERS: value = made = ovh_config_format_headers (self->headers); break;
             case K_EVENTS:  value = made = ovh_config_format_events (self->events); break;

@@ -15,6 +15,7 @@
 #include <czmq.h>
 #include <curl/curl.h>
 #include <jansson.h>
+#include "ovh_config.h"
 #include "ovh_config_check.h"
 #include "ovh_signer.h"
 #include "ovh_statusserver.h"
@@ -429,6 +430,24 @@ ovh_config_check_log_format (const char *value, bool *json, zlist_t *problems)
         *json = true;
     else {
         ovh_config_problem (problems, *value? "Is not text or json": "Cannot be empty");
+        return -1;
+    }
+    return 0;
+}
+
+int
+ovh_config_check_http_version (const char *value, int *version, zlist_t *problems)
+{
+    if (strcmp (value, "1.1") == 0)
+        *version = OVH_HTTP_1_1;
+    else
+    if (strcmp (value, "2") == 0)
+        *version = OVH_HTTP_2;
+    else
+    if (strcasecmp (value, "auto") == 0)
+        *version = OVH_HTTP_AUTO;
+    else {
+        ovh_config_problem (problems, *value? "Is not 1.1, 2 or auto": "Cannot be empty");
         return -1;
     }
     return 0;

@@ -35,7 +35,8 @@ typedef enum {
     K_SECRET,       //  whsec_ secrets, never shown
     K_SYNC,         //  normal or full, into a bool (full)
     K_LOG_FORMAT,   //  text or json, into a bool (json)
-    K_LISTEN        //  ADDR:PORT to listen on, or empty for none
+    K_LISTEN,       //  ADDR:PORT to listen on, or empty for none
+    K_HTTP_VERSION  //  1.1, 2 or auto, into an ovh_http_version_t (int)
 } s_kind_t;
 
 //  C type of the field a setting fills
@@ -52,7 +53,7 @@ typedef enum {
     S_SECRET, S_SECRET_FILE, S_RETRIES, S_RETRY_INITIAL, S_RETRY_MAX, S_RETRY_JITTER,
     S_RETRY_MAX_AGE, S_BREAKER_THRESHOLD, S_SPOOL, S_SPOOL_SYNC, S_SPOOL_MAX,
     S_DEAD_LETTER, S_REDELIVER,
-    S_LOG_FORMAT, S_LOG_FILE, S_METRICS,
+    S_LOG_FORMAT, S_LOG_FILE, S_METRICS, S_HTTP_VERSION,
     S_COUNT
 } s_id_t;
 
