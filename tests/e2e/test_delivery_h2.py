@@ -243,6 +243,9 @@ class H2Test (ovhtest.BridgeTestCase):
                           {"HTTP/2.0": len (requests)})
         #   No silent duplicate: each one follows a failed attempt logged
         self.assertLessEqual (twice, len (failed), "\n".join (failed [:5]))
+        #   Only the answers libcurl lost are failures (5 to 14 in 20,000
+        #   measured): a stream reset after a 200 is not one (thousands)
+        self.assertLess (len (failed), events // 200, "\n".join (failed [:5]))
         stats = ovhtest.parse_stopped (log)
         self.assertEqual ((stats ["received"], stats ["delivered"], stats ["failed"]),
                           (events, events, 0), log [-2000:])
@@ -294,7 +297,9 @@ class H2Test (ovhtest.BridgeTestCase):
         for kind, version, protocol in (("h2", "1.1", "HTTP/1.1"), ("h2", "auto", "HTTP/2.0"),
                                         ("http", "auto", "HTTP/1.1")):
             src, epoch = "h2-versions/%s/%s/%d" % (kind, version, os.getpid ()), delivery.new_epoch ()
-            requests, log = self.deliver (kind, version, lines, src, epoch)
+            #   /body: over h2, `return 200` may make libcurl 7.88 lose an
+            #   answer (test_h2_answer_before_body_loses_nothing)
+            requests, log = self.deliver (kind, version, lines, src, epoch, "/body")
             self.assertEqual (collections.Counter (r [0] for r in requests),
                               {protocol: len (lines)}, "%s --http-version %s" % (kind, version))
             self.assertEqual (delivery.error_lines (log), [])
