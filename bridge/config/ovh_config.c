@@ -133,6 +133,8 @@ s_check (ovh_config_t *self, s_id_t id, const char *value, s_id_t named, const c
         case K_CA:      rc = ovh_config_check_ca (value, (char **) field, problems); break;
         case K_PATH:    rc = ovh_config_check_path (value, (char **) field, problems); break;
         case K_LISTEN:  rc = ovh_config_check_listen (value, (char **) field, problems); break;
+        case K_SHARD:   rc = ovh_config_check_shard (value, (ovh_shard_t *) field, problems);
+                        break;
         case K_HTTP_VERSION:
             rc = ovh_config_check_http_version (value, (int *) field, problems);
             break;
@@ -531,6 +533,14 @@ ovh_config_print (ovh_config_t *self, FILE *file)
             case K_BOOL:    value = *(bool *) field? "true": "false"; break;
             case K_SYNC:    value = *(bool *) field? "full": "normal"; break;
             case K_LOG_FORMAT: value = *(bool *) field? "json": "text"; break;
+            case K_SHARD: {
+                const ovh_shard_t *shard = (const ovh_shard_t *) field;
+                if (shard->count > 1)
+                    snprintf (text, sizeof text, "%d/%d", shard->index, shard->count);
+                else
+                    *text = 0;
+                break;
+            }
             case K_HTTP_VERSION:
                 value = ovh_config_format_http_version (*(int *) field);
                 break;

@@ -33,6 +33,14 @@ typedef enum {
     OVH_CONFIG_VERSION          //  --version
 } ovh_config_action_t;
 
+//  OVHOOK_SHARD: this bridge delivers the events of shard 'index' of
+//  'count' (ovh_shard.h); 0 of 1, every event, by default
+typedef struct {
+    int index;
+    int count;
+} ovh_shard_t;
+#define OVH_SHARD_MAX       1024
+
 typedef struct {
     //  OpenVidu's properties
     bool webhook;                       //  OPENVIDU_WEBHOOK (false)
@@ -78,6 +86,7 @@ typedef struct {
     bool log_json;                      //  OVHOOK_LOG_FORMAT=json (default text)
     char *log_file;                     //  OVHOOK_LOG_FILE, NULL: stderr
     char *metrics;                      //  OVHOOK_METRICS: ADDR:PORT, NULL: no listener
+    ovh_shard_t shard;                  //  OVHOOK_SHARD K/N (0/1: every event)
     int http_version;                   //  OVHOOK_HTTP_VERSION, an ovh_http_version_t (1.1)
 } ovh_config_t;
 

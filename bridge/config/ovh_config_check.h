@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <czmq.h>
 #include "ovhook.h"
+#include "ovh_config.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -146,6 +147,11 @@ int
 //  into *full.
 int
     ovh_config_check_sync (const char *value, bool *full, zlist_t *problems);
+
+//  The shard, "K/N" with 0 <= K < N <= OVH_SHARD_MAX, into *shard; empty
+//  means every event (0/1).
+int
+    ovh_config_check_shard (const char *value, ovh_shard_t *shard, zlist_t *problems);
 
 //  The log format, "text" or "json" (any letter case), into *json.
 int

@@ -113,6 +113,9 @@ const ovh_config_setting_t ovh_config_settings [S_COUNT] = {
     //  Monitoring
     { "OVHOOK_METRICS", "metrics", K_LISTEN, FIELD (metrics), "ADDR:PORT", "", "(none: off)",
       0, 0, "Serve /metrics (Prometheus), /healthz and /readyz over HTTP on ADDR:PORT." },
+    //  Scale-out
+    { "OVHOOK_SHARD", "shard", K_SHARD, FIELD (shard), "K/N", "", "(none: every event)",
+      0, OVH_SHARD_MAX, "Deliver only the events whose session (ordering key) hashes to K." },
     //  Delivery, added last to keep the older rows' order
     { "OVHOOK_HTTP_VERSION", "http-version", K_HTTP_VERSION, FIELD (http_version), "VERSION",
       "1.1", "1.1", 0, 0,
@@ -151,6 +154,9 @@ ovh_config_usage (FILE *file)
         if (id == S_METRICS)
             fprintf (file, "\nMonitoring: metrics and health checks (docs/metrics.md):\n");
         else
+        if (id == S_SHARD)
+            fprintf (file, "\nScale-out: N bridges share the sessions (docs/ha.md):\n");
+        else
         if (id == S_HTTP_VERSION)
             fprintf (file, "\nHTTP version of the requests (docs/delivery.md):\n");
         char flag [64];
@@ -175,6 +181,7 @@ ovh_config_usage (FILE *file)
         "MODE is normal or full. SECRETS are whsec_<base64> keys, separated by spaces.\n"
         "FORMAT is text or json. VERSION is 1.1, 2 or auto.\n"
         "ADDR:PORT is an IPv4 address, [IPv6] address or host name, and a port.\n"
+        "K/N is this bridge's shard K (0 to N - 1) of N (1 to 1024), e.g. 0/2.\n"
         "Bus keys are CZMQ certificate files, as ovhook-keygen writes them.\n"
         "Every configuration error is printed on its own line; the exit status is then 2.\n"
         "ovhook-bridge %s; see docs/configuration.md.\n", OVHOOK_VERSION_STRING);

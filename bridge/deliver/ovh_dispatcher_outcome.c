@@ -9,12 +9,15 @@
 #include "ovh_dispatcher_private.h"
 #include "ovh_retry.h"
 
-//  A key as logs may show it (ovh_shown: no control characters, no invalid
-//  UTF-8, cut to the buffer)
-static const char *
+//  A key as logs may show it, written into 'buffer' (ovh_shown: no control
+//  characters, no invalid UTF-8, cut to the buffer); "(none)" for no key
+static void
 s_shown_key (const ovh_item_t *item, char *buffer, size_t size)
 {
-    return item->has_key ? ovh_shown (buffer, size, item->key, item->key_size) : "(none)";
+    if (item->has_key)
+        ovh_shown (buffer, size, item->key, item->key_size);
+    else
+        snprintf (buffer, size, "(none)");
 }
 
 //  What a JSON log line of a failed attempt carries besides its text, for

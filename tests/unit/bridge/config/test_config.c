@@ -352,6 +352,29 @@ static const s_error_case_t s_error_cases [] = {
     { {0}, { "OVHOOK_LOG_FORMAT=xml" }, NULL,
       { "Property OVHOOK_LOG_FORMAT=xml. Is not text or json" } },
     { { "--log-format=" }, {0}, NULL, { "Property OVHOOK_LOG_FORMAT is not set. Cannot be empty" } },
+    //  Shards: K/N, digits only, 0 <= K < N <= 1024
+    { {0}, { "OVHOOK_SHARD=3/2" }, NULL,
+      { "Property OVHOOK_SHARD=3/2. Is not K/N with 0 <= K < N <= 1024" } },
+    { { "--shard", "2/2" }, {0}, NULL,
+      { "Property OVHOOK_SHARD=2/2. Is not K/N with 0 <= K < N <= 1024" } },
+    { { "--shard=0/0" }, {0}, NULL,
+      { "Property OVHOOK_SHARD=0/0. Is not K/N with 0 <= K < N <= 1024" } },
+    { {0}, { "OVHOOK_SHARD=0/1025" }, NULL,
+      { "Property OVHOOK_SHARD=0/1025. Is not K/N with 0 <= K < N <= 1024" } },
+    { {0}, { "OVHOOK_SHARD=1" }, NULL,
+      { "Property OVHOOK_SHARD=1. Is not K/N (this bridge's shard K of N, e.g. 0/2)" } },
+    { {0}, { "OVHOOK_SHARD=-1/2" }, NULL,
+      { "Property OVHOOK_SHARD=-1/2. Is not K/N (this bridge's shard K of N, e.g. 0/2)" } },
+    { {0}, { "OVHOOK_SHARD= 0/2" }, NULL,
+      { "Property OVHOOK_SHARD= 0/2. Is not K/N (this bridge's shard K of N, e.g. 0/2)" } },
+    { {0}, { "OVHOOK_SHARD=0/2x" }, NULL,
+      { "Property OVHOOK_SHARD=0/2x. Is not K/N (this bridge's shard K of N, e.g. 0/2)" } },
+    { {0}, { "OVHOOK_SHARD=/2" }, NULL,
+      { "Property OVHOOK_SHARD=/2. Is not K/N (this bridge's shard K of N, e.g. 0/2)" } },
+    { {0}, { "OVHOOK_SHARD=0/" }, NULL,
+      { "Property OVHOOK_SHARD=0/. Is not K/N (this bridge's shard K of N, e.g. 0/2)" } },
+    { {0}, { "OVHOOK_SHARD=00001/2" }, NULL,
+      { "Property OVHOOK_SHARD=00001/2. Is not K/N (this bridge's shard K of N, e.g. 0/2)" } },
     //  HTTP version: exactly 1.1, 2 or auto
     { {0}, { "OVHOOK_HTTP_VERSION=3" }, NULL,
       { "Property OVHOOK_HTTP_VERSION=3. Is not 1.1, 2 or auto" } },
@@ -675,6 +698,7 @@ s_test_defaults (void)
     CHECK (!config->redeliver);
     CHECK (!config->log_json && config->log_file == NULL);
     CHECK (config->metrics == NULL);
+    CHECK (config->shard.index == 0 && config->shard.count == 1);
     CHECK (config->http_version == OVH_HTTP_1_1);
     char *printed = s_print (config);
     CHECK_STR (printed,
@@ -719,6 +743,7 @@ s_test_defaults (void)
         "OVHOOK_LOG_FORMAT=text\n"
         "OVHOOK_LOG_FILE=\n"
         "OVHOOK_METRICS=\n"
+        "OVHOOK_SHARD=\n"
         "OVHOOK_HTTP_VERSION=1.1\n");
     free (printed);
     ovh_config_destroy (&config);
@@ -777,7 +802,7 @@ s_test_delivery (void)
         "--retry-max-age", "720h", "--retry-initial", "250ms", "--retry-max=2m",
         "--spool-max", "1024G", "--spool-sync=full", "--spool", "/tmp/ovh spool.db",
         "--dead-letter", "/tmp/dead.jsonl", "--redeliver", "--breaker-threshold", "0",
-        "--metrics", "[::1]:9464", NULL
+        "--metrics", "[::1]:9464", "--shard", "0003/1024", NULL
     };
     const char *env [] = { "OVHOOK_WEBHOOK_SECRET=" SECRET_A " " SECRET_B, NULL };
     int rc;
@@ -794,7 +819,9 @@ s_test_delivery (void)
     CHECK (config->redeliver);
     CHECK (config->breaker_threshold == 0);
     CHECK_STR (config->metrics, "[::1]:9464");
+    CHECK (config->shard.index == 3 && config->shard.count == 1024);
     char *printed = s_print (config);
+    CHECK (strstr (printed, "\nOVHOOK_SHARD=3/1024\n"));
     CHECK (strstr (printed, "\nOVHOOK_METRICS=[::1]:9464\n"));
     CHECK (strstr (printed, "\nOVHOOK_WEBHOOK_SECRET=****\n"));
     CHECK (!strstr (printed, KEY_A) && !strstr (printed, KEY_B) && !strstr (printed, "whsec_"));
@@ -807,6 +834,7 @@ s_test_delivery (void)
     char *argv [] = { "ovhook-bridge", NULL };
     CHECK (ovh_config_load (config, 1, argv, NULL, NULL) == 0);
     CHECK (config->secret == NULL && config->spool == NULL && config->dead_letter == NULL);
+    CHECK (config->shard.index == 0 && config->shard.count == 1);
     CHECK (!config->redeliver && !config->spool_sync_full);
     CHECK (config->retry_max_age_ms == 3600000);
     ovh_config_destroy (&config);
