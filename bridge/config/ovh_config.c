@@ -135,6 +135,9 @@ s_check (ovh_config_t *self, s_id_t id, const char *value, s_id_t named, const c
         case K_LISTEN:  rc = ovh_config_check_listen (value, (char **) field, problems); break;
         case K_SHARD:   rc = ovh_config_check_shard (value, (ovh_shard_t *) field, problems);
                         break;
+        case K_HTTP_VERSION:
+            rc = ovh_config_check_http_version (value, (int *) field, problems);
+            break;
         case K_KEY:     rc = ovh_config_check_key (value, (char **) field, problems); break;
         case K_FOLDER:  rc = ovh_config_check_folder (value, (char **) field, problems); break;
         case K_SECRET:  rc = ovh_config_check_secret (value, (char **) field, problems); break;
@@ -538,6 +541,9 @@ ovh_config_print (ovh_config_t *self, FILE *file)
                     *text = 0;
                 break;
             }
+            case K_HTTP_VERSION:
+                value = ovh_config_format_http_version (*(int *) field);
+                break;
             case K_URL:     value = made = ovh_config_format_url (self->endpoint); break;
             case K_HEADERS: value = made = ovh_config_format_headers (self->headers); break;
             case K_EVENTS:  value = made = ovh_config_format_events (self->events); break;

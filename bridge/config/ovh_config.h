@@ -18,6 +18,13 @@
 extern "C" {
 #endif
 
+//  OVHOOK_HTTP_VERSION: the HTTP version requests go out with
+typedef enum {
+    OVH_HTTP_1_1 = 0,           //  HTTP/1.1 always, over TLS too (the default)
+    OVH_HTTP_2 = 1,             //  h2 over https (ALPN), h2c with prior knowledge over http
+    OVH_HTTP_AUTO = 2           //  h2 if the TLS endpoint offers it by ALPN, else HTTP/1.1
+} ovh_http_version_t;
+
 //  What the command line asks for
 typedef enum {
     OVH_CONFIG_RUN,             //  run the bridge
@@ -80,6 +87,7 @@ typedef struct {
     char *log_file;                     //  OVHOOK_LOG_FILE, NULL: stderr
     char *metrics;                      //  OVHOOK_METRICS: ADDR:PORT, NULL: no listener
     ovh_shard_t shard;                  //  OVHOOK_SHARD K/N (0/1: every event)
+    int http_version;                   //  OVHOOK_HTTP_VERSION, an ovh_http_version_t (1.1)
 } ovh_config_t;
 
 //  Defaults, as OpenVidu and this document say.

@@ -15,6 +15,7 @@
 #include <czmq.h>
 #include <curl/curl.h>
 #include <jansson.h>
+#include "ovh_config.h"
 #include "ovh_config_check.h"
 #include "ovh_signer.h"
 #include "ovh_statusserver.h"
@@ -458,5 +459,23 @@ ovh_config_check_shard (const char *value, ovh_shard_t *shard, zlist_t *problems
         return -1;
     }
     *shard = (ovh_shard_t) { index, count };
+    return 0;
+}
+
+int
+ovh_config_check_http_version (const char *value, int *version, zlist_t *problems)
+{
+    if (strcmp (value, "1.1") == 0)
+        *version = OVH_HTTP_1_1;
+    else
+    if (strcmp (value, "2") == 0)
+        *version = OVH_HTTP_2;
+    else
+    if (strcasecmp (value, "auto") == 0)
+        *version = OVH_HTTP_AUTO;
+    else {
+        ovh_config_problem (problems, *value? "Is not 1.1, 2 or auto": "Cannot be empty");
+        return -1;
+    }
     return 0;
 }

@@ -157,12 +157,20 @@ int
 int
     ovh_config_check_log_format (const char *value, bool *json, zlist_t *problems);
 
+//  The HTTP version, "1.1", "2" or "auto" (any letter case), into
+//  *version as an ovh_http_version_t.
+int
+    ovh_config_check_http_version (const char *value, int *version, zlist_t *problems);
+
 //  The other way round, values as --help and --check-config write them
 //  (in ovh_config_format.c). Sizes as "16M": the largest unit that divides
 //  them; durations as "10s", "90s", "15m", "1h": hours when whole, minutes
 //  when whole from 10 minutes on, else seconds or milliseconds.
 void
     ovh_config_format_size (char *buffer, size_t size, int64_t bytes);
+//  "1.1", "2" or "auto"
+const char *
+    ovh_config_format_http_version (int version);
 void
     ovh_config_format_duration (char *buffer, size_t size, int64_t msecs);
 

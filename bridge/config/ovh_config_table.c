@@ -116,6 +116,10 @@ const ovh_config_setting_t ovh_config_settings [S_COUNT] = {
     //  Scale-out
     { "OVHOOK_SHARD", "shard", K_SHARD, FIELD (shard), "K/N", "", "(none: every event)",
       0, OVH_SHARD_MAX, "Deliver only the events whose session (ordering key) hashes to K." },
+    //  Delivery, added last to keep the older rows' order
+    { "OVHOOK_HTTP_VERSION", "http-version", K_HTTP_VERSION, FIELD (http_version), "VERSION",
+      "1.1", "1.1", 0, 0,
+      "1.1; 2 (h2 by TLS ALPN, h2c over http); auto (h2 if TLS offers it)." },
 };
 
 void
@@ -152,6 +156,9 @@ ovh_config_usage (FILE *file)
         else
         if (id == S_SHARD)
             fprintf (file, "\nScale-out: N bridges share the sessions (docs/ha.md):\n");
+        else
+        if (id == S_HTTP_VERSION)
+            fprintf (file, "\nHTTP version of the requests (docs/delivery.md):\n");
         char flag [64];
         snprintf (flag, sizeof flag, "%s--%s%s%s", id == S_VERBOSE? "-v, ": "",
                   setting->flag, setting->kind == K_BOOL? "[=": " ", setting->metavar);
@@ -172,7 +179,7 @@ ovh_config_usage (FILE *file)
         "SIZE is a number of bytes, or a number with suffix K, M or G (powers of 1024).\n"
         "TIME is a number of milliseconds, or a number with suffix ms, s, m or h.\n"
         "MODE is normal or full. SECRETS are whsec_<base64> keys, separated by spaces.\n"
-        "FORMAT is text or json.\n"
+        "FORMAT is text or json. VERSION is 1.1, 2 or auto.\n"
         "ADDR:PORT is an IPv4 address, [IPv6] address or host name, and a port.\n"
         "K/N is this bridge's shard K (0 to N - 1) of N (1 to 1024), e.g. 0/2.\n"
         "Bus keys are CZMQ certificate files, as ovhook-keygen writes them.\n"

@@ -3,7 +3,9 @@
 
     'workers' transfers run at once, each on an easy handle of its own that
     keeps its connection alive between events (past 64 workers, over
-    several curl multi handles: ovh_sender_private.h says why). The sender
+    several curl multi handles: ovh_sender_private.h says why); with h2
+    (OVHOOK_HTTP_VERSION, ovh_sender_http.c) they are streams sharing
+    connections instead. The sender
     does not own an event loop: the dispatcher polls the sockets the sender
     names (with its own ZeroMQ sockets in the same zmq_poll), then lets the
     sender act.                                                             */

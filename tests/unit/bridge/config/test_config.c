@@ -375,6 +375,17 @@ static const s_error_case_t s_error_cases [] = {
       { "Property OVHOOK_SHARD=0/. Is not K/N (this bridge's shard K of N, e.g. 0/2)" } },
     { {0}, { "OVHOOK_SHARD=00001/2" }, NULL,
       { "Property OVHOOK_SHARD=00001/2. Is not K/N (this bridge's shard K of N, e.g. 0/2)" } },
+    //  HTTP version: exactly 1.1, 2 or auto
+    { {0}, { "OVHOOK_HTTP_VERSION=3" }, NULL,
+      { "Property OVHOOK_HTTP_VERSION=3. Is not 1.1, 2 or auto" } },
+    { { "--http-version", "2.0" }, {0}, NULL,
+      { "Property OVHOOK_HTTP_VERSION=2.0. Is not 1.1, 2 or auto" } },
+    { { "--http-version=1" }, {0}, NULL,
+      { "Property OVHOOK_HTTP_VERSION=1. Is not 1.1, 2 or auto" } },
+    { {0}, { "OVHOOK_HTTP_VERSION=h2" }, NULL,
+      { "Property OVHOOK_HTTP_VERSION=h2. Is not 1.1, 2 or auto" } },
+    { { "--http-version=" }, {0}, NULL,
+      { "Property OVHOOK_HTTP_VERSION is not set. Cannot be empty" } },
     { {0}, { "OVHOOK_SPOOL_MAX=1023K" }, NULL,
       { "Property OVHOOK_SPOOL_MAX=1023K. Is not a size between 1M and 1024G" SIZE_MSG } },
     { { "--spool-max", "1025G" }, {0}, NULL,
@@ -566,6 +577,11 @@ static const s_value_case_t s_value_cases [] = {
       { "OVHOOK_LOG_FORMAT=json", "OVHOOK_LOG_FILE=/var/log/ovhook/bridge.log" } },
     { {0}, { "OVHOOK_LOG_FORMAT=Text", "OVHOOK_LOG_FILE=" }, NULL,
       { "OVHOOK_LOG_FORMAT=text", "OVHOOK_LOG_FILE=" } },
+    { { "--http-version", "2" }, {0}, NULL, { "OVHOOK_HTTP_VERSION=2" } },
+    { {0}, { "OVHOOK_HTTP_VERSION=AUTO" }, NULL, { "OVHOOK_HTTP_VERSION=auto" } },
+    { {0}, { "OVHOOK_HTTP_VERSION=1.1" }, "OVHOOK_HTTP_VERSION=2\n", { "OVHOOK_HTTP_VERSION=1.1" } },
+    { { "--http-version=1.1" }, { "OVHOOK_HTTP_VERSION=auto" }, NULL, { "OVHOOK_HTTP_VERSION=1.1" } },
+    { {0}, {0}, "OVHOOK_HTTP_VERSION=auto\n", { "OVHOOK_HTTP_VERSION=auto" } },
     //  Events and headers
     { {0}, { "OPENVIDU_WEBHOOK_EVENTS=[]" }, NULL, { "OPENVIDU_WEBHOOK_EVENTS=[]" } },
     { {0}, { "OPENVIDU_WEBHOOK_EVENTS=[\"\"]", "OPENVIDU_WEBHOOK_HEADERS=[\"\"]" }, NULL,
@@ -683,6 +699,7 @@ s_test_defaults (void)
     CHECK (!config->log_json && config->log_file == NULL);
     CHECK (config->metrics == NULL);
     CHECK (config->shard.index == 0 && config->shard.count == 1);
+    CHECK (config->http_version == OVH_HTTP_1_1);
     char *printed = s_print (config);
     CHECK_STR (printed,
         "OPENVIDU_WEBHOOK=false\n"
@@ -726,7 +743,8 @@ s_test_defaults (void)
         "OVHOOK_LOG_FORMAT=text\n"
         "OVHOOK_LOG_FILE=\n"
         "OVHOOK_METRICS=\n"
-        "OVHOOK_SHARD=\n");
+        "OVHOOK_SHARD=\n"
+        "OVHOOK_HTTP_VERSION=1.1\n");
     free (printed);
     ovh_config_destroy (&config);
 }
@@ -740,7 +758,7 @@ s_test_fields (void)
         "--headers", "[\"Authorization: Basic abc\",\"X-B: c: d\"]",
         "--events", "[\"nodeCrashed\",\"nodeCrashed\",\"HANodeDeregistered\"]",
         "--connect-timeout", "1m", "--max-frame", "256M", "--queue-bytes", "64G",
-        "--ca-file", "@CA@", "--check-config", NULL
+        "--ca-file", "@CA@", "--http-version", "2", "--check-config", NULL
     };
     int rc;
     ovh_config_action_t action;
@@ -755,6 +773,7 @@ s_test_fields (void)
     CHECK (ovh_config_event_count (config) == 2);
     CHECK (config->events [ovh_catalog_lookup ("nodeCrashed", 11)->index]);
     CHECK (config->events [ovh_catalog_lookup ("HANodeDeregistered", 18)->index]);
+    CHECK (config->http_version == OVH_HTTP_2);
     CHECK (config->connect_timeout_ms == 60000);
     CHECK (config->max_frame == 256u * 1024 * 1024);
     CHECK (config->queue_bytes == (size_t) 64 * 1024 * 1024 * 1024);
@@ -964,7 +983,8 @@ s_test_usage (void)
         "--bus-server-key PATH", "OVHOOK_BUS_SERVER_KEY\n", "--bus-insecure[=BOOL]",
         "OVHOOK_BUS_INSECURE\n", "Bus security: CURVE", "ovhook-keygen",
         "--log-format FORMAT", "OVHOOK_LOG_FORMAT\n", "default: text", "--log-file PATH",
-        "OVHOOK_LOG_FILE\n", "FORMAT is text or json", NULL
+        "OVHOOK_LOG_FILE\n", "FORMAT is text or json", "--http-version VERSION",
+        "OVHOOK_HTTP_VERSION\n", "default: 1.1", "VERSION is 1.1, 2 or auto", NULL
     };
     for (const char **needle = needles; *needle; needle++)
         CHECK_MSG (strstr (text, *needle), "usage lacks '%s'", *needle);
