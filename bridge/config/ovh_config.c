@@ -133,6 +133,10 @@ s_check (ovh_config_t *self, s_id_t id, const char *value, s_id_t named, const c
         case K_CA:      rc = ovh_config_check_ca (value, (char **) field, problems); break;
         case K_PATH:    rc = ovh_config_check_path (value, (char **) field, problems); break;
         case K_LISTEN:  rc = ovh_config_check_listen (value, (char **) field, problems); break;
+        case K_HA:      rc = ovh_config_check_ha (value, (char **) field, problems); break;
+        case K_ENDPOINTS:
+            rc = *value? ovh_config_check_bus (value, (char **) field, problems): 0;
+            break;
         case K_KEY:     rc = ovh_config_check_key (value, (char **) field, problems); break;
         case K_FOLDER:  rc = ovh_config_check_folder (value, (char **) field, problems); break;
         case K_SECRET:  rc = ovh_config_check_secret (value, (char **) field, problems); break;
@@ -413,6 +417,31 @@ s_check_bus_security (ovh_config_t *self, const char *values [S_COUNT],
                           values [binds? S_BUS_KEY: S_BUS_SERVER_KEY], "Cannot be used: %s", error);
 }
 
+//  The pair's settings together: a role needs both ends of the link, and
+//  the link's ends mean nothing without a role
+static void
+s_check_ha (ovh_config_t *self, const char *values [S_COUNT], const bool given [S_COUNT],
+            const bool valid [S_COUNT])
+{
+    if (!given [S_HA]) {
+        s_id_t needing [] = { S_HA_BIND, S_HA_PEER };
+        for (size_t index = 0; index < 2; index++)
+            if (given [needing [index]])
+                s_property_error (self, needing [index], values [needing [index]],
+                                  "Needs OVHOOK_HA: without a role the bridge is not one of "
+                                  "a pair");
+        return;
+    }
+    if (!valid [S_HA])
+        return;
+    s_id_t needed [] = { S_HA_BIND, S_HA_PEER };
+    for (size_t index = 0; index < 2; index++)
+        if (!given [needed [index]])
+            s_property_error (self, needed [index], "", "Needed with OVHOOK_HA=%s: %s",
+                              values [S_HA], index == 0? "where the peer hears this bridge"
+                              : "where this bridge hears the peer");
+}
+
 int
 ovh_config_load (ovh_config_t *self, int argc, char *argv [], char **envp,
                  ovh_config_action_t *action)
@@ -486,6 +515,7 @@ ovh_config_load (ovh_config_t *self, int argc, char *argv [], char **envp,
     s_not_less (self, S_QUEUE_BYTES, S_MAX_FRAME, values [S_QUEUE_BYTES], valid);
     s_not_less (self, S_RETRY_MAX, S_RETRY_INITIAL, values [S_RETRY_MAX], valid);
     s_check_bus_security (self, values, given, valid);
+    s_check_ha (self, values, given, valid);
     if (self->redeliver && !self->spool && !self->dead_letter)
         s_add_error (self, strdup ("Option '--redeliver' needs OVHOOK_SPOOL or "
                                    "OVHOOK_DEAD_LETTER: there is nothing to redeliver"));
@@ -535,6 +565,8 @@ ovh_config_print (ovh_config_t *self, FILE *file)
             case K_CA:
             case K_FOLDER:
             case K_LISTEN:
+            case K_HA:
+            case K_ENDPOINTS:
             case K_PATH:    value = *(char **) field; break;
             case K_KEY:
                 //  The public key, for the other side's folder or

@@ -71,6 +71,11 @@ typedef struct {
     bool log_json;                      //  OVHOOK_LOG_FORMAT=json (default text)
     char *log_file;                     //  OVHOOK_LOG_FILE, NULL: stderr
     char *metrics;                      //  OVHOOK_METRICS: ADDR:PORT, NULL: no listener
+    //  Active/standby pair (docs/ha.md)
+    char *ha;                           //  OVHOOK_HA: "primary" or "backup", NULL: alone
+    char *ha_bind;                      //  OVHOOK_HA_BIND: where the peer hears us
+    char *ha_peer;                      //  OVHOOK_HA_PEER: where we hear the peer
+    int ha_timeout_ms;                  //  OVHOOK_HA_TIMEOUT (2 s): silence that means peer down
 } ovh_config_t;
 
 //  Defaults, as OpenVidu and this document say.

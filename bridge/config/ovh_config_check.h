@@ -151,6 +151,11 @@ int
 int
     ovh_config_check_log_format (const char *value, bool *json, zlist_t *problems);
 
+//  The pair's role, "primary" or "backup" (any letter case), stored in
+//  lower case; empty means none: returns 0 and leaves *role_p.
+int
+    ovh_config_check_ha (const char *value, char **role_p, zlist_t *problems);
+
 //  The other way round, values as --help and --check-config write them
 //  (in ovh_config_format.c). Sizes as "16M": the largest unit that divides
 //  them; durations as "10s", "90s", "15m", "1h": hours when whole, minutes

@@ -113,6 +113,15 @@ const ovh_config_setting_t ovh_config_settings [S_COUNT] = {
     //  Monitoring
     { "OVHOOK_METRICS", "metrics", K_LISTEN, FIELD (metrics), "ADDR:PORT", "", "(none: off)",
       0, 0, "Serve /metrics (Prometheus), /healthz and /readyz over HTTP on ADDR:PORT." },
+    //  Active/standby pair
+    { "OVHOOK_HA", "ha", K_HA, FIELD (ha), "ROLE", "", "(none: alone)", 0, 0,
+      "primary or backup: one of an active/standby pair; only the active delivers." },
+    { "OVHOOK_HA_BIND", "ha-bind", K_ENDPOINTS, FIELD (ha_bind), "ENDPOINTS", "", "(none)",
+      0, 0, "Endpoints the peer connects to (heartbeats, finished events), e.g. tcp://*:5570." },
+    { "OVHOOK_HA_PEER", "ha-peer", K_ENDPOINTS, FIELD (ha_peer), "ENDPOINTS", "", "(none)",
+      0, 0, "The peer's --ha-bind endpoints, e.g. tcp://10.0.0.2:5570." },
+    { "OVHOOK_HA_TIMEOUT", "ha-timeout", K_DURATION, FIELD (ha_timeout_ms), "TIME", "2s", "2s",
+      100, 60000, "Silence from the peer after which a standby takes over." },
 };
 
 void
@@ -146,6 +155,9 @@ ovh_config_usage (FILE *file)
         else
         if (id == S_METRICS)
             fprintf (file, "\nMonitoring: metrics and health checks (docs/metrics.md):\n");
+        else
+        if (id == S_HA)
+            fprintf (file, "\nActive/standby pair (docs/ha.md):\n");
         char flag [64];
         snprintf (flag, sizeof flag, "%s--%s%s%s", id == S_VERBOSE? "-v, ": "",
                   setting->flag, setting->kind == K_BOOL? "[=": " ", setting->metavar);
@@ -166,7 +178,7 @@ ovh_config_usage (FILE *file)
         "SIZE is a number of bytes, or a number with suffix K, M or G (powers of 1024).\n"
         "TIME is a number of milliseconds, or a number with suffix ms, s, m or h.\n"
         "MODE is normal or full. SECRETS are whsec_<base64> keys, separated by spaces.\n"
-        "FORMAT is text or json.\n"
+        "FORMAT is text or json. ROLE is primary or backup.\n"
         "ADDR:PORT is an IPv4 address, [IPv6] address or host name, and a port.\n"
         "Bus keys are CZMQ certificate files, as ovhook-keygen writes them.\n"
         "Every configuration error is printed on its own line; the exit status is then 2.\n"

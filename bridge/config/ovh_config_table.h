@@ -35,7 +35,9 @@ typedef enum {
     K_SECRET,       //  whsec_ secrets, never shown
     K_SYNC,         //  normal or full, into a bool (full)
     K_LOG_FORMAT,   //  text or json, into a bool (json)
-    K_LISTEN        //  ADDR:PORT to listen on, or empty for none
+    K_LISTEN,       //  ADDR:PORT to listen on, or empty for none
+    K_HA,           //  primary or backup, or empty for none (text, lower case)
+    K_ENDPOINTS     //  CZMQ endpoint list, or empty for none
 } s_kind_t;
 
 //  C type of the field a setting fills
@@ -53,6 +55,7 @@ typedef enum {
     S_RETRY_MAX_AGE, S_BREAKER_THRESHOLD, S_SPOOL, S_SPOOL_SYNC, S_SPOOL_MAX,
     S_DEAD_LETTER, S_REDELIVER,
     S_LOG_FORMAT, S_LOG_FILE, S_METRICS,
+    S_HA, S_HA_BIND, S_HA_PEER, S_HA_TIMEOUT,
     S_COUNT
 } s_id_t;
 

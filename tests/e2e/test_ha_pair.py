@@ -1,0 +1,172 @@
+"""Active/standby bridge pair (--ha, docs/ha.md), with real processes: a
+publisher binds the bus and both bridges connect to it; a receiver records
+every webhook-id. Under a steady 1,000 events/s the active bridge is killed
+with SIGKILL: the standby takes over within --ha-timeout, every event is
+delivered, the duplicates (same webhook-id) are at most what was in flight,
+and each session's first arrivals keep the publish order. Then the killed
+primary comes back: it is standby, catches up, and the roles stay put."""
+
+import os
+import re
+import signal
+import sys
+import threading
+import time
+
+import zmq
+
+sys.path.insert (0, os.path.dirname (os.path.abspath (__file__)))
+import ovhtest
+import delivery
+
+TOPICS = ("participantJoined", "signalSent", "participantLeft")
+RATE = 1000                 #   events per second
+SESSIONS = 50
+WORKERS = 8
+TIMEOUT_MS = 2000           #   --ha-timeout (the default)
+#   The standby hears of finished events every 50 ms: what the active
+#   finished in its last 50 ms, plus what it had in flight (the workers),
+#   may come again after a kill. Twice that, for scheduling noise.
+MAX_DUPLICATES = 2 * (WORKERS + RATE * 50 // 1000)
+
+
+class Load:
+    """Publishes (topic, body) pairs at RATE per second from a thread, in
+    batches every 10 ms, until told to stop or out of events."""
+
+    def __init__ (self, publisher, events):
+        self.publisher = publisher
+        self.events = events
+        self.sent = 0
+        self.stopping = threading.Event ()
+        self.thread = threading.Thread (target=self._run, daemon=True)
+
+    def _run (self):
+        start = time.monotonic ()
+        while self.sent < len (self.events) and not self.stopping.is_set ():
+            due = min (len (self.events), int ((time.monotonic () - start) * RATE) + 1)
+            if due > self.sent:
+                self.publisher.send_many (self.events [self.sent:due])
+                self.sent = due
+            time.sleep (0.01)
+
+    def start (self):
+        self.thread.start ()
+        return self
+
+    def join (self, timeout):
+        self.thread.join (timeout * ovhtest.SLOW)
+        assert not self.thread.is_alive (), "the load did not finish"
+
+
+class HaPairTest (ovhtest.BridgeTestCase):
+
+    def setUp (self):
+        super ().setUp ()
+        self.receiver = delivery.FastReceiver ()
+        self.addCleanup (self.receiver.stop)
+        port = ovhtest.free_port ()
+        socket = self.context.socket (zmq.XPUB)
+        socket.setsockopt (zmq.XPUB_VERBOSE, 1)
+        socket.setsockopt (zmq.SNDHWM, 0)
+        socket.setsockopt (zmq.LINGER, 0)
+        socket.bind ("tcp://127.0.0.1:%d" % port)
+        self.xpub = socket
+        self.bus = "tcp://127.0.0.1:%d" % port
+        self.ports = (ovhtest.free_port (), ovhtest.free_port ())
+        self.raw = ovhtest.Publisher.__new__ (ovhtest.Publisher)
+        self.raw.socket = socket
+        self.raw.subscriptions = []
+        self.raw.seq = 0
+        self.publisher = delivery.SeqPublisher (self.raw, "ha-test/%d" % os.getpid ())
+
+    def bridge (self, role, name, extra=()):
+        mine, peer = self.ports if role == "primary" else reversed (self.ports)
+        env = self.webhook_env (self.receiver.url (), self.bus, events=list (TOPICS),
+                                OVHOOK_HA=role, OVHOOK_HA_BIND="tcp://127.0.0.1:%d" % mine,
+                                OVHOOK_HA_PEER="tcp://127.0.0.1:%d" % peer,
+                                OVHOOK_WORKERS=WORKERS, OVHOOK_STATS_INTERVAL="1s")
+        return self.start_bridge (env, list (extra), name=name)
+
+    def wait_subscribers (self, count):
+        """Until 'count' subscriptions of each topic reached the publisher."""
+        def enough ():
+            self.raw._pump (50)
+            return all (self.raw.subscriptions.count (b"\x01" + t.encode ()) >= count
+                        for t in TOPICS)
+        ovhtest.wait_until (enough, 10, "%d subscribers" % count)
+
+    def start_pair (self):
+        primary = self.bridge ("primary", "primary")
+        backup = self.bridge ("backup", "backup")
+        primary.wait_log (r"ha: .*now active", 10, "the primary active")
+        backup.wait_log (r"ha: .*now passive", 10, "the backup standby")
+        self.wait_subscribers (2)
+        return primary, backup
+
+    def check_delivery (self, count, log):
+        sent = [(r ["id"], r ["key"]) for r in self.publisher.sent]
+        self.assertEqual (len (sent), count)
+        hits = self.receiver.wait_unique ({msg_id for msg_id, key in sent}, 30, log)
+        time.sleep (0.5)            #   anything late would show now
+        hits = self.receiver.snapshot ()
+        extra, ids = delivery.duplicates (hits)
+        problems = delivery.order_violations (hits, sent)
+        self.assertEqual (problems, [], log ())
+        unknown = {h.id for h in hits} - {msg_id for msg_id, key in sent}
+        self.assertEqual (unknown, set (), "ids never published")
+        return extra
+
+    def test_kill_active_under_load (self):
+        primary, backup = self.start_pair ()
+        events = delivery.bulk_events (6 * RATE, SESSIONS, TOPICS)
+        load = Load (self.publisher, events).start ()
+        time.sleep (2)
+        primary.process.send_signal (signal.SIGKILL)
+        killed = time.monotonic ()
+        primary.wait_exit ()
+        backup.wait_log (r"taking over \(failover\).*now active", 10, "the takeover")
+        takeover = time.monotonic () - killed
+        load.join (10)
+        extra = self.check_delivery (len (events), backup.show)
+        print ("\nkill -9 under %d events/s: takeover %.2f s after the kill (timeout %.1f s), "
+               "%d events, %d duplicates (bound %d)" % (RATE, takeover, TIMEOUT_MS / 1000,
+               len (events), extra, MAX_DUPLICATES))
+        self.assertLess (takeover, (TIMEOUT_MS + 700) / 1000 * ovhtest.SLOW)
+        self.assertLessEqual (extra, MAX_DUPLICATES)
+        code, log = backup.stop ()
+        self.assertEqual (code, 0, log)
+
+    def test_primary_restarts_as_standby (self):
+        primary, backup = self.start_pair ()
+        events = delivery.bulk_events (8 * RATE, SESSIONS, TOPICS)
+        load = Load (self.publisher, events).start ()
+        time.sleep (1.5)
+        primary.process.send_signal (signal.SIGKILL)
+        primary.wait_exit ()
+        backup.wait_log (r"taking over \(failover\).*now active", 10, "the takeover")
+        #   The primary comes back while events keep coming
+        again = self.bridge ("primary", "primary-again")
+        again.wait_log (r"connected to the backup \(active\): standby.*now passive", 10,
+                        "the primary back as standby")
+        load.join (15)
+        extra = self.check_delivery (len (events), backup.show)
+        #   Roles held: one takeover in the backup's log, no change since
+        time.sleep (1)
+        self.assertEqual (len (re.findall (r"now active", backup.log ())), 1, backup.show ())
+        self.assertEqual (len (re.findall (r"ha: .*, now ", again.log ())), 1, again.show ())
+        #   Caught up: the restarted primary holds only what is unfinished
+        code, log = again.stop ()
+        self.assertEqual (code, 0, log)
+        held = re.search (r"standby: (\d+) events held", log)
+        held = int (held.group (1)) if held else 0
+        print ("\nprimary killed and restarted: %d events, %d duplicates, the restarted "
+               "primary held %d at its stop" % (len (events), extra, held))
+        self.assertLessEqual (held, WORKERS, log)
+        self.assertLessEqual (extra, MAX_DUPLICATES)
+        code, log = backup.stop ()
+        self.assertEqual (code, 0, log)
+
+
+if __name__ == "__main__":
+    ovhtest.main ()
