@@ -115,9 +115,9 @@ const ovh_config_setting_t ovh_config_settings [S_COUNT] = {
       0, 0, "Serve /metrics (Prometheus), /healthz and /readyz over HTTP on ADDR:PORT." },
     //  Active/standby pair
     { "OVHOOK_HA", "ha", K_HA, FIELD (ha), "ROLE", "", "(none: alone)", 0, 0,
-      "primary or backup: one of an active/standby pair; only the active delivers." },
+      "primary or backup: one of an active/standby pair (the active delivers)." },
     { "OVHOOK_HA_BIND", "ha-bind", K_ENDPOINTS, FIELD (ha_bind), "ENDPOINTS", "", "(none)",
-      0, 0, "Endpoints the peer connects to (heartbeats, finished events), e.g. tcp://*:5570." },
+      0, 0, "Endpoints the peer hears this bridge at, e.g. tcp://*:5570." },
     { "OVHOOK_HA_PEER", "ha-peer", K_ENDPOINTS, FIELD (ha_peer), "ENDPOINTS", "", "(none)",
       0, 0, "The peer's --ha-bind endpoints, e.g. tcp://10.0.0.2:5570." },
     { "OVHOOK_HA_TIMEOUT", "ha-timeout", K_DURATION, FIELD (ha_timeout_ms), "TIME", "2s", "2s",
