@@ -601,6 +601,8 @@ main (int argc, char *argv [])
                                                                          bridge.dispatcher)))
         ovh_dispatcher_destroy (&bridge.dispatcher);
     bridge.intake = bridge.dispatcher ? ovh_intake_new (config) : NULL;
+    if (bridge.watch && bridge.ha)
+        ovh_watch_set_ha (bridge.watch, ovh_hagate_ha (bridge.ha));
     if (bridge.intake && bridge.watch && s_start_watch (&bridge))
         ovh_intake_destroy (&bridge.intake);
     pthread_sigmask (SIG_UNBLOCK, &signals, NULL);

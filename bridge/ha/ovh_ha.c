@@ -74,6 +74,12 @@ ovh_ha_peer_up (ovh_ha_t *self)
     return atomic_load_explicit (&self->peer_up, memory_order_relaxed);
 }
 
+size_t
+ovh_ha_held (ovh_ha_t *self)
+{
+    return atomic_load_explicit (&self->held, memory_order_relaxed);
+}
+
 zactor_t *
 ovh_ha_actor (ovh_ha_t *self)
 {

@@ -58,5 +58,7 @@ void
 //  the timeout, 0 not
 int ovh_ha_role (ovh_ha_t *self);
 int ovh_ha_peer_up (ovh_ha_t *self);
+//  Events the standby holds now (0 when active)
+size_t ovh_ha_held (ovh_ha_t *self);
 
 #endif

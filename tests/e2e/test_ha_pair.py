@@ -8,6 +8,7 @@ primary comes back: it is standby, catches up, and the roles stay put."""
 
 import os
 import re
+import urllib.request
 import signal
 import sys
 import threading
@@ -59,6 +60,14 @@ class Load:
         assert not self.thread.is_alive (), "the load did not finish"
 
 
+def gauges (port):
+    """{name: value} of the unlabelled ovhook_ha_* samples of a scrape"""
+    with urllib.request.urlopen ("http://127.0.0.1:%d/metrics" % port, timeout=5) as response:
+        text = response.read ().decode ()
+    return {name: float (value) for name, value in
+            re.findall (r"(?m)^(ovhook_ha_[a-z_]+) (\S+)$", text)}
+
+
 class HaPairTest (ovhtest.BridgeTestCase):
 
     def setUp (self):
@@ -79,8 +88,20 @@ class HaPairTest (ovhtest.BridgeTestCase):
         self.raw.subscriptions = []
         self.raw.seq = 0
         self.publisher = delivery.SeqPublisher (self.raw, "ha-test/%d" % os.getpid ())
+        self.metrics = {}               #   role -> metrics port
+
+    def wait_gauges (self, who, **wanted):
+        """Until the bridge of role 'who' shows these ovhook_ha_* values"""
+        wanted = {"ovhook_ha_" + name: value for name, value in wanted.items ()}
+        seen = [None]
+        def shows ():
+            seen [0] = gauges (self.metrics [who])
+            return all (seen [0].get (name) == value for name, value in wanted.items ())
+        ovhtest.wait_until (shows, 5, "%s: %r" % (who, wanted), lambda: repr (seen [0]))
 
     def bridge (self, role, name, extra=()):
+        self.metrics [role] = ovhtest.free_port ()
+        extra = list (extra) + ["--metrics", "127.0.0.1:%d" % self.metrics [role]]
         mine, peer = self.ports if role == "primary" else reversed (self.ports)
         env = self.webhook_env (self.receiver.url (), self.bus, events=list (TOPICS),
                                 OVHOOK_HA=role, OVHOOK_HA_BIND="tcp://127.0.0.1:%d" % mine,
@@ -102,6 +123,8 @@ class HaPairTest (ovhtest.BridgeTestCase):
         primary.wait_log (r"ha: .*now active", 10, "the primary active")
         backup.wait_log (r"ha: .*now passive", 10, "the backup standby")
         self.wait_subscribers (2)
+        self.wait_gauges ("primary", role=1, peer_up=1, held_events=0)
+        self.wait_gauges ("backup", role=0, peer_up=1)
         return primary, backup
 
     def check_delivery (self, count, log):
@@ -127,6 +150,7 @@ class HaPairTest (ovhtest.BridgeTestCase):
         primary.wait_exit ()
         backup.wait_log (r"taking over \(failover\).*now active", 10, "the takeover")
         takeover = time.monotonic () - killed
+        self.wait_gauges ("backup", role=1, peer_up=0, held_events=0)
         load.join (10)
         extra = self.check_delivery (len (events), backup.show)
         print ("\nkill -9 under %d events/s: takeover %.2f s after the kill (timeout %.1f s), "
@@ -149,6 +173,8 @@ class HaPairTest (ovhtest.BridgeTestCase):
         again = self.bridge ("primary", "primary-again")
         again.wait_log (r"connected to the backup \(active\): standby.*now passive", 10,
                         "the primary back as standby")
+        self.wait_gauges ("primary", role=0, peer_up=1)
+        self.wait_gauges ("backup", role=1, peer_up=1)
         load.join (15)
         extra = self.check_delivery (len (events), backup.show)
         #   Roles held: one takeover in the backup's log, no change since
