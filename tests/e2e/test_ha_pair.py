@@ -117,9 +117,11 @@ class HaPairTest (ovhtest.BridgeTestCase):
                         for t in TOPICS)
         ovhtest.wait_until (enough, 10, "%d subscribers" % count)
 
-    def start_pair (self):
-        primary = self.bridge ("primary", "primary")
-        backup = self.bridge ("backup", "backup")
+    def start_pair (self, spool=False):
+        spools = {role: ["--spool", os.path.join (self.tmp, role + ".db")] if spool else []
+                  for role in ("primary", "backup")}
+        primary = self.bridge ("primary", "primary", spools ["primary"])
+        backup = self.bridge ("backup", "backup", spools ["backup"])
         primary.wait_log (r"ha: .*now active", 10, "the primary active")
         backup.wait_log (r"ha: .*now passive", 10, "the backup standby")
         self.wait_subscribers (2)
@@ -141,7 +143,14 @@ class HaPairTest (ovhtest.BridgeTestCase):
         return extra
 
     def test_kill_active_under_load (self):
-        primary, backup = self.start_pair ()
+        self.kill_active_under_load ()
+
+    def test_kill_active_under_load_with_spools (self):
+        """The same with --spool on both: each bridge its own spool"""
+        self.kill_active_under_load (spool=True)
+
+    def kill_active_under_load (self, spool=False):
+        primary, backup = self.start_pair (spool)
         events = delivery.bulk_events (6 * RATE, SESSIONS, TOPICS)
         load = Load (self.publisher, events).start ()
         time.sleep (2)
@@ -153,8 +162,8 @@ class HaPairTest (ovhtest.BridgeTestCase):
         self.wait_gauges ("backup", role=1, peer_up=0, held_events=0)
         load.join (10)
         extra = self.check_delivery (len (events), backup.show)
-        print ("\nkill -9 under %d events/s: takeover %.2f s after the kill (timeout %.1f s), "
-               "%d events, %d duplicates (bound %d)" % (RATE, takeover, TIMEOUT_MS / 1000,
+        print ("\nkill -9 under %d events/s%s: takeover %.2f s after the kill (timeout %.1f s), "
+               "%d events, %d duplicates (bound %d)" % (RATE, " (spools)" if spool else "", takeover, TIMEOUT_MS / 1000,
                len (events), extra, MAX_DUPLICATES))
         self.assertLess (takeover, (TIMEOUT_MS + 700) / 1000 * ovhtest.SLOW)
         self.assertLessEqual (extra, MAX_DUPLICATES)
