@@ -596,11 +596,13 @@ main (int argc, char *argv [])
                                                 bridge.deadletter);
         rc = 1;
     }
-    //  One of a pair: the link to the peer before the bus
-    if (bridge.dispatcher && config->ha && !(bridge.ha = ovh_hagate_new (config,
-                                                                         bridge.dispatcher)))
-        ovh_dispatcher_destroy (&bridge.dispatcher);
     bridge.intake = bridge.dispatcher ? ovh_intake_new (config) : NULL;
+    //  One of a pair: the link to the peer, after the bus (whose ZAP
+    //  handler, if any, it shares) and before the bus is read
+    if (bridge.intake && config->ha
+    &&  !(bridge.ha = ovh_hagate_new (config, bridge.dispatcher,
+                                      ovh_intake_busauth (bridge.intake))))
+        ovh_intake_destroy (&bridge.intake);
     if (bridge.watch && bridge.ha)
         ovh_watch_set_ha (bridge.watch, ovh_hagate_ha (bridge.ha));
     if (bridge.intake && bridge.watch && s_start_watch (&bridge))

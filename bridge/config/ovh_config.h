@@ -76,6 +76,8 @@ typedef struct {
     char *ha_bind;                      //  OVHOOK_HA_BIND: where the peer hears us
     char *ha_peer;                      //  OVHOOK_HA_PEER: where we hear the peer
     int ha_timeout_ms;                  //  OVHOOK_HA_TIMEOUT (2 s): silence that means peer down
+    char *ha_keys;                      //  OVHOOK_HA_KEYS: folder of the peer's public certificate
+    ovh_buskeys_t *ha_link_keys;        //  bus_key + the peer's key: CURVE on the link, NULL: none
 } ovh_config_t;
 
 //  Defaults, as OpenVidu and this document say.

@@ -122,6 +122,8 @@ const ovh_config_setting_t ovh_config_settings [S_COUNT] = {
       0, 0, "The peer's --ha-bind endpoints, e.g. tcp://10.0.0.2:5570." },
     { "OVHOOK_HA_TIMEOUT", "ha-timeout", K_DURATION, FIELD (ha_timeout_ms), "TIME", "2s", "2s",
       100, 60000, "Silence from the peer after which a standby takes over." },
+    { "OVHOOK_HA_KEYS", "ha-keys", K_FOLDER, FIELD (ha_keys), "DIR", "", "(none)", 0, 0,
+      "With OVHOOK_BUS_KEY: folder of the peer's public certificate (CURVE link)." },
 };
 
 void

@@ -13,11 +13,14 @@
 //  sent, and the standby would deliver that event again on takeover (with
 //  the same id). Only reached if the actor could not run for seconds.
 #define PENDING_MAX     (1 << 20)
+//  The ZAP domain of the link's PUB (the bus's is "bus")
+#define ZAP_DOMAIN      "ha"
 
 struct _ovh_ha_t {
     ovh_config_t *config;
     zactor_t *actor;
     zsock_t *pub, *sub;             //  the actor's, once started
+    ovh_busauth_t *own_busauth;     //  with CURVE, when the bus has no ZAP handler
     //  Finished ids, from the dispatcher's thread to the actor's
     pthread_mutex_t lock;
     char *pending;                  //  packed OVH_HA_ID_SIZE-byte ids
@@ -266,8 +269,31 @@ s_actor (zsock_t *pipe, void *arg)
 
 //  ---------------------------------------------------------------------
 
+//  CURVE on both sockets, before they attach. 0, or -1 (logged).
+static int
+s_secure (ovh_ha_t *self, ovh_busauth_t *busauth)
+{
+    ovh_config_t *config = self->config;
+    if (!busauth)
+        busauth = self->own_busauth = ovh_busauth_new ();
+    if (!busauth)
+        return -1;
+    char error [256];
+    int count = ovh_busauth_allow (busauth, ZAP_DOMAIN, config->ha_keys, error, sizeof error);
+    if (count < 1) {
+        ovh_log_error ("ha: cannot let the peer in: %s", count? error: "no key in --ha-keys");
+        return -1;
+    }
+    ovh_buskeys_apply_server (config->ha_link_keys, self->pub, ZAP_DOMAIN);
+    if (ovh_buskeys_apply_client (config->ha_link_keys, self->sub))
+        return -1;
+    ovh_log_info ("ha: CURVE on the link, public key %s; the peer's key from %s",
+                  ovh_buskeys_public (config->ha_link_keys), config->ha_keys);
+    return 0;
+}
+
 ovh_ha_t *
-ovh_ha_new (ovh_config_t *config)
+ovh_ha_new (ovh_config_t *config, ovh_busauth_t *busauth)
 {
     assert (config && config->ha && config->ha_bind && config->ha_peer);
     ovh_ha_t *self = (ovh_ha_t *) zmalloc (sizeof (ovh_ha_t));
@@ -289,6 +315,10 @@ ovh_ha_new (ovh_config_t *config)
     //  Notice a vanished peer's connection, as the bus does (ovh_bus.h)
     zsock_set_heartbeat_ivl (self->sub, 1000);
     zsock_set_heartbeat_timeout (self->sub, 3000);
+    if (config->ha_link_keys && s_secure (self, busauth)) {
+        ovh_ha_destroy (&self);
+        return NULL;
+    }
     if (zsock_attach (self->pub, config->ha_bind, true)) {
         ovh_log_error ("ha: cannot bind --ha-bind '%s': %s", config->ha_bind,
                        zmq_strerror (zmq_errno ()));
@@ -317,6 +347,7 @@ ovh_ha_destroy (ovh_ha_t **self_p)
     zactor_destroy (&self->actor);
     zsock_destroy (&self->pub);
     zsock_destroy (&self->sub);
+    ovh_busauth_destroy (&self->own_busauth);
     pthread_mutex_destroy (&self->lock);
     free (self->pending);
     free (self);

@@ -21,6 +21,7 @@
 #define OVH_HA_H_INCLUDED
 
 #include <czmq.h>
+#include "ovh_busauth.h"
 #include "ovh_config.h"
 
 //  The length of a webhook-id on the link ("evt_" + 32 hex)
@@ -29,9 +30,12 @@
 typedef struct _ovh_ha_t ovh_ha_t;
 
 //  Bind --ha-bind and connect --ha-peer, then start the actor. NULL when
-//  an endpoint cannot be used (logged).
+//  an endpoint cannot be used (logged). With config->ha_link_keys the link
+//  speaks CURVE: our PUB is a server that lets in only the keys of
+//  --ha-keys (through 'busauth', the process's ZAP handler, or one of its
+//  own when NULL), our SUB a client that trusts only the peer's key.
 ovh_ha_t *
-    ovh_ha_new (ovh_config_t *config);
+    ovh_ha_new (ovh_config_t *config, ovh_busauth_t *busauth);
 void
     ovh_ha_destroy (ovh_ha_t **self_p);
 

@@ -14,7 +14,7 @@ struct _ovh_hagate_t {
 };
 
 ovh_hagate_t *
-ovh_hagate_new (ovh_config_t *config, ovh_dispatcher_t *dispatcher)
+ovh_hagate_new (ovh_config_t *config, ovh_dispatcher_t *dispatcher, ovh_busauth_t *busauth)
 {
     assert (config && dispatcher);
     ovh_hagate_t *self = (ovh_hagate_t *) zmalloc (sizeof (ovh_hagate_t));
@@ -23,7 +23,7 @@ ovh_hagate_new (ovh_config_t *config, ovh_dispatcher_t *dispatcher)
     self->dispatcher = dispatcher;
     //  The standby holds what the queue would: same limits
     self->hold = ovh_hold_new (config->queue_events, config->queue_bytes);
-    self->ha = self->hold? ovh_ha_new (config): NULL;
+    self->ha = self->hold? ovh_ha_new (config, busauth): NULL;
     if (!self->ha) {
         ovh_hagate_destroy (&self);
         return NULL;

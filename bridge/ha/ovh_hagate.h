@@ -19,9 +19,11 @@ typedef struct _ovh_hagate_t ovh_hagate_t;
 
 //  Start the HA actor (binds and connects the link) and the hold. The
 //  dispatcher must have been made with this config (its gate starts
-//  closed) and outlive the gate. NULL when the link cannot be set up.
+//  closed) and outlive the gate. 'busauth': the process's ZAP handler if
+//  there is one (ovh_ha_new). NULL when the link cannot be set up.
 ovh_hagate_t *
-    ovh_hagate_new (ovh_config_t *config, ovh_dispatcher_t *dispatcher);
+    ovh_hagate_new (ovh_config_t *config, ovh_dispatcher_t *dispatcher,
+                    ovh_busauth_t *busauth);
 void
     ovh_hagate_destroy (ovh_hagate_t **self_p);
 

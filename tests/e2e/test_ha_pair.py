@@ -76,6 +76,7 @@ class HaPairTest (ovhtest.BridgeTestCase):
         self.addCleanup (self.receiver.stop)
         port = ovhtest.free_port ()
         socket = self.context.socket (zmq.XPUB)
+        self.secure_bus (socket)
         socket.setsockopt (zmq.XPUB_VERBOSE, 1)
         socket.setsockopt (zmq.SNDHWM, 0)
         socket.setsockopt (zmq.LINGER, 0)
@@ -89,6 +90,13 @@ class HaPairTest (ovhtest.BridgeTestCase):
         self.raw.seq = 0
         self.publisher = delivery.SeqPublisher (self.raw, "ha-test/%d" % os.getpid ())
         self.metrics = {}               #   role -> metrics port
+
+    def secure_bus (self, socket):
+        """Plaintext here; test_ha_curve.py makes the bus a CURVE server"""
+
+    def link_env (self, role):
+        """Settings of the link beyond the endpoints: none in plaintext"""
+        return {}
 
     def wait_gauges (self, who, **wanted):
         """Until the bridge of role 'who' shows these ovhook_ha_* values"""
@@ -107,6 +115,7 @@ class HaPairTest (ovhtest.BridgeTestCase):
                                 OVHOOK_HA=role, OVHOOK_HA_BIND="tcp://127.0.0.1:%d" % mine,
                                 OVHOOK_HA_PEER="tcp://127.0.0.1:%d" % peer,
                                 OVHOOK_WORKERS=WORKERS, OVHOOK_STATS_INTERVAL="1s")
+        env.update (self.link_env (role))
         return self.start_bridge (env, list (extra), name=name)
 
     def wait_subscribers (self, count):
