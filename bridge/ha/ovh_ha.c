@@ -103,6 +103,7 @@ typedef struct {
     int heartbeat;
     int64_t next_heartbeat, next_flush;
     uint64_t unsent_said;
+    const char *refused;            //  the last refusal logged, until a change
 } s_actor_t;
 
 //  Send the finished ids gathered since the last flush
@@ -147,8 +148,11 @@ s_apply (s_actor_t *self, ovh_hafsm_result_t result, const char *why)
         ovh_log_info ("ha: %s (%s), now %s", why, self->ha->config->ha,
                       ovh_hafsm_state_name (state));
     else
-    if (result == OVH_HAFSM_REFUSED && *why)
+    if (result == OVH_HAFSM_REFUSED && *why && why != self->refused)
+        //  Once per reason in a row: demand comes every 50 ms
         ovh_log_warning ("ha: %s", why);
+    if (result != OVH_HAFSM_SAME)
+        self->refused = result == OVH_HAFSM_REFUSED? why: NULL;
     bool active = state == OVH_HA_ACTIVE;
     if (active != self->active) {
         self->active = active;

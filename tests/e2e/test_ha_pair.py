@@ -211,6 +211,40 @@ class HaPairTest (ovhtest.BridgeTestCase):
         code, log = backup.stop ()
         self.assertEqual (code, 0, log)
 
+    def test_split_brain_heals (self):
+        """The link fails while both live (the primary frozen with SIGSTOP
+        past the timeout: the backup hears nothing and takes over); when it
+        works again both are active, the backup steps down, the primary
+        stays. Every event arrives; the duplicates all carry the same id."""
+        primary, backup = self.start_pair ()
+        events = delivery.bulk_events (6 * RATE, SESSIONS, TOPICS)
+        load = Load (self.publisher, events).start ()
+        time.sleep (1)
+        primary.process.send_signal (signal.SIGSTOP)
+        try:
+            backup.wait_log (r"taking over \(failover\).*now active", 10, "the takeover")
+            time.sleep (1)
+        finally:
+            primary.process.send_signal (signal.SIGCONT)
+        backup.wait_log (r"the primary is active too \(split brain over\): stepping down "
+                         r"to standby.*now passive", 10, "the backup stepping down")
+        primary.wait_log (r"W: .*ha: the backup is active too \(split brain\): staying "
+                          r"active", 10, "the primary staying active")
+        self.wait_gauges ("primary", role=1, peer_up=1)
+        self.wait_gauges ("backup", role=0, peer_up=1)
+        load.join (10)
+        extra = self.check_delivery (len (events), backup.show)
+        print ("\nsplit brain (primary frozen 1 s past the takeover): %d events, %d "
+               "duplicates, all with the first copy's id" % (len (events), extra))
+        #   Healed for good: one step down, the primary never left
+        time.sleep (1)
+        self.assertEqual (len (re.findall (r"now passive", backup.log ())), 2, backup.show ())
+        self.assertEqual (len (re.findall (r", now (active|passive)", primary.log ())), 1,
+                          primary.show ())
+        for bridge in (primary, backup):
+            code, log = bridge.stop ()
+            self.assertEqual (code, 0, log)
+
 
 if __name__ == "__main__":
     ovhtest.main ()
