@@ -184,17 +184,6 @@ s_end_episode (bridge_t *self)
     }
 }
 
-//  What the pair's actor said: role changes, finished ids; without waiting
-static void
-s_pair_news (bridge_t *self)
-{
-    if (!self->ha)
-        return;
-    zmq_pollitem_t news = { ovh_hagate_socket (self->ha), 0, ZMQ_POLLIN, 0 };
-    while (zmq_poll (&news, 1, 0) == 1 && (news.revents & ZMQ_POLLIN))
-        ovh_hagate_handle (self->ha);
-}
-
 static void
 s_run (bridge_t *self)
 {
@@ -221,7 +210,7 @@ s_run (bridge_t *self)
         if (self->pending) {
             polled [0].events = 0;
             if (zmq_poll (polled + 1, 1, timeout > 10? 10: timeout) > 0)
-                s_pair_news (self);
+                ovh_hagate_news (self->ha);
             if (self->pending)
                 s_post_pending (self);
         }
@@ -239,7 +228,8 @@ s_run (bridge_t *self)
                 }
             }
         }
-        s_pair_news (self);
+        if (self->ha)
+            ovh_hagate_news (self->ha);
         s_end_episode (self);
         s_periodic_stats (self);
         //  logrotate renamed the files: new lines go to new ones
@@ -511,7 +501,11 @@ s_serve (bridge_t *self, ovh_dispatch_stats_t *stats)
 
     //  Stop reading, then deliver what was accepted, up to the deadline
     ovh_notify_stopping (self->notify);
-    ovh_log_info ("stopping: delivering what is queued (up to %d ms)", config->drain_timeout_ms);
+    if (s_standby (self))
+        ovh_log_info ("stopping: standby, delivering nothing (the active peer does)");
+    else
+        ovh_log_info ("stopping: delivering what is queued (up to %d ms)",
+                      config->drain_timeout_ms);
     if (self->pending && !s_standby (self)
     &&  ovh_dispatcher_post_last (self->dispatcher, self->pending) == 0)
         self->pending = NULL;

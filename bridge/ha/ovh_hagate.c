@@ -111,6 +111,14 @@ ovh_hagate_handle (ovh_hagate_t *self)
     zmsg_destroy (&msg);
 }
 
+void
+ovh_hagate_news (ovh_hagate_t *self)
+{
+    zmq_pollitem_t news = { ovh_hagate_socket (self), 0, ZMQ_POLLIN, 0 };
+    while (zmq_poll (&news, 1, 0) == 1 && (news.revents & ZMQ_POLLIN))
+        ovh_hagate_handle (self);
+}
+
 void *
 ovh_hagate_socket (ovh_hagate_t *self)
 {

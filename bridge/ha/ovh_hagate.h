@@ -39,6 +39,9 @@ void *
     ovh_hagate_socket (ovh_hagate_t *self);
 void
     ovh_hagate_handle (ovh_hagate_t *self);
+//  Handle every message waiting, without waiting for more
+void
+    ovh_hagate_news (ovh_hagate_t *self);
 
 bool
     ovh_hagate_active (ovh_hagate_t *self);
