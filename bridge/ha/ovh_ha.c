@@ -7,7 +7,7 @@
 #include "ovh_hafsm.h"
 
 //  Finished ids are sent this often (and at most this many per message)
-#define FLUSH_MS        50
+#define FLUSH_MS        20
 #define FLUSH_MAX       4096
 //  Finished ids waiting for the next flush, at most: beyond, an id is not
 //  sent, and the standby would deliver that event again on takeover (with
@@ -149,7 +149,7 @@ s_apply (s_actor_t *self, ovh_hafsm_result_t result, const char *why)
                       ovh_hafsm_state_name (state));
     else
     if (result == OVH_HAFSM_REFUSED && *why && why != self->refused)
-        //  Once per reason in a row: demand comes every 50 ms
+        //  Once per reason in a row: demand comes every 20 ms
         ovh_log_warning ("ha: %s", why);
     if (result != OVH_HAFSM_SAME)
         self->refused = result == OVH_HAFSM_REFUSED? why: NULL;
@@ -195,10 +195,10 @@ s_peer_message (s_actor_t *self)
     zmsg_destroy (&msg);
 }
 
-//  At every turn of the loop (50 ms at most): the peer's health, and
+//  At every turn of the loop (20 ms at most): the peer's health, and
 //  whether events came in since the last look (Binary Star's client
 //  request: what lets a standby take over). Looking this often makes the
-//  takeover come at most 50 ms after the timeout.
+//  takeover come at most 20 ms after the timeout.
 static void
 s_check (s_actor_t *self, int64_t now)
 {

@@ -4,7 +4,7 @@
 
     The link: each bridge binds a PUB at --ha-bind and connects a SUB to the
     peer's at --ha-peer. Each sends its state as a heartbeat, a quarter of
-    --ha-timeout apart; the active also sends, every 50 ms, the webhook-ids
+    --ha-timeout apart; the active also sends, every 20 ms, the webhook-ids
     of the events it finished (delivered, dead-lettered or dropped). Both
     bridges give an event the same id, so the standby can let it go.
 

@@ -25,9 +25,11 @@ RATE = 1000                 #   events per second
 SESSIONS = 50
 WORKERS = 8
 TIMEOUT_MS = 2000           #   --ha-timeout (the default)
-#   The standby hears of finished events every 50 ms: what the active
-#   finished in its last 50 ms, plus what it had in flight (the workers),
-#   may come again after a kill. Twice that, for scheduling noise.
+#   The standby hears of finished events every 20 ms: what the active
+#   finished in its last 20 ms, plus what it had in flight (the workers),
+#   may come again after a kill; with what a busy 2-core machine delays
+#   the active's sends (its threads, the python publisher, the receiver,
+#   the other bridge share it), allowed up to 50 ms of events, twice.
 MAX_DUPLICATES = 2 * (WORKERS + RATE * 50 // 1000)
 
 
