@@ -506,6 +506,8 @@ s_serve (bridge_t *self, ovh_dispatch_stats_t *stats)
     else
         ovh_log_info ("stopping: delivering what is queued (up to %d ms)",
                       config->drain_timeout_ms);
+    if (self->ha)
+        ovh_hagate_stop (self->ha);
     if (self->pending && !s_standby (self)
     &&  ovh_dispatcher_post_last (self->dispatcher, self->pending) == 0)
         self->pending = NULL;
@@ -524,9 +526,13 @@ s_log_end (bridge_t *self, const ovh_dispatch_stats_t *stats)
     uint64_t held = self->ha? ovh_hagate_held (self->ha): 0;
     uint64_t undelivered = stats->queued + (self->pending ? 1 : 0) + held;
     ovh_item_destroy (&self->pending);
-    if (held)
+    if (held && s_standby (self))
         ovh_log_info ("standby: %" PRIu64 " events held, not delivered by this bridge: the "
                       "active peer has them", held);
+    else
+    if (held)
+        ovh_log_warning ("%" PRIu64 " events held at the takeover could not be queued: "
+                         "undelivered", held);
     s_log_stats (self, "stopped", stats, undelivered);
     ovh_intake_log_handshakes (self->intake);
     if (!self->spool)

@@ -45,31 +45,41 @@ ovh_hagate_destroy (ovh_hagate_t **self_p)
     *self_p = NULL;
 }
 
+//  Active: hand what is held to the dispatcher, oldest first, as far as
+//  its queue takes them. True when the hold is empty. What does not fit
+//  yet stays held, and new events queue behind it (ovh_hagate_post): the
+//  main thread never blocks here, and signals still stop the bridge.
+static bool
+s_release_held (ovh_hagate_t *self)
+{
+    ovh_item_t *item;
+    while ((item = ovh_hold_first (self->hold))
+       &&  ovh_dispatcher_post (self->dispatcher, item) == 0)
+        (void) ovh_hold_take (self->hold);     //  the dispatcher owns it now
+    ovh_ha_set_held (self->ha, ovh_hold_items (self->hold));
+    return item == NULL;
+}
+
 int
 ovh_hagate_post (ovh_hagate_t *self, ovh_item_t *item)
 {
     ovh_ha_arrived (self->ha);
-    if (self->active)
+    if (self->active && s_release_held (self))
         return ovh_dispatcher_post (self->dispatcher, item);
+    //  Standby, or active with held events still to hand over: in order
     int rc = ovh_hold_put (self->hold, item);
     ovh_ha_set_held (self->ha, ovh_hold_items (self->hold));
     return rc;
 }
 
 //  Takeover: everything held goes to the dispatcher, oldest first, before
-//  any new event; a full queue is waited out (the hold fits the queue's
-//  limits, but with a spool the feed takes a few thousand at a time)
+//  any new event
 static void
 s_take_over (ovh_hagate_t *self)
 {
     size_t count = ovh_hold_items (self->hold);
     ovh_dispatcher_gate (self->dispatcher, true);
-    ovh_item_t *item;
-    while ((item = ovh_hold_take (self->hold))) {
-        while (ovh_dispatcher_post (self->dispatcher, item))
-            ovh_dispatcher_wait_room (self->dispatcher, item, 100);
-    }
-    ovh_ha_set_held (self->ha, 0);
+    s_release_held (self);
     ovh_log_info ("ha: active: delivering from now on; %zu events held that the peer had not "
                   "finished go first (same webhook-ids); %" PRIu64 " held events were let go "
                   "as the peer finished them", count, self->released);
@@ -117,6 +127,22 @@ ovh_hagate_news (ovh_hagate_t *self)
     zmq_pollitem_t news = { ovh_hagate_socket (self), 0, ZMQ_POLLIN, 0 };
     while (zmq_poll (&news, 1, 0) == 1 && (news.revents & ZMQ_POLLIN))
         ovh_hagate_handle (self);
+    //  What a full queue left held at the takeover goes on as room comes
+    if (self->active && ovh_hold_items (self->hold))
+        s_release_held (self);
+}
+
+int
+ovh_hagate_stop (ovh_hagate_t *self)
+{
+    if (!self->active)
+        return 0;
+    ovh_item_t *item;
+    while ((item = ovh_hold_first (self->hold))
+       &&  ovh_dispatcher_post_last (self->dispatcher, item) == 0)
+        (void) ovh_hold_take (self->hold);
+    ovh_ha_set_held (self->ha, ovh_hold_items (self->hold));
+    return item? -1: 0;
 }
 
 void *

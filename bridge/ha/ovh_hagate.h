@@ -43,6 +43,12 @@ void
 void
     ovh_hagate_news (ovh_hagate_t *self);
 
+//  At shutdown, before the drain: an active bridge hands over what is
+//  still held, whatever the queue's fill (ovh_dispatcher_post_last). 0,
+//  or -1 if some could not be (they count as undelivered)
+int
+    ovh_hagate_stop (ovh_hagate_t *self);
+
 bool
     ovh_hagate_active (ovh_hagate_t *self);
 //  Events held (standby), not handed to the dispatcher

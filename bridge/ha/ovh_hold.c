@@ -125,6 +125,13 @@ ovh_hold_release (ovh_hold_t *self, const char *id)
 }
 
 ovh_item_t *
+ovh_hold_first (ovh_hold_t *self)
+{
+    assert (self);
+    return (ovh_item_t *) zlistx_first (self->items);
+}
+
+ovh_item_t *
 ovh_hold_take (ovh_hold_t *self)
 {
     assert (self);

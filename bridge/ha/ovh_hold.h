@@ -41,6 +41,10 @@ int
 bool
     ovh_hold_release (ovh_hold_t *self, const char *id);
 
+//  The oldest held item, still held, or NULL when empty
+ovh_item_t *
+    ovh_hold_first (ovh_hold_t *self);
+
 //  Take the oldest held item (the caller owns it), or NULL when empty
 ovh_item_t *
     ovh_hold_take (ovh_hold_t *self);

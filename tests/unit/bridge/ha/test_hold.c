@@ -38,6 +38,9 @@ test_release_keeps_order (void)
     CHECK (ovh_hold_release (hold, "a"));
     CHECK (!ovh_hold_release (hold, "a"));      //  gone already: remembered as early
     CHECK (ovh_hold_items (hold) == 3);
+    //  Looking at the oldest leaves it held
+    CHECK (ovh_hold_first (hold) && streq (ovh_hold_first (hold)->id, "b"));
+    CHECK (ovh_hold_items (hold) == 3);
     s_expect_take (hold, "b");
     s_expect_take (hold, "c");
     s_expect_take (hold, "e");
