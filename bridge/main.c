@@ -122,7 +122,6 @@ s_periodic_stats (bridge_t *self)
     s_log_stats (self, "stats", &stats, stats.queued);
 }
 
-//  Hand the pending item over; false while the queue is full
 //  One of a pair hands events to the pair's gate: held while standby
 static bool
 s_standby (bridge_t *self)
@@ -130,6 +129,7 @@ s_standby (bridge_t *self)
     return self->ha && !ovh_hagate_active (self->ha);
 }
 
+//  Hand the pending item over; false while the queue (or hold) is full
 static bool
 s_post_pending (bridge_t *self)
 {
@@ -208,7 +208,7 @@ s_run (bridge_t *self)
         }
         else
         if (self->pending) {
-            polled [0].events = 0;
+            //  A standby's full hold: only the actor's news make room
             if (zmq_poll (polled + 1, 1, timeout > 10? 10: timeout) > 0)
                 ovh_hagate_news (self->ha);
             if (self->pending)
@@ -523,8 +523,11 @@ static void
 s_log_end (bridge_t *self, const ovh_dispatch_stats_t *stats)
 {
     //  Read from the bus, never handed over: undelivered too
+    //  What a standby holds is the active peer's to deliver: said apart,
+    //  not counted undelivered (nor lost, with a spool)
     uint64_t held = self->ha? ovh_hagate_held (self->ha): 0;
-    uint64_t undelivered = stats->queued + (self->pending ? 1 : 0) + held;
+    uint64_t undelivered = stats->queued + (self->pending ? 1 : 0)
+                         + (s_standby (self)? 0: held);
     ovh_item_destroy (&self->pending);
     if (held && s_standby (self))
         ovh_log_info ("standby: %" PRIu64 " events held, not delivered by this bridge: the "

@@ -128,11 +128,11 @@ class HaPairTest (ovhtest.BridgeTestCase):
                         for t in TOPICS)
         ovhtest.wait_until (enough, 10, "%d subscribers" % count)
 
-    def start_pair (self, spool=False):
+    def start_pair (self, spool=False, extra=()):
         spools = {role: ["--spool", os.path.join (self.tmp, role + ".db")] if spool else []
                   for role in ("primary", "backup")}
-        primary = self.bridge ("primary", "primary", spools ["primary"])
-        backup = self.bridge ("backup", "backup", spools ["backup"])
+        primary = self.bridge ("primary", "primary", spools ["primary"] + list (extra))
+        backup = self.bridge ("backup", "backup", spools ["backup"] + list (extra))
         primary.wait_log (r"ha: .*now active", 10, "the primary active")
         backup.wait_log (r"ha: .*now passive", 10, "the backup standby")
         self.wait_subscribers (2)
@@ -243,6 +243,30 @@ class HaPairTest (ovhtest.BridgeTestCase):
         self.assertEqual (len (re.findall (r"now passive", backup.log ())), 2, backup.show ())
         self.assertEqual (len (re.findall (r", now (active|passive)", primary.log ())), 1,
                           primary.show ())
+        for bridge in (primary, backup):
+            code, log = bridge.stop ()
+            self.assertEqual (code, 0, log)
+
+    def test_standby_hold_full_pauses_and_resumes (self):
+        """The endpoint stalls: the active's queue and the standby's hold
+        (--queue-events 300 each) fill, and the standby pauses its bus
+        reads. The endpoint answers again: the active finishes, the hold
+        empties, and the standby reads the rest of the bus."""
+        answer = threading.Event ()
+        self.addCleanup (answer.set)
+        stalled = ovhtest.Receiver (lambda request: (answer.wait (30), 200) [1])
+        self.addCleanup (stalled.stop)
+        self.receiver = stalled
+        primary, backup = self.start_pair (extra=["--queue-events", "300"])
+        events = delivery.bulk_events (1500, SESSIONS, TOPICS)
+        Load (self.publisher, events).start ().join (10)
+        backup.wait_log (r"standby's hold full \(300 events", 10, "the standby's hold full")
+        answer.set ()
+        stalled.wait_for (1500, 30, log=primary.show)
+        backup.wait_log (r"stats: received 1500,", 15, "the standby reading the rest")
+        self.wait_gauges ("backup", role=0, held_events=0)
+        ids = {r.header ("webhook-id") [0] for r in stalled.requests}
+        self.assertEqual (ids, {r ["id"] for r in self.publisher.sent})
         for bridge in (primary, backup):
             code, log = bridge.stop ()
             self.assertEqual (code, 0, log)
