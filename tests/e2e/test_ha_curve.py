@@ -6,18 +6,18 @@ the peers apart: neither hears the other."""
 
 import os
 import re
-import signal
+import shutil
 import sys
+import tempfile
 import time
 
 import zmq
 
 sys.path.insert (0, os.path.dirname (os.path.abspath (__file__)))
 import ovhtest
-import delivery
 import curve
 import test_ha_pair
-from test_ha_pair import Load, RATE, SESSIONS, TOPICS, MAX_DUPLICATES
+from test_ha_pair import MAX_DUPLICATES
 
 
 class HaCurveTest (test_ha_pair.HaPairTest):
@@ -31,9 +31,8 @@ class HaCurveTest (test_ha_pair.HaPairTest):
         super ().setUp ()
 
     def tmp_keys (self):
-        import tempfile
         folder = tempfile.mkdtemp (prefix="ovhtest-ha-keys-")
-        self.addCleanup (lambda: __import__ ("shutil").rmtree (folder, ignore_errors=True))
+        self.addCleanup (shutil.rmtree, folder, True)
         return folder
 
     def secure_bus (self, socket):
@@ -60,12 +59,7 @@ class HaCurveTest (test_ha_pair.HaPairTest):
         for bridge in (primary, backup):
             self.assertRegex (bridge.log (), r"ha: CURVE on the link, public key \S+; the "
                               r"peer's key from .*trusted-by-")
-        events = delivery.bulk_events (3 * RATE, SESSIONS, TOPICS)
-        load = Load (self.publisher, events).start ()
-        time.sleep (1)
-        primary.process.send_signal (signal.SIGKILL)
-        primary.wait_exit ()
-        backup.wait_log (r"taking over \(failover\).*now active", 10, "the takeover")
+        load, events, takeover = self.load_and_kill (primary, backup, 3, 1)
         load.join (10)
         extra = self.check_delivery (len (events), backup.show)
         self.assertLessEqual (extra, MAX_DUPLICATES)

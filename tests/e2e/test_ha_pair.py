@@ -160,22 +160,28 @@ class HaPairTest (ovhtest.BridgeTestCase):
         """The same with --spool on both: each bridge its own spool"""
         self.kill_active_under_load (spool=True)
 
-    def kill_active_under_load (self, spool=False):
-        primary, backup = self.start_pair (spool)
-        events = delivery.bulk_events (6 * RATE, SESSIONS, TOPICS)
+    def load_and_kill (self, primary, backup, seconds, kill_after):
+        """Start a load of 'seconds' at RATE, kill -9 the primary after
+        'kill_after' seconds, wait for the backup's takeover. Returns the
+        load, its events and the seconds from the kill to the takeover."""
+        events = delivery.bulk_events (seconds * RATE, SESSIONS, TOPICS)
         load = Load (self.publisher, events).start ()
-        time.sleep (2)
+        time.sleep (kill_after)
         primary.process.send_signal (signal.SIGKILL)
         killed = time.monotonic ()
         primary.wait_exit ()
         backup.wait_log (r"taking over \(failover\).*now active", 10, "the takeover")
-        takeover = time.monotonic () - killed
+        return load, events, time.monotonic () - killed
+
+    def kill_active_under_load (self, spool=False):
+        primary, backup = self.start_pair (spool)
+        load, events, takeover = self.load_and_kill (primary, backup, 6, 2)
         self.wait_gauges ("backup", role=1, peer_up=0, held_events=0)
         load.join (10)
         extra = self.check_delivery (len (events), backup.show)
         print ("\nkill -9 under %d events/s%s: takeover %.2f s after the kill (timeout %.1f s), "
-               "%d events, %d duplicates (bound %d)" % (RATE, " (spools)" if spool else "", takeover, TIMEOUT_MS / 1000,
-               len (events), extra, MAX_DUPLICATES))
+               "%d events, %d duplicates (bound %d)" % (RATE, " (spools)" if spool else "",
+               takeover, TIMEOUT_MS / 1000, len (events), extra, MAX_DUPLICATES))
         self.assertLess (takeover, (TIMEOUT_MS + 700) / 1000 * ovhtest.SLOW)
         self.assertLessEqual (extra, MAX_DUPLICATES)
         code, log = backup.stop ()
@@ -183,12 +189,7 @@ class HaPairTest (ovhtest.BridgeTestCase):
 
     def test_primary_restarts_as_standby (self):
         primary, backup = self.start_pair ()
-        events = delivery.bulk_events (8 * RATE, SESSIONS, TOPICS)
-        load = Load (self.publisher, events).start ()
-        time.sleep (1.5)
-        primary.process.send_signal (signal.SIGKILL)
-        primary.wait_exit ()
-        backup.wait_log (r"taking over \(failover\).*now active", 10, "the takeover")
+        load, events, takeover = self.load_and_kill (primary, backup, 8, 1.5)
         #   The primary comes back while events keep coming
         again = self.bridge ("primary", "primary-again")
         again.wait_log (r"connected to the backup \(active\): standby.*now passive", 10,
