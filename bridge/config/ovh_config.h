@@ -88,6 +88,13 @@ typedef struct {
     char *metrics;                      //  OVHOOK_METRICS: ADDR:PORT, NULL: no listener
     ovh_shard_t shard;                  //  OVHOOK_SHARD K/N (0/1: every event)
     int http_version;                   //  OVHOOK_HTTP_VERSION, an ovh_http_version_t (1.1)
+    //  Active/standby pair (docs/ha.md)
+    char *ha;                           //  OVHOOK_HA: "primary" or "backup", NULL: alone
+    char *ha_bind;                      //  OVHOOK_HA_BIND: where the peer hears us
+    char *ha_peer;                      //  OVHOOK_HA_PEER: where we hear the peer
+    int ha_timeout_ms;                  //  OVHOOK_HA_TIMEOUT (2 s): silence that means peer down
+    char *ha_keys;                      //  OVHOOK_HA_KEYS: folder of the peer's public certificate
+    ovh_buskeys_t *ha_link_keys;        //  bus_key + the peer's key: CURVE on the link, NULL: none
 } ovh_config_t;
 
 //  Defaults, as OpenVidu and this document say.

@@ -421,6 +421,19 @@ ovh_config_check_sync (const char *value, bool *full, zlist_t *problems)
 }
 
 int
+ovh_config_check_ha (const char *value, char **role_p, zlist_t *problems)
+{
+    if (*value == '\0')
+        return 0;
+    if (strcasecmp (value, "primary") && strcasecmp (value, "backup")) {
+        ovh_config_problem (problems, "Is not primary or backup");
+        return -1;
+    }
+    s_store (role_p, tolower ((unsigned char) *value) == 'p'? "primary": "backup");
+    return 0;
+}
+
+int
 ovh_config_check_log_format (const char *value, bool *json, zlist_t *problems)
 {
     if (strcasecmp (value, "text") == 0)

@@ -161,6 +161,10 @@ int
 //  *version as an ovh_http_version_t.
 int
     ovh_config_check_http_version (const char *value, int *version, zlist_t *problems);
+//  The pair's role, "primary" or "backup" (any letter case), stored in
+//  lower case; empty means none: returns 0 and leaves *role_p.
+int
+    ovh_config_check_ha (const char *value, char **role_p, zlist_t *problems);
 
 //  The other way round, values as --help and --check-config write them
 //  (in ovh_config_format.c). Sizes as "16M": the largest unit that divides

@@ -422,6 +422,13 @@ ovh_intake_lost (ovh_intake_t *self)
     return atomic_load_explicit (&self->lost, memory_order_relaxed);
 }
 
+ovh_busauth_t *
+ovh_intake_busauth (ovh_intake_t *self)
+{
+    assert (self);
+    return self->busauth;
+}
+
 void
 ovh_intake_log_handshakes (ovh_intake_t *self)
 {

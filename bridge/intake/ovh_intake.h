@@ -24,6 +24,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <czmq.h>
+#include "ovh_busauth.h"
 #include "ovh_config.h"
 #include "ovh_item.h"
 
@@ -80,6 +81,11 @@ uint64_t ovh_intake_lost (ovh_intake_t *self);
 //  key); on a connecting bus, those with the server. Nothing with CURVE off.
 void
     ovh_intake_log_handshakes (ovh_intake_t *self);
+
+//  The process's ZAP handler when this bus binds with CURVE, else NULL:
+//  there is one per process, and the pair's link (ovh_ha) shares it
+ovh_busauth_t *
+    ovh_intake_busauth (ovh_intake_t *self);
 
 //  Name of a drop reason ("utf8", "disabled-topic", ...)
 const char *

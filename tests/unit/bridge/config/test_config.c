@@ -466,6 +466,40 @@ static const s_error_case_t s_error_cases [] = {
     { { "--bus-key", "@KEY@", "--bus", ">tcp://proxy:5561", "--bus-server-key", "@KEYS@" },
       {0}, NULL,
       { BUS_SERVER "@KEYS@. Cannot be used: bus server key '@KEYS@': not a regular file" } },
+    //  The active/standby pair
+    { {0}, { "OVHOOK_HA=master" }, NULL,
+      { "Property OVHOOK_HA=master. Is not primary or backup" } },
+    { { "--ha", "primary" }, {0}, NULL,
+      { "Property OVHOOK_HA_BIND is not set. Needed with OVHOOK_HA=primary: where the peer "
+        "hears this bridge",
+        "Property OVHOOK_HA_PEER is not set. Needed with OVHOOK_HA=primary: where this bridge "
+        "hears the peer" } },
+    { { "--ha-bind", "tcp://*:5570", "--ha-peer=tcp://b:5570" }, {0}, NULL,
+      { "Property OVHOOK_HA_BIND=tcp://*:5570. Needs OVHOOK_HA: without a role the bridge is "
+        "not one of a pair",
+        "Property OVHOOK_HA_PEER=tcp://b:5570. Needs OVHOOK_HA: without a role the bridge is "
+        "not one of a pair" } },
+    { {0}, { "OVHOOK_HA=backup", "OVHOOK_HA_BIND=tcp://*:5570", "OVHOOK_HA_PEER=tcp://b" },
+      NULL, { "Property OVHOOK_HA_PEER=tcp://b. Endpoint 'tcp://b' is not valid: expected "
+              "tcp://HOST:PORT, PORT between 1 and 65535 or *" } },
+    { { "--ha-keys", "@ALLOW@" }, {0}, NULL,
+      { "Property OVHOOK_HA_KEYS=@ALLOW@. Needs OVHOOK_HA: without a role the bridge is not "
+        "one of a pair" } },
+    { { "--ha-keys", "@ALLOW@", "--ha", "primary", "--ha-bind", "tcp://*:5570",
+        "--ha-peer", "tcp://b:5570" }, {0}, NULL,
+      { "Property OVHOOK_HA_KEYS=@ALLOW@. Needs OVHOOK_BUS_KEY: the pair's link uses CURVE "
+        "with the bus's key" } },
+    { { "--bus-key", "@KEY@", "--bus-allow", "@ALLOW@" },
+      { "OVHOOK_HA=primary", "OVHOOK_HA_BIND=tcp://*:5570", "OVHOOK_HA_PEER=tcp://b:5570" }, NULL,
+      { "Property OVHOOK_HA_KEYS is not set. Needed with OVHOOK_HA and OVHOOK_BUS_KEY: the "
+        "folder of the peer's public certificate (CURVE on the pair's link)" } },
+    { { "--bus-key", "@KEY@", "--bus-allow", "@ALLOW@", "--ha-keys", "@KEYS@" },
+      { "OVHOOK_HA=primary", "OVHOOK_HA_BIND=tcp://*:5570", "OVHOOK_HA_PEER=tcp://b:5570" }, NULL,
+      { "Property OVHOOK_HA_KEYS=@KEYS@. Cannot be used: holds 0 public certificates: put the peer's, and only it, there" } },
+    { { "--ha=backup", "--ha-bind", "tcp://*:5570", "--ha-peer", "tcp://a:5570",
+        "--ha-timeout", "50ms" }, {0}, NULL,
+      { "Property OVHOOK_HA_TIMEOUT=50ms. Is not a duration between 100ms and 60s"
+        DURATION_MSG } },
 };
 
 static void
@@ -744,7 +778,12 @@ s_test_defaults (void)
         "OVHOOK_LOG_FILE=\n"
         "OVHOOK_METRICS=\n"
         "OVHOOK_SHARD=\n"
-        "OVHOOK_HTTP_VERSION=1.1\n");
+        "OVHOOK_HTTP_VERSION=1.1\n"
+        "OVHOOK_HA=\n"
+        "OVHOOK_HA_BIND=\n"
+        "OVHOOK_HA_PEER=\n"
+        "OVHOOK_HA_TIMEOUT=2s\n"
+        "OVHOOK_HA_KEYS=\n");
     free (printed);
     ovh_config_destroy (&config);
 }
