@@ -14,6 +14,7 @@
 #include "ovh_config.h"
 #include "ovh_dispatcher.h"
 #include "ovh_dlcommand.h"
+#include "ovh_hagate.h"
 #include "ovh_hangup.h"
 #include "ovh_intake.h"
 #include "ovh_log.h"
@@ -37,6 +38,7 @@ typedef struct {
     ovh_item_t *pending;            //  read from the bus, waiting for room
     ovh_notify_t *notify;           //  the service manager (systemd), if any
     ovh_hangup_t *hangup;           //  SIGHUP: reopen the log and dead-letter files
+    ovh_hagate_t *ha;               //  one of a pair (--ha), NULL alone
     //  A queue-full episode: from the first pause until reads have gone on
     //  for EPISODE_END ms without one; logged once at each end
     int64_t episode_start;          //  0 when none
@@ -120,11 +122,20 @@ s_periodic_stats (bridge_t *self)
     s_log_stats (self, "stats", &stats, stats.queued);
 }
 
-//  Hand the pending item over; false while the queue is full
+//  One of a pair hands events to the pair's gate: held while standby
+static bool
+s_standby (bridge_t *self)
+{
+    return self->ha && !ovh_hagate_active (self->ha);
+}
+
+//  Hand the pending item over; false while the queue (or hold) is full
 static bool
 s_post_pending (bridge_t *self)
 {
-    if (ovh_dispatcher_post (self->dispatcher, self->pending) == 0) {
+    int rc = self->ha? ovh_hagate_post (self->ha, self->pending)
+                     : ovh_dispatcher_post (self->dispatcher, self->pending);
+    if (rc == 0) {
         self->pending = NULL;
         if (self->episode_start && !self->resumed_at)
             self->resumed_at = zclock_mono ();
@@ -148,8 +159,9 @@ s_post_pending (bridge_t *self)
             ovh_log_warning ("the spool's writer is behind the bus: pausing bus reads "
                              "until it catches up");
         else
-            ovh_log_warning ("queue full (%zu events or %zu bytes): pausing bus reads; the bus "
+            ovh_log_warning ("%s full (%zu events or %zu bytes): pausing bus reads; the bus "
                              "buffers, then drops, what comes meanwhile (seq gaps will show it)",
+                             s_standby (self)? "standby's hold": "queue",
                              self->config->queue_events, self->config->queue_bytes);
     }
     if (self->resumed_at || self->pauses == 0)
@@ -175,7 +187,12 @@ s_end_episode (bridge_t *self)
 static void
 s_run (bridge_t *self)
 {
-    zmq_pollitem_t bus = { zsock_resolve (ovh_intake_socket (self->intake)), 0, ZMQ_POLLIN, 0 };
+    //  The bus, and the pair's actor (polled while a standby's hold is
+    //  full too: the active's finished ids make room)
+    zmq_pollitem_t polled [2] = {
+        { zsock_resolve (ovh_intake_socket (self->intake)), 0, ZMQ_POLLIN, 0 },
+        { self->ha? ovh_hagate_socket (self->ha): NULL, 0, ZMQ_POLLIN, 0 }
+    };
     self->next_stats = zclock_mono () + self->config->stats_interval_ms;
     while (!zsys_interrupted) {
         long timeout = (long) (self->next_stats - zclock_mono ());
@@ -185,12 +202,20 @@ s_run (bridge_t *self)
         int64_t ping = ovh_notify_watchdog (self->notify);
         if (ping >= 0 && ping < timeout)
             timeout = (long) ping;
-        if (self->pending) {
+        if (self->pending && !s_standby (self)) {
             if (ovh_dispatcher_wait_room (self->dispatcher, self->pending, (int) timeout))
                 s_post_pending (self);
         }
         else
-        if (zmq_poll (&bus, 1, timeout) > 0) {
+        if (self->pending) {
+            //  A standby's full hold: only the actor's news make room
+            if (zmq_poll (polled + 1, 1, timeout > 10? 10: timeout) > 0)
+                ovh_hagate_news (self->ha);
+            if (self->pending)
+                s_post_pending (self);
+        }
+        else
+        if (zmq_poll (polled, self->ha? 2: 1, timeout) > 0 && (polled [0].revents & ZMQ_POLLIN)) {
             for (int count = 0; count < READ_BATCH && !zsys_interrupted; count++) {
                 ovh_item_t *item = NULL;
                 int rc = ovh_intake_read (self->intake, &item);
@@ -203,6 +228,8 @@ s_run (bridge_t *self)
                 }
             }
         }
+        if (self->ha)
+            ovh_hagate_news (self->ha);
         s_end_episode (self);
         s_periodic_stats (self);
         //  logrotate renamed the files: new lines go to new ones
@@ -474,12 +501,21 @@ s_serve (bridge_t *self, ovh_dispatch_stats_t *stats)
 
     //  Stop reading, then deliver what was accepted, up to the deadline
     ovh_notify_stopping (self->notify);
-    ovh_log_info ("stopping: delivering what is queued (up to %d ms)", config->drain_timeout_ms);
-    if (self->pending && ovh_dispatcher_post_last (self->dispatcher, self->pending) == 0)
+    if (s_standby (self))
+        ovh_log_info ("stopping: standby, delivering nothing (the active peer does)");
+    else
+        ovh_log_info ("stopping: delivering what is queued (up to %d ms)",
+                      config->drain_timeout_ms);
+    if (self->ha)
+        ovh_hagate_stop (self->ha);
+    if (self->pending && !s_standby (self)
+    &&  ovh_dispatcher_post_last (self->dispatcher, self->pending) == 0)
         self->pending = NULL;
     //  From here a signal shortens the drain (ovh_dispatcher_drain)
     zsys_interrupted = 0;
-    ovh_dispatcher_drain (self->dispatcher, config->drain_timeout_ms, stats);
+    //  A standby delivers nothing: the active peer does
+    ovh_dispatcher_drain (self->dispatcher, s_standby (self)? 0: config->drain_timeout_ms,
+                          stats);
 }
 
 //  The last lines: the counts, and where undelivered events are
@@ -487,8 +523,19 @@ static void
 s_log_end (bridge_t *self, const ovh_dispatch_stats_t *stats)
 {
     //  Read from the bus, never handed over: undelivered too
-    uint64_t undelivered = stats->queued + (self->pending ? 1 : 0);
+    //  What a standby holds is the active peer's to deliver: said apart,
+    //  not counted undelivered (nor lost, with a spool)
+    uint64_t held = self->ha? ovh_hagate_held (self->ha): 0;
+    uint64_t undelivered = stats->queued + (self->pending ? 1 : 0)
+                         + (s_standby (self)? 0: held);
     ovh_item_destroy (&self->pending);
+    if (held && s_standby (self))
+        ovh_log_info ("standby: %" PRIu64 " events held, not delivered by this bridge: the "
+                      "active peer has them", held);
+    else
+    if (held)
+        ovh_log_warning ("%" PRIu64 " events held at the takeover could not be queued: "
+                         "undelivered", held);
     s_log_stats (self, "stopped", stats, undelivered);
     ovh_intake_log_handshakes (self->intake);
     if (!self->spool)
@@ -553,6 +600,14 @@ main (int argc, char *argv [])
         rc = 1;
     }
     bridge.intake = bridge.dispatcher ? ovh_intake_new (config) : NULL;
+    //  One of a pair: the link to the peer, after the bus (whose ZAP
+    //  handler, if any, it shares) and before the bus is read
+    if (bridge.intake && config->ha
+    &&  !(bridge.ha = ovh_hagate_new (config, bridge.dispatcher,
+                                      ovh_intake_busauth (bridge.intake))))
+        ovh_intake_destroy (&bridge.intake);
+    if (bridge.watch && bridge.ha)
+        ovh_watch_set_ha (bridge.watch, ovh_hagate_ha (bridge.ha));
     if (bridge.intake && bridge.watch && s_start_watch (&bridge))
         ovh_intake_destroy (&bridge.intake);
     pthread_sigmask (SIG_UNBLOCK, &signals, NULL);
@@ -566,6 +621,8 @@ main (int argc, char *argv [])
     pthread_sigmask (SIG_BLOCK, &signals, NULL);
     ovh_watch_destroy (&bridge.watch);     //  its scrapes read the stages
     ovh_dispatcher_destroy (&bridge.dispatcher);
+    //  After the dispatcher, whose last finished ids it sends the peer
+    ovh_hagate_destroy (&bridge.ha);
     //  Every dead letter on disk (or counted lost) before the last line
     if (bridge.deadletter && ovh_deadletter_flush (bridge.deadletter))
         ovh_log_error ("%" PRIu64 " dead letters could NOT be kept in %s: lost",

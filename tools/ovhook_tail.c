@@ -15,6 +15,11 @@
     reported on stderr. Invalid messages are reported, rate-limited per
     reason, and skipped.
 
+    A --bus of two endpoints or more (two proxies' backends) is redundant:
+    each event comes once per path, the first copy is printed and the
+    others are dropped (by src, epoch, topic and seq: ovh_seqtrack.h), and
+    a loss is reported only when no path brought the event.
+
     With CURVE (ovh_clikeys.h): a tail that connects (to a proxy's backend)
     needs the server's key, and says why no event comes when the handshake
     fails; a tail that binds (in place of a bridge) needs an allow folder,
@@ -36,6 +41,7 @@
 #define RCVHWM          100000
 #define SEQ_SOURCES     4096
 #define WARN_INTERVAL   1000
+#define SETTLE_INTERVAL 1000        //  as the bridge: holes get 1-2 s
 
 typedef struct {
     int64_t last;               //  zclock_mono of the last line, 0: never
@@ -56,7 +62,9 @@ typedef struct {
     ovh_srcguard_t *srcguard;   //  binding with CURVE
     const char *metrics;        //  --metrics ADDR:PORT, or NULL
     ovh_toolmetrics_t *watch;   //  with --metrics
-    ovh_metric_t *received, *dropped, *printed, *lost;
+    ovh_metric_t *received, *dropped, *printed, *lost, *duplicates;
+    size_t paths;               //  endpoints in --bus
+    uint64_t duplicate_count, too_old_count;
 } tail_t;
 
 static void
@@ -177,20 +185,59 @@ s_print (tail_t *self, const ovh_event_t *event)
 
 //  Gaps, jumps and restarts, worded as the bridge words them. Seq going
 //  back is left out: it comes in floods (two publishers with one src) that
-//  the tail, which limits no rate, would print line by line.
-static void
-s_check_seq (ovh_seqtrack_t *seqtrack, const ovh_event_t *event)
+//  the tail, which limits no rate, would print line by line; so are the
+//  holes of redundant paths, which another path may still fill. Returns
+//  whether to print the event: not another path's copy, nor a too old one.
+static bool
+s_check_seq (tail_t *self, ovh_seqtrack_t *seqtrack, const ovh_event_t *event)
 {
     if (!event->has_envelope)
-        return;
-    uint64_t last;
+        return true;
+    uint64_t last, lost_before = ovh_seqtrack_lost (seqtrack);
     ovh_seq_t verdict = ovh_seqtrack_record (seqtrack, event->type->name, event->src,
                                              event->src_size, event->seq,
                                              event->has_epoch? &event->epoch: NULL, &last);
+    //  Holes that left the window unfilled (ovh_seqtrack.h)
+    uint64_t lost = ovh_seqtrack_lost (seqtrack) - lost_before;
+    if (self->paths > 1 && lost && verdict != OVH_SEQ_RESTART && verdict != OVH_SEQ_JUMP) {
+        char src [204];
+        fprintf (stderr, NAME ": lost %" PRIu64 " message(s): %s from src %s, out of the "
+                 "window at seq %" PRIu64 ": no path of the %zu brought them\n", lost,
+                 event->type->name, ovh_shown (src, sizeof src, event->src, event->src_size),
+                 event->seq, self->paths);
+    }
+    if (verdict == OVH_SEQ_DUPLICATE) {
+        self->duplicate_count++;
+        if (self->duplicates)
+            ovh_metric_add (self->duplicates, 0, 1);
+        return false;
+    }
     char sentence [512];
-    if (verdict != OVH_SEQ_BACKWARDS
+    if (verdict != OVH_SEQ_BACKWARDS && !(verdict == OVH_SEQ_GAP && self->paths > 1)
     &&  ovh_seqtrack_describe (verdict, event, last, sentence, sizeof sentence))
         fprintf (stderr, NAME ": %s\n", sentence);
+    if (verdict == OVH_SEQ_TOO_OLD) {
+        self->too_old_count++;
+        return false;
+    }
+    return true;
+}
+
+//  With redundant paths, report the holes no path filled in time
+static void
+s_settle (tail_t *self, ovh_seqtrack_t *seqtrack, int64_t *settled)
+{
+    int64_t now = zclock_mono ();
+    if (self->paths < 2 || now - *settled < SETTLE_INTERVAL)
+        return;
+    *settled = now;
+    uint64_t lost = ovh_seqtrack_settle (seqtrack);
+    if (!lost)
+        return;
+    fprintf (stderr, NAME ": lost %" PRIu64 " message(s): no path of the %zu brought them\n",
+             lost, self->paths);
+    if (self->lost)
+        ovh_metric_set (self->lost, 0, (int64_t) ovh_seqtrack_lost (seqtrack));
 }
 
 //  --metrics: bind at start, then serve. 0 or -1 (reported).
@@ -211,6 +258,9 @@ s_open_metrics (tail_t *self)
         "ovhook_tail_events_total", "Events printed.");
     self->lost = ovh_toolmetrics_add (self->watch, OVH_METRIC_COUNTER,
         "ovhook_tail_bus_lost_total", "Messages the bus lost, from envelope seq gaps.");
+    self->duplicates = ovh_toolmetrics_add (self->watch, OVH_METRIC_COUNTER,
+        "ovhook_tail_duplicates_total", "Copies of an event already printed, from "
+        "another path (redundant proxies), dropped.");
     return ovh_toolmetrics_start (self->watch);
 }
 
@@ -228,7 +278,9 @@ s_run (tail_t *self, zsock_t *socket, ovh_translator_t *translator,
        ovh_seqtrack_t *seqtrack, int64_t *printed)
 {
     zmq_pollitem_t item = { zsock_resolve (socket), 0, ZMQ_POLLIN, 0 };
+    int64_t settled = zclock_mono ();
     while (!zsys_interrupted && (self->count == 0 || *printed < self->count)) {
+        s_settle (self, seqtrack, &settled);
         if (zmq_poll (&item, 1, 1000) <= 0)
             continue;
         zmsg_t *msg = zmsg_recv_nowait (socket);
@@ -250,8 +302,8 @@ s_run (tail_t *self, zsock_t *socket, ovh_translator_t *translator,
         else
         //  Prefix matching let through a type we did not ask for, e.g.
         //  when one name would start another
-        if (self->wanted [event.type->index]) {
-            s_check_seq (seqtrack, &event);
+        if (self->wanted [event.type->index]
+        &&  s_check_seq (self, seqtrack, &event)) {
             if (self->lost)
                 ovh_metric_set (self->lost, 0, (int64_t) ovh_seqtrack_lost (seqtrack));
             if (s_print (self, &event)) {
@@ -274,6 +326,10 @@ s_report (tail_t *self, ovh_busmonitor_t *monitor, int64_t printed)
     char problem [256];
     if (printed == 0 && monitor && ovh_busmonitor_problem (monitor, problem, sizeof problem))
         fprintf (stderr, NAME ": no event received: %s\n", problem);
+    if (self->paths > 1)
+        fprintf (stderr, NAME ": %zu paths: dropped %" PRIu64 " duplicate cop%s, %" PRIu64
+                 " too old\n", self->paths, self->duplicate_count,
+                 self->duplicate_count == 1? "y": "ies", self->too_old_count);
     uint64_t dropped = self->srcguard? ovh_srcguard_dropped (self->srcguard): 0;
     if (dropped)
         fprintf (stderr, NAME ": dropped %" PRIu64 " message%s whose src the "
@@ -311,6 +367,10 @@ main (int argc, char *argv [])
         return 1;
     }
     ovh_translator_set_max_frame (translator, (size_t) self.max_frame);
+    self.paths = 1;
+    for (const char *comma = strchr (self.bus, ','); comma; comma = strchr (comma + 1, ','))
+        self.paths++;
+    ovh_seqtrack_set_paths (seqtrack, self.paths);
     ovh_bus_options (socket);
     //  What one publisher may make the tail hold is bounded (ovh_bus.h)
     ovh_bus_limit (socket, (size_t) self.max_frame, RCVHWM);
@@ -323,9 +383,10 @@ main (int argc, char *argv [])
                             &monitor))
         status = 1;
     else {
-        fprintf (stderr, NAME ": ready: bus %s%s, %zu event type%s\n", self.bus,
+        fprintf (stderr, NAME ": ready: bus %s%s, %zu event type%s%s\n", self.bus,
                  self.role == OVH_BUSKEYS_PLAINTEXT? "": " (CURVE)",
-                 self.wanted_count, self.wanted_count == 1? "": "s");
+                 self.wanted_count, self.wanted_count == 1? "": "s",
+                 self.paths > 1? ", redundant paths: each event once": "");
         int64_t printed = 0;
         status = s_run (&self, socket, translator, seqtrack, &printed);
         s_report (&self, monitor, printed);

@@ -13,6 +13,8 @@
     or "Property NAME is not set. message" when the value is empty. A secret
     is never shown: its value is printed as ****.                            */
 
+#include <dirent.h>
+#include <sys/stat.h>
 #include <inttypes.h>
 #include <string.h>
 #include <czmq.h>
@@ -133,6 +135,15 @@ s_check (ovh_config_t *self, s_id_t id, const char *value, s_id_t named, const c
         case K_CA:      rc = ovh_config_check_ca (value, (char **) field, problems); break;
         case K_PATH:    rc = ovh_config_check_path (value, (char **) field, problems); break;
         case K_LISTEN:  rc = ovh_config_check_listen (value, (char **) field, problems); break;
+        case K_SHARD:   rc = ovh_config_check_shard (value, (ovh_shard_t *) field, problems);
+                        break;
+        case K_HTTP_VERSION:
+            rc = ovh_config_check_http_version (value, (int *) field, problems);
+            break;
+        case K_HA:      rc = ovh_config_check_ha (value, (char **) field, problems); break;
+        case K_ENDPOINTS:
+            rc = *value? ovh_config_check_bus (value, (char **) field, problems): 0;
+            break;
         case K_KEY:     rc = ovh_config_check_key (value, (char **) field, problems); break;
         case K_FOLDER:  rc = ovh_config_check_folder (value, (char **) field, problems); break;
         case K_SECRET:  rc = ovh_config_check_secret (value, (char **) field, problems); break;
@@ -158,6 +169,7 @@ s_free_texts (ovh_config_t *self)
             zstr_free ((char **) s_field (self, id));
     zstr_free (&self->env_file);
     ovh_buskeys_destroy (&self->bus_keys);
+    ovh_buskeys_destroy (&self->ha_link_keys);
 }
 
 //  Back to the defaults, keeping the allocations that can be kept
@@ -413,6 +425,98 @@ s_check_bus_security (ovh_config_t *self, const char *values [S_COUNT],
                           values [binds? S_BUS_KEY: S_BUS_SERVER_KEY], "Cannot be used: %s", error);
 }
 
+//  The one public certificate in the folder 'folder' (files ending in
+//  _secret and dot files aside): its path (caller frees), or NULL with the
+//  reason in 'error'
+static char *
+s_peer_certificate (const char *folder, char *error, size_t size)
+{
+    DIR *dir = opendir (folder);
+    if (!dir) {
+        snprintf (error, size, "%s", strerror (errno));
+        return NULL;
+    }
+    char *found = NULL;
+    int count = 0;
+    struct dirent *entry;
+    while ((entry = readdir (dir))) {
+        size_t length = strlen (entry->d_name);
+        if (entry->d_name [0] == '.'
+        ||  (length >= 7 && streq (entry->d_name + length - 7, "_secret")))
+            continue;
+        //  Regular files only (a subfolder is not a certificate)
+        char *path = zsys_sprintf ("%s/%s", folder, entry->d_name);
+        struct stat status;
+        if (path && stat (path, &status) == 0 && S_ISREG (status.st_mode) && ++count == 1)
+            found = path;
+        else
+            zstr_free (&path);
+    }
+    closedir (dir);
+    if (count != 1) {
+        snprintf (error, size, "holds %d public certificates: put the peer's, and only "
+                  "it, there", count);
+        zstr_free (&found);
+    }
+    return found;
+}
+
+//  CURVE on the pair's link goes with CURVE on the bus: this bridge's bus
+//  key, and the peer's public certificate, alone in OVHOOK_HA_KEYS
+static void
+s_check_ha_keys (ovh_config_t *self, const char *values [S_COUNT], const bool given [S_COUNT],
+                 const bool valid [S_COUNT])
+{
+    if (given [S_HA_KEYS] && !given [S_BUS_KEY]) {
+        s_property_error (self, S_HA_KEYS, values [S_HA_KEYS], "Needs OVHOOK_BUS_KEY: the "
+                          "pair's link uses CURVE with the bus's key");
+        return;
+    }
+    if (!given [S_BUS_KEY] || !valid [S_BUS_KEY])
+        return;
+    if (!given [S_HA_KEYS]) {
+        s_property_error (self, S_HA_KEYS, "", "Needed with OVHOOK_HA and OVHOOK_BUS_KEY: the "
+                          "folder of the peer's public certificate (CURVE on the pair's link)");
+        return;
+    }
+    if (!valid [S_HA_KEYS])
+        return;
+    char error [512];
+    char *certificate = s_peer_certificate (self->ha_keys, error, sizeof error);
+    if (certificate) {
+        self->ha_link_keys = ovh_buskeys_new (self->bus_key, certificate, error, sizeof error);
+        free (certificate);
+    }
+    if (!self->ha_link_keys)
+        s_property_error (self, S_HA_KEYS, values [S_HA_KEYS], "Cannot be used: %s", error);
+}
+
+//  The pair's settings together: a role needs both ends of the link, and
+//  the link's ends mean nothing without a role
+static void
+s_check_ha (ovh_config_t *self, const char *values [S_COUNT], const bool given [S_COUNT],
+            const bool valid [S_COUNT])
+{
+    if (!given [S_HA]) {
+        s_id_t needing [] = { S_HA_BIND, S_HA_PEER, S_HA_KEYS };
+        for (size_t index = 0; index < 3; index++)
+            if (given [needing [index]])
+                s_property_error (self, needing [index], values [needing [index]],
+                                  "Needs OVHOOK_HA: without a role the bridge is not one of "
+                                  "a pair");
+        return;
+    }
+    if (!valid [S_HA])
+        return;
+    s_id_t needed [] = { S_HA_BIND, S_HA_PEER };
+    for (size_t index = 0; index < 2; index++)
+        if (!given [needed [index]])
+            s_property_error (self, needed [index], "", "Needed with OVHOOK_HA=%s: %s",
+                              values [S_HA], index == 0? "where the peer hears this bridge"
+                              : "where this bridge hears the peer");
+    s_check_ha_keys (self, values, given, valid);
+}
+
 int
 ovh_config_load (ovh_config_t *self, int argc, char *argv [], char **envp,
                  ovh_config_action_t *action)
@@ -486,6 +590,7 @@ ovh_config_load (ovh_config_t *self, int argc, char *argv [], char **envp,
     s_not_less (self, S_QUEUE_BYTES, S_MAX_FRAME, values [S_QUEUE_BYTES], valid);
     s_not_less (self, S_RETRY_MAX, S_RETRY_INITIAL, values [S_RETRY_MAX], valid);
     s_check_bus_security (self, values, given, valid);
+    s_check_ha (self, values, given, valid);
     if (self->redeliver && !self->spool && !self->dead_letter)
         s_add_error (self, strdup ("Option '--redeliver' needs OVHOOK_SPOOL or "
                                    "OVHOOK_DEAD_LETTER: there is nothing to redeliver"));
@@ -528,6 +633,17 @@ ovh_config_print (ovh_config_t *self, FILE *file)
             case K_BOOL:    value = *(bool *) field? "true": "false"; break;
             case K_SYNC:    value = *(bool *) field? "full": "normal"; break;
             case K_LOG_FORMAT: value = *(bool *) field? "json": "text"; break;
+            case K_SHARD: {
+                const ovh_shard_t *shard = (const ovh_shard_t *) field;
+                if (shard->count > 1)
+                    snprintf (text, sizeof text, "%d/%d", shard->index, shard->count);
+                else
+                    *text = 0;
+                break;
+            }
+            case K_HTTP_VERSION:
+                value = ovh_config_format_http_version (*(int *) field);
+                break;
             case K_URL:     value = made = ovh_config_format_url (self->endpoint); break;
             case K_HEADERS: value = made = ovh_config_format_headers (self->headers); break;
             case K_EVENTS:  value = made = ovh_config_format_events (self->events); break;
@@ -535,6 +651,8 @@ ovh_config_print (ovh_config_t *self, FILE *file)
             case K_CA:
             case K_FOLDER:
             case K_LISTEN:
+            case K_HA:
+            case K_ENDPOINTS:
             case K_PATH:    value = *(char **) field; break;
             case K_KEY:
                 //  The public key, for the other side's folder or

@@ -18,6 +18,13 @@
 extern "C" {
 #endif
 
+//  OVHOOK_HTTP_VERSION: the HTTP version requests go out with
+typedef enum {
+    OVH_HTTP_1_1 = 0,           //  HTTP/1.1 always, over TLS too (the default)
+    OVH_HTTP_2 = 1,             //  h2 over https (ALPN), h2c with prior knowledge over http
+    OVH_HTTP_AUTO = 2           //  h2 if the TLS endpoint offers it by ALPN, else HTTP/1.1
+} ovh_http_version_t;
+
 //  What the command line asks for
 typedef enum {
     OVH_CONFIG_RUN,             //  run the bridge
@@ -25,6 +32,14 @@ typedef enum {
     OVH_CONFIG_HELP,            //  --help
     OVH_CONFIG_VERSION          //  --version
 } ovh_config_action_t;
+
+//  OVHOOK_SHARD: this bridge delivers the events of shard 'index' of
+//  'count' (ovh_shard.h); 0 of 1, every event, by default
+typedef struct {
+    int index;
+    int count;
+} ovh_shard_t;
+#define OVH_SHARD_MAX       1024
 
 typedef struct {
     //  OpenVidu's properties
@@ -71,6 +86,15 @@ typedef struct {
     bool log_json;                      //  OVHOOK_LOG_FORMAT=json (default text)
     char *log_file;                     //  OVHOOK_LOG_FILE, NULL: stderr
     char *metrics;                      //  OVHOOK_METRICS: ADDR:PORT, NULL: no listener
+    ovh_shard_t shard;                  //  OVHOOK_SHARD K/N (0/1: every event)
+    int http_version;                   //  OVHOOK_HTTP_VERSION, an ovh_http_version_t (1.1)
+    //  Active/standby pair (docs/ha.md)
+    char *ha;                           //  OVHOOK_HA: "primary" or "backup", NULL: alone
+    char *ha_bind;                      //  OVHOOK_HA_BIND: where the peer hears us
+    char *ha_peer;                      //  OVHOOK_HA_PEER: where we hear the peer
+    int ha_timeout_ms;                  //  OVHOOK_HA_TIMEOUT (2 s): silence that means peer down
+    char *ha_keys;                      //  OVHOOK_HA_KEYS: folder of the peer's public certificate
+    ovh_buskeys_t *ha_link_keys;        //  bus_key + the peer's key: CURVE on the link, NULL: none
 } ovh_config_t;
 
 //  Defaults, as OpenVidu and this document say.

@@ -15,6 +15,7 @@
 #include <czmq.h>
 #include <curl/curl.h>
 #include <jansson.h>
+#include "ovh_config.h"
 #include "ovh_config_check.h"
 #include "ovh_signer.h"
 #include "ovh_statusserver.h"
@@ -420,6 +421,19 @@ ovh_config_check_sync (const char *value, bool *full, zlist_t *problems)
 }
 
 int
+ovh_config_check_ha (const char *value, char **role_p, zlist_t *problems)
+{
+    if (*value == '\0')
+        return 0;
+    if (strcasecmp (value, "primary") && strcasecmp (value, "backup")) {
+        ovh_config_problem (problems, "Is not primary or backup");
+        return -1;
+    }
+    s_store (role_p, tolower ((unsigned char) *value) == 'p'? "primary": "backup");
+    return 0;
+}
+
+int
 ovh_config_check_log_format (const char *value, bool *json, zlist_t *problems)
 {
     if (strcasecmp (value, "text") == 0)
@@ -429,6 +443,51 @@ ovh_config_check_log_format (const char *value, bool *json, zlist_t *problems)
         *json = true;
     else {
         ovh_config_problem (problems, *value? "Is not text or json": "Cannot be empty");
+        return -1;
+    }
+    return 0;
+}
+
+int
+ovh_config_check_shard (const char *value, ovh_shard_t *shard, zlist_t *problems)
+{
+    if (*value == '\0') {
+        *shard = (ovh_shard_t) { 0, 1 };
+        return 0;
+    }
+    //  Digits only: no sign, no space, no "0x", as for the other numbers
+    const char *slash = strchr (value, '/');
+    size_t index_size = slash? (size_t) (slash - value): 0;
+    bool digits = slash && index_size > 0 && index_size <= 4 && slash [1]
+               && strlen (slash + 1) <= 4
+               && strspn (value, "0123456789") == index_size
+               && strspn (slash + 1, "0123456789") == strlen (slash + 1);
+    if (!digits) {
+        ovh_config_problem (problems, "Is not K/N (this bridge's shard K of N, e.g. 0/2)");
+        return -1;
+    }
+    int index = atoi (value), count = atoi (slash + 1);
+    if (count < 1 || count > OVH_SHARD_MAX || index >= count) {
+        ovh_config_problem (problems, "Is not K/N with 0 <= K < N <= %d", OVH_SHARD_MAX);
+        return -1;
+    }
+    *shard = (ovh_shard_t) { index, count };
+    return 0;
+}
+
+int
+ovh_config_check_http_version (const char *value, int *version, zlist_t *problems)
+{
+    if (strcmp (value, "1.1") == 0)
+        *version = OVH_HTTP_1_1;
+    else
+    if (strcmp (value, "2") == 0)
+        *version = OVH_HTTP_2;
+    else
+    if (strcasecmp (value, "auto") == 0)
+        *version = OVH_HTTP_AUTO;
+    else {
+        ovh_config_problem (problems, *value? "Is not 1.1, 2 or auto": "Cannot be empty");
         return -1;
     }
     return 0;

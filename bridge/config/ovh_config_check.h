@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <czmq.h>
 #include "ovhook.h"
+#include "ovh_config.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -147,9 +148,23 @@ int
 int
     ovh_config_check_sync (const char *value, bool *full, zlist_t *problems);
 
+//  The shard, "K/N" with 0 <= K < N <= OVH_SHARD_MAX, into *shard; empty
+//  means every event (0/1).
+int
+    ovh_config_check_shard (const char *value, ovh_shard_t *shard, zlist_t *problems);
+
 //  The log format, "text" or "json" (any letter case), into *json.
 int
     ovh_config_check_log_format (const char *value, bool *json, zlist_t *problems);
+
+//  The HTTP version, "1.1", "2" or "auto" (any letter case), into
+//  *version as an ovh_http_version_t.
+int
+    ovh_config_check_http_version (const char *value, int *version, zlist_t *problems);
+//  The pair's role, "primary" or "backup" (any letter case), stored in
+//  lower case; empty means none: returns 0 and leaves *role_p.
+int
+    ovh_config_check_ha (const char *value, char **role_p, zlist_t *problems);
 
 //  The other way round, values as --help and --check-config write them
 //  (in ovh_config_format.c). Sizes as "16M": the largest unit that divides
@@ -157,6 +172,9 @@ int
 //  when whole from 10 minutes on, else seconds or milliseconds.
 void
     ovh_config_format_size (char *buffer, size_t size, int64_t bytes);
+//  "1.1", "2" or "auto"
+const char *
+    ovh_config_format_http_version (int version);
 void
     ovh_config_format_duration (char *buffer, size_t size, int64_t msecs);
 

@@ -199,3 +199,9 @@ ovh_config_format_events (const bool events [OVH_CATALOG_SIZE])
     json_decref (array);
     return json;
 }
+
+const char *
+ovh_config_format_http_version (int version)
+{
+    return version == OVH_HTTP_2? "2": version == OVH_HTTP_AUTO? "auto": "1.1";
+}

@@ -113,6 +113,24 @@ const ovh_config_setting_t ovh_config_settings [S_COUNT] = {
     //  Monitoring
     { "OVHOOK_METRICS", "metrics", K_LISTEN, FIELD (metrics), "ADDR:PORT", "", "(none: off)",
       0, 0, "Serve /metrics (Prometheus), /healthz and /readyz over HTTP on ADDR:PORT." },
+    //  Scale-out
+    { "OVHOOK_SHARD", "shard", K_SHARD, FIELD (shard), "K/N", "", "(none: every event)",
+      0, OVH_SHARD_MAX, "Deliver only the events whose session (ordering key) hashes to K." },
+    //  Delivery, added last to keep the older rows' order
+    { "OVHOOK_HTTP_VERSION", "http-version", K_HTTP_VERSION, FIELD (http_version), "VERSION",
+      "1.1", "1.1", 0, 0,
+      "1.1; 2 (h2 by TLS ALPN, h2c over http); auto (h2 if TLS offers it)." },
+    //  Active/standby pair
+    { "OVHOOK_HA", "ha", K_HA, FIELD (ha), "ROLE", "", "(none: alone)", 0, 0,
+      "primary or backup: one of an active/standby pair (the active delivers)." },
+    { "OVHOOK_HA_BIND", "ha-bind", K_ENDPOINTS, FIELD (ha_bind), "ENDPOINTS", "", "(none)",
+      0, 0, "Endpoints the peer hears this bridge at, e.g. tcp://*:5570." },
+    { "OVHOOK_HA_PEER", "ha-peer", K_ENDPOINTS, FIELD (ha_peer), "ENDPOINTS", "", "(none)",
+      0, 0, "The peer's --ha-bind endpoints, e.g. tcp://10.0.0.2:5570." },
+    { "OVHOOK_HA_TIMEOUT", "ha-timeout", K_DURATION, FIELD (ha_timeout_ms), "TIME", "2s", "2s",
+      100, 60000, "Silence from the peer after which a standby takes over." },
+    { "OVHOOK_HA_KEYS", "ha-keys", K_FOLDER, FIELD (ha_keys), "DIR", "", "(none)", 0, 0,
+      "With OVHOOK_BUS_KEY: folder of the peer's public certificate (CURVE link)." },
 };
 
 void
@@ -146,6 +164,15 @@ ovh_config_usage (FILE *file)
         else
         if (id == S_METRICS)
             fprintf (file, "\nMonitoring: metrics and health checks (docs/metrics.md):\n");
+        else
+        if (id == S_SHARD)
+            fprintf (file, "\nScale-out: N bridges share the sessions (docs/ha.md):\n");
+        else
+        if (id == S_HTTP_VERSION)
+            fprintf (file, "\nHTTP version of the requests (docs/delivery.md):\n");
+        else
+        if (id == S_HA)
+            fprintf (file, "\nActive/standby pair (docs/ha.md):\n");
         char flag [64];
         snprintf (flag, sizeof flag, "%s--%s%s%s", id == S_VERBOSE? "-v, ": "",
                   setting->flag, setting->kind == K_BOOL? "[=": " ", setting->metavar);
@@ -166,8 +193,9 @@ ovh_config_usage (FILE *file)
         "SIZE is a number of bytes, or a number with suffix K, M or G (powers of 1024).\n"
         "TIME is a number of milliseconds, or a number with suffix ms, s, m or h.\n"
         "MODE is normal or full. SECRETS are whsec_<base64> keys, separated by spaces.\n"
-        "FORMAT is text or json.\n"
+        "FORMAT is text or json. VERSION is 1.1, 2 or auto. ROLE is primary or backup.\n"
         "ADDR:PORT is an IPv4 address, [IPv6] address or host name, and a port.\n"
+        "K/N is this bridge's shard K (0 to N - 1) of N (1 to 1024), e.g. 0/2.\n"
         "Bus keys are CZMQ certificate files, as ovhook-keygen writes them.\n"
         "Every configuration error is printed on its own line; the exit status is then 2.\n"
         "ovhook-bridge %s; see docs/configuration.md.\n", OVHOOK_VERSION_STRING);

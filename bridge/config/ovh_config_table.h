@@ -35,7 +35,11 @@ typedef enum {
     K_SECRET,       //  whsec_ secrets, never shown
     K_SYNC,         //  normal or full, into a bool (full)
     K_LOG_FORMAT,   //  text or json, into a bool (json)
-    K_LISTEN        //  ADDR:PORT to listen on, or empty for none
+    K_LISTEN,       //  ADDR:PORT to listen on, or empty for none
+    K_SHARD,        //  K/N, or empty for every event, into an ovh_shard_t
+    K_HTTP_VERSION, //  1.1, 2 or auto, into an ovh_http_version_t (int)
+    K_HA,           //  primary or backup, or empty for none (text, lower case)
+    K_ENDPOINTS     //  CZMQ endpoint list, or empty for none
 } s_kind_t;
 
 //  C type of the field a setting fills
@@ -53,6 +57,8 @@ typedef enum {
     S_RETRY_MAX_AGE, S_BREAKER_THRESHOLD, S_SPOOL, S_SPOOL_SYNC, S_SPOOL_MAX,
     S_DEAD_LETTER, S_REDELIVER,
     S_LOG_FORMAT, S_LOG_FILE, S_METRICS,
+    S_SHARD, S_HTTP_VERSION,
+    S_HA, S_HA_BIND, S_HA_PEER, S_HA_TIMEOUT, S_HA_KEYS,
     S_COUNT
 } s_id_t;
 

@@ -142,7 +142,8 @@ s_dispatch (ovh_dispatcher_t *self, int64_t now)
     //  the worker count) are sent again
     if (self->backlog)
         ovh_backlog_write_receipts (self->backlog);
-    while (self->sender_class->free (self->sender) > 0) {
+    bool gated = atomic_load_explicit (&self->gate_closed, memory_order_acquire);
+    while (!gated && self->sender_class->free (self->sender) > 0) {
         int64_t next = ovh_schedule_next (self->schedule);
         bool due = next >= 0 && next <= now;
         bool open = ovh_breaker_open (self->breaker);
@@ -260,11 +261,14 @@ s_timeout (ovh_dispatcher_t *self, int64_t now)
     //  probe waits while a request is still out: then only a transfer's
     //  end (a socket event) can change anything
     bool open = ovh_breaker_open (self->breaker);
-    bool probe_possible = open && self->sender_class->busy (self->sender) == 0
+    //  Behind a closed gate (a standby) retries and probes wait too
+    bool gated = atomic_load_explicit (&self->gate_closed, memory_order_relaxed);
+    bool probe_possible = !gated && open && self->sender_class->busy (self->sender) == 0
                        && (ovh_schedule_size (self->schedule) || ovh_lanes_has_ready (self->lanes));
     int64_t deadlines [5] = {
         //  A due retry needs a free worker too
-        open || !self->sender_class->free (self->sender) ? -1 : ovh_schedule_next (self->schedule),
+        gated || open || !self->sender_class->free (self->sender) ? -1
+                                       : ovh_schedule_next (self->schedule),
         self->backlog ? ovh_backlog_commit_due (self->backlog) : -1,
         probe_possible ? ovh_breaker_next_probe (self->breaker) : -1,
         self->draining ? self->drain_deadline : -1,
@@ -375,6 +379,8 @@ ovh_dispatcher_new_with (ovh_config_t *config, ovh_signer_t *signer, ovh_spool_t
     self->deadletter = deadletter;
     self->sender_class = sender_class;
     self->epoll_fd = -1;
+    //  One of a pair: nothing goes out, not even the spool's, until active
+    atomic_init (&self->gate_closed, config->ha != NULL);
     self->sender = sender_class->new (config, signer, ovh_dispatcher_done, self);
     self->lanes = ovh_lanes_new ();
     self->schedule = ovh_schedule_new ();

@@ -131,4 +131,19 @@ void
 bool
     ovh_dispatcher_circuit_open (ovh_dispatcher_t *self);
 
+//  The gate of a bridge in an active/standby pair (docs/ha.md): closed, the
+//  dispatcher queues (and spools) but starts no delivery. A dispatcher
+//  starts with its gate closed when config->ha is set, so that what the
+//  spool holds waits too. From the intake's thread.
+void
+    ovh_dispatcher_gate (ovh_dispatcher_t *self, bool open);
+
+//  Called by the actor with the id of every finished event (delivered,
+//  dead-lettered or dropped), for the pair's standby. Set it before the
+//  gate first opens.
+typedef void (ovh_dispatcher_finished_fn) (void *arg, const char *id);
+void
+    ovh_dispatcher_on_finished (ovh_dispatcher_t *self, ovh_dispatcher_finished_fn *fn,
+                                void *arg);
+
 #endif

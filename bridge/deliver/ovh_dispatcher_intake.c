@@ -191,6 +191,24 @@ ovh_dispatcher_circuit_open (ovh_dispatcher_t *self)
     return atomic_load_explicit (&self->circuit_open, memory_order_relaxed);
 }
 
+void
+ovh_dispatcher_gate (ovh_dispatcher_t *self, bool open)
+{
+    assert (self);
+    atomic_store_explicit (&self->gate_closed, !open, memory_order_release);
+    //  The actor may sleep without a timeout: any command wakes it to
+    //  dispatch (it ignores those it does not know)
+    ovh_dispatcher_tell (self, "GATE", false);
+}
+
+void
+ovh_dispatcher_on_finished (ovh_dispatcher_t *self, ovh_dispatcher_finished_fn *fn, void *arg)
+{
+    assert (self);
+    atomic_store_explicit (&self->finished_arg, arg, memory_order_release);
+    atomic_store_explicit (&self->finished_fn, fn, memory_order_release);
+}
+
 const char *
 ovh_dispatcher_endpoint (ovh_dispatcher_t *self)
 {

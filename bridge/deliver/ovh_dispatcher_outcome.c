@@ -9,12 +9,15 @@
 #include "ovh_dispatcher_private.h"
 #include "ovh_retry.h"
 
-//  A key as logs may show it (ovh_shown: no control characters, no invalid
-//  UTF-8, cut to the buffer)
-static const char *
+//  A key as logs may show it, written into 'buffer' (ovh_shown: no control
+//  characters, no invalid UTF-8, cut to the buffer); "(none)" for no key
+static void
 s_shown_key (const ovh_item_t *item, char *buffer, size_t size)
 {
-    return item->has_key ? ovh_shown (buffer, size, item->key, item->key_size) : "(none)";
+    if (item->has_key)
+        ovh_shown (buffer, size, item->key, item->key_size);
+    else
+        snprintf (buffer, size, "(none)");
 }
 
 //  What a JSON log line of a failed attempt carries besides its text, for
@@ -39,6 +42,18 @@ s_release (ovh_dispatcher_t *self, ovh_item_t *item)
         atomic_fetch_sub (&self->held_items, 1);
     }
     ovh_item_destroy (&finished);
+}
+
+//  An item is finished for good (delivered, dead-lettered or dropped, not
+//  cut short): the pair's standby hears of it, then it is released
+static void
+s_finish (ovh_dispatcher_t *self, ovh_item_t *item)
+{
+    ovh_dispatcher_finished_fn *fn = atomic_load_explicit (&self->finished_fn,
+                                                           memory_order_acquire);
+    if (fn)
+        fn (atomic_load_explicit (&self->finished_arg, memory_order_relaxed), item->id);
+    s_release (self, item);
 }
 
 //  Keep a dead event where the operator can find and resend it, and count
@@ -91,7 +106,7 @@ s_failed (ovh_dispatcher_t *self, ovh_item_t *item, const ovh_result_t *result)
         ovh_log_fields (OVH_LOG_ERROR, FAILURE_FIELDS (item, key, result, attempts, kept),
                         "%s (event %s, key %s, id %s); %s", error, item->type->name, key,
                         item->id, kept);
-        s_release (self, item);
+        s_finish (self, item);
         return;
     }
     const char *verdict = NULL;
@@ -112,7 +127,7 @@ s_failed (ovh_dispatcher_t *self, ovh_item_t *item, const ovh_result_t *result)
                         "%s (event %s, key %s, id %s, attempt %d/%d; %s: %s)", error,
                         item->type->name, key, item->id, item->attempts, attempts, verdict,
                         kept);
-        s_release (self, item);
+        s_finish (self, item);
         return;
     }
     ovh_log_fields (OVH_LOG_ERROR, FAILURE_FIELDS (item, key, result, attempts, "retry"),
@@ -127,7 +142,7 @@ s_failed (ovh_dispatcher_t *self, ovh_item_t *item, const ovh_result_t *result)
     if (ovh_schedule_add (self->schedule, item)) {
         ovh_log_error ("out of memory scheduling a retry of %s: %s", item->id,
                        s_bury (self, item, "out of memory"));
-        s_release (self, item);
+        s_finish (self, item);
     }
 }
 
@@ -180,7 +195,7 @@ ovh_dispatcher_done (void *arg, ovh_item_t *item, const ovh_result_t *result)
         }
         if (self->backlog)
             ovh_backlog_delivered (self->backlog, item);
-        s_release (self, item);
+        s_finish (self, item);
     }
     else
     if (result->curl_code == CURLE_ABORTED_BY_CALLBACK) {

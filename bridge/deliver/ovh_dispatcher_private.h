@@ -90,6 +90,11 @@ struct _ovh_dispatcher_t {
     //  Without a spool: items handed over and not finished, and their bytes
     atomic_uint_least64_t held_items;
     atomic_uint_least64_t held_bytes;
+    //  The pair's gate (closed: start nothing) and whom to tell of each
+    //  finished event; set by the intake's thread, read by the actor's
+    atomic_bool gate_closed;
+    _Atomic (ovh_dispatcher_finished_fn *) finished_fn;
+    void *_Atomic finished_arg;
 };
 
 //  Count an outcome of an item (by the actor only)

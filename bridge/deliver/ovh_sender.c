@@ -54,7 +54,7 @@ s_build_headers (ovh_sender_t *self, ovh_config_t *config)
 }
 
 static int
-s_setup_transfer (transfer_t *transfer, ovh_config_t *config, CURLU *url)
+s_setup_transfer (ovh_sender_t *self, transfer_t *transfer, ovh_config_t *config, CURLU *url)
 {
     CURL *easy = curl_easy_init ();
     if (!easy)
@@ -68,10 +68,9 @@ s_setup_transfer (transfer_t *transfer, ovh_config_t *config, CURLU *url)
     //  up costs at every request)
     rc |= curl_easy_setopt (easy, CURLOPT_PROXY, "");
     rc |= curl_easy_setopt (easy, CURLOPT_POST, 1L);
-    //  HTTP/1.1 always, even where ALPN offers h2: against nginx's h2,
-    //  libcurl 7.88 fails a transfer whose stream the server reset after a
-    //  complete 200, and the retry duplicates the event (docs/delivery.md)
-    rc |= curl_easy_setopt (easy, CURLOPT_HTTP_VERSION, (long) CURL_HTTP_VERSION_1_1);
+    //  1.1, h2 or h2c as OVHOOK_HTTP_VERSION says (ovh_sender_http.c)
+    if (ovh_sender_http_easy (self, easy))
+        return -1;
     rc |= curl_easy_setopt (easy, CURLOPT_USERAGENT, "ovhook/" OVHOOK_VERSION);
     rc |= curl_easy_setopt (easy, CURLOPT_NOSIGNAL, 1L);
     rc |= curl_easy_setopt (easy, CURLOPT_TCP_NODELAY, 1L);
@@ -161,10 +160,9 @@ s_setup_shards (ovh_sender_t *self)
             shard->transfers [slot].shard = shard;
         }
         ovh_sender_poll_attach (shard);
-        //  One connection per transfer, kept alive between events
-        curl_multi_setopt (shard->multi, CURLMOPT_MAXCONNECTS, (long) shard->transfer_count);
-        curl_multi_setopt (shard->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
-                           (long) shard->transfer_count);
+        //  Connections per shard, and h2 multiplexing (ovh_sender_http.c)
+        if (ovh_sender_http_multi (self, shard))
+            return -1;
     }
     return 0;
 }
@@ -194,6 +192,7 @@ ovh_sender_new (ovh_config_t *config, ovh_signer_t *signer,
         return NULL;
     }
     if (!self->endpoint_shown || !self->transfers || !self->url
+    ||  ovh_sender_http_setup (self, config)
     ||  s_setup_shards (self)
     ||  s_build_headers (self, config)) {
         ovh_log_error ("cannot set up HTTP delivery: out of memory");
@@ -201,7 +200,7 @@ ovh_sender_new (ovh_config_t *config, ovh_signer_t *signer,
         return NULL;
     }
     for (size_t index = 0; index < self->transfer_count; index++)
-        if (s_setup_transfer (&self->transfers [index], config, self->url)
+        if (s_setup_transfer (self, &self->transfers [index], config, self->url)
         ||  ovh_sender_poll_attach_easy (&self->transfers [index])) {
             ovh_log_error ("cannot set up HTTP delivery to %s (libcurl refused an option)",
                            self->endpoint_shown);
@@ -293,6 +292,7 @@ ovh_sender_start (ovh_sender_t *self, ovh_item_t *item)
     curl_easy_setopt (transfer->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) item->json_size);
     curl_easy_setopt (transfer->easy, CURLOPT_POSTFIELDS, item->json);
     transfer->error [0] = 0;
+    transfer->resent = 0;
     transfer->started = zclock_usecs ();
     if (curl_multi_add_handle (shard->multi, transfer->easy) != CURLM_OK)
         return -1;
@@ -306,10 +306,16 @@ ovh_sender_start (ovh_sender_t *self, ovh_item_t *item)
 static void
 s_finish (ovh_sender_t *self, transfer_t *transfer, CURLcode code)
 {
+    //  A request libcurl should have sent again itself (ovh_sender_http.c)
+    if (ovh_sender_http_resend (self, transfer, code))
+        return;
     if (code == CURLE_WRITE_ERROR)
         code = CURLE_OK;                //  a body cut at 64 KiB by s_discard
     ovh_result_t result = { .curl_code = (int) code, .retry_after = -1 };
     curl_easy_getinfo (transfer->easy, CURLINFO_RESPONSE_CODE, &result.status);
+    //  An h2 answer the server followed by a stream reset (ovh_sender_http.c)
+    code = ovh_sender_http_settle (self, transfer, code, result.status);
+    result.curl_code = (int) code;
     //  Read from the header rather than CURLINFO_RETRY_AFTER, which gives 0
     //  ("none") for delay-seconds past INT64_MAX: those must clamp to the
     //  cap like any huge value. 0 or a past date asks for no wait: the

@@ -3,10 +3,12 @@
 
     'workers' transfers run at once, each on an easy handle of its own that
     keeps its connection alive between events (past 64 workers, over
-    several curl multi handles: ovh_sender_private.h says why). The sender
-    does not own an event loop: it keeps curl's sockets in the dispatcher's
-    epoll set as curl asks (added, changed, removed one at a time), and the
-    dispatcher hands it back the events of those sockets.                  */
+    several curl multi handles: ovh_sender_private.h says why); with h2
+    (OVHOOK_HTTP_VERSION, ovh_sender_http.c) they are streams sharing
+    connections instead. The sender does not own an event loop: it keeps
+    curl's sockets in the dispatcher's epoll set as curl asks (added,
+    changed, removed one at a time), and the dispatcher hands it back the
+    events of those sockets.                                                */
 
 #ifndef OVH_SENDER_H_INCLUDED
 #define OVH_SENDER_H_INCLUDED

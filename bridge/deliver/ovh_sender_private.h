@@ -26,6 +26,9 @@
 //  entries of "v1," + 44 base64 characters + a space
 #define SIGNATURE_MAX   2048
 
+//  Times one request is sent again for libcurl at most (ovh_sender_http.c)
+#define RESEND_MAX      3
+
 typedef struct _shard_t shard_t;
 
 typedef struct {
@@ -33,6 +36,7 @@ typedef struct {
     shard_t *shard;                 //  whose multi runs it, for its life
     ovh_item_t *item;               //  NULL when the transfer is free
     int64_t started;                //  zclock_usecs at start
+    int resent;                     //  sent again by ovh_sender_http_resend
     char error [CURL_ERROR_SIZE];
     //  The per-attempt headers, linked in front of the shared ones: no
     //  allocation per request
@@ -91,6 +95,11 @@ struct _ovh_sender_t {
     CURLU *url;                     //  the endpoint, parsed once for all transfers
     bool accept_2xx;
     char *endpoint_shown;
+    long curl_version;              //  CURLOPT_HTTP_VERSION (ovh_sender_http.c)
+    bool multiplex;                 //  h2 may be used: streams share connections
+    bool h2c_fresh;                 //  h2c on libcurl < 8.0: no connection reuse
+    size_t stream_cuts;             //  h2 answers followed by a stream error
+    size_t resends;                 //  requests sent again for libcurl
 };
 
 //  ovh_sender_poll.c: hands the shard's multi the socket and timer
@@ -101,6 +110,26 @@ void
 //  sender, which keeps its record of the epoll set true. 0 or -1.
 int
     ovh_sender_poll_attach_easy (transfer_t *transfer);
+//  ovh_sender_http.c: the HTTP version to ask for, from the setting and
+//  the endpoint's scheme (self->url); 0 or -1
+int
+    ovh_sender_http_setup (ovh_sender_t *self, ovh_config_t *config);
+//  ovh_sender_http.c: that version on an easy handle; 0 or -1
+int
+    ovh_sender_http_easy (ovh_sender_t *self, CURL *easy);
+//  ovh_sender_http.c: connections and multiplexing of a shard's multi;
+//  0 or -1
+int
+    ovh_sender_http_multi (ovh_sender_t *self, shard_t *shard);
+//  ovh_sender_http.c: the code a finished transfer counts as: CURLE_OK
+//  for an h2 stream error after a final status, else 'code'
+CURLcode
+    ovh_sender_http_settle (ovh_sender_t *self, transfer_t *transfer, CURLcode code,
+                            long status);
+//  ovh_sender_http.c: true if the transfer is one libcurl should have
+//  sent again itself, and curl has it again: not finished
+bool
+    ovh_sender_http_resend (ovh_sender_t *self, transfer_t *transfer, CURLcode code);
 //  ovh_sender.c: reports the shard's finished transfers
 void
     ovh_sender_collect (shard_t *shard);

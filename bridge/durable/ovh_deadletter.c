@@ -387,18 +387,27 @@ s_line (const ovh_item_t *item, const char *last_error, size_t *line_size)
         return NULL;
     }
     //  Jansson keeps insertion order (2.14), so "body" can follow
-    char *head = json_dumps (fields, JSON_COMPACT);
+    char *line = ovh_deadletter_splice (fields, item->json, item->json_size, line_size);
     json_decref (fields);
+    return line;
+}
+
+char *
+ovh_deadletter_splice (json_t *fields, const char *body, size_t body_size, size_t *line_size)
+{
+    assert (fields);
+    assert (line_size);
+    char *head = json_dumps (fields, JSON_COMPACT | JSON_PRESERVE_ORDER);
     if (!head)
         return NULL;
     size_t head_size = strlen (head) - 1;           //  without its final '}'
-    static const char body [] = ",\"body\":";
-    size_t size = head_size + strlen (body) + item->json_size + 2;
+    static const char key [] = ",\"body\":";
+    size_t size = head_size + strlen (key) + body_size + 2;
     char *line = (char *) malloc (size + 1);
     if (line) {
         memcpy (line, head, head_size);
-        memcpy (line + head_size, body, strlen (body));
-        memcpy (line + head_size + strlen (body), item->json, item->json_size);
+        memcpy (line + head_size, key, strlen (key));
+        memcpy (line + head_size + strlen (key), body, body_size);
         memcpy (line + size - 2, "}\n", 3);
         *line_size = size;
     }

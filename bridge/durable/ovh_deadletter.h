@@ -22,6 +22,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
 #include "ovh_item.h"
 #include "ovh_dlselect.h"
 
@@ -135,6 +136,15 @@ int
 //  redelivered and could be thrown away with it).
 int
     ovh_deadletter_retire_as (const char *path, char *target, size_t target_size);
+
+//  A dead-letter line: the JSON object 'fields' (its keys in insertion
+//  order), then "body": with 'body' spliced in byte for byte as it was
+//  sent, and a newline. Returns a malloc'ed line (its size in *line_size),
+//  or NULL when out of memory. Both stores' lines are made here, so
+//  `export` writes exactly what the bridge's writer writes.
+char *
+    ovh_deadletter_splice (json_t *fields, const char *body, size_t body_size,
+                           size_t *line_size);
 
 #ifdef __cplusplus
 }

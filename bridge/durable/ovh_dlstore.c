@@ -5,6 +5,7 @@
 #include <jansson.h>
 #include <sqlite3.h>
 #include <sys/file.h>
+#include "ovh_deadletter.h"
 #include "ovh_dlstore_private.h"
 #include "ovh_file.h"
 
@@ -312,21 +313,8 @@ ovh_dlstore_line (const ovh_dlrecord_t *record, size_t *line_size)
                                 record->key ? json_string (record->key) : json_null (),
                                 "attempts", record->attempts, "last_error", record->last_error,
                                 "failed_at", (json_int_t) record->failed_ms);
-    char *head = fields ? json_dumps (fields, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    char *line = fields ? ovh_deadletter_splice (fields, record->body, record->body_size,
+                                                 line_size) : NULL;
     json_decref (fields);
-    if (!head)
-        return NULL;
-    static const char body [] = ",\"body\":";
-    size_t head_size = strlen (head) - 1;
-    size_t size = head_size + strlen (body) + record->body_size + 2;
-    char *line = (char *) malloc (size + 1);
-    if (line) {
-        memcpy (line, head, head_size);
-        memcpy (line + head_size, body, strlen (body));
-        memcpy (line + head_size + strlen (body), record->body, record->body_size);
-        memcpy (line + size - 2, "}\n", 3);
-        *line_size = size;
-    }
-    free (head);
     return line;
 }

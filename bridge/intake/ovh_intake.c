@@ -5,11 +5,15 @@
 #include "ovh_busauth.h"
 #include "ovh_busmonitor.h"
 #include "ovh_ratelog.h"
+#include "ovh_shard.h"
 
 #define MAX_FRAMES      3
 #define SUB_RCVHWM      5000       //  cap: small frames (ovh_bus.h sizes it)
 #define MAX_SOURCES     65536
 #define ZAP_DOMAIN      "bus"       //  the ZAP domain of the bridge's SUB
+//  With redundant paths, how often the holes no path filled are counted
+//  as lost: a hole gets one to two intervals for the slower path
+#define SETTLE_INTERVAL 1000
 
 struct _ovh_intake_t {
     ovh_config_t *config;
@@ -21,6 +25,8 @@ struct _ovh_intake_t {
     ovh_busauth_t *busauth;         //  binding with CURVE: the key checks
     ovh_busmonitor_t *monitor;      //  with CURVE: the handshakes
     bool binds;                     //  with CURVE: the bus binds
+    size_t paths;                   //  endpoints in config->bus
+    int64_t settled;                //  zclock_mono of the last settle
     zmq_msg_t frames [MAX_FRAMES];
     //  Written by the intake's thread only, read by anyone (the metrics
     //  are scraped on another thread): relaxed atomics, bumped without a
@@ -48,6 +54,12 @@ ovh_intake_reason_name (int reason)
         return "out-of-memory";
     if (reason == OVH_DROP_SRC)
         return "src-not-allowed";
+    if (reason == OVH_DROP_DUPLICATE)
+        return "duplicate";
+    if (reason == OVH_DROP_TOO_OLD)
+        return "too-old";
+    if (reason == OVH_DROP_SHARD)
+        return "other-shard";
     return ovh_code_name ((ovh_code_t) reason);
 }
 
@@ -89,6 +101,16 @@ s_secure (ovh_intake_t *self)
     return self->monitor? 0: -1;
 }
 
+//  The endpoints in a CZMQ list: each one is a path to the publishers
+static size_t
+s_count_paths (const char *endpoints)
+{
+    size_t paths = 1;
+    for (const char *comma = strchr (endpoints, ','); comma; comma = strchr (comma + 1, ','))
+        paths++;
+    return paths;
+}
+
 ovh_intake_t *
 ovh_intake_new (ovh_config_t *config)
 {
@@ -109,6 +131,16 @@ ovh_intake_new (ovh_config_t *config)
         return NULL;
     }
     ovh_translator_set_max_frame (self->translator, config->max_frame);
+    self->paths = s_count_paths (config->bus);
+    ovh_seqtrack_set_paths (self->seqtrack, self->paths);
+    self->settled = zclock_mono ();
+    if (self->paths > 1)
+        ovh_log_info ("bus: %zu paths: each event is kept once, by src, epoch, topic and seq "
+                      "(a window of %d per src and topic)", self->paths, OVH_SEQ_WINDOW);
+    if (config->shard.count > 1)
+        ovh_log_info ("shard %d of %d: only the events whose ordering key hashes to %d "
+                      "are delivered", config->shard.index, config->shard.count,
+                      config->shard.index);
     //  What ZeroMQ may hold for one publisher while the bridge is not
     //  reading (its queue full): bounded by --max-frame (ovh_bus.h); a
     //  burst beyond waits in the publishers' send queues, then shows as
@@ -190,16 +222,32 @@ s_drop (ovh_intake_t *self, int reason, const char *detail)
 //  Gaps and going back can come in floods (a paused bus, two publishers
 //  with one src): rate-limited, each on its own. A restart is one line per
 //  run of a publisher, and worth seeing every time.
-static void
+//  Returns the verdict: with redundant paths, OVH_SEQ_DUPLICATE and
+//  OVH_SEQ_TOO_OLD are not to be kept.
+static ovh_seq_t
 s_check_seq (ovh_intake_t *self, const ovh_event_t *event)
 {
-    uint64_t last;
+    uint64_t last, lost_before = ovh_seqtrack_lost (self->seqtrack);
     ovh_seq_t verdict = ovh_seqtrack_record (self->seqtrack, event->type->name, event->src,
                                              event->src_size, event->seq,
                                              event->has_epoch? &event->epoch: NULL, &last);
+    //  With redundant paths a gap is only a hole another path may fill:
+    //  what is lost is said when it leaves the window (here) or is
+    //  settled (s_settle)
+    uint64_t lost = ovh_seqtrack_lost (self->seqtrack) - lost_before;
+    if (self->paths > 1 && lost && verdict != OVH_SEQ_RESTART && verdict != OVH_SEQ_JUMP) {
+        char src [204];
+        ovh_shown (src, sizeof src, event->src, event->src_size);
+        ovh_ratelog_warn (self->seqlog, 0, "lost %" PRIu64 " message(s) on the bus: %s from "
+                          "src %s, out of the window at seq %" PRIu64 ": no path of the %zu "
+                          "brought them", lost, event->type->name, src, event->seq,
+                          self->paths);
+    }
+    if (verdict == OVH_SEQ_GAP && self->paths > 1)
+        return verdict;
     char sentence [512];
     if (!ovh_seqtrack_describe (verdict, event, last, sentence, sizeof sentence))
-        return;
+        return verdict;
     if (verdict == OVH_SEQ_GAP)
         ovh_ratelog_warn (self->seqlog, 0, "%s", sentence);
     else
@@ -211,6 +259,36 @@ s_check_seq (ovh_intake_t *self, const ovh_event_t *event)
         ovh_log_info ("%s", sentence);
     else
         ovh_ratelog_warn (self->seqlog, 1, "%s", sentence);
+    return verdict;
+}
+
+//  With redundant paths, count the holes no path filled in time (at most
+//  once a second, from the reading loop)
+static void
+s_settle (ovh_intake_t *self)
+{
+    int64_t now = zclock_mono ();
+    if (self->paths < 2 || now - self->settled < SETTLE_INTERVAL)
+        return;
+    self->settled = now;
+    uint64_t lost = ovh_seqtrack_settle (self->seqtrack);
+    if (lost) {
+        ovh_ratelog_warn (self->seqlog, 0, "lost %" PRIu64 " message(s) on the bus: no "
+                          "path of the %zu brought them", lost, self->paths);
+        atomic_store_explicit (&self->lost, ovh_seqtrack_lost (self->seqtrack),
+                               memory_order_relaxed);
+    }
+}
+
+//  Whether the event belongs to this bridge's shard
+static bool
+s_in_shard (ovh_intake_t *self, const ovh_item_t *item)
+{
+    const ovh_shard_t *shard = &self->config->shard;
+    if (shard->count < 2)
+        return true;
+    return ovh_shard_of (item->has_key? item->key: NULL, item->key_size, shard->count)
+        == shard->index;
 }
 
 //  Whether the publisher's key owns the src of an event. Asked only on a
@@ -244,6 +322,7 @@ int
 ovh_intake_read (ovh_intake_t *self, ovh_item_t **item_p)
 {
     assert (self);
+    s_settle (self);
     int count = s_receive (self);
     if (count == -1)
         return -1;
@@ -272,13 +351,29 @@ ovh_intake_read (ovh_intake_t *self, ovh_item_t **item_p)
         return s_drop (self, OVH_DROP_DISABLED, detail);
     }
     if (event.has_envelope) {
-        s_check_seq (self, &event);
+        ovh_seq_t verdict = s_check_seq (self, &event);
         atomic_store_explicit (&self->lost, ovh_seqtrack_lost (self->seqtrack),
                                memory_order_relaxed);
+        //  Another path's copy: expected, one per event and path, so
+        //  counted and never logged
+        if (verdict == OVH_SEQ_DUPLICATE) {
+            s_bump (&self->dropped_for [OVH_DROP_DUPLICATE]);
+            return 0;
+        }
+        if (verdict == OVH_SEQ_TOO_OLD) {     //  logged by s_check_seq
+            s_bump (&self->dropped_for [OVH_DROP_TOO_OLD]);
+            return 0;
+        }
     }
-    *item_p = ovh_item_new (&event);
-    if (!*item_p)
+    ovh_item_t *item = ovh_item_new (&event);
+    if (!item)
         return s_drop (self, OVH_DROP_MEMORY, "out-of-memory: event not queued");
+    if (!s_in_shard (self, item)) {
+        ovh_item_destroy (&item);
+        s_bump (&self->dropped_for [OVH_DROP_SHARD]);
+        return 0;
+    }
+    *item_p = item;
     return 1;
 }
 
@@ -325,6 +420,13 @@ uint64_t
 ovh_intake_lost (ovh_intake_t *self)
 {
     return atomic_load_explicit (&self->lost, memory_order_relaxed);
+}
+
+ovh_busauth_t *
+ovh_intake_busauth (ovh_intake_t *self)
+{
+    assert (self);
+    return self->busauth;
 }
 
 void

@@ -3,6 +3,15 @@
     before it is queued: the exact topic check, validation and translation,
     counting and logging what is dropped, and counting what the bus lost.
 
+    Redundant paths: a bus of two endpoints or more (two proxies' backends)
+    brings each event once per path. The first copy is kept, the others are
+    dropped here, before anything is queued or spooled (by src, epoch, topic
+    and seq: ovh_seqtrack.h), and a loss counts only when no path brought
+    the event. Shards: with OVHOOK_SHARD=K/N only the events whose ordering
+    key hashes to K are accepted; the others are dropped here too, counted
+    as "other-shard", after their seq was recorded (the seq counts all the
+    events of a topic, whatever their shard).
+
     With a bus key (config->bus_keys) the socket speaks CURVE: a binding bus
     lets in the keys of --bus-allow (the process's ZAP handler) and keeps
     a message with an envelope only when the publisher's certificate owns
@@ -15,6 +24,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <czmq.h>
+#include "ovh_busauth.h"
 #include "ovh_config.h"
 #include "ovh_item.h"
 
@@ -22,7 +32,13 @@
 #define OVH_DROP_DISABLED   OVH_E_COUNT     //  a valid type that is not enabled
 #define OVH_DROP_MEMORY     (OVH_E_COUNT + 1)
 #define OVH_DROP_SRC        (OVH_E_COUNT + 2)   //  a src the publisher's key does not own
-#define OVH_DROP_REASONS    (OVH_E_COUNT + 3)
+//  With redundant paths (two endpoints or more in config->bus), the copies
+//  after the first, and those too old to tell (ovh_seqtrack.h); with
+//  OVHOOK_SHARD, the events of the other shards (ovh_shard.h)
+#define OVH_DROP_DUPLICATE  (OVH_E_COUNT + 3)
+#define OVH_DROP_TOO_OLD    (OVH_E_COUNT + 4)
+#define OVH_DROP_SHARD      (OVH_E_COUNT + 5)
+#define OVH_DROP_REASONS    (OVH_E_COUNT + 6)
 //  Messages received are counted by type: the catalog's, then one for a
 //  topic that is no type
 #define OVH_INTAKE_TYPES    (OVH_CATALOG_SIZE + 1)
@@ -65,6 +81,11 @@ uint64_t ovh_intake_lost (ovh_intake_t *self);
 //  key); on a connecting bus, those with the server. Nothing with CURVE off.
 void
     ovh_intake_log_handshakes (ovh_intake_t *self);
+
+//  The process's ZAP handler when this bus binds with CURVE, else NULL:
+//  there is one per process, and the pair's link (ovh_ha) shares it
+ovh_busauth_t *
+    ovh_intake_busauth (ovh_intake_t *self);
 
 //  Name of a drop reason ("utf8", "disabled-topic", ...)
 const char *

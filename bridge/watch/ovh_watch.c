@@ -16,6 +16,8 @@ struct _ovh_watch_t {
     ovh_intake_t *intake;
     ovh_dispatcher_t *dispatcher;
     ovh_spool_t *spool;             //  NULL without one
+    ovh_ha_t *ha;                   //  NULL when not one of a pair
+    ovh_metric_t *ha_role, *ha_peer_up, *ha_held;
     char *spool_wal;                //  its write-ahead log's path
     uint64_t dead_at_start;         //  dead letters in the spool at start
     //  Gauges set at scrape time
@@ -98,6 +100,11 @@ s_collect (void *arg)
     ovh_metric_set (self->dead_letters, 0, (int64_t) (self->dead_at_start + stats.dead));
     ovh_metric_set (self->breaker_open, 0, ovh_dispatcher_circuit_open (self->dispatcher));
     ovh_metric_set (self->workers_busy, 0, (int64_t) ovh_dispatcher_busy (self->dispatcher));
+    if (self->ha) {
+        ovh_metric_set (self->ha_role, 0, ovh_ha_role (self->ha));
+        ovh_metric_set (self->ha_peer_up, 0, ovh_ha_peer_up (self->ha));
+        ovh_metric_set (self->ha_held, 0, (int64_t) ovh_ha_held (self->ha));
+    }
 }
 
 static bool
@@ -218,11 +225,28 @@ s_add_gauges (ovh_watch_t *self, char *error, size_t size)
     ||  !self->queue_bytes || !self->spool_events || !self->spool_bytes || !self->dead_letters
     ||  !self->breaker_open || !self->workers_busy)
         return -1;
+    if (self->ha) {
+        self->ha_role = GAUGE ("ovhook_ha_role", "One of an active/standby pair: 1 while "
+                               "active (delivering), 0 while standby.");
+        self->ha_peer_up = GAUGE ("ovhook_ha_peer_up", "1 while the pair's peer is heard "
+                                  "(within --ha-timeout), else 0.");
+        self->ha_held = GAUGE ("ovhook_ha_held_events", "Events the standby holds that the "
+                               "active has not finished yet (0 while active).");
+        if (!self->ha_role || !self->ha_peer_up || !self->ha_held)
+            return -1;
+    }
     ovh_metric_set (info, 0, 1);
     ovh_metric_set (workers, 0, self->config->workers);
     ovh_metric_set (capacity, 0, (int64_t) self->config->queue_events);
     ovh_metric_set (capacity_bytes, 0, (int64_t) self->config->queue_bytes);
     return 0;
+}
+
+void
+ovh_watch_set_ha (ovh_watch_t *self, ovh_ha_t *ha)
+{
+    assert (self);
+    self->ha = ha;
 }
 
 int

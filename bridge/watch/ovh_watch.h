@@ -11,6 +11,7 @@
 
 #include "ovh_config.h"
 #include "ovh_dispatcher.h"
+#include "ovh_ha.h"
 #include "ovh_intake.h"
 #include "ovh_spool.h"
 
@@ -26,6 +27,11 @@ void
 
 //  Register the metrics on the running stages and start serving. 'spool'
 //  may be NULL; all must outlive the watch. 0, or -1 with the reason.
+//  One of a pair: show its role, its peer's health and what it holds
+//  (ovhook_ha_*). Call before ovh_watch_start; 'ha' must outlive the watch.
+void
+    ovh_watch_set_ha (ovh_watch_t *self, ovh_ha_t *ha);
+
 int
     ovh_watch_start (ovh_watch_t *self, ovh_intake_t *intake, ovh_dispatcher_t *dispatcher,
                      ovh_spool_t *spool, char *error, size_t size);

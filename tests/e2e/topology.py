@@ -774,7 +774,8 @@ def cmd_warmup (args):
 
 def cmd_pypublish (args):
     """pypublish --connect ENDPOINTS --subscribers N --src SRC --input FILE
-    [--epoch N]: the way another program publishes with pyzmq + msgpack. FILE
+    [--epoch N] [--rate R]: the way another program publishes with pyzmq +
+    msgpack (R events a second, steadily; as fast as it can without). FILE
     holds JSON records {"webhook": "<webhook JSON line>", "float32": bool};
     each becomes [topic, msgpack body (floats as float32 when asked), msgpack
     envelope {src, seq, epoch}] with seq counted per topic and one epoch for
@@ -800,8 +801,14 @@ def cmd_pypublish (args):
     socket = _xpub (context, endpoints)
     if not _wait_subscriptions (socket, {t: subscribers for t, b in messages}, 20 * SLOW):
         return 2
+    rate = float (args [args.index ("--rate") + 1]) if "--rate" in args else 0
+    started = time.monotonic ()
     seq = {}
-    for topic, body in messages:
+    for index, (topic, body) in enumerate (messages):
+        if rate:
+            delay = started + index / rate - time.monotonic ()
+            if delay > 0:
+                time.sleep (delay)
         seq [topic] = seq.get (topic, 0) + 1
         socket.send_multipart ([topic, body, msgpack.packb ({"src": src, "seq": seq [topic],
                                                              "epoch": epoch})])

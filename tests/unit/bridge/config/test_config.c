@@ -352,6 +352,40 @@ static const s_error_case_t s_error_cases [] = {
     { {0}, { "OVHOOK_LOG_FORMAT=xml" }, NULL,
       { "Property OVHOOK_LOG_FORMAT=xml. Is not text or json" } },
     { { "--log-format=" }, {0}, NULL, { "Property OVHOOK_LOG_FORMAT is not set. Cannot be empty" } },
+    //  Shards: K/N, digits only, 0 <= K < N <= 1024
+    { {0}, { "OVHOOK_SHARD=3/2" }, NULL,
+      { "Property OVHOOK_SHARD=3/2. Is not K/N with 0 <= K < N <= 1024" } },
+    { { "--shard", "2/2" }, {0}, NULL,
+      { "Property OVHOOK_SHARD=2/2. Is not K/N with 0 <= K < N <= 1024" } },
+    { { "--shard=0/0" }, {0}, NULL,
+      { "Property OVHOOK_SHARD=0/0. Is not K/N with 0 <= K < N <= 1024" } },
+    { {0}, { "OVHOOK_SHARD=0/1025" }, NULL,
+      { "Property OVHOOK_SHARD=0/1025. Is not K/N with 0 <= K < N <= 1024" } },
+    { {0}, { "OVHOOK_SHARD=1" }, NULL,
+      { "Property OVHOOK_SHARD=1. Is not K/N (this bridge's shard K of N, e.g. 0/2)" } },
+    { {0}, { "OVHOOK_SHARD=-1/2" }, NULL,
+      { "Property OVHOOK_SHARD=-1/2. Is not K/N (this bridge's shard K of N, e.g. 0/2)" } },
+    { {0}, { "OVHOOK_SHARD= 0/2" }, NULL,
+      { "Property OVHOOK_SHARD= 0/2. Is not K/N (this bridge's shard K of N, e.g. 0/2)" } },
+    { {0}, { "OVHOOK_SHARD=0/2x" }, NULL,
+      { "Property OVHOOK_SHARD=0/2x. Is not K/N (this bridge's shard K of N, e.g. 0/2)" } },
+    { {0}, { "OVHOOK_SHARD=/2" }, NULL,
+      { "Property OVHOOK_SHARD=/2. Is not K/N (this bridge's shard K of N, e.g. 0/2)" } },
+    { {0}, { "OVHOOK_SHARD=0/" }, NULL,
+      { "Property OVHOOK_SHARD=0/. Is not K/N (this bridge's shard K of N, e.g. 0/2)" } },
+    { {0}, { "OVHOOK_SHARD=00001/2" }, NULL,
+      { "Property OVHOOK_SHARD=00001/2. Is not K/N (this bridge's shard K of N, e.g. 0/2)" } },
+    //  HTTP version: exactly 1.1, 2 or auto
+    { {0}, { "OVHOOK_HTTP_VERSION=3" }, NULL,
+      { "Property OVHOOK_HTTP_VERSION=3. Is not 1.1, 2 or auto" } },
+    { { "--http-version", "2.0" }, {0}, NULL,
+      { "Property OVHOOK_HTTP_VERSION=2.0. Is not 1.1, 2 or auto" } },
+    { { "--http-version=1" }, {0}, NULL,
+      { "Property OVHOOK_HTTP_VERSION=1. Is not 1.1, 2 or auto" } },
+    { {0}, { "OVHOOK_HTTP_VERSION=h2" }, NULL,
+      { "Property OVHOOK_HTTP_VERSION=h2. Is not 1.1, 2 or auto" } },
+    { { "--http-version=" }, {0}, NULL,
+      { "Property OVHOOK_HTTP_VERSION is not set. Cannot be empty" } },
     { {0}, { "OVHOOK_SPOOL_MAX=1023K" }, NULL,
       { "Property OVHOOK_SPOOL_MAX=1023K. Is not a size between 1M and 1024G" SIZE_MSG } },
     { { "--spool-max", "1025G" }, {0}, NULL,
@@ -432,6 +466,40 @@ static const s_error_case_t s_error_cases [] = {
     { { "--bus-key", "@KEY@", "--bus", ">tcp://proxy:5561", "--bus-server-key", "@KEYS@" },
       {0}, NULL,
       { BUS_SERVER "@KEYS@. Cannot be used: bus server key '@KEYS@': not a regular file" } },
+    //  The active/standby pair
+    { {0}, { "OVHOOK_HA=master" }, NULL,
+      { "Property OVHOOK_HA=master. Is not primary or backup" } },
+    { { "--ha", "primary" }, {0}, NULL,
+      { "Property OVHOOK_HA_BIND is not set. Needed with OVHOOK_HA=primary: where the peer "
+        "hears this bridge",
+        "Property OVHOOK_HA_PEER is not set. Needed with OVHOOK_HA=primary: where this bridge "
+        "hears the peer" } },
+    { { "--ha-bind", "tcp://*:5570", "--ha-peer=tcp://b:5570" }, {0}, NULL,
+      { "Property OVHOOK_HA_BIND=tcp://*:5570. Needs OVHOOK_HA: without a role the bridge is "
+        "not one of a pair",
+        "Property OVHOOK_HA_PEER=tcp://b:5570. Needs OVHOOK_HA: without a role the bridge is "
+        "not one of a pair" } },
+    { {0}, { "OVHOOK_HA=backup", "OVHOOK_HA_BIND=tcp://*:5570", "OVHOOK_HA_PEER=tcp://b" },
+      NULL, { "Property OVHOOK_HA_PEER=tcp://b. Endpoint 'tcp://b' is not valid: expected "
+              "tcp://HOST:PORT, PORT between 1 and 65535 or *" } },
+    { { "--ha-keys", "@ALLOW@" }, {0}, NULL,
+      { "Property OVHOOK_HA_KEYS=@ALLOW@. Needs OVHOOK_HA: without a role the bridge is not "
+        "one of a pair" } },
+    { { "--ha-keys", "@ALLOW@", "--ha", "primary", "--ha-bind", "tcp://*:5570",
+        "--ha-peer", "tcp://b:5570" }, {0}, NULL,
+      { "Property OVHOOK_HA_KEYS=@ALLOW@. Needs OVHOOK_BUS_KEY: the pair's link uses CURVE "
+        "with the bus's key" } },
+    { { "--bus-key", "@KEY@", "--bus-allow", "@ALLOW@" },
+      { "OVHOOK_HA=primary", "OVHOOK_HA_BIND=tcp://*:5570", "OVHOOK_HA_PEER=tcp://b:5570" }, NULL,
+      { "Property OVHOOK_HA_KEYS is not set. Needed with OVHOOK_HA and OVHOOK_BUS_KEY: the "
+        "folder of the peer's public certificate (CURVE on the pair's link)" } },
+    { { "--bus-key", "@KEY@", "--bus-allow", "@ALLOW@", "--ha-keys", "@KEYS@" },
+      { "OVHOOK_HA=primary", "OVHOOK_HA_BIND=tcp://*:5570", "OVHOOK_HA_PEER=tcp://b:5570" }, NULL,
+      { "Property OVHOOK_HA_KEYS=@KEYS@. Cannot be used: holds 0 public certificates: put the peer's, and only it, there" } },
+    { { "--ha=backup", "--ha-bind", "tcp://*:5570", "--ha-peer", "tcp://a:5570",
+        "--ha-timeout", "50ms" }, {0}, NULL,
+      { "Property OVHOOK_HA_TIMEOUT=50ms. Is not a duration between 100ms and 60s"
+        DURATION_MSG } },
 };
 
 static void
@@ -543,6 +611,11 @@ static const s_value_case_t s_value_cases [] = {
       { "OVHOOK_LOG_FORMAT=json", "OVHOOK_LOG_FILE=/var/log/ovhook/bridge.log" } },
     { {0}, { "OVHOOK_LOG_FORMAT=Text", "OVHOOK_LOG_FILE=" }, NULL,
       { "OVHOOK_LOG_FORMAT=text", "OVHOOK_LOG_FILE=" } },
+    { { "--http-version", "2" }, {0}, NULL, { "OVHOOK_HTTP_VERSION=2" } },
+    { {0}, { "OVHOOK_HTTP_VERSION=AUTO" }, NULL, { "OVHOOK_HTTP_VERSION=auto" } },
+    { {0}, { "OVHOOK_HTTP_VERSION=1.1" }, "OVHOOK_HTTP_VERSION=2\n", { "OVHOOK_HTTP_VERSION=1.1" } },
+    { { "--http-version=1.1" }, { "OVHOOK_HTTP_VERSION=auto" }, NULL, { "OVHOOK_HTTP_VERSION=1.1" } },
+    { {0}, {0}, "OVHOOK_HTTP_VERSION=auto\n", { "OVHOOK_HTTP_VERSION=auto" } },
     //  Events and headers
     { {0}, { "OPENVIDU_WEBHOOK_EVENTS=[]" }, NULL, { "OPENVIDU_WEBHOOK_EVENTS=[]" } },
     { {0}, { "OPENVIDU_WEBHOOK_EVENTS=[\"\"]", "OPENVIDU_WEBHOOK_HEADERS=[\"\"]" }, NULL,
@@ -659,6 +732,8 @@ s_test_defaults (void)
     CHECK (!config->redeliver);
     CHECK (!config->log_json && config->log_file == NULL);
     CHECK (config->metrics == NULL);
+    CHECK (config->shard.index == 0 && config->shard.count == 1);
+    CHECK (config->http_version == OVH_HTTP_1_1);
     char *printed = s_print (config);
     CHECK_STR (printed,
         "OPENVIDU_WEBHOOK=false\n"
@@ -701,7 +776,14 @@ s_test_defaults (void)
         "OVHOOK_DEAD_LETTER=\n"
         "OVHOOK_LOG_FORMAT=text\n"
         "OVHOOK_LOG_FILE=\n"
-        "OVHOOK_METRICS=\n");
+        "OVHOOK_METRICS=\n"
+        "OVHOOK_SHARD=\n"
+        "OVHOOK_HTTP_VERSION=1.1\n"
+        "OVHOOK_HA=\n"
+        "OVHOOK_HA_BIND=\n"
+        "OVHOOK_HA_PEER=\n"
+        "OVHOOK_HA_TIMEOUT=2s\n"
+        "OVHOOK_HA_KEYS=\n");
     free (printed);
     ovh_config_destroy (&config);
 }
@@ -715,7 +797,7 @@ s_test_fields (void)
         "--headers", "[\"Authorization: Basic abc\",\"X-B: c: d\"]",
         "--events", "[\"nodeCrashed\",\"nodeCrashed\",\"HANodeDeregistered\"]",
         "--connect-timeout", "1m", "--max-frame", "256M", "--queue-bytes", "64G",
-        "--ca-file", "@CA@", "--check-config", NULL
+        "--ca-file", "@CA@", "--http-version", "2", "--check-config", NULL
     };
     int rc;
     ovh_config_action_t action;
@@ -730,6 +812,7 @@ s_test_fields (void)
     CHECK (ovh_config_event_count (config) == 2);
     CHECK (config->events [ovh_catalog_lookup ("nodeCrashed", 11)->index]);
     CHECK (config->events [ovh_catalog_lookup ("HANodeDeregistered", 18)->index]);
+    CHECK (config->http_version == OVH_HTTP_2);
     CHECK (config->connect_timeout_ms == 60000);
     CHECK (config->max_frame == 256u * 1024 * 1024);
     CHECK (config->queue_bytes == (size_t) 64 * 1024 * 1024 * 1024);
@@ -758,7 +841,7 @@ s_test_delivery (void)
         "--retry-max-age", "720h", "--retry-initial", "250ms", "--retry-max=2m",
         "--spool-max", "1024G", "--spool-sync=full", "--spool", "/tmp/ovh spool.db",
         "--dead-letter", "/tmp/dead.jsonl", "--redeliver", "--breaker-threshold", "0",
-        "--metrics", "[::1]:9464", NULL
+        "--metrics", "[::1]:9464", "--shard", "0003/1024", NULL
     };
     const char *env [] = { "OVHOOK_WEBHOOK_SECRET=" SECRET_A " " SECRET_B, NULL };
     int rc;
@@ -775,7 +858,9 @@ s_test_delivery (void)
     CHECK (config->redeliver);
     CHECK (config->breaker_threshold == 0);
     CHECK_STR (config->metrics, "[::1]:9464");
+    CHECK (config->shard.index == 3 && config->shard.count == 1024);
     char *printed = s_print (config);
+    CHECK (strstr (printed, "\nOVHOOK_SHARD=3/1024\n"));
     CHECK (strstr (printed, "\nOVHOOK_METRICS=[::1]:9464\n"));
     CHECK (strstr (printed, "\nOVHOOK_WEBHOOK_SECRET=****\n"));
     CHECK (!strstr (printed, KEY_A) && !strstr (printed, KEY_B) && !strstr (printed, "whsec_"));
@@ -788,6 +873,7 @@ s_test_delivery (void)
     char *argv [] = { "ovhook-bridge", NULL };
     CHECK (ovh_config_load (config, 1, argv, NULL, NULL) == 0);
     CHECK (config->secret == NULL && config->spool == NULL && config->dead_letter == NULL);
+    CHECK (config->shard.index == 0 && config->shard.count == 1);
     CHECK (!config->redeliver && !config->spool_sync_full);
     CHECK (config->retry_max_age_ms == 3600000);
     ovh_config_destroy (&config);
@@ -936,7 +1022,8 @@ s_test_usage (void)
         "--bus-server-key PATH", "OVHOOK_BUS_SERVER_KEY\n", "--bus-insecure[=BOOL]",
         "OVHOOK_BUS_INSECURE\n", "Bus security: CURVE", "ovhook-keygen",
         "--log-format FORMAT", "OVHOOK_LOG_FORMAT\n", "default: text", "--log-file PATH",
-        "OVHOOK_LOG_FILE\n", "FORMAT is text or json", NULL
+        "OVHOOK_LOG_FILE\n", "FORMAT is text or json", "--http-version VERSION",
+        "OVHOOK_HTTP_VERSION\n", "default: 1.1", "VERSION is 1.1, 2 or auto", NULL
     };
     for (const char **needle = needles; *needle; needle++)
         CHECK_MSG (strstr (text, *needle), "usage lacks '%s'", *needle);
