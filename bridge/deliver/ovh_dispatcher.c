@@ -14,10 +14,18 @@
 
     What follows an attempt (retry, dead letter) is in
     ovh_dispatcher_outcome.c; the intake's side (posting, waiting for room,
-    the drain, the counts) in ovh_dispatcher_intake.c.                   */
+    the drain, the counts) in ovh_dispatcher_intake.c.
+
+    The actor waits in one epoll set, changed incrementally: its pipe (the
+    ZMQ_FD of a ZeroMQ socket: edge-triggered, so after each wake-up its
+    commands are read while ZMQ_EVENTS says POLLIN), the feed's eventfd
+    and curl's sockets, which the sender adds and removes as curl asks.
+    One epoll_wait per loop, whatever the number of workers (the set and
+    the wait: ovh_dispatcher_wait.c).                                       */
 
 #include <czmq.h>
 #include <curl/curl.h>
+#include <sys/epoll.h>
 #include "ovh_log.h"
 #include "ovh_dispatcher_private.h"
 
@@ -62,11 +70,10 @@ s_admit (void *arg, ovh_item_t *item)
 static int
 s_take_feed (ovh_dispatcher_t *self)
 {
-    void *socket = zsock_resolve (self->feed_out);
     int taken = 0;
     while (taken < FEED_BATCH) {
-        ovh_item_t *item;
-        if (zmq_recv (socket, &item, sizeof item, ZMQ_DONTWAIT) != sizeof item)
+        ovh_item_t *item = (ovh_item_t *) ovh_feed_pop (self->feed);
+        if (!item)
             break;
         (void) atomic_load_explicit (&item->handed_over, memory_order_acquire);
         atomic_fetch_sub (&self->feed_items, 1);
@@ -82,7 +89,7 @@ s_take_feed (ovh_dispatcher_t *self)
 //  With a spool: commit, let memory take spilled events back, and tell the
 //  intake whether the spool is over its limit
 static void
-s_spool_work (ovh_dispatcher_t *self, bool commit_now)
+s_spool_work (ovh_dispatcher_t *self, bool commit_now, int64_t now)
 {
     if (!self->backlog)
         return;
@@ -90,7 +97,7 @@ s_spool_work (ovh_dispatcher_t *self, bool commit_now)
     if (commit_now)
         ovh_backlog_commit_now (self->backlog);
     else
-    if (due >= 0 && zclock_mono () >= due)
+    if (due >= 0 && now >= due)
         ovh_backlog_commit (self->backlog);
     //  Reload in large batches: each reload commits first, and a commit per
     //  delivered event would cost more than the events themselves
@@ -128,9 +135,8 @@ s_start (ovh_dispatcher_t *self, ovh_item_t *item)
 //  is the next of those, or else the retry due soonest: probes keep their
 //  own pace, not the events' backoff.
 static void
-s_dispatch (ovh_dispatcher_t *self)
+s_dispatch (ovh_dispatcher_t *self, int64_t now)
 {
-    int64_t now = zclock_mono ();
     //  With a spool, the deliveries so far are made durable before more
     //  requests start: after a crash, only the requests under way (at most
     //  the worker count) are sent again
@@ -180,8 +186,7 @@ s_abandon (ovh_dispatcher_t *self)
     self->lanes = ovh_lanes_new ();
     self->schedule = ovh_schedule_new ();
     ovh_item_t *item;
-    while (zmq_recv (zsock_resolve (self->feed_out), &item, sizeof item, ZMQ_DONTWAIT)
-           == sizeof item) {
+    while ((item = (ovh_item_t *) ovh_feed_pop (self->feed))) {
         (void) atomic_load_explicit (&item->handed_over, memory_order_acquire);
         atomic_fetch_sub (&self->feed_items, 1);
         if (self->backlog) {
@@ -249,10 +254,9 @@ s_command (ovh_dispatcher_t *self, zsock_t *pipe)
 //  How long the loop may sleep: until curl, a retry, a commit, a probe or
 //  the drain deadline needs it
 static long
-s_timeout (ovh_dispatcher_t *self)
+s_timeout (ovh_dispatcher_t *self, int64_t now)
 {
-    int64_t now = zclock_mono ();
-    long timeout = self->sender_class->timeout (self->sender);
+    long timeout = self->sender_class->timeout (self->sender, now);
     //  While the circuit is open, retries wait for the probe, and the
     //  probe waits while a request is still out: then only a transfer's
     //  end (a socket event) can change anything
@@ -285,35 +289,48 @@ s_actor (zsock_t *pipe, void *arg)
 {
     ovh_dispatcher_t *self = (ovh_dispatcher_t *) arg;
     zsock_signal (pipe, 0);
-    //  What an earlier run left in the spool goes first, oldest first
-    s_spool_work (self, false);
-    s_dispatch (self);
-
+    void *pipe_socket = zsock_resolve (pipe);
     bool running = true;
-    while (running) {
-        //  The sender keeps its sockets in the poll set, after our two
-        int count;
-        zmq_pollitem_t *items = self->sender_class->pollitems (self->sender, 2, &count);
-        assert (items);
-        items [0] = (zmq_pollitem_t) { zsock_resolve (pipe), 0, ZMQ_POLLIN, 0 };
-        items [1] = (zmq_pollitem_t) { zsock_resolve (self->feed_out), 0, ZMQ_POLLIN, 0 };
-        if (zmq_poll (items, count, s_timeout (self)) == -1 && errno != EINTR)
-            break;              //  context terminated
-        if (items [0].revents & ZMQ_POLLIN)
-            running = s_command (self, pipe);
-        if (items [1].revents & ZMQ_POLLIN)
-            s_take_feed (self);
-        self->sender_class->act (self->sender);
-        s_spool_work (self, false);
-        s_dispatch (self);
+    if (ovh_dispatcher_watch_pipe (self, pipe_socket)) {
+        //  Commands cannot be heard: stop now, the caller's wait ends with
+        //  'finished' and everything queued counts as undelivered
+        ovh_log_error ("dispatcher: cannot watch its command pipe: %s", strerror (errno));
+        running = false;
+    }
+    //  What an earlier run left in the spool goes first, oldest first
+    int64_t now = zclock_mono ();
+    s_spool_work (self, false, now);
+    s_dispatch (self, now);
 
-        if (running && self->draining
-        &&  (s_drained (self) || zclock_mono () >= self->drain_deadline)) {
-            s_spool_work (self, true);
-            s_dispatch (self);
+    //  Commands may have come before the pipe was watched
+    bool pipe_ready = true;
+    struct epoll_event events [OVH_DISPATCHER_EVENTS];
+    while (running) {
+        long timeout = pipe_ready ? 0 : s_timeout (self, zclock_mono ());
+        int count = ovh_dispatcher_wait (self, events, timeout, &pipe_ready);
+        if (count == -1) {
+            ovh_log_error ("dispatcher: epoll_wait failed: %s", strerror (errno));
+            break;
+        }
+        int rc = 0;
+        while (running && pipe_ready && (rc = ovh_dispatcher_pipe_readable (pipe_socket)) == 1)
+            running = s_command (self, pipe);
+        if (rc == -1 || !running)
+            break;              //  $TERM, or the context terminated
+        pipe_ready = false;
+        //  One clock read for the work of this turn
+        now = zclock_mono ();
+        s_take_feed (self);
+        self->sender_class->act (self->sender, events, count, now);
+        s_spool_work (self, false, now);
+        s_dispatch (self, now);
+
+        if (self->draining && (s_drained (self) || now >= self->drain_deadline)) {
+            s_spool_work (self, true, now);
+            s_dispatch (self, now);
             if (!s_drained (self))
                 s_abandon (self);
-            s_spool_work (self, true);
+            s_spool_work (self, true, now);
             atomic_store_explicit (&self->drained, true, memory_order_release);
             s_reply_drained (pipe);
             self->draining = false;
@@ -323,7 +340,7 @@ s_actor (zsock_t *pipe, void *arg)
             running = false;
         }
     }
-    s_spool_work (self, true);
+    s_spool_work (self, true, zclock_mono ());
     if (ovh_lanes_items (self->lanes))
         s_abandon (self);
     atomic_store_explicit (&self->finished, true, memory_order_release);
@@ -335,7 +352,7 @@ s_actor (zsock_t *pipe, void *arg)
 //  The bridge's sender: libcurl's
 static const ovh_sender_class_t s_curl_sender = {
     .new = ovh_sender_new, .destroy = ovh_sender_destroy, .free = ovh_sender_free,
-    .busy = ovh_sender_busy, .start = ovh_sender_start, .pollitems = ovh_sender_pollitems,
+    .busy = ovh_sender_busy, .start = ovh_sender_start, .watch = ovh_sender_watch,
     .timeout = ovh_sender_timeout, .act = ovh_sender_act, .abort = ovh_sender_abort,
     .endpoint = ovh_sender_endpoint
 };
@@ -361,6 +378,7 @@ ovh_dispatcher_new_with (ovh_config_t *config, ovh_signer_t *signer, ovh_spool_t
     self->spool = spool;
     self->deadletter = deadletter;
     self->sender_class = sender_class;
+    self->epoll_fd = -1;
     //  One of a pair: nothing goes out, not even the spool's, until active
     atomic_init (&self->gate_closed, config->ha != NULL);
     self->sender = sender_class->new (config, signer, ovh_dispatcher_done, self);
@@ -373,29 +391,20 @@ ovh_dispatcher_new_with (ovh_config_t *config, ovh_signer_t *signer, ovh_spool_t
     //  Probes start at the first retry delay and back off to the cap
     self->breaker = ovh_breaker_new (config->breaker_threshold, config->retry_initial_ms,
                                      config->retry_max_ms);
-    //  A unique inproc name per dispatcher, so several can live in a
-    //  process: never used twice, since ZeroMQ releases a closed socket's
-    //  name later, on its own thread, and a new dispatcher at the address
-    //  of one just destroyed could not bind its own
-    static atomic_uint dispatchers;
-    char endpoint [64];
-    snprintf (endpoint, sizeof endpoint, "inproc://ovh-feed-%u",
-              atomic_fetch_add (&dispatchers, 1));
-    self->feed_out = zsock_new (ZMQ_PAIR);
-    self->feed_in = zsock_new (ZMQ_PAIR);
+    //  Room for everything the queue's counts let the intake hand over
+    //  (the spool's FEED_MAX with a spool), plus the last item posted at
+    //  shutdown without a check; at most 64 Ki slots (512 KiB): past that,
+    //  a full ring only makes the intake wait for room, as a full queue does
+    size_t capacity = spool ? FEED_MAX : config->queue_events;
+    capacity = capacity < 65535 ? capacity + 1 : 65536;
+    self->feed = ovh_feed_new (capacity);
     if (!self->sender || !self->lanes || !self->schedule || !self->breaker
-    ||  !self->feed_out || !self->feed_in || (spool && !self->backlog)) {
+    ||  !self->feed || (spool && !self->backlog)) {
         ovh_dispatcher_destroy (&self);
         return NULL;
     }
-    //  The queue's counts (or the spool's size) bound what is on the feed;
-    //  its own high-water mark must not stop the intake first
-    int hwm = config->queue_events > INT_MAX / 2 ? INT_MAX / 2 : (int) config->queue_events;
-    zsock_set_rcvhwm (self->feed_out, hwm);
-    zsock_set_sndhwm (self->feed_in, hwm);
-    if (zsock_bind (self->feed_out, "%s", endpoint) != 0
-    ||  zsock_connect (self->feed_in, "%s", endpoint) != 0) {
-        ovh_log_error ("cannot set up the internal feed %s", endpoint);
+    if (ovh_dispatcher_wait_setup (self)) {
+        ovh_log_error ("cannot set up the dispatcher's epoll set: %s", strerror (errno));
         ovh_dispatcher_destroy (&self);
         return NULL;
     }
@@ -438,19 +447,20 @@ ovh_dispatcher_destroy (ovh_dispatcher_t **self_p)
         return;
     s_join (self);
     //  Items still on the feed belong to nobody else now
-    if (self->feed_out) {
+    if (self->feed) {
         ovh_item_t *item;
-        while (zmq_recv (zsock_resolve (self->feed_out), &item, sizeof item, ZMQ_DONTWAIT)
-               == sizeof item)
+        while ((item = (ovh_item_t *) ovh_feed_pop (self->feed)))
             ovh_item_destroy (&item);
     }
     ovh_backlog_destroy (&self->backlog);
-    zsock_destroy (&self->feed_in);
-    zsock_destroy (&self->feed_out);
+    ovh_feed_destroy (&self->feed);
     ovh_schedule_destroy (&self->schedule);
     ovh_lanes_destroy (&self->lanes);
     ovh_breaker_destroy (&self->breaker);
     self->sender_class->destroy (&self->sender);
+    //  After the sender: its sockets left the set as curl closed them
+    if (self->epoll_fd >= 0)
+        close (self->epoll_fd);
     free (self);
     *self_p = NULL;
 }

@@ -1,8 +1,8 @@
 /*  ovh_dispatcher_intake.c - the dispatcher seen from the intake's thread:
     handing items over (within the queue's capacity, or the spool's state),
     waiting for room, the drain at shutdown and the counts (see
-    ovh_dispatcher.h). Only atomics and the feed socket's sending end are
-    touched from here.                                                      */
+    ovh_dispatcher.h). Only atomics and the feed's producing end are
+    touched from here, always from one thread (the feed has one producer).                                                      */
 
 #include <czmq.h>
 #include "ovh_log.h"
@@ -38,8 +38,7 @@ s_post (ovh_dispatcher_t *self, ovh_item_t *item, bool check_room)
     //  Counted before the actor can see the item, so that no reader ever
     //  sees it finished before it was posted
     atomic_fetch_add (&self->posted, 1);
-    if (zmq_send (zsock_resolve (self->feed_in), &item, sizeof item, ZMQ_DONTWAIT)
-        == sizeof item)
+    if (ovh_feed_push (self->feed, item) == 0)
         return 0;
     atomic_fetch_sub (&self->posted, 1);
     atomic_fetch_sub (&self->feed_items, 1);
@@ -85,11 +84,8 @@ ovh_dispatcher_wait_room (ovh_dispatcher_t *self, ovh_item_t *item, int msecs)
     while (true) {
         bool low = self->spool || (atomic_load (&self->held_items) <= low_items
                                    && atomic_load (&self->held_bytes) <= low_bytes);
-        if (low && s_has_room (self, ovh_item_size (item))) {
-            zmq_pollitem_t poller = { zsock_resolve (self->feed_in), 0, ZMQ_POLLOUT, 0 };
-            if (zmq_poll (&poller, 1, 0) == 1)
-                return true;
-        }
+        if (low && s_has_room (self, ovh_item_size (item)) && ovh_feed_has_room (self->feed))
+            return true;
         if (zclock_mono () >= deadline || zsys_interrupted)
             return false;
         zclock_sleep (2);

@@ -11,6 +11,7 @@
 #include "ovh_dispatcher.h"
 #include "ovh_backlog.h"
 #include "ovh_breaker.h"
+#include "ovh_feed.h"
 #include "ovh_lanes.h"
 #include "ovh_schedule.h"
 #include "ovh_sender.h"
@@ -34,9 +35,10 @@ typedef struct {
     size_t (*free) (ovh_sender_t *self);
     size_t (*busy) (ovh_sender_t *self);
     int (*start) (ovh_sender_t *self, ovh_item_t *item);
-    zmq_pollitem_t *(*pollitems) (ovh_sender_t *self, int reserved, int *count);
-    long (*timeout) (ovh_sender_t *self);
-    void (*act) (ovh_sender_t *self);
+    int (*watch) (ovh_sender_t *self, int epoll_fd);
+    long (*timeout) (ovh_sender_t *self, int64_t now);
+    void (*act) (ovh_sender_t *self, const struct epoll_event *events, int count,
+                 int64_t now);
     void (*abort) (ovh_sender_t *self);
     const char *(*endpoint) (ovh_sender_t *self);
 } ovh_sender_class_t;
@@ -44,8 +46,11 @@ typedef struct {
 struct _ovh_dispatcher_t {
     ovh_config_t *config;
     zactor_t *actor;
-    zsock_t *feed_in;               //  intake's end (the caller's thread)
-    zsock_t *feed_out;              //  actor's end
+    //  The intake's items to the actor: a ring for one producer (the
+    //  intake's thread) and one consumer (the actor)
+    ovh_feed_t *feed;
+    //  The actor's one wait: its pipe, the feed, curl's sockets
+    int epoll_fd;
     //  Used by the actor only
     const ovh_sender_class_t *sender_class;
     ovh_sender_t *sender;
@@ -99,6 +104,33 @@ ovh_dispatcher_count (ovh_dispatcher_t *self, const ovh_item_t *item, ovh_outcom
     atomic_fetch_add_explicit (&self->counters.outcomes [item->type->index * OVH_OUTCOMES
                                                          + outcome], 1, memory_order_relaxed);
 }
+
+//  Events read by one epoll_wait; more ready ones wait for the next
+#define OVH_DISPATCHER_EVENTS       256
+
+//  The actor's own descriptors in the epoll set (the sender's never have
+//  OVH_SENDER_FOREIGN set)
+#define OVH_DISPATCHER_TAG_PIPE     (OVH_SENDER_FOREIGN | 1)
+#define OVH_DISPATCHER_TAG_FEED     (OVH_SENDER_FOREIGN | 2)
+
+//  ovh_dispatcher_wait.c: the epoll set, with the feed and the sender's
+//  sockets in it. 0 or -1 (errno set).
+int
+    ovh_dispatcher_wait_setup (ovh_dispatcher_t *self);
+//  ovh_dispatcher_wait.c: the actor's pipe joins the set. 0 or -1.
+int
+    ovh_dispatcher_watch_pipe (ovh_dispatcher_t *self, void *pipe);
+//  ovh_dispatcher_wait.c: does the pipe hold a command? 1 or 0; -1 when
+//  the context is terminated
+int
+    ovh_dispatcher_pipe_readable (void *pipe);
+//  ovh_dispatcher_wait.c: wait up to 'timeout' ms (-1: no limit) for
+//  anything to do; the events read into 'events' (OVH_DISPATCHER_EVENTS
+//  of room), *pipe_ready set if the pipe was signalled. The count (0
+//  after a signal), or -1 when the wait failed.
+int
+    ovh_dispatcher_wait (ovh_dispatcher_t *self, struct epoll_event *events, long timeout,
+                         bool *pipe_ready);
 
 //  ovh_dispatcher_new with another sender than libcurl's: for unit tests
 ovh_dispatcher_t *

@@ -1,7 +1,7 @@
 /*  ovh_sender.c - POSTs events over a pool of keep-alive connections with
-    libcurl's multi interface, driven by the dispatcher's zmq_poll loop:
-    sets up the shards and their transfers, starts and finishes transfers
-    (the poll set and timers are in ovh_sender_poll.c).                     */
+    libcurl's multi interface, driven by the dispatcher's epoll loop: sets
+    up the shards and their transfers, starts and finishes transfers (the
+    epoll registrations and timers are in ovh_sender_poll.c).                     */
 
 #include "ovh_log.h"
 #include "ovh_sender_private.h"
@@ -181,6 +181,7 @@ ovh_sender_new (ovh_config_t *config, ovh_signer_t *signer,
     self->done_arg = arg;
     self->signer = signer;
     self->accept_2xx = config->accept_2xx;
+    self->epoll_fd = -1;
     self->endpoint_shown = ovh_config_format_url (config->endpoint);
     self->transfer_count = (size_t) config->workers;
     self->transfers = (transfer_t *) calloc (self->transfer_count, sizeof (transfer_t));
@@ -193,14 +194,14 @@ ovh_sender_new (ovh_config_t *config, ovh_signer_t *signer,
     if (!self->endpoint_shown || !self->transfers || !self->url
     ||  ovh_sender_http_setup (self, config)
     ||  s_setup_shards (self)
-    ||  ovh_sender_poll_room (self, self->transfer_count + 8)
     ||  s_build_headers (self, config)) {
         ovh_log_error ("cannot set up HTTP delivery: out of memory");
         ovh_sender_destroy (&self);
         return NULL;
     }
     for (size_t index = 0; index < self->transfer_count; index++)
-        if (s_setup_transfer (self, &self->transfers [index], config, self->url)) {
+        if (s_setup_transfer (self, &self->transfers [index], config, self->url)
+        ||  ovh_sender_poll_attach_easy (&self->transfers [index])) {
             ovh_log_error ("cannot set up HTTP delivery to %s (libcurl refused an option)",
                            self->endpoint_shown);
             ovh_sender_destroy (&self);
@@ -216,8 +217,8 @@ ovh_sender_destroy (ovh_sender_t **self_p)
     ovh_sender_t *self = *self_p;
     if (!self)
         return;
-    //  Closing the connections makes curl report their sockets gone, and
-    //  a socket's move would be told to a shard maybe cleaned up already
+    //  Closing the connections makes curl report their sockets gone: the
+    //  epoll set may be closed already (closing a socket takes it out)
     self->closing = true;
     for (size_t index = 0; self->transfers && index < self->transfer_count; index++) {
         transfer_t *transfer = &self->transfers [index];
@@ -233,13 +234,11 @@ ovh_sender_destroy (ovh_sender_t **self_p)
             curl_multi_cleanup (shard->multi);
         free (shard->idle);
     }
+    free (self->fds);
     curl_url_cleanup (self->url);
     curl_slist_free_all (self->headers);
     free (self->shards);
     free (self->transfers);
-    free (self->polls);
-    free (self->owners);
-    free (self->ready);
     free (self->endpoint_shown);
     free (self);
     *self_p = NULL;

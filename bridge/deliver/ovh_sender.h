@@ -5,15 +5,17 @@
     keeps its connection alive between events (past 64 workers, over
     several curl multi handles: ovh_sender_private.h says why); with h2
     (OVHOOK_HTTP_VERSION, ovh_sender_http.c) they are streams sharing
-    connections instead. The sender
-    does not own an event loop: the dispatcher polls the sockets the sender
-    names (with its own ZeroMQ sockets in the same zmq_poll), then lets the
-    sender act.                                                             */
+    connections instead. The sender does not own an event loop: it keeps
+    curl's sockets in the dispatcher's epoll set as curl asks (added,
+    changed, removed one at a time), and the dispatcher hands it back the
+    events of those sockets.                                                */
 
 #ifndef OVH_SENDER_H_INCLUDED
 #define OVH_SENDER_H_INCLUDED
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <sys/epoll.h>
 #include <czmq.h>
 #include "ovh_config.h"
 #include "ovh_item.h"
@@ -55,21 +57,24 @@ size_t
 int
     ovh_sender_start (ovh_sender_t *self, ovh_item_t *item);
 
-//  The poll set, owned by the sender: 'reserved' leading items are the
-//  caller's to fill (the sender never touches them), then the sockets curl
-//  wants watched, kept up to date as curl opens and closes them (no
-//  rebuild per loop). Sets *count to the total. The array may move: call
-//  again before every zmq_poll. NULL when out of memory.
-zmq_pollitem_t *
-    ovh_sender_pollitems (ovh_sender_t *self, int reserved, int *count);
-//  Milliseconds until the sender must act even without socket activity,
-//  -1 for no limit
+//  epoll events whose data.u64 has this bit set are the caller's: the
+//  sender's own never do, and it ignores them
+#define OVH_SENDER_FOREIGN  (UINT64_C (1) << 63)
+
+//  Keep curl's sockets in 'epoll_fd' from now on (level-triggered, one
+//  epoll_ctl per change curl asks for). 0, or -1 (errno set).
+int
+    ovh_sender_watch (ovh_sender_t *self, int epoll_fd);
+//  Milliseconds from 'now' (zclock_mono) until the sender must act even
+//  without socket activity, -1 for no limit
 long
-    ovh_sender_timeout (ovh_sender_t *self);
-//  After zmq_poll on the poll set: act on its ready sockets and due timers,
-//  and report finished transfers through the done callback
+    ovh_sender_timeout (ovh_sender_t *self, int64_t now);
+//  After epoll_wait: act on the ready sockets among 'events' (others are
+//  skipped) and on due timers, and report finished transfers through the
+//  done callback. 'now' is zclock_mono's, read once by the caller's loop.
 void
-    ovh_sender_act (ovh_sender_t *self);
+    ovh_sender_act (ovh_sender_t *self, const struct epoll_event *events, int count,
+                    int64_t now);
 
 //  Stop every running transfer; each item is reported as not delivered
 //  with curl_code CURLE_ABORTED_BY_CALLBACK

@@ -1,7 +1,8 @@
 /*  ovh_sender_private.h - what the files of the sender class share: its
-    shards, transfers and poll set. ovh_sender.c sets them up, starts and
-    finishes transfers; ovh_sender_poll.c keeps the poll set and the timers
-    of all shards and lets curl act on them. Not for other classes.
+    shards, transfers and epoll registrations. ovh_sender.c sets them up,
+    starts and finishes transfers; ovh_sender_poll.c keeps curl's sockets in
+    the dispatcher's epoll set and the timers of all shards, and lets curl
+    act on them. Not for other classes.
 
     The transfers are split over shards of at most SHARD_SLOTS, each with
     a curl multi handle of its own. libcurl 7.88 looks for a connection to
@@ -60,12 +61,13 @@ struct _shard_t {
     bool listed;
 };
 
-//  A ready socket, as act copies it before acting
+//  A descriptor in the epoll set, as ovh_sender_poll.c keeps it
+typedef enum { WATCH_NONE, WATCH_CURL, WATCH_PARKED } watch_state_t;
 typedef struct {
-    curl_socket_t fd;
-    short revents;
-    shard_t *shard;
-} ready_t;
+    uint64_t data;                  //  as registered
+    uint32_t events;
+    uint8_t state;                  //  watch_state_t
+} watch_t;
 
 struct _ovh_sender_t {
     shard_t *shards;
@@ -77,17 +79,15 @@ struct _ovh_sender_t {
     transfer_t *transfers;
     size_t transfer_count;
     size_t busy;
-    //  The poll set, kept up to date as curl asks instead of rebuilt at
-    //  every loop: the caller's 'reserved' items, then the sockets the
-    //  shards' multis want watched. Each socket's place among those is
-    //  stored with its multi (curl_multi_assign, plus one), so that no
-    //  callback searches; 'owners' holds each watched socket's shard.
-    zmq_pollitem_t *polls;
-    shard_t **owners;
-    size_t reserved;
-    size_t watch_count;
-    size_t poll_max;                //  room in polls, owners and ready
-    ready_t *ready;                 //  the ready sockets, copied by act
+    //  The dispatcher's epoll set, -1 until ovh_sender_watch. Each socket
+    //  curl wants watched is registered with data.u64 = its shard's index
+    //  << 32 | the descriptor: an event leads to its multi in O(1).
+    int epoll_fd;
+    size_t watch_count;             //  sockets curl wants watched
+    //  Each descriptor's registration, indexed by the descriptor (O(1)),
+    //  grown as curl's sockets get higher numbers (ovh_sender_poll.c)
+    watch_t *fds;
+    size_t fd_room;
     bool closing;                   //  destroy: curl's callbacks are ignored
     ovh_sender_done_fn *done;
     void *done_arg;
@@ -102,13 +102,14 @@ struct _ovh_sender_t {
     size_t resends;                 //  requests sent again for libcurl
 };
 
-//  ovh_sender_poll.c: room for 'count' items in the poll set; 0 or -1
-int
-    ovh_sender_poll_room (ovh_sender_t *self, size_t count);
 //  ovh_sender_poll.c: hands the shard's multi the socket and timer
 //  callbacks
 void
     ovh_sender_poll_attach (shard_t *shard);
+//  ovh_sender_poll.c: the transfer's sockets are closed through the
+//  sender, which keeps its record of the epoll set true. 0 or -1.
+int
+    ovh_sender_poll_attach_easy (transfer_t *transfer);
 //  ovh_sender_http.c: the HTTP version to ask for, from the setting and
 //  the endpoint's scheme (self->url); 0 or -1
 int

@@ -19,7 +19,8 @@
 # instructions as well as in CPU time. With BENCH_METRICS=1 (default 0), the
 # first worker count once more with --metrics on a free port (the
 # Prometheus counters, docs/metrics.md), scraped once during the load, to
-# show what counting costs. Exit status 2 when a tool is missing or
+# show what counting costs. BENCH_CALLGRIND_KEEP=DIR keeps the callgrind
+# profiles there (callgrind-<workers>.out). Exit status 2 when a tool is missing or
 # a process would not start; 1 when events were lost; 0 otherwise.
 
 set -u
@@ -124,6 +125,10 @@ urllib.request.urlopen ("http://127.0.0.1:%s/metrics" % sys.argv [1]).read ()' "
         sleep 0.2
     done
     ticks=$(($(cpu_ticks "$BRIDGE_PID") - ticks))
+    # Memory once everything is delivered: with one session per event
+    # (BENCH_SESSIONS = BENCH_EVENTS), state kept per session would show here
+    rss=$(awk '/^VmRSS:/ { r = $2 } /^VmHWM:/ { h = $2 } END { printf "%.1f/%.1f", r / 1024, h / 1024 }' \
+          "/proc/$BRIDGE_PID/status" 2>/dev/null)
     kill -TERM "$BRIDGE_PID"; wait "$BRIDGE_PID" 2>/dev/null; BRIDGE_PID=''
     sleep 1.2
     delivered=$(($(lines "$DIR/hook.log") - before))
@@ -135,9 +140,11 @@ urllib.request.urlopen ("http://127.0.0.1:%s/metrics" % sys.argv [1]).read ()' "
         printf '%8s %10s %12s %12s   (under callgrind: %s instructions in all)\n' "$label" "$delivered" \
             "$(awk -v i="$ir" -v n="$delivered" 'BEGIN { printf "%.0f Ir", n ? i / n : 0 }')" \
             "$accepts" "$ir"
+        # BENCH_CALLGRIND_KEEP=DIR keeps each profile, for callgrind_annotate
+        [ -n "${BENCH_CALLGRIND_KEEP:-}" ] && cp "$DIR/callgrind.out" "$BENCH_CALLGRIND_KEEP/callgrind-$label.out"
         rm -f "$DIR/callgrind.out"
     else
-        printf '%8s %10s %12s %12s\n' "$label" "$delivered" "$cpu us" "$accepts"
+        printf '%8s %10s %12s %12s %14s\n' "$label" "$delivered" "$cpu us" "$accepts" "$rss"
     fi
 }
 
@@ -145,7 +152,7 @@ echo "== bench_workers: $EVENTS events over $SESSIONS sessions into nginx, full 
 echo "machine: $(nproc) CPUs, $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "bridge:  $BIN/ovhook-bridge ($("$BIN/ovhook-bridge" --version))"
 echo
-echo " workers  delivered  CPU/event  connections"
+echo " workers  delivered  CPU/event  connections  RSS/peak MiB"
 FIRST=${WORKERS%% *}
 for workers in $WORKERS; do run_once "$workers" ""; done
 [ "$CURVE" = 1 ] && run_once "$FIRST" "" curve

@@ -9,6 +9,7 @@
 #include <czmq.h>
 #include <curl/curl.h>
 #include <pthread.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include "ovh_test_sender.h"
 
@@ -42,8 +43,6 @@ struct _ovh_test_sender_t {
     zhashx_t *bodies;               //  id -> the body last sent
     ovh_sender_done_fn *done;
     void *done_arg;
-    zmq_pollitem_t *polls;
-    int poll_room;
 };
 
 typedef struct {
@@ -274,30 +273,21 @@ s_start (ovh_sender_t *sender, ovh_item_t *item)
     return 0;
 }
 
-static zmq_pollitem_t *
-s_pollitems (ovh_sender_t *sender, int reserved, int *count)
+//  The wake-up joins the dispatcher's epoll set, as curl's sockets would
+static int
+s_watch (ovh_sender_t *sender, int epoll_fd)
 {
     ovh_test_sender_t *self = (ovh_test_sender_t *) sender;
-    if (reserved + 1 > self->poll_room) {
-        zmq_pollitem_t *polls = (zmq_pollitem_t *) realloc (self->polls,
-                                                          (reserved + 1) * sizeof *polls);
-        if (!polls)
-            return NULL;
-        self->polls = polls;
-        self->poll_room = reserved + 1;
-    }
-    self->polls [reserved] = (zmq_pollitem_t) { NULL, self->wakeup, ZMQ_POLLIN, 0 };
-    *count = reserved + 1;
-    return self->polls;
+    struct epoll_event event = { .events = EPOLLIN, .data.u64 = 0 };
+    return epoll_ctl (epoll_fd, EPOLL_CTL_ADD, self->wakeup, &event);
 }
 
 //  Until the soonest delayed outcome, as curl's timer would say
 static long
-s_timeout (ovh_sender_t *sender)
+s_timeout (ovh_sender_t *sender, int64_t now)
 {
     ovh_test_sender_t *self = (ovh_test_sender_t *) sender;
     pthread_mutex_lock (&self->lock);
-    int64_t now = zclock_mono ();
     long timeout = -1;
     for (int index = 0; index < self->workers; index++) {
         transfer_t *transfer = &self->transfers [index];
@@ -312,8 +302,11 @@ s_timeout (ovh_sender_t *sender)
 }
 
 static void
-s_act (ovh_sender_t *sender)
+s_act (ovh_sender_t *sender, const struct epoll_event *events, int count, int64_t now)
 {
+    (void) events;
+    (void) count;
+    (void) now;
     ovh_test_sender_t *self = (ovh_test_sender_t *) sender;
     uint64_t wakeups;
     if (read (self->wakeup, &wakeups, sizeof wakeups) < 0)
@@ -336,7 +329,7 @@ s_endpoint (ovh_sender_t *sender)
 
 static const ovh_sender_class_t s_class = {
     .new = s_new, .destroy = s_destroy, .free = s_free, .busy = s_busy,
-    .start = s_start, .pollitems = s_pollitems, .timeout = s_timeout, .act = s_act,
+    .start = s_start, .watch = s_watch, .timeout = s_timeout, .act = s_act,
     .abort = s_abort, .endpoint = s_endpoint
 };
 
@@ -375,7 +368,6 @@ ovh_test_sender_destroy (ovh_test_sender_t **self_p)
     zhashx_destroy (&self->bodies);
     zlistx_destroy (&self->story);
     free (self->fallback);
-    free (self->polls);
     close (self->wakeup);
     pthread_cond_destroy (&self->changed);
     pthread_mutex_destroy (&self->lock);
