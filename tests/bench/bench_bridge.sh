@@ -48,6 +48,7 @@
 set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/bench_shell.sh"
 . "$HERE/bench_keys.sh"
 ROOT=$(cd "$HERE/../.." && pwd)
 BUILD=$(cd "${1:-$ROOT/build}" 2>/dev/null && pwd) || { echo "bench: no build directory '${1:-$ROOT/build}'" >&2; exit 2; }
@@ -82,13 +83,6 @@ fi
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/bench-bridge.XXXXXX") && cd "$DIR" || exit 2
 NGINX_PID='' BRIDGE_PID='' RECEIVER_PID='' PERF_PID='' CHILD_PID='' REC_NGINX_PID=''
 
-# Stop what we started, by pid, and wait for it
-stop () {
-    for pid in "$@"; do
-        [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-    done
-    return 0
-}
 # shellcheck disable=SC2317  # called by the trap
 cleanup () {
     trap - EXIT INT TERM
@@ -129,11 +123,7 @@ run_ticks () {
     return $status
 }
 
-free_port () {
-    "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 # Lines of a file (0 if absent)
-lines () { [ -f "$1" ] && wc -l < "$1" | tr -d ' ' || echo 0; }
 # key=value from a line of "k=v k=v" words
 field () { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -1; }
 median () { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }

@@ -35,6 +35,7 @@
 set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/bench_shell.sh"
 ROOT=$(cd "$HERE/../.." && pwd)
 BUILD=$(cd "${1:-$ROOT/build}" 2>/dev/null && pwd) || { echo "bench: no build directory" >&2; exit 2; }
 BIN=$BUILD/bin
@@ -57,12 +58,6 @@ done
 
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/bench-h2.XXXXXX") && cd "$DIR" || exit 2
 NGINX_PID='' BRIDGE_PID='' CHILD_PID=''
-stop () {
-    for pid in "$@"; do
-        [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-    done
-    return 0
-}
 # shellcheck disable=SC2317  # called by the trap
 cleanup () {
     trap - EXIT INT TERM
@@ -72,10 +67,6 @@ cleanup () {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 run () { "$@" & CHILD_PID=$!; wait "$CHILD_PID"; status=$?; CHILD_PID=''; return $status; }
-free_port () {
-    "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-lines () { [ -f "$1" ] && wc -l < "$1" | tr -d ' ' || echo 0; }
 field () { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -1; }
 median () { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 TICK=$(getconf CLK_TCK)

@@ -14,6 +14,7 @@
 set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/bench_shell.sh"
 ROOT=$(cd "$HERE/../.." && pwd)
 BUILD=$(cd "${1:-$ROOT/build}" 2>/dev/null && pwd) || { echo "bench: no build directory" >&2; exit 2; }
 BIN=$BUILD/bin
@@ -36,10 +37,6 @@ cleanup () {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port () {
-    /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-lines () { [ -f "$1" ] && wc -l < "$1" | tr -d ' ' || echo 0; }
 
 NGINX_PORT=$(free_port)
 sed -e "s|@DIR@|$DIR|g" -e "s|@PORT@|$NGINX_PORT|g" "$HERE/nginx.conf.in" > "$DIR/nginx.conf"
