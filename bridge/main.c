@@ -11,6 +11,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <curl/curl.h>
+#include "ovh_config_cli.h"
 #include "ovh_config.h"
 #include "ovh_dispatcher.h"
 #include "ovh_dlcommand.h"
@@ -238,86 +239,6 @@ s_run (bridge_t *self)
     }
 }
 
-//  A signing key shorter than Standard Webhooks allows still signs, so it
-//  is a warning, not an error; the text names the entry, never the key.
-//  Writes it into 'text' and returns true when there is one.
-static bool
-s_short_key_warning (ovh_config_t *config, char *text, size_t size)
-{
-    size_t key_size = 0;
-    size_t entry = config->secret? ovh_signer_short_key (config->secret, &key_size): 0;
-    if (entry)
-        snprintf (text, size, "OVHOOK_WEBHOOK_SECRET: key %zu is %zu bytes long; Standard "
-                  "Webhooks asks for %d to %d random bytes", entry, key_size,
-                  OVH_SIGNER_MIN_KEY, OVH_SIGNER_MAX_KEY);
-    return entry > 0;
-}
-
-//  A plaintext bus bound beyond loopback lets anyone who reaches the port
-//  publish, and the bridge signs and POSTs what they send. --bus-insecure
-//  says a firewall already sees to it. Writes the warning into 'text' and
-//  returns true when there is one.
-static bool
-s_exposed_bus_warning (ovh_config_t *config, char *text, size_t size)
-{
-    if (config->bus_keys || config->bus_insecure || !ovh_buskeys_exposed (config->bus, false))
-        return false;
-    snprintf (text, size, "the bus %s is bound beyond loopback WITHOUT CURVE (no --bus-key): "
-              "anyone who reaches the port can publish events that this bridge signs and "
-              "POSTs, and can replay a src and seq to have real events discarded as "
-              "duplicates. Set --bus-key and --bus-allow, or --bus-insecure if a firewall "
-              "already keeps others out; see docs/security.md", config->bus);
-    return true;
-}
-
-static int
-s_check_config (ovh_config_t *config, ovh_dlcommand_t *command, int argc, char *argv [],
-                ovh_config_action_t *action)
-{
-    extern char **environ;
-    char error [1024] = "";
-    //  The dead-letter commands' options first: the rest is the bridge's
-    bool taken = ovh_dlcommand_take_args (command, &argc, argv, error, sizeof error) == 0;
-    int rc = ovh_config_load (config, argc, argv, environ, action);
-    if (!taken && *action != OVH_CONFIG_HELP && *action != OVH_CONFIG_VERSION) {
-        fprintf (stderr, "ovhook-bridge: %s\n", error);
-        rc = -1;
-    }
-    if (*action == OVH_CONFIG_HELP) {
-        ovh_config_usage (stdout);
-        ovh_dlcommand_usage (stdout);
-        return 0;
-    }
-    if (*action == OVH_CONFIG_VERSION) {
-        printf ("ovhook-bridge %s (libovhook %s, protocol %d)\n", OVHOOK_VERSION_STRING,
-                OVHOOK_VERSION, OVH_PROTOCOL_VERSION);
-        return 0;
-    }
-    if (rc) {
-        for (const char *line = (const char *) zlist_first (ovh_config_errors (config));
-             line; line = (const char *) zlist_next (ovh_config_errors (config)))
-            fprintf (stderr, "ovhook-bridge: %s\n", line);
-        return 2;
-    }
-    if (ovh_dlcommand_wanted (command))
-        return ovh_dlcommand_run (command, config->spool, config->dead_letter, stdout, stderr);
-    if (ovh_dlselect_filtered (ovh_dlcommand_selection (command)) && !config->redeliver) {
-        fprintf (stderr, "ovhook-bridge: --event, --session, --since, --until and --id select "
-                 "dead letters: use them with --dead-letters or --redeliver\n");
-        return 2;
-    }
-    if (*action == OVH_CONFIG_CHECK) {
-        char warning [1024];
-        if (s_short_key_warning (config, warning, sizeof warning))
-            fprintf (stderr, "ovhook-bridge: warning: %s\n", warning);
-        if (s_exposed_bus_warning (config, warning, sizeof warning))
-            fprintf (stderr, "ovhook-bridge: warning: %s\n", warning);
-        ovh_config_print (config, stdout);
-        return 0;
-    }
-    return -1;                  //  go on and run
-}
-
 //  The signer, the spool and the dead-letter file. Returns 0, or 2 when one
 //  cannot be used (the error is printed): never start and lose silently.
 static int
@@ -419,44 +340,11 @@ s_redeliver_file (bridge_t *self)
                                   s_redeliver_file_line, self);
 }
 
-//  The log's format and file, and CZMQ's own lines through it. 0, or -1
-//  after the reason on stderr.
-static int
-s_start_log (ovh_config_t *config)
-{
-    zsys_set_logident ("ovhook-bridge");
-    ovh_log_set_ident ("ovhook-bridge");
-    ovh_log_set_format (config->log_json ? "json" : "text");
-    char error [512];
-    if (config->log_file && ovh_log_set_file (config->log_file, error, sizeof error)) {
-        fprintf (stderr, "ovhook-bridge: %s\n", error);
-        return -1;
-    }
-    ovh_log_route_czmq ();
-    return 0;
-}
-
 static void
 s_count_event_types (ovh_config_t *config, char *text, size_t size)
 {
     size_t count = ovh_config_event_count (config);
     snprintf (text, size, "%zu event type%s", count, count == 1 ? "" : "s");
-}
-
-//  Warnings about a configuration that runs, but maybe not as meant
-static void
-s_warn_about_config (ovh_config_t *config)
-{
-    if (ovh_config_event_count (config) == 0)
-        ovh_log_warning ("OPENVIDU_WEBHOOK_EVENTS is empty: no event will be sent");
-    char warning [1024];
-    if (s_short_key_warning (config, warning, sizeof warning))
-        ovh_log_warning ("%s", warning);
-    if (s_exposed_bus_warning (config, warning, sizeof warning))
-        ovh_log_warning ("%s", warning);
-    if (config->insecure)
-        ovh_log_warning ("TLS certificates are NOT verified (--insecure): anyone on the path "
-                         "can read and forge what the endpoint gets");
 }
 
 //  Signals go to the main thread only: blocks them in every thread started
@@ -565,7 +453,7 @@ main (int argc, char *argv [])
     }
     ovh_config_action_t action = OVH_CONFIG_RUN;
     ovh_dlcommand_t *command = ovh_dlcommand_new ();
-    int rc = command ? s_check_config (config, command, argc, argv, &action) : 1;
+    int rc = command ? ovh_config_cli_check (config, command, argc, argv, &action) : 1;
     if (rc >= 0) {
         ovh_dlcommand_destroy (&command);
         ovh_config_destroy (&config);
@@ -573,7 +461,7 @@ main (int argc, char *argv [])
     }
     //  Logs go to stderr or --log-file; stdout is for --help, --version,
     //  --check-config
-    if (s_start_log (config)) {
+    if (ovh_config_cli_start_log (config)) {
         ovh_dlcommand_destroy (&command);
         ovh_config_destroy (&config);
         return 2;
@@ -585,7 +473,7 @@ main (int argc, char *argv [])
         ovh_log_close ();
         return 0;
     }
-    s_warn_about_config (config);
+    ovh_config_cli_warn (config);
     bridge_t bridge = { .config = config, .command = command };
     sigset_t signals;
     s_start_process (&bridge, &signals);
