@@ -29,6 +29,9 @@ struct _ovh_ha_t {
     atomic_uint_least64_t arrived;  //  events accepted, ever
     atomic_int role, peer_up;       //  for the metrics
     atomic_size_t held;             //  by the standby, now
+    //  Set by the actor as it ends: what destroy reads it through is the
+    //  join ThreadSanitizer can see (the pipe's signal goes through libzmq)
+    atomic_bool finished;
 };
 
 void
@@ -269,6 +272,7 @@ s_actor (zsock_t *pipe, void *arg)
     //  What was finished last goes out before we do: fewer duplicates
     s_flush (&self);
     zpoller_destroy (&poller);
+    atomic_store_explicit (&ha->finished, true, memory_order_release);
 }
 
 //  ---------------------------------------------------------------------
@@ -348,7 +352,17 @@ ovh_ha_destroy (ovh_ha_t **self_p)
     ovh_ha_t *self = *self_p;
     if (!self)
         return;
-    zactor_destroy (&self->actor);
+    if (self->actor) {
+        zactor_destroy (&self->actor);
+        //  zactor_destroy waited for the actor's last signal, sent after
+        //  it ended: the flag is set, and reading it orders the actor's
+        //  last use of the lock and sockets before their destruction
+        for (int waited = 0; waited < 5000; waited++) {
+            if (atomic_load_explicit (&self->finished, memory_order_acquire))
+                break;
+            zclock_sleep (1);
+        }
+    }
     zsock_destroy (&self->pub);
     zsock_destroy (&self->sub);
     ovh_busauth_destroy (&self->own_busauth);
