@@ -266,9 +266,12 @@ s_start (ovh_sender_t *sender, ovh_item_t *item)
     self->running++;
     zhashx_update (self->bodies, item->id, strdup (item->json));
     s_record (self, item, "%s#%d", item->id, item->attempts);
+    //  Read under the lock: ovh_test_sender_release may change the outcome
+    //  as soon as it is unlocked
+    bool due_now = !transfer->outcome.hang && transfer->outcome.delay == 0;
     pthread_mutex_unlock (&self->lock);
     //  An outcome due now is seen by the next poll, as a socket would be
-    if (!transfer->outcome.hang && transfer->outcome.delay == 0)
+    if (due_now)
         s_wake (self);
     return 0;
 }
