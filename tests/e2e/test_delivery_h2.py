@@ -246,7 +246,12 @@ class H2Test (ovhtest.BridgeTestCase):
         #   once in the log, not counted: CI once saw 76 duplicates for 74
         #   failed attempts); never more than that
         resent = events // 200 if "is sent again" in log else 0
-        self.assertLessEqual (twice, len (failed) + resent, "\n".join (failed [:5]))
+        #   Failed attempts as the stopped line counts them, or the error
+        #   lines if more (a local run once saw 224 duplicates for 223 error
+        #   lines)
+        attempts = ovhtest.parse_stopped (log) ["extra"].get ("failed attempts", len (failed))
+        self.assertLessEqual (twice, max (attempts, len (failed)) + resent,
+                              "\n".join (failed [:5]))
         #   Only the answers libcurl lost are failures: 5 to 14 in 20,000 on
         #   a quiet machine, 295 at a load average of 5; a stream reset after
         #   a 200 counted as a failure would make thousands
