@@ -7,7 +7,8 @@ typedef struct _lane_t lane_t;
 struct _lane_t {
     ovh_item_t *head;               //  oldest; in flight when busy
     ovh_item_t *tail;
-    lane_t *next_ready;             //  link in the ready queue
+    lane_t *next_ready;             //  links in the ready queue
+    lane_t *prev_ready;
     bool busy;
     bool keyless;
     char *key;                      //  hash key (owned by the hash)
@@ -72,11 +73,27 @@ static void
 s_ready (ovh_lanes_t *self, lane_t *lane)
 {
     lane->next_ready = NULL;
+    lane->prev_ready = self->ready_tail;
     if (self->ready_tail)
         self->ready_tail->next_ready = lane;
     else
         self->ready_head = lane;
     self->ready_tail = lane;
+}
+
+//  Take a lane out of the ready queue, wherever it stands
+static void
+s_unready (ovh_lanes_t *self, lane_t *lane)
+{
+    if (lane->prev_ready)
+        lane->prev_ready->next_ready = lane->next_ready;
+    else
+        self->ready_head = lane->next_ready;
+    if (lane->next_ready)
+        lane->next_ready->prev_ready = lane->prev_ready;
+    else
+        self->ready_tail = lane->prev_ready;
+    lane->next_ready = lane->prev_ready = NULL;
 }
 
 static lane_t *
@@ -126,10 +143,7 @@ ovh_lanes_next (ovh_lanes_t *self)
     lane_t *lane = self->ready_head;
     if (!lane)
         return NULL;
-    self->ready_head = lane->next_ready;
-    if (!self->ready_head)
-        self->ready_tail = NULL;
-    lane->next_ready = NULL;
+    s_unready (self, lane);
     lane->busy = true;
     return lane->head;
 }
@@ -161,6 +175,42 @@ ovh_lanes_done (ovh_lanes_t *self, ovh_item_t *item)
         //  The key comes from the item, which the caller may now free: the
         //  hash keeps its own copy, and deleting the lane drops both
         zhashx_delete (self->lanes, item->key);
+    return item;
+}
+
+ovh_item_t *
+ovh_lanes_remove (ovh_lanes_t *self, ovh_item_t *item)
+{
+    assert (self);
+    assert (item);
+    lane_t *lane = s_lane_of (self, item, false);
+    if (!lane || (lane->busy && lane->head == item))
+        return NULL;
+    //  A walk along one key's lane: a standby's lanes are as long as the
+    //  sessions are busy, and its releases come at the active's pace
+    ovh_item_t *previous = NULL;
+    ovh_item_t *cursor = lane->head;
+    while (cursor && cursor != item) {
+        previous = cursor;
+        cursor = cursor->next;
+    }
+    if (!cursor)
+        return NULL;
+    if (previous)
+        previous->next = item->next;
+    else
+        lane->head = item->next;
+    if (lane->tail == item)
+        lane->tail = previous;
+    item->next = NULL;
+    self->items--;
+    self->bytes -= ovh_item_size (item);
+    if (!lane->head && !lane->busy) {
+        //  An idle lane with items waits in the ready queue; empty, it goes
+        s_unready (self, lane);
+        if (!lane->keyless)
+            zhashx_delete (self->lanes, item->key);
+    }
     return item;
 }
 

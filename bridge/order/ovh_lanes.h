@@ -40,6 +40,11 @@ bool
 ovh_item_t *
     ovh_lanes_done (ovh_lanes_t *self, ovh_item_t *item);
 
+//  Take a queued item out of its lane, unless it is in flight (the busy
+//  head): a standby lets go what its active peer finished. Returns the
+//  item, the caller's from then on, or NULL (in flight, or not queued).
+ovh_item_t *
+    ovh_lanes_remove (ovh_lanes_t *self, ovh_item_t *item);
 //  Queued items (in flight included), and the bytes they hold
 size_t ovh_lanes_items (ovh_lanes_t *self);
 size_t ovh_lanes_bytes (ovh_lanes_t *self);

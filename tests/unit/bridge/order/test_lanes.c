@@ -132,6 +132,55 @@ test_destroy_frees_queued_items (void)
     ovh_lanes_destroy (&lanes);
 }
 
+//  A standby lets go of what its peer finished: from any place in a lane,
+//  never the item in flight; an emptied lane leaves the ready queue
+static void
+test_remove_takes_queued_items_out_of_order (void)
+{
+    ovh_lanes_t *lanes = ovh_lanes_new ();
+    ovh_item_t *a1 = s_item ("A", "a1"), *a2 = s_item ("A", "a2"), *a3 = s_item ("A", "a3");
+    ovh_item_t *b1 = s_item ("B", "b1"), *c1 = s_item ("C", "c1"), *n1 = s_item (NULL, "n1");
+    ovh_lanes_push (lanes, a1);
+    ovh_lanes_push (lanes, a2);
+    ovh_lanes_push (lanes, a3);
+    ovh_lanes_push (lanes, b1);
+    ovh_lanes_push (lanes, c1);
+    ovh_lanes_push (lanes, n1);
+    size_t bytes = ovh_lanes_bytes (lanes);
+    //  The middle and the tail of a lane, a whole lane (B), the keyless one
+    ovh_item_t *taken [] = { a2, a3, b1, n1 };
+    for (size_t index = 0; index < 4; index++) {
+        bytes -= ovh_item_size (taken [index]);
+        ovh_item_t *removed = ovh_lanes_remove (lanes, taken [index]);
+        CHECK (removed == taken [index]);
+        ovh_item_destroy (&removed);
+    }
+    CHECK (ovh_lanes_items (lanes) == 2);
+    CHECK (ovh_lanes_bytes (lanes) == bytes);
+    CHECK (ovh_lanes_keys (lanes) == 2);
+    //  In flight: not removed
+    ovh_item_t *first = s_next (lanes, "a1");
+    CHECK (ovh_lanes_remove (lanes, a1) == NULL);
+    //  The ready queue skips nothing and holds no emptied lane
+    ovh_item_t *second = s_next (lanes, "c1");
+    s_next (lanes, NULL);
+    CHECK (!ovh_lanes_has_ready (lanes));
+    s_finish (lanes, first);
+    s_finish (lanes, second);
+    //  A removed lane's key comes back as a new lane, ready once
+    ovh_item_t *b2 = s_item ("B", "b2");
+    ovh_lanes_push (lanes, b2);
+    ovh_item_t *b3 = s_item ("B", "b3");
+    ovh_lanes_push (lanes, b3);
+    ovh_item_t *removed = ovh_lanes_remove (lanes, b2);
+    CHECK (removed == b2);
+    ovh_item_destroy (&removed);
+    s_finish (lanes, s_next (lanes, "b3"));
+    s_next (lanes, NULL);
+    CHECK (ovh_lanes_items (lanes) == 0 && ovh_lanes_keys (lanes) == 0);
+    ovh_lanes_destroy (&lanes);
+}
+
 int
 main (void)
 {
@@ -140,5 +189,6 @@ main (void)
     test_keyless_events_in_order ();
     test_ready_keys_served_oldest_first ();
     test_destroy_frees_queued_items ();
+    test_remove_takes_queued_items_out_of_order ();
     return ovh_test_done ("test_lanes");
 }
