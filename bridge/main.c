@@ -40,6 +40,7 @@ typedef struct {
     ovh_notify_t *notify;           //  the service manager (systemd), if any
     ovh_hangup_t *hangup;           //  SIGHUP: reopen the log and dead-letter files
     ovh_hagate_t *ha;               //  one of a pair (--ha), NULL alone
+    bool ended_standby;             //  one of a pair, standby when it stopped
     //  A queue-full episode: from the first pause until reads have gone on
     //  for EPISODE_END ms without one; logged once at each end
     int64_t episode_start;          //  0 when none
@@ -65,7 +66,7 @@ s_drop_reasons (bridge_t *self, char *text, size_t size)
 
 //  One line that adds up: received = dropped + every accepted event, and
 //  accepted (+ resumed from the spool) = delivered + dead letters + failed
-//  + queued (at the end: undelivered). Failed attempts count attempts.
+//  + released (a pair's standby) + queued (at the end: undelivered). Failed attempts count attempts.
 static void
 s_log_stats (bridge_t *self, const char *prefix, const ovh_dispatch_stats_t *stats,
              uint64_t waiting)
@@ -79,9 +80,13 @@ s_log_stats (bridge_t *self, const char *prefix, const ovh_dispatch_stats_t *sta
     counts.dead -= lost;
     counts.failed += lost;
     stats = &counts;
-    char resumed [48] = "";
+    char resumed [96] = "";
     if (self->spool)
         snprintf (resumed, sizeof resumed, "resumed %" PRIu64 ", ", stats->resumed);
+    //  One of a pair: what the standby let go as its peer finished it
+    if (self->config->ha)
+        snprintf (resumed + strlen (resumed), sizeof resumed - strlen (resumed),
+                  "released %" PRIu64 ", ", stats->released);
     ovh_log_info ("%s: received %" PRIu64 ", delivered %" PRIu64 ", failed %" PRIu64
                   ", dropped %" PRIu64 "%s%s%s, lost on bus %" PRIu64 ", dead letters %" PRIu64
                   ", failed attempts %" PRIu64 ", %s%s %" PRIu64,
@@ -130,7 +135,7 @@ s_standby (bridge_t *self)
     return self->ha && !ovh_hagate_active (self->ha);
 }
 
-//  Hand the pending item over; false while the queue (or hold) is full
+//  Hand the pending item over; false while the queue is full
 static bool
 s_post_pending (bridge_t *self)
 {
@@ -162,7 +167,7 @@ s_post_pending (bridge_t *self)
         else
             ovh_log_warning ("%s full (%zu events or %zu bytes): pausing bus reads; the bus "
                              "buffers, then drops, what comes meanwhile (seq gaps will show it)",
-                             s_standby (self)? "standby's hold": "queue",
+                             s_standby (self)? "standby's queue": "queue",
                              self->config->queue_events, self->config->queue_bytes);
     }
     if (self->resumed_at || self->pauses == 0)
@@ -188,7 +193,7 @@ s_end_episode (bridge_t *self)
 static void
 s_run (bridge_t *self)
 {
-    //  The bus, and the pair's actor (polled while a standby's hold is
+    //  The bus, and the pair's actor (polled while a standby's queue is
     //  full too: the active's finished ids make room)
     zmq_pollitem_t polled [2] = {
         { zsock_resolve (ovh_intake_socket (self->intake)), 0, ZMQ_POLLIN, 0 },
@@ -209,7 +214,7 @@ s_run (bridge_t *self)
         }
         else
         if (self->pending) {
-            //  A standby's full hold: only the actor's news make room
+            //  A standby's full queue: only the actor's news make room
             if (zmq_poll (polled + 1, 1, timeout > 10? 10: timeout) > 0)
                 ovh_hagate_news (self->ha);
             if (self->pending)
@@ -257,6 +262,12 @@ s_open_delivery (bridge_t *self)
                                      config->spool_max_bytes, error, sizeof error);
         if (!self->spool) {
             fprintf (stderr, "ovhook-bridge: %s\n", error);
+            return 2;
+        }
+        //  One of a pair lets go of spooled events by id (docs/ha.md)
+        if (config->ha && ovh_spool_index_ids (self->spool)) {
+            fprintf (stderr, "ovhook-bridge: cannot index the spool %s by event id: %s\n",
+                     config->spool, ovh_spool_error (self->spool));
             return 2;
         }
         if (config->redeliver) {
@@ -394,8 +405,6 @@ s_serve (bridge_t *self, ovh_dispatch_stats_t *stats)
     else
         ovh_log_info ("stopping: delivering what is queued (up to %d ms)",
                       config->drain_timeout_ms);
-    if (self->ha)
-        ovh_hagate_stop (self->ha);
     if (self->pending && !s_standby (self)
     &&  ovh_dispatcher_post_last (self->dispatcher, self->pending) == 0)
         self->pending = NULL;
@@ -411,19 +420,12 @@ static void
 s_log_end (bridge_t *self, const ovh_dispatch_stats_t *stats)
 {
     //  Read from the bus, never handed over: undelivered too
-    //  What a standby holds is the active peer's to deliver: said apart,
-    //  not counted undelivered (nor lost, with a spool)
-    uint64_t held = self->ha? ovh_hagate_held (self->ha): 0;
-    uint64_t undelivered = stats->queued + (self->pending ? 1 : 0)
-                         + (s_standby (self)? 0: held);
+    //  What a standby holds is the active peer's to deliver: said apart
+    uint64_t undelivered = stats->queued + (self->pending ? 1 : 0);
     ovh_item_destroy (&self->pending);
-    if (held && s_standby (self))
+    if (self->ended_standby && stats->queued)
         ovh_log_info ("standby: %" PRIu64 " events held, not delivered by this bridge: the "
-                      "active peer has them", held);
-    else
-    if (held)
-        ovh_log_warning ("%" PRIu64 " events held at the takeover could not be queued: "
-                         "undelivered", held);
+                      "active peer has them", stats->queued);
     s_log_stats (self, "stopped", stats, undelivered);
     ovh_intake_log_handshakes (self->intake);
     if (!self->spool)
@@ -510,6 +512,7 @@ main (int argc, char *argv [])
     ovh_watch_destroy (&bridge.watch);     //  its scrapes read the stages
     ovh_dispatcher_destroy (&bridge.dispatcher);
     //  After the dispatcher, whose last finished ids it sends the peer
+    bridge.ended_standby = s_standby (&bridge);
     ovh_hagate_destroy (&bridge.ha);
     //  Every dead letter on disk (or counted lost) before the last line
     if (bridge.deadletter && ovh_deadletter_flush (bridge.deadletter))

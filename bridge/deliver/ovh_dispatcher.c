@@ -53,8 +53,13 @@ s_admit (void *arg, ovh_item_t *item)
     ovh_dispatcher_t *self = (ovh_dispatcher_t *) arg;
     if (self->backlog && (self->abandoned || !s_memory_room (self)))
         return false;
-    if (ovh_lanes_push (self->lanes, item) == 0)
+    if (ovh_lanes_push (self->lanes, item) == 0) {
+        //  One of a pair: an event the active peer finished already is let
+        //  go, outside the backlog's commit that may be offering it
+        if (self->hold && ovh_hold_add (self->hold, item))
+            zlistx_add_end (self->let_go, item->id);
         return true;
+    }
     if (self->backlog)
         return false;           //  stays on disk, loaded again later
     ovh_log_error ("out of memory queueing %s: event dropped", item->id);
@@ -67,8 +72,8 @@ s_admit (void *arg, ovh_item_t *item)
 
 //  Take items from the feed: through the spool, if any. Returns the
 //  number taken.
-static int
-s_take_feed (ovh_dispatcher_t *self)
+int
+ovh_dispatcher_take_feed (ovh_dispatcher_t *self)
 {
     int taken = 0;
     while (taken < FEED_BATCH) {
@@ -183,6 +188,10 @@ s_abandon (ovh_dispatcher_t *self)
     }
     ovh_schedule_destroy (&self->schedule);
     ovh_lanes_destroy (&self->lanes);
+    if (self->hold) {
+        ovh_hold_forget_all (self->hold);
+        zlistx_purge (self->let_go);
+    }
     self->lanes = ovh_lanes_new ();
     self->schedule = ovh_schedule_new ();
     ovh_item_t *item;
@@ -218,7 +227,7 @@ s_drained (ovh_dispatcher_t *self)
         return false;
     //  The intake stopped posting before it asked to drain: once the feed
     //  reads empty, nothing more is coming
-    return s_take_feed (self) == 0
+    return ovh_dispatcher_take_feed (self) == 0
         && !(self->backlog && ovh_backlog_pending (self->backlog));
 }
 
@@ -237,6 +246,9 @@ s_command (ovh_dispatcher_t *self, zsock_t *pipe)
         return false;
     char *command = zmsg_popstr (msg);
     bool running = command && !streq (command, "$TERM");
+    if (command && streq (command, "RELEASE"))
+        ovh_dispatcher_release_command (self, msg);
+    else
     if (command && streq (command, "HURRY"))
         self->drain_deadline = zclock_mono ();
     else
@@ -320,9 +332,10 @@ s_actor (zsock_t *pipe, void *arg)
         pipe_ready = false;
         //  One clock read for the work of this turn
         now = zclock_mono ();
-        s_take_feed (self);
+        ovh_dispatcher_take_feed (self);
         self->sender_class->act (self->sender, events, count, now);
         s_spool_work (self, false, now);
+        ovh_dispatcher_let_go_early (self);
         s_dispatch (self, now);
 
         if (self->draining && (s_drained (self) || now >= self->drain_deadline)) {
@@ -384,8 +397,18 @@ ovh_dispatcher_new_with (ovh_config_t *config, ovh_signer_t *signer, ovh_spool_t
     self->sender = sender_class->new (config, signer, ovh_dispatcher_done, self);
     self->lanes = ovh_lanes_new ();
     self->schedule = ovh_schedule_new ();
+    if (config->ha) {
+        self->hold = ovh_hold_new ();
+        self->let_go = zlistx_new ();
+        if (self->let_go) {
+            zlistx_set_destructor (self->let_go, (zlistx_destructor_fn *) zstr_free);
+            zlistx_set_duplicator (self->let_go, (zlistx_duplicator_fn *) strdup);
+        }
+    }
     if (spool) {
         self->backlog = ovh_backlog_new (spool, s_admit, self);
+        if (self->backlog && self->hold)
+            ovh_backlog_on_spill (self->backlog, ovh_dispatcher_spilled);
         atomic_store (&self->resumed, ovh_spool_events (spool));
     }
     //  Probes start at the first retry delay and back off to the cap
@@ -399,7 +422,8 @@ ovh_dispatcher_new_with (ovh_config_t *config, ovh_signer_t *signer, ovh_spool_t
     capacity = capacity < 65535 ? capacity + 1 : 65536;
     self->feed = ovh_feed_new (capacity);
     if (!self->sender || !self->lanes || !self->schedule || !self->breaker
-    ||  !self->feed || (spool && !self->backlog)) {
+    ||  !self->feed || (spool && !self->backlog)
+    ||  (config->ha && (!self->hold || !self->let_go))) {
         ovh_dispatcher_destroy (&self);
         return NULL;
     }
@@ -456,6 +480,8 @@ ovh_dispatcher_destroy (ovh_dispatcher_t **self_p)
     ovh_feed_destroy (&self->feed);
     ovh_schedule_destroy (&self->schedule);
     ovh_lanes_destroy (&self->lanes);
+    ovh_hold_destroy (&self->hold);
+    zlistx_destroy (&self->let_go);
     ovh_breaker_destroy (&self->breaker);
     self->sender_class->destroy (&self->sender);
     //  After the sender: its sockets left the set as curl closed them

@@ -23,10 +23,11 @@
 
 typedef struct {
     //  Events, each counted once: resumed + posted = delivered + dead +
-    //  failed + queued
+    //  failed + released + queued
     uint64_t resumed;           //  found in the spool at start
     uint64_t posted;            //  handed over by the intake
     uint64_t delivered;
+    uint64_t released;          //  one of a pair: let go, as the active peer finished them
     uint64_t dead;              //  given up and kept as dead letters
     uint64_t failed;            //  given up and not kept (no store, or it failed)
     uint64_t queued;            //  waiting, in flight included; at the end:
@@ -137,6 +138,14 @@ bool
 //  spool holds waits too. From the intake's thread.
 void
     ovh_dispatcher_gate (ovh_dispatcher_t *self, bool open);
+
+//  A standby's peer finished these events (webhook-ids, 'id_size' bytes
+//  each, one after the other): the dispatcher lets them go from its queue
+//  and its spool, or, not there yet, when they come. From the intake's
+//  thread. 0, or -1 if the actor could not be told.
+int
+    ovh_dispatcher_release (ovh_dispatcher_t *self, const void *ids, size_t size,
+                            size_t id_size);
 
 //  Called by the actor with the id of every finished event (delivered,
 //  dead-lettered or dropped), for the pair's standby. Set it before the

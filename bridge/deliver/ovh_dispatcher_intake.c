@@ -150,10 +150,11 @@ ovh_dispatcher_stats (ovh_dispatcher_t *self, ovh_dispatch_stats_t *stats)
     stats->failed = sums [OVH_OUTCOME_FAILED];
     stats->failed_attempts = atomic_load (&self->failed_attempts);
     stats->unwritten = atomic_load (&self->unwritten);
+    stats->released = atomic_load (&self->released);
     stats->resumed = atomic_load (&self->resumed);
     stats->posted = atomic_load (&self->posted);
     uint64_t in = stats->resumed + stats->posted;
-    uint64_t out = stats->delivered + stats->dead + stats->failed;
+    uint64_t out = stats->delivered + stats->dead + stats->failed + stats->released;
     stats->queued = in > out ? in - out : 0;
 }
 
@@ -199,6 +200,30 @@ ovh_dispatcher_gate (ovh_dispatcher_t *self, bool open)
     //  The actor may sleep without a timeout: any command wakes it to
     //  dispatch (it ignores those it does not know)
     ovh_dispatcher_tell (self, "GATE", false);
+}
+
+//  One frame to the actor, never lost to a signal (ovh_dispatcher_tell)
+static int
+s_send_frame (ovh_dispatcher_t *self, const void *data, size_t size, bool more)
+{
+    void *socket = zsock_resolve (self->actor);
+    int rc;
+    do
+        rc = zmq_send (socket, data, size, more ? ZMQ_SNDMORE : 0);
+    while (rc == -1 && errno == EINTR);
+    return rc < 0 ? -1 : 0;
+}
+
+int
+ovh_dispatcher_release (ovh_dispatcher_t *self, const void *ids, size_t size, size_t id_size)
+{
+    assert (self);
+    assert (id_size > 0 && id_size < sizeof (((ovh_item_t *) 0)->id));
+    if (ovh_dispatcher_tell (self, "RELEASE", true)
+    ||  s_send_frame (self, &id_size, sizeof id_size, true)
+    ||  s_send_frame (self, ids, size, false))
+        return -1;
+    return 0;
 }
 
 void

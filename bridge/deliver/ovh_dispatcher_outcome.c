@@ -37,6 +37,8 @@ static void
 s_release (ovh_dispatcher_t *self, ovh_item_t *item)
 {
     ovh_item_t *finished = ovh_lanes_done (self->lanes, item);
+    if (self->hold)
+        ovh_hold_forget (self->hold, finished);
     if (!self->spool) {
         atomic_fetch_sub (&self->held_bytes, ovh_item_size (finished));
         atomic_fetch_sub (&self->held_items, 1);

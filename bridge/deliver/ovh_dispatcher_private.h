@@ -12,6 +12,7 @@
 #include "ovh_backlog.h"
 #include "ovh_breaker.h"
 #include "ovh_feed.h"
+#include "ovh_hold.h"
 #include "ovh_lanes.h"
 #include "ovh_schedule.h"
 #include "ovh_sender.h"
@@ -61,12 +62,17 @@ struct _ovh_dispatcher_t {
     ovh_spool_t *spool;             //  NULL: no spool
     ovh_backlog_t *backlog;         //  with a spool
     ovh_deadletter_t *deadletter;   //  NULL: no dead-letter file
+    //  One of a pair (docs/ha.md): the queue by id, and the ids the peer
+    //  finished early; ids of queued items to let go (owned strings)
+    ovh_hold_t *hold;
+    zlistx_t *let_go;
     bool draining;
     int64_t drain_deadline;
     bool abandoned;                 //  stopping: memory takes nothing more
     //  Written by the actor, read by anyone (ovh_dispatch_stats_t says
     //  what each counts)
     atomic_uint_least64_t resumed;
+    atomic_uint_least64_t released;     //  let go: the pair's active peer finished them
     ovh_dispatch_counters_t counters;   //  delivered, dead, failed by type; statuses
     atomic_uint_least64_t failed_attempts;
     atomic_uint_least64_t busy;         //  transfers running
@@ -132,6 +138,20 @@ int
     ovh_dispatcher_wait (ovh_dispatcher_t *self, struct epoll_event *events, long timeout,
                          bool *pipe_ready);
 
+//  Take items from the feed (through the spool, if any): at most a batch.
+//  Returns the number taken.
+int
+    ovh_dispatcher_take_feed (ovh_dispatcher_t *self);
+//  ovh_dispatcher_release.c: the RELEASE command (the id size, then the
+//  ids the peer finished); the early ids matched since the last call, to
+//  let go before anything starts; the backlog's callback for an event left
+//  on disk only (ovh_backlog_spilled_fn)
+void
+    ovh_dispatcher_release_command (ovh_dispatcher_t *self, zmsg_t *msg);
+void
+    ovh_dispatcher_let_go_early (ovh_dispatcher_t *self);
+void
+    ovh_dispatcher_spilled (void *arg, const ovh_item_t *item);
 //  ovh_dispatcher_new with another sender than libcurl's: for unit tests
 ovh_dispatcher_t *
     ovh_dispatcher_new_with (ovh_config_t *config, ovh_signer_t *signer,

@@ -146,6 +146,21 @@ ovh_backlog_delivered (ovh_backlog_t *self, ovh_item_t *item)
         ovh_backlog_commit (self);
 }
 
+int
+ovh_backlog_release_id (ovh_backlog_t *self, const char *id)
+{
+    if (!s_begin (self))
+        return 0;
+    int rows = ovh_spool_remove_id (self->spool, id);
+    if (rows < 0) {
+        ovh_backlog_fail (self, "write");
+        return 0;
+    }
+    if (rows > 0)
+        s_count (self, COMMIT_LAZY_MS);
+    return rows;
+}
+
 void
 ovh_backlog_write_receipts (ovh_backlog_t *self)
 {
@@ -198,6 +213,13 @@ ovh_backlog_bury (ovh_backlog_t *self, ovh_item_t *item, const char *error)
     return 0;
 }
 
+void
+ovh_backlog_on_spill (ovh_backlog_t *self, ovh_backlog_spilled_fn *spilled)
+{
+    assert (self);
+    self->spilled = spilled;
+}
+
 //  Offer a durable item to memory; once memory refuses one, every newer
 //  item stays on disk until the reload has caught up
 static void
@@ -207,6 +229,8 @@ s_offer (ovh_backlog_t *self, ovh_item_t *item)
         self->memory_row = item->spool_row;
     else {
         self->spilling = true;
+        if (self->spilled)
+            self->spilled (self->admit_arg, item);
         ovh_item_destroy (&item);
     }
 }

@@ -24,6 +24,9 @@
 //  (false: the backlog frees it and keeps it on disk only).
 typedef bool (ovh_backlog_admit_fn) (void *arg, ovh_item_t *item);
 
+//  Told of a committed item that stays on disk only, before the backlog
+//  frees it (the same 'arg' as admit)
+typedef void (ovh_backlog_spilled_fn) (void *arg, const ovh_item_t *item);
 typedef struct _ovh_backlog_t ovh_backlog_t;
 
 //  Works on 'spool', which stays the caller's.
@@ -31,6 +34,10 @@ ovh_backlog_t *
     ovh_backlog_new (ovh_spool_t *spool, ovh_backlog_admit_fn *admit, void *arg);
 void
     ovh_backlog_destroy (ovh_backlog_t **self_p);
+//  Who is told of the items left on disk only (a pair's standby, whose
+//  peer may have finished them already); none by default
+void
+    ovh_backlog_on_spill (ovh_backlog_t *self, ovh_backlog_spilled_fn *spilled);
 
 //  Write an accepted item; it is admitted after the next commit
 void
@@ -40,6 +47,12 @@ void
     ovh_backlog_delivered (ovh_backlog_t *self, ovh_item_t *item);
 void
     ovh_backlog_retrying (ovh_backlog_t *self, ovh_item_t *item);
+//  A standby lets go of an event its active peer finished that is on disk
+//  only (spilled): its row is deleted in the batch. 1 if there was one, 0
+//  if not (or while the spool fails). Not in the journal: if the batch
+//  fails, the row stays, and is delivered again (same id) at a takeover.
+int
+    ovh_backlog_release_id (ovh_backlog_t *self, const char *id);
 //  Write the receipts of the deliveries recorded since the last call; the
 //  dispatcher does it before it starts requests, so that a crash sends
 //  again at most the requests that were under way

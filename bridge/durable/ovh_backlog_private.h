@@ -28,6 +28,7 @@ struct _ovh_backlog_t {
     ovh_spool_t *spool;
     ovh_backlog_admit_fn *admit;
     void *admit_arg;
+    ovh_backlog_spilled_fn *spilled;    //  NULL: nobody asks
     //  The journal of the open batch
     ovh_item_t *accepted;           //  inserted (or to insert), in order
     ovh_item_t *accepted_tail;

@@ -156,6 +156,32 @@ ovh_spool_remove (ovh_spool_t *self, int64_t row)
     return ovh_spool_write (self, stmt);
 }
 
+int
+ovh_spool_remove_id (ovh_spool_t *self, const char *id)
+{
+    assert (self);
+    assert (id);
+    sqlite3_stmt *stmt = self->stmt [ST_REMOVE_ID];
+    sqlite3_bind_text (stmt, 1, id, -1, SQLITE_STATIC);
+    if (ovh_spool_write (self, stmt))
+        return -1;
+    return sqlite3_changes (self->db);
+}
+
+int
+ovh_spool_index_ids (ovh_spool_t *self)
+{
+    assert (self);
+    char *message = NULL;
+    if (sqlite3_exec (self->db, "CREATE INDEX IF NOT EXISTS events_id ON events (id)",
+                      NULL, NULL, &message) == SQLITE_OK)
+        return 0;
+    snprintf (self->error, sizeof self->error, "%s",
+              message ? message : sqlite3_errmsg (self->db));
+    sqlite3_free (message);
+    return -1;
+}
+
 void
 ovh_spool_receipt (ovh_spool_t *self, int64_t row, const char *id)
 {

@@ -74,6 +74,15 @@ int64_t
 //  Delete a row (no row: not an error). 0 or -1.
 int
     ovh_spool_remove (ovh_spool_t *self, int64_t row);
+//  Delete the row of the event with this id, if any: a standby lets go
+//  of what its active peer finished (docs/ha.md). The rows deleted (0 or
+//  1), or -1. Uses the index ovh_spool_index_ids makes.
+int
+    ovh_spool_remove_id (ovh_spool_t *self, const char *id);
+//  An index of the events by id, made once (a bridge of a pair: without
+//  it, ovh_spool_remove_id reads the whole table). 0 or -1.
+int
+    ovh_spool_index_ids (ovh_spool_t *self);
 //  The event of 'row' (with this id) was delivered: record its receipt
 //  only (the caller removes the row in its batch)
 void

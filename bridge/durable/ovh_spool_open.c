@@ -65,6 +65,7 @@ static const char *s_sql [ST_COUNT] = {
     [ST_SETTLE]     = "DELETE FROM events WHERE rowid = ?1 AND id = ?2",
     [ST_BUMP]       = "UPDATE commits SET n = n + 1",
     [ST_COMMITS]    = "SELECT coalesce (max (n), 0) FROM commits",
+    [ST_REMOVE_ID]  = "DELETE FROM events WHERE id = ?1",
 };
 
 //  The count of committed batches, in the database: compared at start with

@@ -3,14 +3,11 @@
 #include <czmq.h>
 #include "ovh_log.h"
 #include "ovh_hagate.h"
-#include "ovh_hold.h"
 
 struct _ovh_hagate_t {
     ovh_dispatcher_t *dispatcher;
     ovh_ha_t *ha;
-    ovh_hold_t *hold;
     bool active;
-    uint64_t released;              //  held events the active finished
 };
 
 ovh_hagate_t *
@@ -21,9 +18,7 @@ ovh_hagate_new (ovh_config_t *config, ovh_dispatcher_t *dispatcher, ovh_busauth_
     if (!self)
         return NULL;
     self->dispatcher = dispatcher;
-    //  The standby holds what the queue would: same limits
-    self->hold = ovh_hold_new (config->queue_events, config->queue_bytes);
-    self->ha = self->hold? ovh_ha_new (config, busauth): NULL;
+    self->ha = ovh_ha_new (config, busauth);
     if (!self->ha) {
         ovh_hagate_destroy (&self);
         return NULL;
@@ -40,49 +35,35 @@ ovh_hagate_destroy (ovh_hagate_t **self_p)
     if (!self)
         return;
     ovh_ha_destroy (&self->ha);
-    ovh_hold_destroy (&self->hold);
     free (self);
     *self_p = NULL;
-}
-
-//  Active: hand what is held to the dispatcher, oldest first, as far as
-//  its queue takes them. True when the hold is empty. What does not fit
-//  yet stays held, and new events queue behind it (ovh_hagate_post): the
-//  main thread never blocks here, and signals still stop the bridge.
-static bool
-s_release_held (ovh_hagate_t *self)
-{
-    ovh_item_t *item;
-    while ((item = ovh_hold_first (self->hold))
-       &&  ovh_dispatcher_post (self->dispatcher, item) == 0)
-        (void) ovh_hold_take (self->hold);     //  the dispatcher owns it now
-    ovh_ha_set_held (self->ha, ovh_hold_items (self->hold));
-    return item == NULL;
 }
 
 int
 ovh_hagate_post (ovh_hagate_t *self, ovh_item_t *item)
 {
     ovh_ha_arrived (self->ha);
-    if (self->active && s_release_held (self))
-        return ovh_dispatcher_post (self->dispatcher, item);
-    //  Standby, or active with held events still to hand over: in order
-    int rc = ovh_hold_put (self->hold, item);
-    ovh_ha_set_held (self->ha, ovh_hold_items (self->hold));
-    return rc;
+    return ovh_dispatcher_post (self->dispatcher, item);
 }
 
-//  Takeover: everything held goes to the dispatcher, oldest first, before
-//  any new event
+//  What the dispatcher holds for the peer: its queue, while standby
+static void
+s_update_held (ovh_hagate_t *self)
+{
+    ovh_ha_set_held (self->ha, (size_t) ovh_hagate_held (self));
+}
+
+//  Takeover: the gate opens on what the queue (and spool) kept, oldest
+//  first per key, before any new event
 static void
 s_take_over (ovh_hagate_t *self)
 {
-    size_t count = ovh_hold_items (self->hold);
+    ovh_dispatch_stats_t stats;
+    ovh_dispatcher_stats (self->dispatcher, &stats);
     ovh_dispatcher_gate (self->dispatcher, true);
-    s_release_held (self);
-    ovh_log_info ("ha: active: delivering from now on; %zu events held that the peer had not "
-                  "finished go first (same webhook-ids); %" PRIu64 " held events were let go "
-                  "as the peer finished them", count, self->released);
+    ovh_log_info ("ha: active: delivering from now on; %" PRIu64 " events held that the peer "
+                  "had not finished go first (same webhook-ids); %" PRIu64 " held events were "
+                  "let go as the peer finished them", stats.queued, stats.released);
 }
 
 void
@@ -101,21 +82,17 @@ ovh_hagate_handle (ovh_hagate_t *self)
         self->active = false;
         ovh_dispatcher_gate (self->dispatcher, false);
         ovh_log_warning ("ha: standby: deliveries stop; what this bridge had queued waits "
-                         "until it is active again");
+                         "until it is active again, or until the peer finishes it");
     }
     else
     if (kind && streq (kind, "DONE") && !self->active) {
         zframe_t *ids = zmsg_pop (msg);
-        size_t size = ids? zframe_size (ids): 0;
-        const char *data = ids? (const char *) zframe_data (ids): NULL;
-        char id [OVH_HA_ID_SIZE + 1];
-        for (size_t at = 0; at + OVH_HA_ID_SIZE <= size; at += OVH_HA_ID_SIZE) {
-            memcpy (id, data + at, OVH_HA_ID_SIZE);
-            id [OVH_HA_ID_SIZE] = 0;
-            self->released += ovh_hold_release (self->hold, id);
-        }
+        if (ids && zframe_size (ids) >= OVH_HA_ID_SIZE
+        &&  ovh_dispatcher_release (self->dispatcher, zframe_data (ids), zframe_size (ids),
+                                    OVH_HA_ID_SIZE))
+            ovh_log_error ("ha: the dispatcher could not be told of %zu finished events",
+                           zframe_size (ids) / OVH_HA_ID_SIZE);
         zframe_destroy (&ids);
-        ovh_ha_set_held (self->ha, ovh_hold_items (self->hold));
     }
     zstr_free (&kind);
     zmsg_destroy (&msg);
@@ -127,22 +104,7 @@ ovh_hagate_news (ovh_hagate_t *self)
     zmq_pollitem_t news = { ovh_hagate_socket (self), 0, ZMQ_POLLIN, 0 };
     while (zmq_poll (&news, 1, 0) == 1 && (news.revents & ZMQ_POLLIN))
         ovh_hagate_handle (self);
-    //  What a full queue left held at the takeover goes on as room comes
-    if (self->active && ovh_hold_items (self->hold))
-        s_release_held (self);
-}
-
-int
-ovh_hagate_stop (ovh_hagate_t *self)
-{
-    if (!self->active)
-        return 0;
-    ovh_item_t *item;
-    while ((item = ovh_hold_first (self->hold))
-       &&  ovh_dispatcher_post_last (self->dispatcher, item) == 0)
-        (void) ovh_hold_take (self->hold);
-    ovh_ha_set_held (self->ha, ovh_hold_items (self->hold));
-    return item? -1: 0;
+    s_update_held (self);
 }
 
 void *
@@ -157,10 +119,14 @@ ovh_hagate_active (ovh_hagate_t *self)
     return self->active;
 }
 
-size_t
+uint64_t
 ovh_hagate_held (ovh_hagate_t *self)
 {
-    return ovh_hold_items (self->hold);
+    if (self->active)
+        return 0;
+    ovh_dispatch_stats_t stats;
+    ovh_dispatcher_stats (self->dispatcher, &stats);
+    return stats.queued;
 }
 
 ovh_ha_t *

@@ -27,12 +27,10 @@ ovh_hagate_t *
 void
     ovh_hagate_destroy (ovh_hagate_t **self_p);
 
-//  Hand an accepted event over: to the dispatcher when active, to the hold
-//  when not. 0 (taken), or -1 when the queue or the hold is full (still
-//  the caller's)
+//  Hand an accepted event over to the dispatcher. 0 (taken), or -1 when
+//  the queue is full (still the caller's)
 int
     ovh_hagate_post (ovh_hagate_t *self, ovh_item_t *item);
-
 //  The actor's socket, to poll for input; ovh_hagate_handle reads one
 //  message from it (a role change or finished ids)
 void *
@@ -43,16 +41,10 @@ void
 void
     ovh_hagate_news (ovh_hagate_t *self);
 
-//  At shutdown, before the drain: an active bridge hands over what is
-//  still held, whatever the queue's fill (ovh_dispatcher_post_last). 0,
-//  or -1 if some could not be (they count as undelivered)
-int
-    ovh_hagate_stop (ovh_hagate_t *self);
-
 bool
     ovh_hagate_active (ovh_hagate_t *self);
-//  Events held (standby), not handed to the dispatcher
-size_t
+//  Events held for the peer: a standby's queue; 0 when active
+uint64_t
     ovh_hagate_held (ovh_hagate_t *self);
 ovh_ha_t *
     ovh_hagate_ha (ovh_hagate_t *self);

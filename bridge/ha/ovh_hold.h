@@ -1,15 +1,13 @@
-/*  ovh_hold.h - what a standby bridge holds: every event it accepted from
-    the bus that the active bridge has not yet said it finished, oldest
-    first, bounded like the delivery queue (events and bytes).
+/*  ovh_hold.h - what a bridge of a pair holds for its peer: the events in
+    its delivery queue by webhook-id, so that a standby can let go of each
+    one its active peer says it finished, and the finished ids that came
+    before their events did (the active read the bus and delivered before
+    the standby read it), a bounded number of them, so that such an event
+    is let go as soon as it arrives.
 
-    The active tells which events it finished by their webhook-ids (the same
-    on both bridges: derived from the envelope, ovh_item.c). An id can come
-    before its event does (the active read the bus and delivered before the
-    standby read it): such ids are remembered, a bounded number of them, and
-    the event is let go as soon as it arrives. On takeover the standby takes
-    everything held, oldest first, and delivers it.
-
-    Used by one thread (the bridge's main thread).                         */
+    The ids are the same on both bridges (derived from the envelope,
+    ovh_item.c). The index does not own the items: the dispatcher's lanes
+    do. Used by one thread (the dispatcher's actor).                         */
 
 #ifndef OVH_HOLD_H_INCLUDED
 #define OVH_HOLD_H_INCLUDED
@@ -24,34 +22,40 @@
 typedef struct _ovh_hold_t ovh_hold_t;
 
 ovh_hold_t *
-    ovh_hold_new (size_t max_items, size_t max_bytes);
-//  Destroys the held items too
+    ovh_hold_new (void);
 void
     ovh_hold_destroy (ovh_hold_t **self_p);
 
-//  Hold an item; takes ownership and returns 0, also when the item was
-//  finished already (it is destroyed at once) or is held already (the copy
-//  is destroyed). -1 when the hold is full: the item is still the
-//  caller's, who stops reading the bus until there is room.
-int
-    ovh_hold_put (ovh_hold_t *self, ovh_item_t *item);
-
-//  The active finished the event with this id: let it go. True if it was
-//  held; if not, the id is remembered for when its event arrives.
+//  An item joined the queue: indexed by its id. Returns true when the peer
+//  finished it already (its id came early, and is forgotten now): the
+//  caller lets it go.
 bool
-    ovh_hold_release (ovh_hold_t *self, const char *id);
+    ovh_hold_add (ovh_hold_t *self, ovh_item_t *item);
 
-//  The oldest held item, still held, or NULL when empty
+//  Did the peer finish this id before its event came? True once: the id
+//  is forgotten then (an event that memory refused, on disk only)
+bool
+    ovh_hold_claim_early (ovh_hold_t *self, const char *id);
+
+//  The queued item with this id, or NULL
 ovh_item_t *
-    ovh_hold_first (ovh_hold_t *self);
+    ovh_hold_find (ovh_hold_t *self, const char *id);
 
-//  Take the oldest held item (the caller owns it), or NULL when empty
-ovh_item_t *
-    ovh_hold_take (ovh_hold_t *self);
+//  An item left the queue (finished, let go): forgotten
+void
+    ovh_hold_forget (ovh_hold_t *self, ovh_item_t *item);
 
-//  Held now: events, bytes (ovh_item_size); finished early, remembered
+//  Every item left the queue at once (the drain gave up)
+void
+    ovh_hold_forget_all (ovh_hold_t *self);
+
+//  The peer finished an event this bridge has not queued yet: remembered
+//  until it comes (the oldest such id goes when OVH_HOLD_EARLY_MAX are)
+void
+    ovh_hold_early (ovh_hold_t *self, const char *id);
+
+//  Items indexed; early ids remembered
 size_t ovh_hold_items (ovh_hold_t *self);
-size_t ovh_hold_bytes (ovh_hold_t *self);
-size_t ovh_hold_early (ovh_hold_t *self);
+size_t ovh_hold_early_ids (ovh_hold_t *self);
 
 #endif

@@ -6,8 +6,10 @@ delivered, the duplicates (same webhook-id) are at most what was in flight,
 and each session's first arrivals keep the publish order. Then the killed
 primary comes back: it is standby, catches up, and the roles stay put."""
 
+import contextlib
 import os
 import re
+import sqlite3
 import urllib.request
 import signal
 import sys
@@ -248,11 +250,11 @@ class HaPairTest (ovhtest.BridgeTestCase):
             code, log = bridge.stop ()
             self.assertEqual (code, 0, log)
 
-    def test_standby_hold_full_pauses_and_resumes (self):
-        """The endpoint stalls: the active's queue and the standby's hold
+    def test_standby_queue_full_pauses_and_resumes (self):
+        """The endpoint stalls: the active's queue and the standby's
         (--queue-events 300 each) fill, and the standby pauses its bus
-        reads. The endpoint answers again: the active finishes, the hold
-        empties, and the standby reads the rest of the bus."""
+        reads. The endpoint answers again: the active finishes, the
+        standby lets those go, and reads the rest of the bus."""
         answer = threading.Event ()
         self.addCleanup (answer.set)
         stalled = ovhtest.Receiver (lambda request: (answer.wait (30), 200) [1])
@@ -261,7 +263,7 @@ class HaPairTest (ovhtest.BridgeTestCase):
         primary, backup = self.start_pair (extra=["--queue-events", "300"])
         events = delivery.bulk_events (1500, SESSIONS, TOPICS)
         Load (self.publisher, events).start ().join (10)
-        backup.wait_log (r"standby's hold full \(300 events", 10, "the standby's hold full")
+        backup.wait_log (r"standby's queue full \(300 events", 10, "the standby's queue full")
         answer.set ()
         stalled.wait_for (1500, 30, log=primary.show)
         backup.wait_log (r"stats: received 1500,", 15, "the standby reading the rest")
@@ -271,6 +273,46 @@ class HaPairTest (ovhtest.BridgeTestCase):
         for bridge in (primary, backup):
             code, log = bridge.stop ()
             self.assertEqual (code, 0, log)
+
+    def test_standby_spools_on_arrival_and_lets_go (self):
+        """With --spool, the standby writes each event to its spool as it
+        arrives: the endpoint stalls, so the active finishes nothing, and
+        all the events are in the standby's spool (with --queue-events 100,
+        most on disk only). The endpoint answers: as the active finishes
+        each event the standby lets it go, from memory and from disk; its
+        spool ends empty and its stopped line counts them released."""
+        answer = threading.Event ()
+        self.addCleanup (answer.set)
+        stalled = ovhtest.Receiver (lambda request: (answer.wait (30), 200) [1])
+        self.addCleanup (stalled.stop)
+        self.receiver = stalled
+        primary, backup = self.start_pair (spool=True, extra=["--queue-events", "100"])
+        events = delivery.bulk_events (600, SESSIONS, TOPICS)
+        Load (self.publisher, events).start ().join (10)
+        spool = os.path.join (self.tmp, "backup.db")
+        seen = [None]
+        def rows ():
+            uri = "file:%s?mode=ro" % spool
+            with contextlib.closing (sqlite3.connect (uri, uri=True, timeout=5)) as db:
+                seen [0] = db.execute ("SELECT count (*) FROM events").fetchone () [0]
+            return seen [0]
+        ovhtest.wait_until (lambda: rows () == 600, 10, "600 events in the standby's spool",
+                            lambda: "%r rows\n%s" % (seen [0], backup.show ()))
+        self.assertLessEqual (len (stalled.requests), WORKERS)
+        answer.set ()
+        stalled.wait_for (600, 30, log=primary.show)
+        ovhtest.wait_until (lambda: rows () == 0, 10, "the standby's spool emptied",
+                            lambda: "%r rows\n%s" % (seen [0], backup.show ()))
+        self.wait_gauges ("backup", role=0, held_events=0)
+        code, log = backup.stop ()
+        self.assertEqual (code, 0, log)
+        stats = ovhtest.parse_stopped (log)
+        self.assertEqual ((stats ["received"], stats ["extra"].get ("released"),
+                           stats ["delivered"], stats ["undelivered"]), (600, 600, 0, 0), log)
+        ids = [r.header ("webhook-id") [0] for r in stalled.requests]
+        self.assertEqual (sorted (ids), sorted (r ["id"] for r in self.publisher.sent))
+        code, log = primary.stop ()
+        self.assertEqual (code, 0, log)
 
 
 if __name__ == "__main__":

@@ -15,85 +15,12 @@
 #include "ovh_test.h"
 #include "ovh_test_folder.h"
 #include "ovh_test_sender.h"
+#include "ovh_test_rig.h"
 
 //  Generous bounds for what takes milliseconds, so that valgrind passes
 #define PATIENCE        10000
 
 static char s_folder [128];
-
-//  A configuration: short delays, no jitter, and 'flags' ("--workers 2")
-static ovh_config_t *
-s_config (const char *flags)
-{
-    char *copy = strdup (flags);
-    char *argv [32] = { "ovhook-bridge" };
-    int argc = 1;
-    for (char *flag = strtok (copy, " "); flag; flag = strtok (NULL, " "))
-        argv [argc++] = flag;
-    char *envp [] = { "OPENVIDU_WEBHOOK=true", "OPENVIDU_WEBHOOK_ENDPOINT=http://127.0.0.1:9/",
-                      "OVHOOK_RETRY_JITTER=0", "OVHOOK_RETRY_INITIAL=20ms", NULL };
-    ovh_config_t *config = ovh_config_new ();
-    ovh_config_action_t action;
-    REQUIRE (ovh_config_load (config, argc, argv, envp, &action) == 0);
-    free (copy);
-    return config;
-}
-
-//  The body an event is sent with
-static char *
-s_body (const char *id)
-{
-    return zsys_sprintf ("{\"event\":\"participantJoined\",\"test\":\"%s\"}", id);
-}
-
-//  An event: "a1:A" is id a1 with key A, "n1" id n1 without a key
-static ovh_item_t *
-s_item (const char *spec)
-{
-    char id [32];
-    snprintf (id, sizeof id, "%.*s", (int) strcspn (spec, ":"), spec);
-    const char *key = strchr (spec, ':') ? strchr (spec, ':') + 1 : NULL;
-    char *body = s_body (id);
-    ovh_item_t *item = ovh_item_restore (ovh_catalog_lookup ("participantJoined", 17), id,
-                                         key, key ? strlen (key) : 0, body, strlen (body),
-                                         zclock_time (), 0);
-    free (body);
-    REQUIRE (item);
-    return item;
-}
-
-//  Post every event of 'specs' ("a1:A a2:A n1"); each must be taken
-static void
-s_post (ovh_dispatcher_t *dispatcher, const char *specs)
-{
-    char *copy = strdup (specs);
-    for (char *spec = strtok (copy, " "); spec; spec = strtok (NULL, " "))
-        REQUIRE (ovh_dispatcher_post (dispatcher, s_item (spec)) == 0);
-    free (copy);
-}
-
-static uint64_t
-s_count (ovh_dispatcher_t *dispatcher, size_t offset)
-{
-    ovh_dispatch_stats_t stats;
-    ovh_dispatcher_stats (dispatcher, &stats);
-    return *(uint64_t *) ((char *) &stats + offset);
-}
-//  A count of the dispatcher's now: COUNT (dispatcher, delivered)
-#define COUNT(dispatcher, field) s_count (dispatcher, offsetof (ovh_dispatch_stats_t, field))
-
-//  Every event counted once
-#define CHECK_ADDS_UP(stats) CHECK_MSG ((stats).resumed + (stats).posted == (stats).delivered \
-    + (stats).dead + (stats).failed + (stats).queued, "resumed %" PRIu64 " + posted %" PRIu64 \
-    " != delivered %" PRIu64 " + dead %" PRIu64 " + failed %" PRIu64 " + queued %" PRIu64, \
-    (stats).resumed, (stats).posted, (stats).delivered, (stats).dead, (stats).failed, \
-    (stats).queued)
-
-#define CHECK_STORY(sender, key, want) do { \
-    char *story_ = ovh_test_sender_story (sender, key); \
-    CHECK_STR (story_, want); \
-    free (story_); \
-} while (0)
 
 //  The 'nth' (from 1) attempt started in the story, and the entry after it
 static void
@@ -122,44 +49,15 @@ s_gap (ovh_test_sender_t *sender, const char *from, const char *to)
     return ovh_test_sender_when (sender, to) - ovh_test_sender_when (sender, from);
 }
 
-//  One case's dispatcher, on a stand-in sender with the configuration's
-//  workers and 'outcome' for every attempt no script names
-typedef struct {
-    ovh_config_t *config;
-    ovh_test_sender_t *sender;
-    ovh_dispatcher_t *dispatcher;
-} rig_t;
-
-static rig_t
-s_rig (const char *flags, const char *outcome, ovh_spool_t *spool, ovh_deadletter_t *deadletter)
-{
-    rig_t rig = { .config = s_config (flags) };
-    rig.sender = ovh_test_sender_new (rig.config->workers);
-    ovh_test_sender_default (rig.sender, outcome);
-    rig.dispatcher = ovh_dispatcher_new_with (rig.config, NULL, spool, deadletter,
-                                              ovh_test_sender_attach (rig.sender));
-    REQUIRE (rig.dispatcher);
-    return rig;
-}
-
-//  The dispatcher (unless a case destroyed it), then the rest
-static void
-s_rig_end (rig_t *rig)
-{
-    ovh_dispatcher_destroy (&rig->dispatcher);
-    ovh_test_sender_destroy (&rig->sender);
-    ovh_config_destroy (&rig->config);
-}
-
 //  ---------------------------------------------------------------------
 
 static void
 test_order_per_key_holds_across_retries (void)
 {
-    rig_t rig = s_rig ("--workers 4 --retries 3 --retry-initial 300ms", "200", NULL, NULL);
+    ovh_test_rig_t rig = ovh_test_rig_new ("--workers 4 --retries 3 --retry-initial 300ms", "200", NULL, NULL);
     ovh_test_sender_script (rig.sender, "a1", "503 503 200");
     ovh_test_sender_script (rig.sender, "n1", "200@30");
-    s_post (rig.dispatcher, "a1:A a2:A b1:B b2:B n1 n2 n3");
+    ovh_test_rig_post (rig.dispatcher, "a1:A a2:A b1:B b2:B n1 n2 n3");
     CHECK (OVH_TEST_WAIT (rig.sender, PATIENCE, COUNT (rig.dispatcher, delivered) == 7));
     //  A's second event waits until its first is delivered, retries and all
     CHECK_STORY (rig.sender, "A", "a1#1 a1:503 a1#2 a1:503 a1#3 a1:200 a2#1 a2:200");
@@ -168,7 +66,7 @@ test_order_per_key_holds_across_retries (void)
     CHECK (s_gap (rig.sender, "b2:200", "a1#2") > 0);
     //  Events without a key share one lane: one after the other
     CHECK_STORY (rig.sender, NULL, "n1#1 n1:200 n2#1 n2:200 n3#1 n3:200");
-    char *sent = ovh_test_sender_body (rig.sender, "a2"), *body = s_body ("a2");
+    char *sent = ovh_test_sender_body (rig.sender, "a2"), *body = ovh_test_rig_body ("a2");
     CHECK_STR (sent, body);
     free (sent);
     free (body);
@@ -178,7 +76,7 @@ test_order_per_key_holds_across_retries (void)
     CHECK (stats.posted == 7 && stats.delivered == 7 && stats.queued == 0);
     CHECK (stats.failed_attempts == 2);
     CHECK_ADDS_UP (stats);
-    s_rig_end (&rig);
+    ovh_test_rig_end (&rig);
 }
 
 //  A final status ends an event at once; retries end after --retries;
@@ -192,11 +90,11 @@ s_give_up (bool with_file)
     ovh_deadletter_t *deadletter = with_file ? ovh_deadletter_new (path, error, sizeof error)
                                              : NULL;
     REQUIRE (deadletter || !with_file);
-    rig_t rig = s_rig ("--workers 4 --retries 2", "200", NULL, deadletter);
+    ovh_test_rig_t rig = ovh_test_rig_new ("--workers 4 --retries 2", "200", NULL, deadletter);
     ovh_test_sender_script (rig.sender, "p1", "404");
     ovh_test_sender_script (rig.sender, "x1", "503 503 503");
     ovh_test_sender_script (rig.sender, "x2", "timeout 500 refused");
-    s_post (rig.dispatcher, "p1:P x1:X x2:Y ok:Z");
+    ovh_test_rig_post (rig.dispatcher, "p1:P x1:X x2:Y ok:Z");
     CHECK (OVH_TEST_WAIT (rig.sender, PATIENCE, COUNT (rig.dispatcher, delivered)
                           + COUNT (rig.dispatcher, dead) + COUNT (rig.dispatcher, failed) == 4));
     CHECK_STORY (rig.sender, "P", "p1#1 p1:404");
@@ -209,7 +107,7 @@ s_give_up (bool with_file)
     CHECK (stats.delivered == 1 && stats.queued == 0 && stats.failed_attempts == 7);
     CHECK (stats.dead == (with_file ? 3 : 0) && stats.failed == (with_file ? 0 : 3));
     CHECK_ADDS_UP (stats);
-    s_rig_end (&rig);
+    ovh_test_rig_end (&rig);
     if (with_file) {
         ovh_deadletter_destroy (&deadletter);
         char *text = NULL;
@@ -236,25 +134,25 @@ test_retries_end_in_a_dead_letter_or_failed (void)
 static void
 test_retry_after_sets_the_retry_delay (void)
 {
-    rig_t rig = s_rig ("--retries 1 --retry-max 400ms", "200", NULL, NULL);
+    ovh_test_rig_t rig = ovh_test_rig_new ("--retries 1 --retry-max 400ms", "200", NULL, NULL);
     ovh_test_sender_script (rig.sender, "r1", "503/ra=1 200");
     ovh_test_sender_script (rig.sender, "r2", "503 200");
-    s_post (rig.dispatcher, "r1:A r2:B");
+    ovh_test_rig_post (rig.dispatcher, "r1:A r2:B");
     CHECK (OVH_TEST_WAIT (rig.sender, PATIENCE, COUNT (rig.dispatcher, delivered) == 2));
     //  Asked for 1 s, bounded by twice --retry-max; the other the backoff
     int64_t asked = s_gap (rig.sender, "r1:503", "r1#2");
     int64_t backoff = s_gap (rig.sender, "r2:503", "r2#2");
     CHECK_MSG (asked >= 800 && asked < 800 + PATIENCE / 2, "%" PRId64 " ms", asked);
     CHECK_MSG (backoff >= 20 && backoff < 400, "%" PRId64 " ms", backoff);
-    s_rig_end (&rig);
+    ovh_test_rig_end (&rig);
 }
 
 static void
 test_post_refuses_when_full_and_wait_room_waits (void)
 {
-    rig_t rig = s_rig ("--queue-events 4 --workers 2", "hang", NULL, NULL);
-    s_post (rig.dispatcher, "e1:A e2:B e3:C e4:D");
-    ovh_item_t *fifth = s_item ("e5:E");
+    ovh_test_rig_t rig = ovh_test_rig_new ("--queue-events 4 --workers 2", "hang", NULL, NULL);
+    ovh_test_rig_post (rig.dispatcher, "e1:A e2:B e3:C e4:D");
+    ovh_item_t *fifth = ovh_test_rig_item ("e5:E");
     bool refused = ovh_dispatcher_post (rig.dispatcher, fifth) == -1;
     CHECK (refused);                //  if not, the dispatcher has it now
     if (refused)
@@ -272,28 +170,28 @@ test_post_refuses_when_full_and_wait_room_waits (void)
     ovh_dispatch_stats_t stats;
     ovh_dispatcher_drain (rig.dispatcher, PATIENCE, &stats);
     CHECK (stats.posted == 5 && stats.delivered == 5 && stats.queued == 0);
-    s_rig_end (&rig);
+    ovh_test_rig_end (&rig);
 }
 
 static void
 test_drain_delivers_what_is_queued (void)
 {
-    rig_t rig = s_rig ("--workers 2", "200@5", NULL, NULL);
-    s_post (rig.dispatcher, "d1:A d2:A d3:B d4:B d5:C d6:C d7:A d8 d9 d10");
+    ovh_test_rig_t rig = ovh_test_rig_new ("--workers 2", "200@5", NULL, NULL);
+    ovh_test_rig_post (rig.dispatcher, "d1:A d2:A d3:B d4:B d5:C d6:C d7:A d8 d9 d10");
     int64_t start = zclock_mono ();
     ovh_dispatch_stats_t stats;
     ovh_dispatcher_drain (rig.dispatcher, PATIENCE, &stats);
     CHECK (zclock_mono () - start < PATIENCE / 2);
     CHECK (stats.delivered == 10 && stats.queued == 0);
     CHECK_STORY (rig.sender, "A", "d1#1 d1:200 d2#1 d2:200 d7#1 d7:200");
-    s_rig_end (&rig);
+    ovh_test_rig_end (&rig);
 }
 
 static void
 test_drain_stops_at_its_deadline_when_nothing_answers (void)
 {
-    rig_t rig = s_rig ("--workers 2", "hang", NULL, NULL);
-    s_post (rig.dispatcher, "h1:A h2:A h3:B h4:C h5");
+    ovh_test_rig_t rig = ovh_test_rig_new ("--workers 2", "hang", NULL, NULL);
+    ovh_test_rig_post (rig.dispatcher, "h1:A h2:A h3:B h4:C h5");
     CHECK (OVH_TEST_WAIT (rig.sender, PATIENCE, ovh_test_sender_running (rig.sender) == 2));
     int64_t start = zclock_mono ();
     ovh_dispatch_stats_t stats;
@@ -304,7 +202,7 @@ test_drain_stops_at_its_deadline_when_nothing_answers (void)
     CHECK_ADDS_UP (stats);
     //  The two in flight were cut short, the rest never started
     CHECK_STORY (rig.sender, "*", "h1#1 h3#1 h1:abort h3:abort");
-    s_rig_end (&rig);
+    ovh_test_rig_end (&rig);
 }
 
 static ovh_spool_t *
@@ -321,31 +219,31 @@ static void
 test_drain_leaves_the_undelivered_in_the_spool_for_the_next_start (void)
 {
     ovh_spool_t *spool = s_spool ();
-    rig_t rig = s_rig ("--workers 2", "hang", spool, NULL);
-    s_post (rig.dispatcher, "s1:A s2:A s3:A t1:B");
+    ovh_test_rig_t rig = ovh_test_rig_new ("--workers 2", "hang", spool, NULL);
+    ovh_test_rig_post (rig.dispatcher, "s1:A s2:A s3:A t1:B");
     CHECK (OVH_TEST_WAIT (rig.sender, PATIENCE, ovh_test_sender_running (rig.sender) == 2));
     ovh_dispatch_stats_t stats;
     ovh_dispatcher_drain (rig.dispatcher, 300, &stats);
     CHECK (stats.queued == 4 && stats.unwritten == 0 && stats.delivered == 0);
-    s_rig_end (&rig);
+    ovh_test_rig_end (&rig);
     CHECK (ovh_spool_events (spool) == 4);
     ovh_spool_destroy (&spool);
 
     //  The next start: the same events, the same ids, in order
     spool = s_spool ();
-    rig = s_rig ("--workers 2", "200", spool, NULL);
+    rig = ovh_test_rig_new ("--workers 2", "200", spool, NULL);
     CHECK (COUNT (rig.dispatcher, resumed) == 4);
     CHECK (OVH_TEST_WAIT (rig.sender, PATIENCE, COUNT (rig.dispatcher, delivered) == 4));
     //  An attempt cut short by the drain is not counted against the event
     CHECK_STORY (rig.sender, "A", "s1#1 s1:200 s2#1 s2:200 s3#1 s3:200");
     CHECK_STORY (rig.sender, "B", "t1#1 t1:200");
-    char *sent = ovh_test_sender_body (rig.sender, "s3"), *body = s_body ("s3");
+    char *sent = ovh_test_sender_body (rig.sender, "s3"), *body = ovh_test_rig_body ("s3");
     CHECK_STR (sent, body);
     free (sent);
     free (body);
     ovh_dispatcher_drain (rig.dispatcher, PATIENCE, &stats);
     CHECK (stats.resumed == 4 && stats.posted == 0 && stats.delivered == 4 && stats.queued == 0);
-    s_rig_end (&rig);
+    ovh_test_rig_end (&rig);
     CHECK (ovh_spool_events (spool) == 0);
     ovh_spool_destroy (&spool);
 }
@@ -402,8 +300,8 @@ s_drain_under_signals (ovh_dispatcher_t **dispatcher, int pause_ms, bool destroy
 static void
 test_a_signal_ends_the_drain_early (void)
 {
-    rig_t rig = s_rig ("--workers 2", "hang", NULL, NULL);
-    s_post (rig.dispatcher, "g1:A g2:A g3:B");
+    ovh_test_rig_t rig = ovh_test_rig_new ("--workers 2", "hang", NULL, NULL);
+    ovh_test_rig_post (rig.dispatcher, "g1:A g2:A g3:B");
     CHECK (OVH_TEST_WAIT (rig.sender, PATIENCE, ovh_test_sender_running (rig.sender) == 2));
     ovh_dispatch_stats_t stats;
     int64_t took;
@@ -411,21 +309,21 @@ test_a_signal_ends_the_drain_early (void)
     CHECK_MSG (took < 4000, "the drain took %" PRId64 " ms of its 8000", took);
     CHECK (stats.queued == 3 && stats.delivered == 0);
     CHECK_ADDS_UP (stats);
-    s_rig_end (&rig);
+    ovh_test_rig_end (&rig);
 }
 
 static void
 test_signals_without_pause_during_drain_and_destroy_do_no_harm (void)
 {
     ovh_spool_t *spool = s_spool ();
-    rig_t rig = s_rig ("--workers 4", "200@2", spool, NULL);
+    ovh_test_rig_t rig = ovh_test_rig_new ("--workers 4", "200@2", spool, NULL);
     //  Two keys hang, two workers go on with the others
     for (int index = 1; index <= 4; index++) {
         char id [8];
         snprintf (id, sizeof id, "m%d", index);
         ovh_test_sender_script (rig.sender, id, "hang");
     }
-    s_post (rig.dispatcher, "m1:A m2:A m3:B m4:B o1:E o2:E o3:F o4:G o5 o6");
+    ovh_test_rig_post (rig.dispatcher, "m1:A m2:A m3:B m4:B o1:E o2:E o3:F o4:G o5 o6");
     CHECK (OVH_TEST_WAIT (rig.sender, PATIENCE, COUNT (rig.dispatcher, delivered) == 6
                           && ovh_test_sender_running (rig.sender) == 2));
     ovh_dispatch_stats_t stats;
@@ -436,7 +334,7 @@ test_signals_without_pause_during_drain_and_destroy_do_no_harm (void)
     CHECK (stats.delivered == 6 && stats.queued == 4 && stats.unwritten == 0);
     CHECK_ADDS_UP (stats);
     CHECK (ovh_spool_events (spool) == 4);
-    s_rig_end (&rig);
+    ovh_test_rig_end (&rig);
     ovh_spool_destroy (&spool);
 }
 
@@ -445,9 +343,9 @@ test_signals_without_pause_during_drain_and_destroy_do_no_harm (void)
 static void
 test_breaker_pauses_then_sends_one_probe (void)
 {
-    rig_t rig = s_rig ("--workers 4 --retries 5 --retry-initial 300ms "
+    ovh_test_rig_t rig = ovh_test_rig_new ("--workers 4 --retries 5 --retry-initial 300ms "
                                      "--breaker-threshold 3", "hang", NULL, NULL);
-    s_post (rig.dispatcher, "k1:K1 k2:K2 k3:K3 k4:K4 k5:K5 k6:K6");
+    ovh_test_rig_post (rig.dispatcher, "k1:K1 k2:K2 k3:K3 k4:K4 k5:K5 k6:K6");
     //  Four attempts out, then all four fail at once; from then on the
     //  endpoint answers
     CHECK (OVH_TEST_WAIT (rig.sender, PATIENCE, ovh_test_sender_running (rig.sender) == 4));
@@ -466,7 +364,7 @@ test_breaker_pauses_then_sends_one_probe (void)
     CHECK_STR (after, want);
     free (id);
     free (want);
-    s_rig_end (&rig);
+    ovh_test_rig_end (&rig);
 }
 
 int
