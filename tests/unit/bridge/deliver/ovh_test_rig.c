@@ -79,3 +79,13 @@ ovh_test_rig_count (ovh_dispatcher_t *dispatcher, size_t offset)
     ovh_dispatcher_stats (dispatcher, &stats);
     return *(uint64_t *) ((char *) &stats + offset);
 }
+
+ovh_spool_t *
+ovh_test_rig_spool (const char *folder)
+{
+    char path [256], error [256];
+    snprintf (path, sizeof path, "%s/spool.db", folder);
+    ovh_spool_t *spool = ovh_spool_new (path, false, 1 << 30, error, sizeof error);
+    REQUIRE (spool);
+    return spool;
+}

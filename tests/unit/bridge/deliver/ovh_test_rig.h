@@ -27,6 +27,10 @@ ovh_item_t *
 void
     ovh_test_rig_post (ovh_dispatcher_t *dispatcher, const char *specs);
 
+//  The spool 'folder'/spool.db (1 GiB at most), made if new
+ovh_spool_t *
+    ovh_test_rig_spool (const char *folder);
+
 //  One case's dispatcher, on a stand-in sender with the configuration's
 //  workers and 'outcome' for every attempt no script names
 typedef struct {

@@ -208,11 +208,7 @@ test_drain_stops_at_its_deadline_when_nothing_answers (void)
 static ovh_spool_t *
 s_spool (void)
 {
-    char path [256], error [256];
-    snprintf (path, sizeof path, "%s/spool.db", s_folder);
-    ovh_spool_t *spool = ovh_spool_new (path, false, 1 << 30, error, sizeof error);
-    REQUIRE (spool);
-    return spool;
+    return ovh_test_rig_spool (s_folder);
 }
 
 static void

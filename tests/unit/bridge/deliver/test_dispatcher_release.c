@@ -54,13 +54,11 @@ test_standby_lets_go_what_the_peer_finished (void)
     ovh_test_rig_end (&rig);
 }
 
+//  The spool of the folder, indexed by id as a pair's bridge has it
 static ovh_spool_t *
 s_spool (void)
 {
-    char path [256], error [256];
-    snprintf (path, sizeof path, "%s/spool.db", s_folder);
-    ovh_spool_t *spool = ovh_spool_new (path, false, 1 << 30, error, sizeof error);
-    REQUIRE (spool);
+    ovh_spool_t *spool = ovh_test_rig_spool (s_folder);
     REQUIRE (ovh_spool_index_ids (spool) == 0);
     return spool;
 }
