@@ -147,10 +147,10 @@ int
     ovh_dispatcher_release (ovh_dispatcher_t *self, const void *ids, size_t size,
                             size_t id_size);
 
-//  Called by the actor with the id of every finished event (delivered,
+//  Called by the actor with every finished event (delivered,
 //  dead-lettered or dropped), for the pair's standby. Set it before the
 //  gate first opens.
-typedef void (ovh_dispatcher_finished_fn) (void *arg, const char *id);
+typedef void (ovh_dispatcher_finished_fn) (void *arg, const ovh_item_t *item);
 void
     ovh_dispatcher_on_finished (ovh_dispatcher_t *self, ovh_dispatcher_finished_fn *fn,
                                 void *arg);

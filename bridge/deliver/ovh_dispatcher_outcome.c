@@ -54,7 +54,7 @@ s_finish (ovh_dispatcher_t *self, ovh_item_t *item)
     ovh_dispatcher_finished_fn *fn = atomic_load_explicit (&self->finished_fn,
                                                            memory_order_acquire);
     if (fn)
-        fn (atomic_load_explicit (&self->finished_arg, memory_order_relaxed), item->id);
+        fn (atomic_load_explicit (&self->finished_arg, memory_order_relaxed), item);
     s_release (self, item);
 }
 

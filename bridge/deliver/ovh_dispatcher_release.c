@@ -11,14 +11,14 @@
 #include "ovh_dispatcher_private.h"
 
 //  A queued item the peer finished: out of the lanes, the spool (with a
-//  receipt, as a delivery) and the counts. False while it is in flight
+//  receipt, as a delivery) and the counts. Not while it is in flight
 //  (after a split brain): then it finishes here too.
-static bool
+static void
 s_let_go_item (ovh_dispatcher_t *self, ovh_item_t *item)
 {
     ovh_item_t *removed = ovh_lanes_remove (self->lanes, item);
     if (!removed)
-        return false;
+        return;
     ovh_hold_forget (self->hold, removed);
     if (self->backlog)
         ovh_backlog_delivered (self->backlog, removed);
@@ -28,24 +28,23 @@ s_let_go_item (ovh_dispatcher_t *self, ovh_item_t *item)
     }
     atomic_fetch_add (&self->released, 1);
     ovh_item_destroy (&removed);
-    return true;
 }
 
-//  The peer finished 'id': let its event go from memory, or from the spool
-//  when it waits on disk only, or when it comes (an early id)
-static void
-s_let_go_id (ovh_dispatcher_t *self, const char *id)
+//  Let the event with this id go, from memory or, when it waits on disk
+//  only, from the spool. False when this bridge does not have it (yet).
+static bool
+s_let_go (ovh_dispatcher_t *self, const char *id)
 {
     ovh_item_t *item = ovh_hold_find (self->hold, id);
     if (item) {
         s_let_go_item (self, item);
-        return;
+        return true;
     }
     if (self->backlog && ovh_backlog_release_id (self->backlog, id) > 0) {
         atomic_fetch_add (&self->released, 1);
-        return;
+        return true;
     }
-    ovh_hold_early (self->hold, id);
+    return false;
 }
 
 //  RELEASE: the id size, then the ids. Everything accepted is committed
@@ -70,7 +69,8 @@ ovh_dispatcher_release_command (ovh_dispatcher_t *self, zmsg_t *msg)
              at += id_size) {
             memcpy (id, data + at, id_size);
             id [id_size] = 0;
-            s_let_go_id (self, id);
+            if (!s_let_go (self, id))
+                ovh_hold_early (self->hold, id);        //  it comes later
         }
     }
     zframe_destroy (&size_frame);
@@ -86,12 +86,7 @@ ovh_dispatcher_let_go_early (ovh_dispatcher_t *self)
         return;
     char *id;
     while ((id = (char *) zlistx_first (self->let_go))) {
-        ovh_item_t *item = ovh_hold_find (self->hold, id);
-        if (item)
-            s_let_go_item (self, item);
-        else
-        if (self->backlog && ovh_backlog_release_id (self->backlog, id) > 0)
-            atomic_fetch_add (&self->released, 1);
+        s_let_go (self, id);
         zlistx_delete (self->let_go, zlistx_cursor (self->let_go));
     }
 }

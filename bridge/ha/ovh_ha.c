@@ -5,13 +5,13 @@
 #include "ovh_log.h"
 #include "ovh_ha.h"
 #include "ovh_hafsm.h"
+#include "ovh_done.h"
 
-//  Finished ids are sent this often (and at most this many per message)
+//  Finished events are sent this often
 #define FLUSH_MS        20
-#define FLUSH_MAX       4096
-//  Finished ids waiting for the next flush, at most: beyond, an id is not
-//  sent, and the standby would deliver that event again on takeover (with
-//  the same id). Only reached if the actor could not run for seconds.
+//  Finished events waiting for the next flush, at most: beyond, one is not
+//  told, and the standby would deliver it again on takeover (with the
+//  same id). Only reached if the actor could not run for seconds.
 #define PENDING_MAX     (1 << 20)
 //  The ZAP domain of the link's PUB (the bus's is "bus")
 #define ZAP_DOMAIN      "ha"
@@ -21,11 +21,12 @@ struct _ovh_ha_t {
     zactor_t *actor;
     zsock_t *pub, *sub;             //  the actor's, once started
     ovh_busauth_t *own_busauth;     //  with CURVE, when the bus has no ZAP handler
-    //  Finished ids, from the dispatcher's thread to the actor's
+    //  Finished events, from the dispatcher's thread to the actor's
     pthread_mutex_t lock;
-    char *pending;                  //  packed OVH_HA_ID_SIZE-byte ids
-    size_t pending_count, pending_max;
-    uint64_t unsent;                //  ids dropped past PENDING_MAX
+    ovh_done_t *pending;
+    uint64_t unsent;                //  events not told (past PENDING_MAX)
+    //  What the link carried of them (the actor's): logged at the end
+    uint64_t told, told_messages, told_bytes;
     atomic_uint_least64_t arrived;  //  events accepted, ever
     atomic_int role, peer_up;       //  for the metrics
     atomic_size_t held;             //  by the standby, now
@@ -47,23 +48,11 @@ ovh_ha_set_held (ovh_ha_t *self, size_t held)
 }
 
 void
-ovh_ha_finished (void *arg, const char *id)
+ovh_ha_finished (void *arg, const ovh_item_t *item)
 {
     ovh_ha_t *self = (ovh_ha_t *) arg;
-    if (strlen (id) != OVH_HA_ID_SIZE)
-        return;
     pthread_mutex_lock (&self->lock);
-    if (self->pending_count == self->pending_max && self->pending_max < PENDING_MAX) {
-        size_t grown = self->pending_max? self->pending_max * 2: 1024;
-        char *pending = (char *) realloc (self->pending, grown * OVH_HA_ID_SIZE);
-        if (pending) {
-            self->pending = pending;
-            self->pending_max = grown;
-        }
-    }
-    if (self->pending_count < self->pending_max)
-        memcpy (self->pending + OVH_HA_ID_SIZE * self->pending_count++, id, OVH_HA_ID_SIZE);
-    else
+    if (ovh_done_add (self->pending, item))
         self->unsent++;
     pthread_mutex_unlock (&self->lock);
 }
@@ -109,24 +98,28 @@ typedef struct {
     const char *refused;            //  the last refusal logged, until a change
 } s_actor_t;
 
-//  Send the finished ids gathered since the last flush
+//  Send the finished events gathered since the last flush: one message
 static void
 s_flush (s_actor_t *self)
 {
     ovh_ha_t *ha = self->ha;
-    pthread_mutex_lock (&ha->lock);
-    char *pending = ha->pending;
-    size_t count = ha->pending_count;
-    uint64_t unsent = ha->unsent;
-    ha->pending = NULL;
-    ha->pending_count = ha->pending_max = 0;
-    pthread_mutex_unlock (&ha->lock);
-    for (size_t sent = 0; sent < count; sent += FLUSH_MAX) {
-        size_t batch = count - sent < FLUSH_MAX? count - sent: FLUSH_MAX;
-        zsock_send (ha->pub, "sb", "DONE", pending + sent * OVH_HA_ID_SIZE,
-                     batch * OVH_HA_ID_SIZE);
+    zmsg_t *msg = zmsg_new ();
+    if (!msg || zmsg_addstr (msg, "DONE")) {
+        zmsg_destroy (&msg);
+        return;                 //  told at the next flush
     }
-    free (pending);
+    pthread_mutex_lock (&ha->lock);
+    size_t events = ovh_done_events (ha->pending);
+    int rc = events? ovh_done_take (ha->pending, msg): 0;
+    uint64_t unsent = ha->unsent += rc? events: 0;
+    pthread_mutex_unlock (&ha->lock);
+    if (events && rc == 0) {
+        ha->told += events;
+        ha->told_messages++;
+        ha->told_bytes += zmsg_content_size (msg);
+        zmsg_send (&msg, ha->pub);
+    }
+    zmsg_destroy (&msg);
     if (unsent > self->unsent_said) {
         ovh_log_warning ("ha: %" PRIu64 " finished events could not be told to the peer in "
                          "time: it would deliver them again on takeover (same ids)",
@@ -271,6 +264,10 @@ s_actor (zsock_t *pipe, void *arg)
     }
     //  What was finished last goes out before we do: fewer duplicates
     s_flush (&self);
+    if (ha->told)
+        ovh_log_info ("ha: told the peer of %" PRIu64 " finished events in %" PRIu64
+                      " messages, %" PRIu64 " bytes (%.1f bytes per event)", ha->told,
+                      ha->told_messages, ha->told_bytes, (double) ha->told_bytes / ha->told);
     zpoller_destroy (&poller);
     atomic_store_explicit (&ha->finished, true, memory_order_release);
 }
@@ -309,9 +306,10 @@ ovh_ha_new (ovh_config_t *config, ovh_busauth_t *busauth)
         return NULL;
     self->config = config;
     pthread_mutex_init (&self->lock, NULL);
+    self->pending = ovh_done_new (PENDING_MAX);
     self->pub = zsock_new (ZMQ_PUB);
     self->sub = zsock_new (ZMQ_SUB);
-    if (!self->pub || !self->sub) {
+    if (!self->pending || !self->pub || !self->sub) {
         ovh_ha_destroy (&self);
         return NULL;
     }
@@ -367,7 +365,7 @@ ovh_ha_destroy (ovh_ha_t **self_p)
     zsock_destroy (&self->sub);
     ovh_busauth_destroy (&self->own_busauth);
     pthread_mutex_destroy (&self->lock);
-    free (self->pending);
+    ovh_done_destroy (&self->pending);
     free (self);
     *self_p = NULL;
 }

@@ -4,14 +4,15 @@
 
     The link: each bridge binds a PUB at --ha-bind and connects a SUB to the
     peer's at --ha-peer. Each sends its state as a heartbeat, a quarter of
-    --ha-timeout apart; the active also sends, every 20 ms, the webhook-ids
-    of the events it finished (delivered, dead-lettered or dropped). Both
-    bridges give an event the same id, so the standby can let it go.
+    --ha-timeout apart; the active also sends, every 20 ms, the events it
+    finished (delivered, dead-lettered or dropped): (src, epoch, topic) seq
+    ranges, and webhook-ids for events without an envelope (ovh_done.h).
+    Both bridges give an event the same id, so the standby can let it go.
 
     The bridge's main thread reads the actor (ovh_ha_actor) for:
         "ACTIVE"            deliver from now on
         "STANDBY"           hold, do not deliver
-        "DONE" ids          the active finished these (36-byte ids, packed)
+        "DONE" ids ranges   the active finished these (ovh_done.h)
     and tells the actor, through atomics, that events are coming in
     (ovh_ha_arrived: Binary Star's client requests, without which a standby
     never takes over). The dispatcher's thread reports finished events with
@@ -23,9 +24,9 @@
 #include <czmq.h>
 #include "ovh_busauth.h"
 #include "ovh_config.h"
+#include "ovh_item.h"
 
 //  The length of a webhook-id on the link ("evt_" + 32 hex)
-#define OVH_HA_ID_SIZE  36
 
 typedef struct _ovh_ha_t ovh_ha_t;
 
@@ -53,10 +54,10 @@ void
 void
     ovh_ha_set_held (ovh_ha_t *self, size_t held);
 
-//  An event is finished (any thread; the dispatcher's). Ids of another
-//  length than OVH_HA_ID_SIZE are not sent (they cannot be matched).
+//  An event is finished (any thread; the dispatcher's): told the peer at
+//  the next flush
 void
-    ovh_ha_finished (void *self, const char *id);
+    ovh_ha_finished (void *self, const ovh_item_t *item);
 
 //  For the metrics, from any thread: 1 active, 0 not; 1 peer heard within
 //  the timeout, 0 not

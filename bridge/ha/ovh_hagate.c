@@ -3,6 +3,7 @@
 #include <czmq.h>
 #include "ovh_log.h"
 #include "ovh_hagate.h"
+#include "ovh_done.h"
 
 struct _ovh_hagate_t {
     ovh_dispatcher_t *dispatcher;
@@ -66,6 +67,39 @@ s_take_over (ovh_hagate_t *self)
                   "let go as the peer finished them", stats.queued, stats.released);
 }
 
+//  Gathers the ids a ranges frame stands for
+static void
+s_gather (void *arg, const char *id)
+{
+    zchunk_t *ids = (zchunk_t *) arg;
+    zchunk_extend (ids, id, OVH_DONE_ID_SIZE);
+}
+
+//  DONE: the ids, then the ranges (ovh_done.h), for the dispatcher to let go
+static void
+s_let_go (ovh_hagate_t *self, zmsg_t *msg)
+{
+    zframe_t *ids = zmsg_pop (msg);
+    zframe_t *ranges = zmsg_pop (msg);
+    //  Whole ids only: the expanded ones follow, aligned
+    zchunk_t *all = ids? zchunk_new (zframe_data (ids),
+                                     zframe_size (ids) - zframe_size (ids) % OVH_DONE_ID_SIZE)
+                       : NULL;
+    long expanded = all && ranges? ovh_done_expand (zframe_data (ranges), zframe_size (ranges),
+                                                    s_gather, all): 0;
+    if (expanded < 0)
+        ovh_log_warning ("ha: a malformed list of finished events from the peer: its ranges "
+                         "are ignored (those events would be delivered again on takeover)");
+    size_t size = all? zchunk_size (all): 0;
+    if (size && ovh_dispatcher_release (self->dispatcher, zchunk_data (all), size,
+                                        OVH_DONE_ID_SIZE))
+        ovh_log_error ("ha: the dispatcher could not be told of %zu finished events",
+                       size / OVH_DONE_ID_SIZE);
+    zchunk_destroy (&all);
+    zframe_destroy (&ids);
+    zframe_destroy (&ranges);
+}
+
 void
 ovh_hagate_handle (ovh_hagate_t *self)
 {
@@ -85,15 +119,8 @@ ovh_hagate_handle (ovh_hagate_t *self)
                          "until it is active again, or until the peer finishes it");
     }
     else
-    if (kind && streq (kind, "DONE") && !self->active) {
-        zframe_t *ids = zmsg_pop (msg);
-        if (ids && zframe_size (ids) >= OVH_HA_ID_SIZE
-        &&  ovh_dispatcher_release (self->dispatcher, zframe_data (ids), zframe_size (ids),
-                                    OVH_HA_ID_SIZE))
-            ovh_log_error ("ha: the dispatcher could not be told of %zu finished events",
-                           zframe_size (ids) / OVH_HA_ID_SIZE);
-        zframe_destroy (&ids);
-    }
+    if (kind && streq (kind, "DONE") && !self->active)
+        s_let_go (self, msg);
     zstr_free (&kind);
     zmsg_destroy (&msg);
 }

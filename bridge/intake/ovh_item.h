@@ -30,6 +30,13 @@ struct _ovh_item_t {
     size_t json_size;
     char *key;                          //  NUL-terminated, points into data
     char *json;                         //  NUL-terminated, points into data
+    //  The envelope, for a pair's finished ranges (docs/ha.md): seq 0 when
+    //  the event had none (or was rebuilt from the spool, which keeps ids)
+    uint64_t seq;
+    uint64_t epoch;
+    bool has_epoch;
+    size_t src_size;
+    char *src;                          //  points into data (NULL: none)
     char data [];
 };
 

@@ -17,7 +17,7 @@ struct _ovh_watch_t {
     ovh_dispatcher_t *dispatcher;
     ovh_spool_t *spool;             //  NULL without one
     ovh_ha_t *ha;                   //  NULL when not one of a pair
-    ovh_metric_t *ha_role, *ha_peer_up, *ha_held;
+    ovh_metric_t *ha_role, *ha_peer_up, *ha_held, *ha_released;
     char *spool_wal;                //  its write-ahead log's path
     uint64_t dead_at_start;         //  dead letters in the spool at start
     //  Gauges set at scrape time
@@ -104,6 +104,7 @@ s_collect (void *arg)
         ovh_metric_set (self->ha_role, 0, ovh_ha_role (self->ha));
         ovh_metric_set (self->ha_peer_up, 0, ovh_ha_peer_up (self->ha));
         ovh_metric_set (self->ha_held, 0, (int64_t) ovh_ha_held (self->ha));
+        ovh_metric_set (self->ha_released, 0, (int64_t) stats.released);
     }
 }
 
@@ -232,7 +233,10 @@ s_add_gauges (ovh_watch_t *self, char *error, size_t size)
                                   "(within --ha-timeout), else 0.");
         self->ha_held = GAUGE ("ovhook_ha_held_events", "Events the standby holds that the "
                                "active has not finished yet (0 while active).");
-        if (!self->ha_role || !self->ha_peer_up || !self->ha_held)
+        self->ha_released = s_add (self, OVH_METRIC_COUNTER, "ovhook_ha_released_total",
+                                   "Events this bridge let go as its active peer finished "
+                                   "them (while standby).", NULL, 0, NULL, error, size, false);
+        if (!self->ha_role || !self->ha_peer_up || !self->ha_held || !self->ha_released)
             return -1;
     }
     ovh_metric_set (info, 0, 1);

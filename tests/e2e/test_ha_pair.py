@@ -10,6 +10,7 @@ import contextlib
 import os
 import re
 import sqlite3
+import struct
 import urllib.request
 import signal
 import sys
@@ -213,8 +214,20 @@ class HaPairTest (ovhtest.BridgeTestCase):
                "primary held %d at its stop" % (len (events), extra, held))
         self.assertLessEqual (held, WORKERS, log)
         self.assertLessEqual (extra, MAX_DUPLICATES)
+        #   What it accepted, it let go as the active's seq ranges came
+        #   (every event here has an envelope), or still holds
+        stats = ovhtest.parse_stopped (log)
+        self.assertGreater (stats ["extra"].get ("released", 0), 0, log)
+        self.assertEqual (stats ["received"], stats ["dropped"] + stats ["extra"] ["released"]
+                          + stats ["undelivered"], log)
         code, log = backup.stop ()
         self.assertEqual (code, 0, log)
+        told = re.search (r"told the peer of (\d+) finished events in (\d+) messages, "
+                          r"(\d+) bytes", log)
+        self.assertTrue (told, log)
+        print ("the active told the standby of %s finished events in %s messages, %s bytes "
+               "(%.1f per event)" % (told.group (1), told.group (2), told.group (3),
+                                     int (told.group (3)) / int (told.group (1))))
 
     def test_split_brain_heals (self):
         """The link fails while both live (the primary frozen with SIGSTOP
@@ -303,7 +316,7 @@ class HaPairTest (ovhtest.BridgeTestCase):
         stalled.wait_for (600, 30, log=primary.show)
         ovhtest.wait_until (lambda: rows () == 0, 10, "the standby's spool emptied",
                             lambda: "%r rows\n%s" % (seen [0], backup.show ()))
-        self.wait_gauges ("backup", role=0, held_events=0)
+        self.wait_gauges ("backup", role=0, held_events=0, released_total=600)
         code, log = backup.stop ()
         self.assertEqual (code, 0, log)
         stats = ovhtest.parse_stopped (log)
@@ -313,6 +326,49 @@ class HaPairTest (ovhtest.BridgeTestCase):
         self.assertEqual (sorted (ids), sorted (r ["id"] for r in self.publisher.sent))
         code, log = primary.stop ()
         self.assertEqual (code, 0, log)
+
+    def test_standby_refuses_garbage_from_the_peer (self):
+        """A peer (here a pyzmq PUB where the primary would be) sends the
+        backup DONE messages that do not hold: a ranges frame cut short, a
+        topic not in the catalog, a stray byte after an id, no frames at
+        all. Each is refused and logged, nothing is let go; then a valid
+        range of 3 seqs lets exactly those 3 events go."""
+        pub = self.context.socket (zmq.PUB)
+        pub.setsockopt (zmq.LINGER, 0)
+        pub.bind ("tcp://127.0.0.1:%d" % self.ports [0])
+        self.addCleanup (pub.close)
+        backup = self.bridge ("backup", "backup")
+        self.wait_subscribers (1)
+        self.publisher.send_many (delivery.bulk_events (10, 5, TOPICS [:1]))
+        self.wait_gauges ("backup", role=0, held_events=10)
+        src = self.publisher.src.encode ()
+        def stream (topic, first, last):
+            return (struct.pack (">H", len (src)) + src + bytes ([len (topic)]) + topic
+                    + b"\x01" + struct.pack (">QIQQ", self.publisher.epoch, 1, first, last))
+        good = stream (TOPICS [0].encode (), 1, 3)
+        garbage = [[b"DONE", b"", good [:-1]],
+                   [b"DONE", b"", stream (b"participantJoind", 1, 3)],
+                   [b"DONE", b"", stream (TOPICS [0].encode (), 3, 1)],
+                   [b"DONE"]]
+        def refused ():
+            for message in garbage:
+                pub.send_multipart (message)
+            return "malformed list of finished events" in backup.log ()
+        ovhtest.wait_until (refused, 10, "the garbage refused and logged", backup.show)
+        time.sleep (0.2)
+        self.wait_gauges ("backup", held_events=10, released_total=0)
+        #   A stray byte after a whole (unknown) id shifts nothing
+        pub.send_multipart ([b"DONE", b"x" * 37, good])
+        def let_go ():
+            pub.send_multipart ([b"DONE", b"x" * 37, good])
+            return gauges (self.metrics ["backup"]).get ("ovhook_ha_released_total") == 3
+        ovhtest.wait_until (let_go, 10, "3 events let go", backup.show)
+        self.wait_gauges ("backup", held_events=7, released_total=3)
+        code, log = backup.stop ()
+        self.assertEqual (code, 0, log)
+        stats = ovhtest.parse_stopped (log)
+        self.assertEqual ((stats ["received"], stats ["extra"] ["released"],
+                           stats ["undelivered"]), (10, 3, 7), log)
 
 
 if __name__ == "__main__":
