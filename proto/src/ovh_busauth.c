@@ -211,6 +211,10 @@ s_actor (zsock_t *pipe, void *args)
     zsock_signal (pipe, 0);             //  zactor_new waits for it
     zsock_send (pipe, "i", ready? 0: -1);
     zpoller_t *poller = ready? zpoller_new (pipe, self.handler, NULL): NULL;
+    //  Answer until destroyed, through SIGINT/SIGTERM too: a handler gone
+    //  at the signal would leave handshakes during the drain unanswered
+    if (poller)
+        zpoller_set_nonstop (poller, true);
     while (poller) {
         void *which = zpoller_wait (poller, -1);
         if (which == self.handler)

@@ -198,6 +198,13 @@ s_actor (zsock_t *pipe, void *args)
         zhash_autofree (self.peers);
     zsock_signal (pipe, 0);
     zpoller_t *poller = ready? zpoller_new (pipe, self.events, NULL): NULL;
+    //  Read events until destroyed, through SIGINT/SIGTERM too: libzmq's
+    //  I/O thread sends each event with a blocking send while it holds the
+    //  socket's monitor lock, so once nobody read them, the next event (a
+    //  peer reconnecting during the drain) blocked it for good, and with
+    //  it zmq_socket_monitor (NULL) in destroy: the bridge hung at exit
+    if (poller)
+        zpoller_set_nonstop (poller, true);
     while (poller) {
         void *which = zpoller_wait (poller, -1);
         if (which == self.events) {
@@ -215,7 +222,7 @@ s_actor (zsock_t *pipe, void *args)
         }
         else
         if (which == pipe || zpoller_terminated (poller))
-            break;              //  $TERM: the only command
+            break;              //  $TERM (the only command), or the context ended
     }
     zpoller_destroy (&poller);
     ovh_ratelog_destroy (&self.ratelog);

@@ -4,7 +4,9 @@
     plaintext peer and a client with the wrong server key are refused,
     counted, and the connecting side is told why; a key added to the folder
     while running gets in and a removed one no longer does, without a
-    restart; folder errors; one handler per process.                        */
+    restart; folder errors; one handler per process; after SIGINT/SIGTERM
+    (zsys_interrupted) both still work until destroyed, and destroying the
+    monitor of a socket whose peer keeps failing returns.                   */
 
 #include <czmq.h>
 #include "ovh_test.h"
@@ -179,6 +181,61 @@ test_folder_errors (ovh_busauth_t *auth)
     CHECK (ovh_busauth_allow (auth, "y", folder, error, sizeof error) == 1);
 }
 
+//  After the signal (CZMQ's handler sets zsys_interrupted), the handler
+//  still answers and the monitor still reads until destroyed: a monitor
+//  that stopped reading blocked libzmq's I/O thread on the next event, and
+//  its destroy with it (the bridge hung at exit while a publisher with the
+//  wrong server key kept reconnecting)
+static void
+test_interrupted (ovh_busauth_t *auth)
+{
+    zcert_t *stranger = zcert_new ();
+    zcert_t *other_server = zcert_new ();
+    char error [256] = "";
+    CHECK (ovh_busauth_allow (auth, "bus", s_allow, error, sizeof error) >= 0);
+    zsock_t *sub = zsock_new (ZMQ_SUB);
+    zcert_apply (s_server, sub);
+    zsock_set_curve_server (sub, 1);
+    zsock_set_zap_domain (sub, "bus");
+    zsock_set_subscribe (sub, "");
+    int port = zsock_bind (sub, "tcp://127.0.0.1:*");
+    REQUIRE (port > 0);
+    //  A client that keeps failing: the wrong server key, reconnecting
+    //  every 10 ms
+    zsock_t *pub = zsock_new (ZMQ_PUB);
+    zcert_apply (stranger, pub);
+    zsock_set_curve_serverkey (pub, zcert_public_txt (other_server));
+    zsock_set_reconnect_ivl (pub, 10);
+    ovh_busmonitor_t *monitor = ovh_busmonitor_new (pub, "test-interrupted", false);
+    REQUIRE (monitor);
+    REQUIRE (zsock_connect (pub, "tcp://127.0.0.1:%d", port) == 0);
+    for (int wait = 0; ovh_busmonitor_failed (monitor) == 0 && wait < 100; wait++)
+        zclock_sleep (20);
+    CHECK (ovh_busmonitor_failed (monitor) > 0);
+
+    zsys_interrupted = 1;
+    uint64_t failed = ovh_busmonitor_failed (monitor);
+    uint64_t refused = ovh_busauth_refused (auth);
+    for (int wait = 0; ovh_busmonitor_failed (monitor) < failed + 20 && wait < 150; wait++)
+        zclock_sleep (20);
+    //  Still counted: the monitor reads on. If not, the destroy below
+    //  would hang: stop here instead.
+    REQUIRE (ovh_busmonitor_failed (monitor) >= failed + 20);
+    //  And a stranger is still refused by the handler, not let in
+    char endpoint [64];
+    snprintf (endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", port);
+    s_seen_t seen = s_try (sub, endpoint, stranger, zcert_public_txt (s_server), 600);
+    CHECK (!seen.received);
+    CHECK (ovh_busauth_refused (auth) > refused);
+    ovh_busmonitor_destroy (&monitor);
+    CHECK (monitor == NULL);
+    zsys_interrupted = 0;
+    zsock_destroy (&pub);
+    zsock_destroy (&sub);
+    zcert_destroy (&stranger);
+    zcert_destroy (&other_server);
+}
+
 int
 main (void)
 {
@@ -194,6 +251,7 @@ main (void)
     CHECK (ovh_busauth_new () == NULL);
     test_handshakes (auth);
     test_folder_errors (auth);
+    test_interrupted (auth);
     ovh_busauth_destroy (&auth);
     CHECK (auth == NULL);
     zcert_destroy (&s_server);
