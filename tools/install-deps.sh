@@ -4,7 +4,7 @@
 set -eu
 PACKAGES="build-essential cmake pkg-config clang libclang-rt-14-dev
 libzmq3-dev libczmq-dev libmsgpack-dev libcurl4-openssl-dev libjansson-dev
-libssl-dev libsqlite3-dev libsystemd-dev libmicrohttpd-dev python3 python3-zmq python3-msgpack
+libssl-dev libsqlite3-dev libhttp-parser-dev libsystemd-dev libmicrohttpd-dev python3 python3-zmq python3-msgpack python3-prometheus-client prometheus
 help2man man-db dpkg-dev systemd systemd-container mmdebstrap
 nginx-light wrk curl openssl iproute2 valgrind procps"
 missing=""

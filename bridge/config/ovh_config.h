@@ -94,6 +94,7 @@ typedef struct {
     char *ha_peer;                      //  OVHOOK_HA_PEER: where we hear the peer
     int ha_timeout_ms;                  //  OVHOOK_HA_TIMEOUT (2 s): silence that means peer down
     char *ha_keys;                      //  OVHOOK_HA_KEYS: folder of the peer's public certificate
+    bool http_libcurl;                  //  OVHOOK_HTTP_LIBCURL: no own HTTP/1.1 client (false)
     ovh_buskeys_t *ha_link_keys;        //  bus_key + the peer's key: CURVE on the link, NULL: none
 } ovh_config_t;
 

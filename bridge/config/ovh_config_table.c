@@ -131,6 +131,9 @@ const ovh_config_setting_t ovh_config_settings [S_COUNT] = {
       100, 60000, "Silence from the peer after which a standby takes over." },
     { "OVHOOK_HA_KEYS", "ha-keys", K_FOLDER, FIELD (ha_keys), "DIR", "", "(none)", 0, 0,
       "With OVHOOK_BUS_KEY: folder of the peer's public certificate (CURVE link)." },
+    //  HTTP client
+    { "OVHOOK_HTTP_LIBCURL", "http-libcurl", K_BOOL, FIELD (http_libcurl), "BOOL", "false",
+      "false", 0, 0, "Send to http:// endpoints with libcurl too, not ovhook's own client." },
 };
 
 void
@@ -173,6 +176,9 @@ ovh_config_usage (FILE *file)
         else
         if (id == S_HA)
             fprintf (file, "\nActive/standby pair (docs/ha.md):\n");
+        else
+        if (id == S_HTTP_LIBCURL)
+            fprintf (file, "\nHTTP client (docs/delivery.md):\n");
         char flag [64];
         snprintf (flag, sizeof flag, "%s--%s%s%s", id == S_VERBOSE? "-v, ": "",
                   setting->flag, setting->kind == K_BOOL? "[=": " ", setting->metavar);

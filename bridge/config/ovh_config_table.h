@@ -59,6 +59,7 @@ typedef enum {
     S_LOG_FORMAT, S_LOG_FILE, S_METRICS,
     S_SHARD, S_HTTP_VERSION,
     S_HA, S_HA_BIND, S_HA_PEER, S_HA_TIMEOUT, S_HA_KEYS,
+    S_HTTP_LIBCURL,
     S_COUNT
 } s_id_t;
 

@@ -28,6 +28,8 @@
 #include <sys/epoll.h>
 #include "ovh_log.h"
 #include "ovh_dispatcher_private.h"
+#include "ovh_h1sender.h"
+#include <http_parser.h>
 
 //  Items taken from the feed in one go before the actor looks at curl again
 #define FEED_BATCH      256
@@ -370,10 +372,22 @@ static const ovh_sender_class_t s_curl_sender = {
     .endpoint = ovh_sender_endpoint
 };
 
+//  ovhook's own HTTP/1.1 client where it serves the endpoint (plain http,
+//  a numeric host), libcurl's sender for the rest (ovh_h1sender.h)
 ovh_dispatcher_t *
 ovh_dispatcher_new (ovh_config_t *config, ovh_signer_t *signer, ovh_spool_t *spool,
                     ovh_deadletter_t *deadletter)
 {
+    char reason [160];
+    if (ovh_h1sender_serves (config, reason, sizeof reason)) {
+        ovh_log_info ("delivery: ovhook's HTTP/1.1 client (http-parser %d.%d.%d)",
+                      HTTP_PARSER_VERSION_MAJOR, HTTP_PARSER_VERSION_MINOR,
+                      HTTP_PARSER_VERSION_PATCH);
+        return ovh_dispatcher_new_with (config, signer, spool, deadletter,
+                                        ovh_h1sender_class ());
+    }
+    ovh_log_info ("delivery: libcurl %s (%s)", curl_version_info (CURLVERSION_NOW)->version,
+                  reason);
     return ovh_dispatcher_new_with (config, signer, spool, deadletter, &s_curl_sender);
 }
 

@@ -21,29 +21,6 @@
 //  is where a backlog waits, so the feed stays short
 #define FEED_MAX        4096
 
-//  The sender as the dispatcher drives it: ovh_sender.h's functions, as a
-//  table. It exists so that a unit test can run the dispatcher's real
-//  loop (ordering, retries, breaker, drain, signals) against a stand-in
-//  that finishes transfers as a script says, without HTTP. The bridge's
-//  dispatcher always uses libcurl's sender (ovh_dispatcher_new). Each call
-//  costs one load more than a direct one: a few instructions per event,
-//  next to some 100,000 (callgrind). A stand-in casts its own type to and
-//  from ovh_sender_t: the dispatcher never looks inside.
-typedef struct {
-    ovh_sender_t *(*new) (ovh_config_t *config, ovh_signer_t *signer,
-                          ovh_sender_done_fn *done, void *arg);
-    void (*destroy) (ovh_sender_t **self_p);
-    size_t (*free) (ovh_sender_t *self);
-    size_t (*busy) (ovh_sender_t *self);
-    int (*start) (ovh_sender_t *self, ovh_item_t *item);
-    int (*watch) (ovh_sender_t *self, int epoll_fd);
-    long (*timeout) (ovh_sender_t *self, int64_t now);
-    void (*act) (ovh_sender_t *self, const struct epoll_event *events, int count,
-                 int64_t now);
-    void (*abort) (ovh_sender_t *self);
-    const char *(*endpoint) (ovh_sender_t *self);
-} ovh_sender_class_t;
-
 struct _ovh_dispatcher_t {
     ovh_config_t *config;
     zactor_t *actor;

@@ -313,6 +313,11 @@ ovh_seqtrack_describe (ovh_seq_t verdict, const ovh_event_t *event, uint64_t las
     assert (event && event->type);
     assert (buffer && size > 0);
     *buffer = 0;
+    //  Most messages have nothing to say: no work for them (this runs for
+    //  every message the intake reads)
+    if (verdict != OVH_SEQ_GAP && verdict != OVH_SEQ_JUMP && verdict != OVH_SEQ_RESTART
+    &&  verdict != OVH_SEQ_BACKWARDS && verdict != OVH_SEQ_TOO_OLD)
+        return NULL;
     //  The src is the publisher's text: never written as it came
     char src [204];
     ovh_shown (src, sizeof src, event->src, event->src_size);

@@ -19,7 +19,9 @@
 # instructions as well as in CPU time. With BENCH_METRICS=1 (default 0), the
 # first worker count once more with --metrics on a free port (the
 # Prometheus counters, docs/metrics.md), scraped once during the load, to
-# show what counting costs. BENCH_CALLGRIND_KEEP=DIR keeps the callgrind
+# show what counting costs. With BENCH_LIBCURL=1 (default), every worker count
+# once more with OVHOOK_HTTP_LIBCURL=true: libcurl's sender, side by side with
+# ovhook's own HTTP/1.1 client (the default for http://). BENCH_CALLGRIND_KEEP=DIR keeps the callgrind
 # profiles there (callgrind-<workers>.out). Exit status 2 when a tool is missing or
 # a process would not start; 1 when events were lost; 0 otherwise.
 
@@ -38,6 +40,7 @@ CALLGRIND=${BENCH_CALLGRIND:-1}
 WORKERS=${BENCH_WORKERS:-32 1024}
 CURVE=${BENCH_CURVE:-1}
 METRICS=${BENCH_METRICS:-0}
+LIBCURL=${BENCH_LIBCURL:-1}
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 TICK=$(getconf CLK_TCK)
 
@@ -63,6 +66,7 @@ print (urllib.request.urlopen (sys.argv [1]).read ().split () [7].decode ())' \
         "http://127.0.0.1:$NGINX_PORT/status" 2>/dev/null || echo 0
 }
 cpu_ticks () { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+sys_ticks () { awk '{ print $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
 # nginx as in bench_bridge.sh, with room for 1024 connections and more
 NGINX_PORT=$(free_port)
@@ -78,7 +82,8 @@ if [ "$CURVE" = 1 ]; then
     bench_keys "$BIN" "$DIR"
 fi
 
-# One run: $1 workers, $2 wrapper ("" or callgrind), $3 "curve", "metrics" or nothing.
+# One run: $1 workers, $2 wrapper ("" or callgrind), $3 "curve", "metrics",
+# "libcurl" or nothing.
 # Prints its row.
 LOST=0
 run_once () {
@@ -89,14 +94,17 @@ run_once () {
     if [ "${3:-}" = curve ]; then
         bridge_keys=$CURVE_BRIDGE publish_keys=$CURVE_PUBLISH label="$1-curve"
     fi
-    metrics_port=''
+    metrics_port='' libcurl=false
+    if [ "${3:-}" = libcurl ]; then
+        libcurl=true label="$1-libcurl"
+    fi
     if [ "${3:-}" = metrics ]; then
         metrics_port=$(free_port)
         bridge_keys="--metrics 127.0.0.1:$metrics_port" label="$1-metrics"
     fi
     # shellcheck disable=SC2086
     OPENVIDU_WEBHOOK=true OPENVIDU_WEBHOOK_ENDPOINT="http://127.0.0.1:$NGINX_PORT/hook" \
-        $2 "$BIN/ovhook-bridge" --bus "@$BUS" --workers "$1" --stats-interval 60m $bridge_keys > "$log" 2>&1 &
+        OVHOOK_HTTP_LIBCURL=$libcurl $2 "$BIN/ovhook-bridge" --bus "@$BUS" --workers "$1" --stats-interval 60m $bridge_keys > "$log" 2>&1 &
     BRIDGE_PID=$!
     tries=600
     until grep -q 'ready:' "$log" 2>/dev/null; do
@@ -108,7 +116,7 @@ run_once () {
     done
     sleep 1.2
     before=$(lines "$DIR/hook.log")
-    ticks=$(cpu_ticks "$BRIDGE_PID")
+    ticks=$(cpu_ticks "$BRIDGE_PID") sys=$(sys_ticks "$BRIDGE_PID")
     # shellcheck disable=SC2086
     "$BIN/bench_publish" $publish_keys --bus ">$BUS" --count "$EVENTS" --sessions "$SESSIONS" > "$DIR/publish.txt" 2>&1
     # A scrape costs the bridge too, once: what Prometheus would add every 15 s
@@ -121,7 +129,7 @@ urllib.request.urlopen ("http://127.0.0.1:%s/metrics" % sys.argv [1]).read ()' "
         if [ "$delivered" = "$seen" ]; then still=$((still + 1)); else still=0; seen=$delivered; fi
         sleep 0.2
     done
-    ticks=$(($(cpu_ticks "$BRIDGE_PID") - ticks))
+    ticks=$(($(cpu_ticks "$BRIDGE_PID") - ticks)) sys=$(($(sys_ticks "$BRIDGE_PID") - sys))
     # Memory once everything is delivered: with one session per event
     # (BENCH_SESSIONS = BENCH_EVENTS), state kept per session would show here
     rss=$(awk '/^VmRSS:/ { r = $2 } /^VmHWM:/ { h = $2 } END { printf "%.1f/%.1f", r / 1024, h / 1024 }' \
@@ -132,6 +140,7 @@ urllib.request.urlopen ("http://127.0.0.1:%s/metrics" % sys.argv [1]).read ()' "
     accepts=$(($(accepted) - accepts - 1))           # less our own status request
     LOST=$((LOST + EVENTS - delivered))
     cpu=$(awk -v t="$ticks" -v n="$delivered" -v hz="$TICK" 'BEGIN { printf "%.1f", n ? t * 1e6 / hz / n : 0 }')
+    kernel=$(awk -v t="$sys" -v n="$delivered" -v hz="$TICK" 'BEGIN { printf "%.1f", n ? t * 1e6 / hz / n : 0 }')
     if [ -n "$2" ]; then
         ir=$(sed -n 's/^\(summary\|totals\): *//p' "$DIR/callgrind.out" | head -1)
         printf '%8s %10s %12s %12s   (under callgrind: %s instructions in all)\n' "$label" "$delivered" \
@@ -141,7 +150,7 @@ urllib.request.urlopen ("http://127.0.0.1:%s/metrics" % sys.argv [1]).read ()' "
         [ -n "${BENCH_CALLGRIND_KEEP:-}" ] && cp "$DIR/callgrind.out" "$BENCH_CALLGRIND_KEEP/callgrind-$label.out"
         rm -f "$DIR/callgrind.out"
     else
-        printf '%8s %10s %12s %12s %14s\n' "$label" "$delivered" "$cpu us" "$accepts" "$rss"
+        printf '%8s %10s %12s %12s %14s %12s\n' "$label" "$delivered" "$cpu us" "$accepts" "$rss" "$kernel us"
     fi
 }
 
@@ -149,9 +158,12 @@ echo "== bench_workers: $EVENTS events over $SESSIONS sessions into nginx, full 
 echo "machine: $(nproc) CPUs, $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "bridge:  $BIN/ovhook-bridge ($("$BIN/ovhook-bridge" --version))"
 echo
-echo " workers  delivered  CPU/event  connections  RSS/peak MiB"
+echo " workers  delivered  CPU/event  connections  RSS/peak MiB  of it kernel"
 FIRST=${WORKERS%% *}
-for workers in $WORKERS; do run_once "$workers" ""; done
+for workers in $WORKERS; do
+    run_once "$workers" ""
+    [ "$LIBCURL" = 1 ] && run_once "$workers" "" libcurl
+done
 [ "$CURVE" = 1 ] && run_once "$FIRST" "" curve
 [ "$METRICS" = 1 ] && run_once "$FIRST" "" metrics
 if [ "$CALLGRIND" = 1 ]; then
@@ -159,6 +171,7 @@ if [ "$CALLGRIND" = 1 ]; then
     echo " workers  delivered     Ir/event  connections  (Ir: valgrind --tool=callgrind)"
     for workers in $WORKERS; do
         run_once "$workers" "valgrind -q --tool=callgrind --callgrind-out-file=$DIR/callgrind.out"
+        [ "$LIBCURL" = 1 ] && run_once "$workers" "valgrind -q --tool=callgrind --callgrind-out-file=$DIR/callgrind.out" libcurl
     done
     [ "$CURVE" = 1 ] && run_once "$FIRST" "valgrind -q --tool=callgrind --callgrind-out-file=$DIR/callgrind.out" curve
     [ "$METRICS" = 1 ] && run_once "$FIRST" "valgrind -q --tool=callgrind --callgrind-out-file=$DIR/callgrind.out" metrics

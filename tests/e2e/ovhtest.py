@@ -88,6 +88,25 @@ def split_event (line):
     return topic.encode (), msgpack.packb (obj, use_bin_type=True)
 
 
+def read_request (sock, data=b""):
+    """One HTTP/1.1 request with a Content-Length off a raw socket, after
+    'data' already read: (head, body, bytes read past it), or None when the
+    peer closes first."""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv (65536)
+        if not chunk:
+            return None
+        data += chunk
+    head, data = data.split (b"\r\n\r\n", 1)
+    length = int (re.search (rb"(?im)^content-length: *(\d+)", head).group (1))
+    while len (data) < length:
+        chunk = sock.recv (65536)
+        if not chunk:
+            return None
+        data += chunk
+    return head, data [:length], data [length:]
+
+
 def free_port ():
     """A port nobody listens on now (bind 0, close). Good enough for tests
     that run two at a time."""
@@ -111,6 +130,23 @@ def wait_until (predicate, timeout, what, details=lambda: ""):
 
 # --------------------------------------------------------------------------
 #   HTTP receiver
+
+
+def stacks (pid):
+    """Every thread's stack of a process that does not end (gdb, when the
+    machine has it): what a hang at exit was waiting for"""
+    gdb = shutil.which ("gdb")
+    if not gdb:
+        return ""
+    try:
+        out = subprocess.run ([gdb, "-p", str (pid), "-batch", "-nx",
+                               "-ex", "thread apply all bt"],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return "\n(gdb: %s)" % error
+    lines = [l for l in out.stdout.decode (errors="replace").splitlines ()
+             if l.startswith (("#", "Thread"))]
+    return "\n---- its threads (gdb) ----\n" + "\n".join (lines [:200])
 
 class Request:
     """One request as the receiver saw it."""
@@ -465,8 +501,8 @@ class BridgeProcess:
         try:
             self.code = self.process.wait (timeout * SLOW)
         except subprocess.TimeoutExpired:
-            raise AssertionError ("bridge still running %.1f s later\n%s"
-                                  % (timeout * SLOW, self.show ()))
+            raise AssertionError ("bridge still running %.1f s later\n%s%s"
+                                  % (timeout * SLOW, self.show (), stacks (self.process.pid)))
         _live.discard (self.process)
         return self.code
 

@@ -8,7 +8,6 @@ connection (ovh_bus.h), so while the bridge's reading is paused, a flood
 leaves its RSS under RSS_BOUND (printed)."""
 
 import os
-import re
 import signal
 import socket
 import sys
@@ -73,16 +72,8 @@ class EndlessReceiver:
 
     def _answer (self, connection):
         with connection:
-            data = b""
-            while b"\r\n\r\n" not in data:
-                chunk = connection.recv (65536)
-                if not chunk:
-                    return
-                data += chunk
-            head, body = data.split (b"\r\n\r\n", 1)
-            length = int (re.search (rb"(?i)content-length: *(\d+)", head).group (1))
-            while len (body) < length:
-                body += connection.recv (65536)
+            if not ovhtest.read_request (connection):
+                return
             self.requests += 1
             chunk = b"%x\r\n%s\r\n" % (65536, b"z" * 65536)
             try:

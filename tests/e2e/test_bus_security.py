@@ -125,8 +125,10 @@ class BusSecurityTest (ovhtest.BridgeTestCase):
         keys = curve.python_keys (self.keys, "other-language", src_prefix="py-")
         keys.allow_in (self.allow)
         publisher = curve.curve_publisher (self, connect, keys, server.public, TOPICS)
-        publisher.send_line (line ("ses_interop"), {"src": "py-1", "seq": 1})
+        #   The refused one first: one connection keeps order, so once the
+        #   good one is delivered the bridge has counted the refused one
         publisher.send_line (line ("ses_spoof"), {"src": "media-9", "seq": 1})
+        publisher.send_line (line ("ses_interop"), {"src": "py-1", "seq": 1})
         receiver.wait_for (1, log=bridge.show)
         stats, handshakes, log = self.stop (bridge)
         self.assertEqual ([r.body for r in receiver.requests], [line ("ses_interop")])
@@ -201,9 +203,11 @@ class BusSecurityTest (ovhtest.BridgeTestCase):
         for keys in (media, bare, relay):
             keys.allow_in (self.allow)
         one = curve.curve_publisher (self, connect, media, server.public, TOPICS)
-        one.send_line (line ("ses_owned"), {"src": "media-1/a", "seq": 1})
+        #   On each connection a delivered event comes last, so waiting for
+        #   the deliveries waits for every refusal before it too
         one.send_line (line ("ses_spoofed"), {"src": "media-2/a", "seq": 1})
         one.send_line (line ("ses_prefix_only"), {"src": "media-1", "seq": 1})
+        one.send_line (line ("ses_owned"), {"src": "media-1/a", "seq": 1})
         two = curve.curve_publisher (self, connect, bare, server.public, TOPICS)
         two.send_line (line ("ses_bare_envelope"), {"src": "media-1/a", "seq": 2})
         two.send_line (line ("ses_bare_no_envelope"), False)

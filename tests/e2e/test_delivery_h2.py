@@ -250,7 +250,12 @@ class H2Test (ovhtest.BridgeTestCase):
         #   lines if more (a local run once saw 224 duplicates for 223 error
         #   lines)
         attempts = ovhtest.parse_stopped (log) ["extra"].get ("failed attempts", len (failed))
-        self.assertLessEqual (twice, max (attempts, len (failed)) + resent,
+        #   And libcurl re-sends by itself, unlogged, the streams a GOAWAY
+        #   cut (nginx sends one per 1,000 requests): one of those the
+        #   server had already taken makes a duplicate nobody logged (CI
+        #   saw 8 duplicates for 7 failed attempts): allowed, one per GOAWAY
+        goaways = events // 1000
+        self.assertLessEqual (twice, max (attempts, len (failed)) + resent + goaways,
                               "\n".join (failed [:5]))
         #   Only the answers libcurl lost are failures: 5 to 14 in 20,000 on
         #   a quiet machine, 295 at a load average of 5; a stream reset after

@@ -439,6 +439,10 @@ static const s_error_case_t s_error_cases [] = {
       { BUS_ALLOW "@PUB@. Is not a readable folder: Not a folder" } },
     { { "--bus-insecure=yes" }, {0}, NULL,
       { "Property OVHOOK_BUS_INSECURE=yes. Is not a boolean (true or false)" } },
+    { {0}, { "OVHOOK_HTTP_LIBCURL=1" }, NULL,
+      { "Property OVHOOK_HTTP_LIBCURL=1. Is not a boolean (true or false)" } },
+    { { "--http-libcurl=yes" }, {0}, NULL,
+      { "Property OVHOOK_HTTP_LIBCURL=yes. Is not a boolean (true or false)" } },
     { { "--bus-allow", "@ALLOW@", "--bus-server-key", "@PUB@" }, {0}, NULL,
       { BUS_ALLOW "@ALLOW@. " NEEDS_KEY, BUS_SERVER "@PUB@. " NEEDS_KEY } },
     //  A key that does not load is said once: not "needs OVHOOK_BUS_KEY" too
@@ -734,6 +738,7 @@ s_test_defaults (void)
     CHECK (config->metrics == NULL);
     CHECK (config->shard.index == 0 && config->shard.count == 1);
     CHECK (config->http_version == OVH_HTTP_1_1);
+    CHECK (!config->http_libcurl);
     char *printed = s_print (config);
     CHECK_STR (printed,
         "OPENVIDU_WEBHOOK=false\n"
@@ -783,7 +788,8 @@ s_test_defaults (void)
         "OVHOOK_HA_BIND=\n"
         "OVHOOK_HA_PEER=\n"
         "OVHOOK_HA_TIMEOUT=2s\n"
-        "OVHOOK_HA_KEYS=\n");
+        "OVHOOK_HA_KEYS=\n"
+        "OVHOOK_HTTP_LIBCURL=false\n");
     free (printed);
     ovh_config_destroy (&config);
 }

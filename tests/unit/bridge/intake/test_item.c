@@ -57,6 +57,18 @@ test_item_ids (void)
     CHECK (strlen (random1->id) == 36 && strncmp (random1->id, "evt_", 4) == 0);
     CHECK (strspn (random1->id + 4, "0123456789abcdef") == 32);
     CHECK (strcmp (random1->id, random2->id) != 0);
+    //  Across several batches of 64 (one getrandom each): never twice
+    zhashx_t *seen = zhashx_new ();
+    size_t repeated = 0;
+    for (int index = 0; index < 1000; index++) {
+        ovh_item_t *item = ovh_item_new (&event);
+        CHECK (item && strspn (item->id + 4, "0123456789abcdef") == 32);
+        if (item && zhashx_insert (seen, item->id, (void *) 1))
+            repeated++;
+        ovh_item_destroy (&item);
+    }
+    CHECK (repeated == 0 && zhashx_size (seen) == 1000);
+    zhashx_destroy (&seen);
     CHECK (random1->accepted_ms > 1700000000000LL);
     //  Restored items keep what they were given
     ovh_item_t *restored = ovh_item_restore (ovh_catalog_at (1), "evt_x", "k", 1, "{\"a\":1}", 7,
