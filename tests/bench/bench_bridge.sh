@@ -27,6 +27,11 @@
 #      with CURVE on the bus (keys from ovhook-keygen; the bridge binds with
 #      --bus-key/--bus-allow, bench_publish connects with --bus-key/
 #      --bus-server-key), and the ratio CURVE/plaintext;
+#   5c. with BENCH_NODE=1 (default when node and tests/bench/node_peer/
+#      node_modules are there: `npm ci` in that folder installs them): after
+#      each round of 2, the same round with the Node peer (node_peer/peer.js:
+#      zeromq.js + msgpackr + undici doing the bridge's job) in the bridge's
+#      place, and the ratio bridge/Node;
 #   6. with BENCH_SPOOL=1: recovery: BENCH_RECOVERY_EVENTS (100000) published
 #      while the endpoint's port is closed, into a bridge with --spool; once
 #      the spool holds them all, the bridge is stopped (BENCH_RECOVERY_SIGNAL,
@@ -67,6 +72,16 @@ CURVE=${BENCH_CURVE:-1}
 RECOVERY_EVENTS=${BENCH_RECOVERY_EVENTS:-100000}
 RECOVERY_SIGNAL=${BENCH_RECOVERY_SIGNAL:-TERM}
 BRIDGE_ARGS=${BENCH_BRIDGE_ARGS:-}
+NODE_PEER=$HERE/node_peer
+NODE=${BENCH_NODE:-auto}
+if [ "$NODE" = auto ]; then
+    NODE=0
+    command -v node >/dev/null && [ -d "$NODE_PEER/node_modules" ] && NODE=1
+fi
+if [ "$NODE" = 1 ] && ! { command -v node >/dev/null && [ -d "$NODE_PEER/node_modules" ]; }; then
+    echo "bench: BENCH_NODE=1 needs node and the peer's packages (cd $NODE_PEER && npm ci)" >&2; exit 2
+fi
+PEER=bridge
 PYTHON=/usr/bin/python3
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
@@ -147,10 +162,15 @@ start_bridge () {
     BUS_PORT=$(free_port)
     BUS="tcp://127.0.0.1:$BUS_PORT"
     BRIDGE_LOG=$DIR/bridge-$2.log
+    if [ "$PEER" = node ]; then
+        node "$NODE_PEER/peer.js" --bus "$BUS" --endpoint "$1" --workers "$WORKERS" \
+            > "$BRIDGE_LOG" 2>&1 &
+    else
     # shellcheck disable=SC2086
     OPENVIDU_WEBHOOK=true OPENVIDU_WEBHOOK_ENDPOINT="$1" \
         "$BIN/ovhook-bridge" --bus "@$BUS" --workers "$WORKERS" --stats-interval 60m \
         $BRIDGE_ARGS ${3:-} > "$BRIDGE_LOG" 2>&1 &
+    fi
     BRIDGE_PID=$!
     if ! wait_for "$BRIDGE_LOG" 'ready:' 10 "$BRIDGE_PID"; then
         echo "bench: the bridge did not start:" >&2
@@ -279,6 +299,10 @@ full_round () {
 CEILINGS='' RATES_E2E='' RSS_LIST='' BRIDGE_CPU='' WRK_CPU='' LOST_TOTAL=0 BUS_REORDERS=0
 SPOOL_RATES='' SPOOL_RATIOS='' SPOOL_RSS='' SPOOL_CPU='' SPOOL_FULL_RATE=''
 CURVE_RATES='' CURVE_RATIOS='' CURVE_CPU=''
+NODE_RATES='' NODE_RATIOS='' NODE_CPU='' NODE_RSS=''
+[ "$NODE" = 1 ] && echo "node rounds: the same load into the Node peer ($(node --version);" \
+    "$(cd "$NODE_PEER" && node -p 'const v = (n) => JSON.parse(require("fs").readFileSync("node_modules/" + n + "/package.json")).version;
+        ["zeromq", "msgpackr", "undici"].map((n) => n + " " + v(n)).join(", ")')), right after each round without"
 if [ "$CURVE" = 1 ]; then
     bench_keys "$BIN" "$DIR"
     echo "curve rounds: the same load with CURVE on the bus (keys in $DIR/keys), right after each round without"
@@ -319,6 +343,16 @@ while [ $round -le "$LAST_ROUND" ]; do
             CURVE_RATIOS="$CURVE_RATIOS $(awk -v a="$rate" -v b="$plain" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }')"
         fi
         echo "         curve/plaintext this round: $(echo "$CURVE_RATIOS" | awk '{ print $NF }')"
+    fi
+    if [ "$NODE" = 1 ]; then
+        PEER=node
+        full_round "$round-node" '' 0
+        PEER=bridge
+        if [ "$rss_kib" -gt 0 ]; then
+            NODE_RATES="$NODE_RATES $rate" NODE_CPU="$NODE_CPU $cpu" NODE_RSS="$NODE_RSS $rss_kib"
+            NODE_RATIOS="$NODE_RATIOS $(awk -v a="$plain" -v b="$rate" 'BEGIN { printf "%.2f", (b > 0) ? a / b : 0 }')"
+        fi
+        echo "         bridge/node this round: $(echo "$NODE_RATIOS" | awk '{ print $NF }')"
     fi
     if [ "$SPOOL" = 1 ]; then
         no_spool=$plain
@@ -516,6 +550,13 @@ if [ -n "$CURVE_RATES" ]; then
     echo "with CURVE on the bus:        $(echo "$CURVE_RATES" | median) events/s; curve/plaintext $CURVE_RATIO" \
          "(median of the rounds' ratios: $(echo "$CURVE_RATIOS" | tr -s ' ' | sed 's/^ //'); $(verdict "$CURVE_RATIO" 0.9 1) >= 0.9);" \
          "bridge CPU per event with CURVE $(echo "$CURVE_CPU" | median) us"
+fi
+if [ -n "$NODE_RATES" ]; then
+    NODE_RATIO=$(echo "$NODE_RATIOS" | median)
+    echo "Node peer:                    $(echo "$NODE_RATES" | median) events/s; bridge/node $NODE_RATIO" \
+         "(median of the rounds' ratios: $(echo "$NODE_RATIOS" | tr -s ' ' | sed 's/^ //'); $(verdict "$NODE_RATIO" 2 1) >= 2);" \
+         "Node CPU per event $(echo "$NODE_CPU" | median) us;" \
+         "peak RSS $(echo "$NODE_RSS" | tr ' ' '\n' | sort -n | tail -n 1 | awk '{ printf "%.1f", $1 / 1024 }') MiB"
 fi
 [ -n "$REC_SUMMARY" ] && echo "recovery:                     $REC_SUMMARY"
 if [ -n "$E2E" ]; then
