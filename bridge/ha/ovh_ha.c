@@ -233,6 +233,12 @@ s_actor (zsock_t *pipe, void *arg)
     ovh_log_info ("ha: %s of a pair, hearing the peer at %s, heard at %s, timeout %d ms",
                   ha->config->ha, ha->config->ha_peer, ha->config->ha_bind, timeout);
     zpoller_t *poller = zpoller_new (pipe, ha->sub, NULL);
+    //  Through SIGINT/SIGTERM until destroyed, which the bridge does after
+    //  its drain: the active goes on heartbeating and telling what it
+    //  finished while it drains, so the standby takes over after it ended
+    //  and sends none of that again (docs/ha.md)
+    if (poller)
+        zpoller_set_nonstop (poller, true);
     while (poller) {
         now = zclock_mono ();
         int64_t next = self.next_flush < self.next_heartbeat? self.next_flush

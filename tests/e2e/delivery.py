@@ -255,16 +255,23 @@ class _FastProtocol (asyncio.Protocol):
             self.buffer = self.buffer [end + 4 + length:]
             status = self.owner._arrive (Hit (headers.get ("webhook-id"), body, time.monotonic (),
                                               headers if self.owner.keep_headers else None))
-            self.transport.write (b"HTTP/1.1 %d X\r\nContent-Length: 0\r\n\r\n" % status)
+            answer = b"HTTP/1.1 %d X\r\nContent-Length: 0\r\n\r\n" % status
+            if self.owner.delay:
+                self.owner._loop.call_later (self.owner.delay, self.transport.write, answer)
+            else:
+                self.transport.write (answer)
 
 
 class FastReceiver:
     """HTTP/1.1 keep-alive server on 127.0.0.1 (asyncio, one thread) that
     answers 'status' (200) to everything and records Hit objects. For bulk
-    tests only: no delays, no TLS, Content-Length bodies."""
+    tests only: no TLS, Content-Length bodies; 'delay' holds every answer
+    that many seconds (one request at a time per connection, as the bridge
+    sends them)."""
 
-    def __init__ (self, port=0, status=200, keep_headers=False):
+    def __init__ (self, port=0, status=200, keep_headers=False, delay=0):
         self.status = status
+        self.delay = delay
         self.keep_headers = keep_headers
         self.hits = []
         self.connections = 0

@@ -229,6 +229,41 @@ class HaPairTest (ovhtest.BridgeTestCase):
                "(%.1f per event)" % (told.group (1), told.group (2), told.group (3),
                                      int (told.group (3)) / int (told.group (1))))
 
+    def test_stopped_active_drains_then_hands_over (self):
+        #   SIGTERM to the active while it has a queue: it keeps the link
+        #   up (heartbeats, finished events) through its drain, so the
+        #   standby takes over only after it ended, and sends again none
+        #   of what the active delivered while draining. Answers held 50
+        #   ms over 8 workers: 400 events take the active some 2.5 s, past
+        #   the standby's 2 s timeout
+        self.receiver.delay = 0.05
+        primary, backup = self.start_pair ()
+        events = delivery.bulk_events (400, SESSIONS, TOPICS)
+        self.publisher.send_many (events)
+        ovhtest.wait_until (lambda: self.receiver.count () >= 40, 10, "40 deliveries")
+        code, log = primary.stop ()
+        self.assertEqual (code, 0, log)
+        stats = ovhtest.parse_stopped (log)
+        #   It drained: everything it accepted was delivered, by itself
+        self.assertEqual (stats ["delivered"], len (events), log)
+        self.assertIn ("ha: told the peer of", log)
+        #   The standby let go of all of it: the active told it through
+        #   the drain, and its last flush went out as it ended
+        self.wait_gauges ("backup", role=0, held_events=0)
+        #   Events after the stop make it take over (Binary Star: a
+        #   standby takes over only when clients still come)
+        self.receiver.delay = 0
+        more = delivery.bulk_events (20, SESSIONS, TOPICS)
+        self.publisher.send_many (more)
+        backup.wait_log (r"taking over \(failover\).*now active", 10, "the takeover")
+        extra = self.check_delivery (len (events) + len (more), backup.show)
+        print ("\nactive stopped with a queue: %d events, %d duplicates" % (len (events), extra))
+        #   At most what the active finished in its last 20 ms and could
+        #   not tell: its last flush goes out as it ends
+        self.assertLessEqual (extra, WORKERS, backup.show ())
+        code, log = backup.stop ()
+        self.assertEqual (code, 0, log)
+
     def test_split_brain_heals (self):
         """The link fails while both live (the primary frozen with SIGSTOP
         past the timeout: the backup hears nothing and takes over); when it
