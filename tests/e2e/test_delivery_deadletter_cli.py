@@ -260,18 +260,24 @@ class DeadLetterCliTest (ovhtest.BridgeTestCase):
                           b"".join (l for l in lines if json.loads (l) ["id"] in
                                     [x ["id"] for x in left]))
 
-    def busy_bridge (self, store, total=600):
+    def busy_bridge (self, store, total=600, turn=None):
         """A bridge on 'store' whose receiver answers 404, and a thread
-        that publishes 'total' events to it, 25 every 50 ms."""
+        that publishes 'total' events to it, 25 every 50 ms; or, given
+        the threading.Event 'turn', 100 at a time, each batch after the
+        caller set it (its purge ran between two batches, however slow
+        the machine)."""
         receiver, bridge, xpub = self.bridge_setup (lambda request: 404, args=list (store) + [
             "--breaker-threshold", "0"])
         publisher = delivery.SeqPublisher (xpub, "busy-test/%d" % os.getpid ())
 
         def publish ():
             for index in range (total):
+                if turn and index % 100 == 0 and index:
+                    turn.wait (30)
+                    turn.clear ()
                 publisher.send ("signalSent" if index % 3 else "sessionCreated",
                                 {"timestamp": index, "sessionId": "ses_%d" % (index % 7)})
-                if index % 25 == 24:
+                if index % 25 == 24 and not turn:
                     time.sleep (0.05)
         thread = threading.Thread (target=publish)
         thread.start ()
@@ -287,7 +293,8 @@ class DeadLetterCliTest (ovhtest.BridgeTestCase):
         under an exclusive one)."""
         store = ["--dead-letter", os.path.join (self.tmp, "d.jsonl")]
         total = 600
-        receiver, bridge, thread = self.busy_bridge (store, total)
+        turn = threading.Event ()
+        receiver, bridge, thread = self.busy_bridge (store, total, turn)
         purged = rounds = during = 0
         while thread.is_alive () or rounds < during + 2:
             during += thread.is_alive ()
@@ -296,6 +303,7 @@ class DeadLetterCliTest (ovhtest.BridgeTestCase):
             self.assertEqual (code, 0, (out, err))
             purged += int (out.split () [1])
             rounds += 1
+            turn.set ()                 #   the next batch may come
         self.assertGreaterEqual (during, 3, "purges while the bridge wrote")
         receiver.wait_for (total, timeout=30, log=bridge.show)
         ovhtest.wait_until (lambda: purged + dead_count (store) >= total, 10,
