@@ -137,7 +137,8 @@ s_start (ovh_dispatcher_t *self, ovh_item_t *item)
     }
 }
 
-//  Start as many transfers as the workers, the breaker and the queue allow:
+//  Start as many transfers as the workers, the limiter (fewer when the
+//  endpoint only queues them), the breaker and the queue allow:
 //  due retries first, then ready keys. While the circuit is open, the probe
 //  is the next of those, or else the retry due soonest: probes keep their
 //  own pace, not the events' backoff.
@@ -150,11 +151,16 @@ s_dispatch (ovh_dispatcher_t *self, int64_t now)
     if (self->backlog)
         ovh_backlog_write_receipts (self->backlog);
     bool gated = atomic_load_explicit (&self->gate_closed, memory_order_acquire);
-    while (!gated && self->sender_class->free (self->sender) > 0) {
+    while (!gated) {
         int64_t next = ovh_schedule_next (self->schedule);
         bool due = next >= 0 && next <= now;
         bool open = ovh_breaker_open (self->breaker);
         if (!due && !ovh_lanes_has_ready (self->lanes) && !(open && next >= 0))
+            break;
+        //  Work waits: the limiter learns whether it held it back (it is
+        //  never above the workers, so it holds back whenever they are busy)
+        if (!ovh_limiter_allows (self->limiter, self->sender_class->busy (self->sender))
+        ||  self->sender_class->free (self->sender) == 0)
             break;
         if (!ovh_breaker_allows (self->breaker, now, self->sender_class->busy (self->sender)))
             break;
@@ -166,6 +172,8 @@ s_dispatch (ovh_dispatcher_t *self, int64_t now)
     }
     //  Once per loop, for the metrics (workers busy, the memory queue)
     atomic_store_explicit (&self->busy, self->sender_class->busy (self->sender),
+                           memory_order_relaxed);
+    atomic_store_explicit (&self->limit, ovh_limiter_limit (self->limiter),
                            memory_order_relaxed);
     atomic_store_explicit (&self->lane_items, ovh_lanes_items (self->lanes),
                            memory_order_relaxed);
@@ -428,6 +436,8 @@ ovh_dispatcher_new_with (ovh_config_t *config, ovh_signer_t *signer, ovh_spool_t
     //  Probes start at the first retry delay and back off to the cap
     self->breaker = ovh_breaker_new (config->breaker_threshold, config->retry_initial_ms,
                                      config->retry_max_ms);
+    self->limiter = ovh_limiter_new ((size_t) config->workers);
+    atomic_init (&self->limit, (uint64_t) config->workers);
     //  Room for everything the queue's counts let the intake hand over
     //  (the spool's FEED_MAX with a spool), plus the last item posted at
     //  shutdown without a check; at most 64 Ki slots (512 KiB): past that,
@@ -436,7 +446,7 @@ ovh_dispatcher_new_with (ovh_config_t *config, ovh_signer_t *signer, ovh_spool_t
     capacity = capacity < 65535 ? capacity + 1 : 65536;
     self->feed = ovh_feed_new (capacity);
     if (!self->sender || !self->lanes || !self->schedule || !self->breaker
-    ||  !self->feed || (spool && !self->backlog)
+    ||  !self->limiter || !self->feed || (spool && !self->backlog)
     ||  (config->ha && (!self->hold || !self->let_go))) {
         ovh_dispatcher_destroy (&self);
         return NULL;
@@ -497,6 +507,14 @@ ovh_dispatcher_destroy (ovh_dispatcher_t **self_p)
     ovh_hold_destroy (&self->hold);
     zlistx_destroy (&self->let_go);
     ovh_breaker_destroy (&self->breaker);
+    //  The actor has ended: its limiter can be read here
+    if (self->limiter && ovh_limiter_changes (self->limiter))
+        ovh_log_info ("delivery: requests in flight were limited to as few as %zu of %d "
+                      "workers, where the endpoint only queued more (%" PRIu64 " changes, "
+                      "%zu at the end)", ovh_limiter_lowest (self->limiter),
+                      self->config->workers, ovh_limiter_changes (self->limiter),
+                      ovh_limiter_limit (self->limiter));
+    ovh_limiter_destroy (&self->limiter);
     self->sender_class->destroy (&self->sender);
     //  After the sender: its sockets left the set as curl closed them
     if (self->epoll_fd >= 0)

@@ -123,6 +123,10 @@ const ovh_dispatch_counters_t *
 //  Events and attempts in flight now (workers busy), from any thread
 uint64_t
     ovh_dispatcher_busy (ovh_dispatcher_t *self);
+//  Requests that may be in flight now: --workers, or fewer while the
+//  endpoint only queues more (ovh_limiter.h), from any thread
+uint64_t
+    ovh_dispatcher_limit (ovh_dispatcher_t *self);
 //  Events in memory and their bytes (in flight included), from any
 //  thread: without a spool, what the queue's capacity counts; with one,
 //  the part of the spool loaded in memory

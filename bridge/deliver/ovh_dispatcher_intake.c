@@ -172,6 +172,13 @@ ovh_dispatcher_busy (ovh_dispatcher_t *self)
     return atomic_load_explicit (&self->busy, memory_order_relaxed);
 }
 
+uint64_t
+ovh_dispatcher_limit (ovh_dispatcher_t *self)
+{
+    assert (self);
+    return atomic_load_explicit (&self->limit, memory_order_relaxed);
+}
+
 void
 ovh_dispatcher_memory (ovh_dispatcher_t *self, uint64_t *items, uint64_t *bytes)
 {

@@ -174,6 +174,10 @@ void
 ovh_dispatcher_done (void *arg, ovh_item_t *item, const ovh_result_t *result)
 {
     ovh_dispatcher_t *self = (ovh_dispatcher_t *) arg;
+    //  An answer's time tells how the endpoint queues; a connection's
+    //  failure says nothing of it
+    if (result->status > 0)
+        ovh_limiter_sample (self->limiter, result->usecs);
     if (result->status >= OVH_STATUS_FIRST && result->status < OVH_STATUS_FIRST + OVH_STATUSES)
         atomic_fetch_add_explicit (&self->counters.statuses [result->status - OVH_STATUS_FIRST],
                                    1, memory_order_relaxed);

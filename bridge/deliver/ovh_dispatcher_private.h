@@ -14,6 +14,7 @@
 #include "ovh_feed.h"
 #include "ovh_hold.h"
 #include "ovh_lanes.h"
+#include "ovh_limiter.h"
 #include "ovh_schedule.h"
 #include "ovh_sender.h"
 
@@ -36,6 +37,7 @@ struct _ovh_dispatcher_t {
     ovh_lanes_t *lanes;
     ovh_schedule_t *schedule;       //  items waiting for a retry
     ovh_breaker_t *breaker;
+    ovh_limiter_t *limiter;         //  requests in flight: up to --workers
     ovh_spool_t *spool;             //  NULL: no spool
     ovh_backlog_t *backlog;         //  with a spool
     ovh_deadletter_t *deadletter;   //  NULL: no dead-letter file
@@ -53,6 +55,7 @@ struct _ovh_dispatcher_t {
     ovh_dispatch_counters_t counters;   //  delivered, dead, failed by type; statuses
     atomic_uint_least64_t failed_attempts;
     atomic_uint_least64_t busy;         //  transfers running
+    atomic_uint_least64_t limit;        //  the limiter's, for the metrics
     atomic_uint_least64_t lane_items;   //  in memory (lanes and retries), and their bytes
     atomic_uint_least64_t lane_bytes;
     atomic_bool circuit_open;

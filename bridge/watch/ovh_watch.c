@@ -22,7 +22,7 @@ struct _ovh_watch_t {
     uint64_t dead_at_start;         //  dead letters in the spool at start
     //  Gauges set at scrape time
     ovh_metric_t *lost, *queue_events, *queue_bytes, *spool_events, *spool_bytes,
-                 *dead_letters, *breaker_open, *workers_busy;
+                 *dead_letters, *breaker_open, *workers_busy, *workers_limit;
     //  Label values
     const char *types [OVH_INTAKE_TYPES];
     const char *reasons [OVH_DROP_REASONS];
@@ -100,6 +100,7 @@ s_collect (void *arg)
     ovh_metric_set (self->dead_letters, 0, (int64_t) (self->dead_at_start + stats.dead));
     ovh_metric_set (self->breaker_open, 0, ovh_dispatcher_circuit_open (self->dispatcher));
     ovh_metric_set (self->workers_busy, 0, (int64_t) ovh_dispatcher_busy (self->dispatcher));
+    ovh_metric_set (self->workers_limit, 0, (int64_t) ovh_dispatcher_limit (self->dispatcher));
     if (self->ha) {
         ovh_metric_set (self->ha_role, 0, ovh_ha_role (self->ha));
         ovh_metric_set (self->ha_peer_up, 0, ovh_ha_peer_up (self->ha));
@@ -222,9 +223,11 @@ s_add_gauges (ovh_watch_t *self, char *error, size_t size)
     self->breaker_open = GAUGE ("ovhook_breaker_open", "1 while the circuit breaker is "
                                 "open (deliveries paused), else 0.");
     self->workers_busy = GAUGE ("ovhook_workers_busy", "Requests in flight now.");
+    self->workers_limit = GAUGE ("ovhook_workers_limit", "Requests allowed in flight now: "
+                                 "--workers, or fewer while the endpoint only queues more.");
     if (!info || !workers || !capacity || !capacity_bytes || !self->lost || !self->queue_events
     ||  !self->queue_bytes || !self->spool_events || !self->spool_bytes || !self->dead_letters
-    ||  !self->breaker_open || !self->workers_busy)
+    ||  !self->breaker_open || !self->workers_busy || !self->workers_limit)
         return -1;
     if (self->ha) {
         self->ha_role = GAUGE ("ovhook_ha_role", "One of an active/standby pair: 1 while "

@@ -10,10 +10,14 @@ several curl multi handles (shards): all of them run at once, one poll set
 and one timeout serve them all, and a new transfer goes to the shard whose
 connection just came free, so that sharding opens no extra connections.
 Idle connections the endpoint closes leave the epoll set at their first
-event, without a busy loop."""
+event, without a busy loop. Against an endpoint that answers one request
+after another, 1,024 workers are brought down to 32 in flight (the
+limiter, docs/delivery.md), and not against one that answers in
+parallel."""
 
 import collections
 import os
+import re
 import sys
 import time
 
@@ -116,6 +120,33 @@ class WorkersTest (ovhtest.BridgeTestCase):
         self.assertLess (last.time - sent, hold / 2)
         code, log = bridge.stop ()
         self.assertEqual (code, 0, log [-3000:])
+
+    def test_1024_workers_limited_at_a_queueing_endpoint (self):
+        #   One thread answers at once, one request after another: 1,024
+        #   requests in flight wait in its queue and answer no sooner than
+        #   a few dozen. The limiter brings those in flight down towards
+        #   32 (the slow receiver above, answering in parallel, keeps 512
+        #   and more)
+        receiver = delivery.FastReceiver ()
+        self.addCleanup (receiver.stop)
+        bind, connect = self.bus ()
+        bridge = self.start_bridge (self.webhook_env (receiver.url (), bind),
+                                    ["--workers", "1024"])
+        events = 30000
+        lines = delivery.bulk_lines (events, 2000)
+        code, out, err = ovhtest.test_publish (">" + connect, lines, timeout=60)
+        self.assertEqual (code, 0, err)
+        ovhtest.wait_until (lambda: receiver.count () >= events, 120 * ovhtest.SLOW,
+                            "%d requests" % events, bridge.show)
+        code, log = bridge.stop ()
+        self.assertEqual (code, 0, log [-3000:])
+        stats = ovhtest.parse_stopped (log)
+        self.assertEqual ((stats ["received"], stats ["delivered"]), (events, events))
+        found = re.search (r"requests in flight were limited to as few as (\d+) of 1024 workers",
+                           log)
+        self.assertTrue (found, log [-3000:])
+        print ("\n1024 workers, queueing endpoint: limited to as few as %s" % found.group (1))
+        self.assertLessEqual (int (found.group (1)), 100)
 
     def test_32_workers_full_speed_connections (self):
         #   One shard, as before sharding: no more connections than workers

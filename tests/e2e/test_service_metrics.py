@@ -135,6 +135,8 @@ class MetricsTest (ovhtest.BridgeTestCase):
         self.assertEqual (value (samples, "ovhook_queue_events"), 0)
         self.assertEqual (value (samples, "ovhook_breaker_open"), 0)
         self.assertEqual (value (samples, "ovhook_workers_busy"), 0)
+        #   Never under --workers with 32 or fewer (ovh_limiter.h)
+        self.assertEqual (value (samples, "ovhook_workers_limit"), value (samples, "ovhook_workers"))
         self.assertEqual (value (samples, "ovhook_build_info", version=ovhtest.project_version ()), 1)
         self.assertGreater (value (samples, "process_resident_memory_bytes"), 1 << 20)
         self.assertGreater (value (samples, "process_open_fds"), 3)
