@@ -68,10 +68,9 @@ print (urllib.request.urlopen (sys.argv [1]).read ().split () [7].decode ())' \
 cpu_ticks () { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 sys_ticks () { awk '{ print $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
-# nginx as in bench_bridge.sh, with room for 1024 connections and more
+# nginx as in bench_bridge.sh (room for 4,096 connections)
 NGINX_PORT=$(free_port)
-sed -e "s|@DIR@|$DIR|g" -e "s|@PORT@|$NGINX_PORT|g" \
-    -e "s|worker_connections 1024;|worker_connections 4096;|" "$HERE/nginx.conf.in" > "$DIR/nginx.conf"
+sed -e "s|@DIR@|$DIR|g" -e "s|@PORT@|$NGINX_PORT|g" "$HERE/nginx.conf.in" > "$DIR/nginx.conf"
 "$NGINX" -p "$DIR" -e "$DIR/error.log" -c "$DIR/nginx.conf" > "$DIR/nginx.out" 2>&1 &
 NGINX_PID=$!
 sleep 0.5
