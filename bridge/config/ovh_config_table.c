@@ -41,8 +41,7 @@ const ovh_config_setting_t ovh_config_settings [S_COUNT] = {
       "@" OVH_BUS_ENDPOINT, 0, 0,
       "ZeroMQ endpoints to read events from: @ binds, > connects, commas between." },
     { "OVHOOK_WORKERS", "workers", K_INT, FIELD (workers), "N", "32", "32", 1, 1024,
-      "Requests in flight at most (one per ordering key at a time; above 32, fewer while "
-      "the endpoint only queues more)." },
+      "Requests in flight at most (above 32: fewer if the endpoint queues)." },
     { "OVHOOK_QUEUE_EVENTS", "queue-events", K_INT, FIELD (queue_events), "N", "65536",
       "65536", 1, 16 * MIB, "Events waiting for delivery at most; when full, the bus is not read." },
     { "OVHOOK_QUEUE_BYTES", "queue-bytes", K_SIZE, FIELD (queue_bytes), "SIZE", "8M", "8M",
