@@ -17,7 +17,9 @@
 #      then the same load once more into bench_receiver, which checks each
 #      session's order (nginx cannot);
 #   3. latency publish -> arrival at bench_receiver (p50/p99/max) at steady
-#      rates, and per-session order (violations must be 0);
+#      rates, and per-session order (violations must be 0); beside each
+#      run, bench_hiccup (a process that only sleeps) shows how late the
+#      machine itself woke it;
 #   4. the bridge's peak RSS (VmHWM) in the full-speed runs, and CPU time per
 #      event of the bridge and of nginx (from /proc);
 #   5. with BENCH_SPOOL=1 (default): after each round of 2, the same round
@@ -85,7 +87,7 @@ PEER=bridge
 PYTHON=/usr/bin/python3
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
-for tool in "$BIN/ovhook-bridge" "$BIN/bench_publish" "$BIN/bench_receiver" "$NGINX" "$PYTHON"; do
+for tool in "$BIN/ovhook-bridge" "$BIN/bench_publish" "$BIN/bench_receiver" "$BIN/bench_hiccup" "$NGINX" "$PYTHON"; do
     [ -x "$tool" ] || { echo "bench: missing $tool (build first; apt-get install nginx-light wrk)" >&2; exit 2; }
 done
 for tool in wrk curl; do
@@ -96,12 +98,12 @@ if [ "${BENCH_PERF:-0}" = 1 ] && ! command -v perf >/dev/null; then
 fi
 
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/bench-bridge.XXXXXX") && cd "$DIR" || exit 2
-NGINX_PID='' BRIDGE_PID='' RECEIVER_PID='' PERF_PID='' CHILD_PID='' REC_NGINX_PID=''
+NGINX_PID='' BRIDGE_PID='' RECEIVER_PID='' PERF_PID='' CHILD_PID='' REC_NGINX_PID='' HICCUP_PID=''
 
 # shellcheck disable=SC2317  # called by the trap
 cleanup () {
     trap - EXIT INT TERM
-    stop "$CHILD_PID" "$PERF_PID" "$RECEIVER_PID" "$BRIDGE_PID" "$NGINX_PID" "$REC_NGINX_PID"
+    stop "$CHILD_PID" "$PERF_PID" "$RECEIVER_PID" "$BRIDGE_PID" "$NGINX_PID" "$REC_NGINX_PID" "$HICCUP_PID"
     if [ "${BENCH_KEEP:-0}" = 1 ]; then echo "bench: kept $DIR"; else rm -rf "$DIR"; fi
 }
 trap cleanup EXIT
@@ -424,9 +426,16 @@ for rate in $RATES; do
     start_receiver "$count" "$DIR/receiver-$rate.txt"
     start_bridge "http://127.0.0.1:$(cat "$DIR/receiver.port")/hook" "rate-$rate"
     steal_before=$(steal_ticks)
+    # Beside it, a process that only sleeps 1 ms at a time: what it sees
+    # late is the machine's doing (bench_hiccup.c)
+    "$BIN/bench_hiccup" --seconds "$LATENCY_SECONDS" > "$DIR/hiccup-$rate.txt" 2>&1 &
+    HICCUP_PID=$!
     run "$BIN/bench_publish" --bus ">$BUS" --count "$count" --sessions "$SESSIONS" --rate "$rate" \
         > "$DIR/publish-rate-$rate.txt" 2>&1
     steal=$(($(steal_ticks) - steal_before))
+    wait "$HICCUP_PID"
+    HICCUP_PID=''
+    hiccup=$(cat "$DIR/hiccup-$rate.txt")
     wait "$RECEIVER_PID"
     RECEIVER_PID=
     stop_bridge
@@ -442,6 +451,9 @@ for rate in $RATES; do
     echo "             publisher: $(sed 's/first_us=[0-9]* last_us=[0-9]* //' "$DIR/publish-rate-$rate.txt");" \
          "queue-full logs $(grep -c 'queue full' "$BRIDGE_LOG");" \
          "over 2 ms: $(field "$line" over_2ms) events; CPU time the hypervisor took (steal), all CPUs: $(awk -v t="$steal" -v hz="$TICK" 'BEGIN { printf "%.0f", t * 1000 / hz }') ms"
+    echo "             a sleeping process beside it (bench_hiccup, 1 ms sleeps): woke over 2 ms late" \
+         "$(field "$hiccup" over_2ms) times, $(field "$hiccup" stalled_ms) ms in all, at most" \
+         "$(awk -v u="$(field "$hiccup" max_us)" 'BEGIN { printf "%.1f", u / 1000 }') ms late"
     LATENCY_SUMMARY="$LATENCY_SUMMARY p99 at $rate/s $(ms p99_us) ms;"
     [ "$rate" = 1000 ] && P99_1000=$(ms p99_us)
 done
