@@ -68,6 +68,19 @@ s_try (zsock_t *sub, const char *endpoint, zcert_t *client, const char *server_k
     return seen;
 }
 
+//  The CURVE server's SUB, with the server's key, in ZAP 'domain'
+static zsock_t *
+s_server_sub (const char *domain)
+{
+    zsock_t *sub = zsock_new (ZMQ_SUB);
+    REQUIRE (sub);
+    zcert_apply (s_server, sub);
+    zsock_set_curve_server (sub, 1);
+    zsock_set_zap_domain (sub, domain);
+    zsock_set_subscribe (sub, "");
+    return sub;
+}
+
 static void
 test_handshakes (ovh_busauth_t *auth)
 {
@@ -81,11 +94,7 @@ test_handshakes (ovh_busauth_t *auth)
 
     char error [256] = "";
     CHECK (ovh_busauth_allow (auth, "bus", s_allow, error, sizeof error) == 1);
-    zsock_t *sub = zsock_new (ZMQ_SUB);
-    zcert_apply (s_server, sub);
-    zsock_set_curve_server (sub, 1);
-    zsock_set_zap_domain (sub, "bus");
-    zsock_set_subscribe (sub, "");
+    zsock_t *sub = s_server_sub ("bus");
     ovh_busmonitor_t *monitor = ovh_busmonitor_new (sub, "test-bus", true);
     REQUIRE (monitor);
     int port = zsock_bind (sub, "tcp://127.0.0.1:*");
@@ -134,11 +143,7 @@ test_handshakes (ovh_busauth_t *auth)
 
     //  A domain without a folder lets nobody in
     zsock_set_zap_domain (sub, "elsewhere");
-    zsock_t *other = zsock_new (ZMQ_SUB);
-    zcert_apply (s_server, other);
-    zsock_set_curve_server (other, 1);
-    zsock_set_zap_domain (other, "elsewhere");
-    zsock_set_subscribe (other, "");
+    zsock_t *other = s_server_sub ("elsewhere");
     int other_port = zsock_bind (other, "tcp://127.0.0.1:*");
     snprintf (endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", other_port);
     refused = ovh_busauth_refused (auth);
@@ -193,11 +198,7 @@ test_interrupted (ovh_busauth_t *auth)
     zcert_t *other_server = zcert_new ();
     char error [256] = "";
     CHECK (ovh_busauth_allow (auth, "bus", s_allow, error, sizeof error) >= 0);
-    zsock_t *sub = zsock_new (ZMQ_SUB);
-    zcert_apply (s_server, sub);
-    zsock_set_curve_server (sub, 1);
-    zsock_set_zap_domain (sub, "bus");
-    zsock_set_subscribe (sub, "");
+    zsock_t *sub = s_server_sub ("bus");
     int port = zsock_bind (sub, "tcp://127.0.0.1:*");
     REQUIRE (port > 0);
     //  A client that keeps failing: the wrong server key, reconnecting
