@@ -159,10 +159,10 @@ s_dispatch (ovh_dispatcher_t *self, int64_t now)
             break;
         //  Work waits: the limiter learns whether it held it back (it is
         //  never above the workers, so it holds back whenever they are busy)
-        if (!ovh_limiter_allows (self->limiter, self->sender_class->busy (self->sender))
-        ||  self->sender_class->free (self->sender) == 0)
-            break;
-        if (!ovh_breaker_allows (self->breaker, now, self->sender_class->busy (self->sender)))
+        size_t busy = self->sender_class->busy (self->sender);
+        if (!ovh_limiter_allows (self->limiter, busy)
+        ||  self->sender_class->free (self->sender) == 0
+        ||  !ovh_breaker_allows (self->breaker, now, busy))
             break;
         ovh_item_t *item = due ? ovh_schedule_pop_due (self->schedule, now)
                                : ovh_lanes_next (self->lanes);
